@@ -1,0 +1,51 @@
+# P8FS Flows. Two commands do everything on a fresh clone:
+#   make demo   the main job on the local stack of real servers
+#   make test   the test suite against its own stack of real servers
+SHELL := /bin/bash
+export AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED := true
+P8FS := node bin/p8fs.js
+
+.PHONY: setup build demo test bench lint typecheck stack-up stack-down stack-status clean
+
+node_modules/.p8fs-installed: package.json package-lock.json
+	@echo "[setup] installing npm packages (npm ci)"
+	npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+.stack/venv/.installed: scripts/install-servers.sh
+	@bash scripts/install-servers.sh
+
+setup: node_modules/.p8fs-installed .stack/venv/.installed ## install npm packages, server binaries, PostgreSQL
+	@bash scripts/install-servers.sh >/dev/null
+
+build: node_modules/.p8fs-installed ## compile TypeScript and prebuild the workflow bundle
+	@echo "[build] compiling TypeScript and bundling workflows"
+	@npm run --silent build
+
+demo: setup build ## stack up, migrate, run the ingestion demo over ../shared/samples
+	@$(P8FS) demo
+
+test: setup ## run every test against real servers (the test stack uses its own ports)
+	@echo "[test] type-checking"
+	@npx tsc -p tsconfig.json
+	@echo "[test] running vitest (the test stack starts on ports 2xxxx if it is not running)"
+	@npx vitest run
+
+bench: setup build ## benchmarks: ratios against baselines, written to docs/PERFORMANCE.md
+	@npx tsx bench/run.ts
+
+lint: node_modules/.p8fs-installed
+	@npx biome check src test bench
+
+typecheck: node_modules/.p8fs-installed
+	@npx tsc -p tsconfig.json
+
+stack-up: setup build
+	@$(P8FS) stack up
+stack-down: build
+	@$(P8FS) stack down
+stack-status: build
+	@$(P8FS) stack status
+
+clean:
+	rm -rf dist

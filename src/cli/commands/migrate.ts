@@ -1,0 +1,23 @@
+import type { Command } from 'commander';
+import { connectClient } from '../../clients/postgres.js';
+import { loadConfig } from '../../config/config.js';
+import { migrate } from '../../db/migrate.js';
+import { pgAddress } from '../../stack/servers.js';
+
+export function registerMigrateCommand(program: Command): void {
+  program
+    .command('migrate')
+    .description('Apply pending SQL migrations in order (each in a transaction; safe to run concurrently)')
+    .action(async () => {
+      const cfg = loadConfig();
+      const client = await connectClient(cfg);
+      try {
+        const applied = await migrate(client, (line) => console.log(`[migrate] ${line}`));
+        console.log(
+          `[migrate] ${pgAddress(cfg)}: ${applied.length === 0 ? 'up to date' : `${applied.length} applied`}`,
+        );
+      } finally {
+        await client.end();
+      }
+    });
+}

@@ -1,0 +1,24 @@
+import pg from 'pg';
+import type { Config } from '../config/config.js';
+import { pgAddress, pgClientConfig } from '../stack/servers.js';
+
+// bigint columns (file_size) come back as numbers: our sizes stay far below 2^53.
+pg.types.setTypeParser(pg.types.builtins.INT8, (value) => Number(value));
+
+export function createPool(cfg: Config, max = 10): pg.Pool {
+  const pool = new pg.Pool({ ...pgClientConfig(cfg), max, connectionTimeoutMillis: 5000 });
+  // An idle client losing its server must not crash the process; the next query reports it.
+  pool.on('error', () => undefined);
+  return pool;
+}
+
+export async function connectClient(cfg: Config): Promise<pg.Client> {
+  const client = new pg.Client({ ...pgClientConfig(cfg), connectionTimeoutMillis: 5000 });
+  try {
+    await client.connect();
+  } catch (error) {
+    const reason = error instanceof Error ? error.message || (error as { code?: string }).code : String(error);
+    throw new Error(`PostgreSQL at ${pgAddress(cfg)} unreachable: ${reason}`);
+  }
+  return client;
+}

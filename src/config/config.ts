@@ -1,0 +1,224 @@
+/**
+ * The one place that reads the environment. Every setting has a seed name, a default that matches the
+ * local stack (`p8fs stack up`), and a validator; `loadConfig()` fails with a message that names each
+ * bad variable and what was expected, so a typo is caught at start-up rather than at the first request.
+ */
+import { z } from 'zod';
+
+export const MiB = 1024 * 1024;
+export const GiB = 1024 * MiB;
+
+type Env = Record<string, string | undefined>;
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+const url = (protocols: string[]) =>
+  z.string().refine(
+    (value) => {
+      try {
+        return protocols.includes(new URL(value).protocol.replace(/:$/, ''));
+      } catch {
+        return false;
+      }
+    },
+    { message: `a URL with scheme ${protocols.join(' or ')}` },
+  );
+const port = z.coerce.number().int().min(1).max(65535);
+const positiveInt = z.coerce.number().int().positive();
+const nonNegativeInt = z.coerce.number().int().min(0);
+const hostPort = z.string().regex(/^[A-Za-z0-9.\-_[\]:]+:\d{1,5}$/, 'host:port');
+const name = z.string().regex(/^[A-Za-z0-9_-]+$/, 'letters, digits, - or _');
+const subject = z.string().regex(/^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/, 'a NATS subject like a.b.c');
+const logLevel = z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']);
+
+/** Reads one variable through a schema, recording a readable problem instead of throwing. */
+class EnvReader {
+  readonly problems: string[] = [];
+  constructor(private readonly env: Env) {}
+
+  get<T>(variable: string, schema: z.ZodType<T>, fallback: string): T;
+  get<T>(variable: string, schema: z.ZodType<T>): T | undefined;
+  get<T>(variable: string, schema: z.ZodType<T>, fallback?: string): T | undefined {
+    const raw = this.env[variable];
+    const value = raw === undefined || raw === '' ? fallback : raw;
+    if (value === undefined) return undefined;
+    const parsed = schema.safeParse(value);
+    if (parsed.success) return parsed.data;
+    const expected = parsed.error.issues.map((issue) => issue.message).join('; ');
+    this.problems.push(`${variable}=${JSON.stringify(value)} is invalid: expected ${expected}`);
+    return undefined as T | undefined;
+  }
+}
+
+export interface PgConfig {
+  host: string;
+  port: number;
+  database: string;
+  user: string;
+  password: string;
+  /** Set when DATABASE_URL was given; it wins over the P8FS_PG_* parts. */
+  connectionString?: string;
+}
+
+export interface Config {
+  logLevel: z.infer<typeof logLevel>;
+  temporal: { address: string; namespace: string; uiUrl: string; taskQueuePrefix: string };
+  nats: {
+    url: string;
+    monitorUrl: string;
+    eventsStream: string;
+    eventsSubject: string;
+    testSubject: string;
+    dlqStream: string;
+    dlqSubject: string;
+    bridgeConsumer: string;
+    duplicateWindowSeconds: number;
+  };
+  s3: {
+    endpoint: string;
+    filerUrl: string;
+    region: string;
+    accessKeyId: string;
+    secretAccessKey: string;
+    /** Where extracted text and chunk files are written, under `<tenant>/<file id>/…`. */
+    derivedBucket: string;
+  };
+  pg: PgConfig;
+  tiers: { smallMaxBytes: number; mediumMaxBytes: number };
+  chunking: { maxTokens: number; overlapTokens: number };
+  bridge: { healthPort: number; batchSize: number; naKDelayMs: number; maxDeliver: number };
+  worker: { metricsPort: number; concurrency: Record<'small' | 'medium' | 'large', number> };
+  llm: { openaiApiKey?: string; openaiBaseUrl: string; anthropicApiKey?: string };
+  stack: {
+    dir: string;
+    temporalUiPort: number;
+    natsMonitorPort: number;
+    seaweedMasterPort: number;
+    seaweedVolumePort: number;
+  };
+}
+
+/** Port of a URL or host:port string, for servers whose port follows from the address users give. */
+export function portOf(address: string): number {
+  const withScheme = address.includes('://') ? address : `tcp://${address}`;
+  const parsed = new URL(withScheme);
+  if (parsed.port) return Number(parsed.port);
+  return parsed.protocol === 'https:' ? 443 : 80;
+}
+
+export function loadConfig(env: Env = process.env): Config {
+  const r = new EnvReader(env);
+  const natsUrl = r.get('P8FS_NATS_URL', url(['nats', 'tls', 'ws', 'wss']), 'nats://127.0.0.1:4222');
+  const natsMonitorPort = r.get('P8FS_NATS_MONITOR_PORT', port, '8222');
+  const s3Endpoint = r.get('P8FS_SEAWEEDFS_ENDPOINT', url(['http', 'https']), 'http://127.0.0.1:8333');
+  const filerUrl = r.get('P8FS_SEAWEEDFS_FILER', url(['http', 'https']), 'http://127.0.0.1:8888');
+  const temporalUiPort = r.get('P8FS_TEMPORAL_UI_PORT', port, '8233');
+  const databaseUrl = r.get('DATABASE_URL', url(['postgres', 'postgresql']));
+
+  const pg: PgConfig = {
+    host: r.get('P8FS_PG_HOST', z.string().min(1), '127.0.0.1'),
+    port: r.get('P8FS_PG_PORT', port, '5433'),
+    database: r.get('P8FS_PG_DATABASE', name, 'p8fs'),
+    user: r.get('P8FS_PG_USER', z.string().min(1), 'postgres'),
+    password: r.get('P8FS_PG_PASSWORD', z.string(), '') ?? '',
+  };
+  if (databaseUrl) pg.connectionString = databaseUrl;
+
+  const smallMaxBytes = r.get('P8FS_TIER_SMALL_MAX_BYTES', positiveInt, String(100 * MiB));
+  const mediumMaxBytes = r.get('P8FS_TIER_MEDIUM_MAX_BYTES', positiveInt, String(GiB));
+  if (smallMaxBytes !== undefined && mediumMaxBytes !== undefined && smallMaxBytes >= mediumMaxBytes) {
+    r.problems.push(
+      `P8FS_TIER_SMALL_MAX_BYTES (${smallMaxBytes}) must be below P8FS_TIER_MEDIUM_MAX_BYTES (${mediumMaxBytes})`,
+    );
+  }
+  const maxTokens = r.get('P8FS_CHUNK_TOKENS', positiveInt, '400');
+  const overlapTokens = r.get('P8FS_CHUNK_OVERLAP_TOKENS', nonNegativeInt, '40');
+  if (maxTokens !== undefined && overlapTokens !== undefined && overlapTokens >= maxTokens) {
+    r.problems.push(`P8FS_CHUNK_OVERLAP_TOKENS (${overlapTokens}) must be below P8FS_CHUNK_TOKENS (${maxTokens})`);
+  }
+
+  const config = {
+    logLevel: r.get('P8FS_LOG_LEVEL', logLevel, 'info'),
+    temporal: {
+      address: r.get('TEMPORAL_ADDRESS', hostPort, '127.0.0.1:7233'),
+      namespace: r.get('TEMPORAL_NAMESPACE', name, 'default'),
+      uiUrl: r.get('TEMPORAL_UI_URL', url(['http', 'https']), `http://127.0.0.1:${temporalUiPort ?? 8233}`),
+      taskQueuePrefix: r.get('P8FS_TASK_QUEUE_PREFIX', name, 'p8fs'),
+    },
+    nats: {
+      url: natsUrl,
+      monitorUrl: r.get(
+        'P8FS_NATS_MONITOR_URL',
+        url(['http', 'https']),
+        `http://127.0.0.1:${natsMonitorPort ?? 8222}`,
+      ),
+      eventsStream: r.get('P8FS_EVENTS_STREAM', name, 'P8FS_STORAGE_EVENTS'),
+      eventsSubject: r.get('P8FS_EVENTS_SUBJECT', subject, 'p8fs.storage.events'),
+      testSubject: r.get('P8FS_EVENTS_TEST_SUBJECT', subject, 'p8fs.storage.events.test'),
+      dlqStream: r.get('P8FS_DLQ_STREAM', name, 'P8FS_STORAGE_EVENTS_DLQ'),
+      dlqSubject: r.get('P8FS_DLQ_SUBJECT', subject, 'p8fs.storage.events.dlq'),
+      bridgeConsumer: r.get('P8FS_BRIDGE_CONSUMER', name, 'p8fs-bridge'),
+      duplicateWindowSeconds: r.get('P8FS_EVENTS_DUPLICATE_WINDOW_SECONDS', positiveInt, '600'),
+    },
+    s3: {
+      endpoint: s3Endpoint,
+      filerUrl,
+      region: r.get('P8FS_S3_REGION', z.string().min(1), 'us-east-1'),
+      accessKeyId: r.get('P8FS_S3_ACCESS_KEY', z.string().min(1), 'p8fs-local-access'),
+      secretAccessKey: r.get('P8FS_S3_SECRET_KEY', z.string().min(1), 'p8fs-local-secret'),
+      derivedBucket: r.get('P8FS_DERIVED_BUCKET', z.string().regex(/^[a-z0-9][a-z0-9.-]{1,62}$/), 'p8fs-derived'),
+    },
+    pg,
+    tiers: { smallMaxBytes, mediumMaxBytes },
+    chunking: { maxTokens, overlapTokens },
+    bridge: {
+      healthPort: r.get('P8FS_BRIDGE_HEALTH_PORT', nonNegativeInt, '8090'),
+      batchSize: r.get('P8FS_BRIDGE_BATCH_SIZE', positiveInt, '64'),
+      naKDelayMs: r.get('P8FS_BRIDGE_NAK_DELAY_MS', positiveInt, '5000'),
+      maxDeliver: r.get('P8FS_BRIDGE_MAX_DELIVER', positiveInt, '50'),
+    },
+    worker: {
+      metricsPort: r.get('P8FS_WORKER_METRICS_PORT', nonNegativeInt, '9464'),
+      concurrency: {
+        small: r.get('P8FS_WORKER_CONCURRENCY_SMALL', positiveInt, '8'),
+        medium: r.get('P8FS_WORKER_CONCURRENCY_MEDIUM', positiveInt, '2'),
+        large: r.get('P8FS_WORKER_CONCURRENCY_LARGE', positiveInt, '1'),
+      },
+    },
+    llm: {
+      openaiApiKey: r.get('OPENAI_API_KEY', z.string().min(1)),
+      openaiBaseUrl: r.get('OPENAI_BASE_URL', url(['http', 'https']), 'https://api.openai.com/v1'),
+      anthropicApiKey: r.get('ANTHROPIC_API_KEY', z.string().min(1)),
+    },
+    stack: {
+      dir: r.get('P8FS_STACK_DIR', z.string().min(1), '.stack'),
+      temporalUiPort,
+      natsMonitorPort,
+      seaweedMasterPort: r.get('P8FS_SEAWEEDFS_MASTER_PORT', port, '9333'),
+      seaweedVolumePort: r.get('P8FS_SEAWEEDFS_VOLUME_PORT', port, '8081'),
+    },
+  };
+  if (r.problems.length > 0) throw new ConfigError(r.problems);
+  // Every field was validated above; a missing one would have added a problem.
+  return config as Config;
+}
+
+let cached: Config | undefined;
+/** The process-wide configuration, validated once on first use. */
+export function config(): Config {
+  cached ??= loadConfig();
+  return cached;
+}
+
+export function taskQueueFor(cfg: Config, tier: 'small' | 'medium' | 'large'): string {
+  return `${cfg.temporal.taskQueuePrefix}-storage-${tier}`;
+}
+
+export function llmTaskQueue(cfg: Config): string {
+  return `${cfg.temporal.taskQueuePrefix}-llm`;
+}

@@ -1,0 +1,89 @@
+/**
+ * Versioned SQL migrations (src/db/migrations/NNNN_name.sql), applied in order, each in its own
+ * transaction. A session-level advisory lock serialises concurrent `p8fs migrate` runs: the second
+ * waits, then finds nothing pending. A checksum catches an applied file that was edited afterwards.
+ */
+import { createHash } from 'node:crypto';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type pg from 'pg';
+import { projectRoot } from '../stack/paths.js';
+
+const LOCK_KEY = 0x7038_6673; // 'p8fs' — any constant shared by every migrating process
+
+export interface Migration {
+  version: number;
+  name: string;
+  sql: string;
+  checksum: string;
+}
+
+export function migrationsDir(): string {
+  return join(projectRoot(), 'src', 'db', 'migrations');
+}
+
+export function loadMigrations(dir = migrationsDir()): Migration[] {
+  return readdirSync(dir)
+    .filter((file) => file.endsWith('.sql'))
+    .sort()
+    .map((file) => {
+      const match = /^(\d+)_(.+)\.sql$/.exec(file);
+      if (!match) throw new Error(`migration file name must look like 0001_name.sql: ${join(dir, file)}`);
+      const sql = readFileSync(join(dir, file), 'utf8');
+      return {
+        version: Number(match[1]),
+        name: match[2] as string,
+        sql,
+        checksum: createHash('sha256').update(sql).digest('hex'),
+      };
+    });
+}
+
+export async function migrate(
+  client: pg.ClientBase,
+  say: (line: string) => void = () => undefined,
+): Promise<Migration[]> {
+  const migrations = loadMigrations();
+  await client.query('SELECT pg_advisory_lock($1)', [LOCK_KEY]);
+  try {
+    await client.query(`CREATE TABLE IF NOT EXISTS schema_migrations (
+      version integer PRIMARY KEY, name text NOT NULL, checksum text NOT NULL,
+      applied_at timestamptz NOT NULL DEFAULT now())`);
+    const applied = new Map(
+      (await client.query<{ version: number; checksum: string }>('SELECT version, checksum FROM schema_migrations')).rows.map(
+        (row) => [row.version, row.checksum],
+      ),
+    );
+    const done: Migration[] = [];
+    for (const migration of migrations) {
+      const checksum = applied.get(migration.version);
+      if (checksum !== undefined) {
+        if (checksum !== migration.checksum) {
+          throw new Error(
+            `migration ${migration.version}_${migration.name} was changed after it was applied; add a new migration instead`,
+          );
+        }
+        continue;
+      }
+      say(`applying migration ${migration.version}_${migration.name}`);
+      await client.query('BEGIN');
+      try {
+        await client.query(migration.sql);
+        await client.query('INSERT INTO schema_migrations (version, name, checksum) VALUES ($1, $2, $3)', [
+          migration.version,
+          migration.name,
+          migration.checksum,
+        ]);
+        await client.query('COMMIT');
+      } catch (error) {
+        await client.query('ROLLBACK');
+        const reason = error instanceof Error ? error.message : String(error);
+        throw new Error(`migration ${migration.version}_${migration.name} failed: ${reason}`);
+      }
+      done.push(migration);
+    }
+    return done;
+  } finally {
+    await client.query('SELECT pg_advisory_unlock($1)', [LOCK_KEY]);
+  }
+}

@@ -1,0 +1,3 @@
+export async function describeHost(): Promise<{ pid: number }> {
+  return { pid: process.pid };
+}
