@@ -1,0 +1,404 @@
+/**
+ * The storage-event contract: every producer shape we accept, normalised once into a StorageEvent, or a
+ * readable reason why the message is ignored or dead-lettered. Pure on purpose (no node builtins) so the
+ * bridge, the CLI and Temporal workflow code can all share the exact same rules.
+ */
+
+export type StorageEventType = 'create' | 'update' | 'delete' | 'rename';
+export type Tier = 'small' | 'medium' | 'large';
+
+export interface StorageEvent {
+  type: StorageEventType;
+  /** Normalised absolute path '/buckets/{tenant}/{category}/{file...}'; for a rename, the new path. */
+  path: string;
+  /** The S3 bucket, which is also the tenant id. */
+  bucket: string;
+  /** S3 object key inside the bucket, e.g. 'uploads/report.pdf'. */
+  key: string;
+  tenantId: string;
+  /** First folder under the bucket; 'uncategorized' when the file sits at the bucket root. */
+  category: string;
+  fileName: string;
+  /** Bytes; undefined when the producer did not send it (the router then asks S3). */
+  size?: number;
+  mimeType?: string;
+  /** Explicit version from the producer (etag, version, mtime or sequence), as a string. */
+  version?: string;
+  oldPath?: string;
+  oldKey?: string;
+}
+
+export type ParseOutcome =
+  | { kind: 'event'; event: StorageEvent }
+  | { kind: 'ignore'; reason: string }
+  | { kind: 'reject'; reason: string };
+
+const TYPE_ALIASES: Readonly<Record<string, StorageEventType>> = {
+  create: 'create',
+  created: 'create',
+  put: 'create',
+  upload: 'create',
+  uploaded: 'create',
+  update: 'update',
+  updated: 'update',
+  modify: 'update',
+  modified: 'update',
+  delete: 'delete',
+  deleted: 'delete',
+  remove: 'delete',
+  removed: 'delete',
+  rename: 'rename',
+  renamed: 'rename',
+  move: 'rename',
+  moved: 'rename',
+};
+
+const TYPE_FIELDS = ['event_type', 'operation', 'type'];
+const PATH_FIELDS = ['path', 'key', 'entry.FullPath'];
+const NEW_PATH_FIELDS = ['new_path', 'new_key', 'to', ...PATH_FIELDS];
+const OLD_PATH_FIELDS = ['old_path', 'old_key', 'from'];
+/** Fields that may hold a key relative to `bucket` instead of a '/buckets/...' path. */
+const KEY_FIELDS = new Set(['key', 'new_key', 'old_key', 'from', 'to']);
+const SIZE_FIELDS = ['size', 'file_size', 'entry.Size', 'entry.attributes.file_size'];
+const MIME_FIELDS = ['content_type', 'mime_type', 'entry.Mime', 'entry.attributes.mime'];
+// entry.attributes.mtime comes last so filer events get a real version even without a top-level one.
+const VERSION_FIELDS = ['etag', 'version', 'mtime', 'sequence', 'entry.attributes.mtime'];
+const DIRECTORY_FLAGS = ['is_directory', 'isDirectory', 'entry.IsDirectory'];
+const MODE_FIELDS = ['entry.attributes.mode', 'entry.attributes.file_mode'];
+
+const BUCKET_NAME = /^[a-z0-9._-]{1,63}$/;
+const MULTIPART_STAGING = '.uploads';
+const S3_MAX_KEY_BYTES = 1024;
+const MAX_VERSION_CHARS = 200;
+// biome-ignore lint/suspicious/noControlCharactersInRegex: rejecting them is the goal
+const CONTROL_CHAR = /[\u0000-\u001f\u007f]/;
+
+type Json = Record<string, unknown>;
+
+/** Thrown inside the parser to stop at the first problem; never escapes parseStorageEvent. */
+class Outcome {
+  constructor(
+    readonly kind: 'ignore' | 'reject',
+    readonly reason: string,
+  ) {}
+}
+function reject(reason: string): never {
+  throw new Outcome('reject', reason);
+}
+function ignore(reason: string): never {
+  throw new Outcome('ignore', reason);
+}
+
+export function parseStorageEvent(input: unknown): ParseOutcome {
+  try {
+    return { kind: 'event', event: normalise(decode(input)) };
+  } catch (error) {
+    if (error instanceof Outcome) return { kind: error.kind, reason: error.reason };
+    throw error;
+  }
+}
+
+/** small <= smallMaxBytes < medium <= mediumMaxBytes < large. */
+export function tierForSize(
+  size: number,
+  thresholds: { smallMaxBytes: number; mediumMaxBytes: number },
+): Tier {
+  if (!Number.isSafeInteger(size) || size < 0) {
+    throw new RangeError(`size must be a non-negative integer number of bytes, got ${size}`);
+  }
+  if (size <= thresholds.smallMaxBytes) return 'small';
+  if (size <= thresholds.mediumMaxBytes) return 'medium';
+  return 'large';
+}
+
+function decode(input: unknown): Json {
+  let value = input;
+  if (input instanceof Uint8Array) {
+    try {
+      value = new TextDecoder('utf-8', { fatal: true }).decode(input);
+    } catch {
+      reject('payload is not valid UTF-8');
+    }
+  }
+  if (typeof value === 'string') {
+    if (value.trim() === '') reject('payload is empty');
+    try {
+      value = JSON.parse(value);
+    } catch (error) {
+      reject(`payload is not valid JSON: ${(error as Error).message}`);
+    }
+  }
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    reject(`payload must be a JSON object, got ${describeType(value)}`);
+  }
+  return value as Json;
+}
+
+interface Located {
+  path: string;
+  label: string;
+}
+
+interface PathParts {
+  tenantId: string;
+  key: string;
+  category: string;
+  fileName: string;
+}
+
+function normalise(json: Json): StorageEvent {
+  const type = readType(json);
+  const isRename = type === 'rename';
+  const target = locatePath(json, isRename ? NEW_PATH_FIELDS : PATH_FIELDS);
+  const old = isRename ? locatePath(json, OLD_PATH_FIELDS) : undefined;
+
+  for (const located of [target, old]) if (located) checkSafety(located);
+  const flag = directoryFlag(json);
+  for (const located of [target, old]) {
+    if (located && (flag || located.path.endsWith('/'))) {
+      ignore(`${located.label} is a directory${flag ? ` (${flag})` : ''}`);
+    }
+  }
+
+  const parts = splitPath(target);
+  const oldParts = old ? splitPath(old) : undefined;
+  checkBucketField(json, parts.tenantId);
+  if (old && oldParts) {
+    if (oldParts.tenantId !== parts.tenantId) {
+      reject(
+        `rename moves a file between buckets (${old.label} to ${target.label}); only renames within a bucket are supported`,
+      );
+    }
+    if (old.path === target.path) ignore(`rename of ${target.label} to itself changes nothing`);
+  }
+
+  const event: StorageEvent = { type, path: target.path, bucket: parts.tenantId, ...parts };
+  const size = readSize(json);
+  if (size !== undefined) event.size = size;
+  const mimeType = readMime(json);
+  if (mimeType !== undefined) event.mimeType = mimeType;
+  const version = readVersion(json);
+  if (version !== undefined) event.version = version;
+  if (old && oldParts) {
+    event.oldPath = old.path;
+    event.oldKey = oldParts.key;
+  }
+  return event;
+}
+
+function readType(json: Json): StorageEventType {
+  const found = firstPresent(json, TYPE_FIELDS);
+  if (!found) return reject(`missing event type: none of ${TYPE_FIELDS.join(', ')} is set`);
+  if (typeof found.value !== 'string') {
+    return reject(`${found.field} must be a string, got ${describeValue(found.value)}`);
+  }
+  const type = TYPE_ALIASES[found.value.trim().toLowerCase()];
+  if (!type) {
+    return reject(
+      `unknown event type ${quote(found.value)} in ${found.field}; expected create, update, delete or rename ` +
+        `(aliases: ${Object.keys(TYPE_ALIASES).join(', ')})`,
+    );
+  }
+  return type;
+}
+
+function locatePath(json: Json, fields: string[]): Located {
+  const found = firstPresent(json, fields);
+  if (!found) {
+    const what = fields === OLD_PATH_FIELDS ? 'rename event has no old path' : 'missing path';
+    return reject(`${what}: none of ${fields.join(', ')} is set`);
+  }
+  const { field, value } = found;
+  if (typeof value !== 'string' || value === '') {
+    return reject(`${field} must be a non-empty string, got ${describeValue(value)}`);
+  }
+  if (!KEY_FIELDS.has(field) || value === '/buckets' || value.startsWith('/buckets/')) {
+    return { path: value, label: `${field} ${quote(value)}` };
+  }
+  const bucket = json.bucket;
+  if (typeof bucket !== 'string' || bucket === '') {
+    return reject(
+      `${field} ${quote(value)} is not a /buckets/{tenant}/... path and there is no "bucket" field to place it in`,
+    );
+  }
+  if (value.startsWith('/')) {
+    return reject(`${field} ${quote(value)} is absolute but not under /buckets/{tenant}/`);
+  }
+  return {
+    path: `/buckets/${bucket}/${value}`,
+    label: `${field} ${quote(value)} in bucket ${quote(bucket)}`,
+  };
+}
+
+/** Rules that make a path unsafe whatever its shape: they hold before anything is split or looked up. */
+function checkSafety({ path, label }: Located): void {
+  if (CONTROL_CHAR.test(path)) reject(`${label} contains a control character (${controlName(path)})`);
+  if (path.includes('\\')) reject(`${label} contains a backslash, which some tools treat as a separator`);
+  checkSegments(label, path.split('/'), '');
+  // Decode exactly once: what a lenient consumer would see must pass the same rules.
+  if (/%[0-9a-f]{2}/i.test(path)) {
+    const decoded = path.replace(/%([0-9a-f]{2})/gi, (_, hex: string) =>
+      String.fromCharCode(Number.parseInt(hex, 16)),
+    );
+    if (CONTROL_CHAR.test(decoded)) {
+      reject(`${label} contains a percent-encoded control character (${controlName(decoded)})`);
+    }
+    if (decoded.includes('\\')) reject(`${label} contains a percent-encoded backslash (%5C)`);
+    const segments = decoded.split('/');
+    if (segments.length !== path.split('/').length) reject(`${label} contains a percent-encoded "/" (%2F)`);
+    checkSegments(label, segments, 'percent-encoded ');
+  }
+}
+
+function checkSegments(label: string, segments: string[], how: string): void {
+  for (const segment of segments) {
+    if (segment === '..' || segment === '.')
+      reject(`${label} escapes its bucket: ${how}${quote(segment)} segment`);
+  }
+  // The first segment is empty for an absolute path and the last for a directory; both are fine here.
+  if (segments.slice(1, -1).includes('')) reject(`${label} has an empty segment ("//")`);
+}
+
+function splitPath({ path, label }: Located): PathParts {
+  const segments = path.split('/');
+  if (segments[0] !== '' || segments[1] !== 'buckets') reject(`${label} is not under /buckets/{tenant}/`);
+  const tenantId = segments[2];
+  if (tenantId === undefined) return reject(`${label} names no bucket, expected /buckets/{tenant}/{file}`);
+  if (!BUCKET_NAME.test(tenantId)) {
+    reject(
+      `${label} has an invalid bucket (tenant) name ${quote(tenantId)}: ` +
+        'expected 1-63 lowercase letters, digits, "-", "." or "_"',
+    );
+  }
+  const rest = segments.slice(3);
+  const fileName = rest.at(-1);
+  if (fileName === undefined) return reject(`${label} names only the bucket ${quote(tenantId)}, not a file`);
+  if (rest[0] === MULTIPART_STAGING)
+    ignore(`${label} is a multipart upload part under ${MULTIPART_STAGING}/`);
+  const key = rest.join('/');
+  const keyBytes = new TextEncoder().encode(key).length;
+  if (keyBytes > S3_MAX_KEY_BYTES) {
+    reject(`${label} has a key of ${keyBytes} bytes; S3 keys are at most ${S3_MAX_KEY_BYTES} bytes`);
+  }
+  const category = rest.length > 1 ? (rest[0] as string) : 'uncategorized';
+  return { tenantId, key, category, fileName };
+}
+
+function checkBucketField(json: Json, tenantId: string): void {
+  const bucket = json.bucket;
+  if (bucket !== undefined && bucket !== null && bucket !== tenantId) {
+    reject(`bucket ${describeValue(bucket)} does not match the bucket ${quote(tenantId)} in the path`);
+  }
+}
+
+function directoryFlag(json: Json): string | undefined {
+  for (const field of DIRECTORY_FLAGS) {
+    const value = get(json, field);
+    if (value === true || value === 'true') return `${field} is true`;
+  }
+  for (const field of MODE_FIELDS) {
+    const value = get(json, field);
+    const mode = typeof value === 'string' && /^\d+$/.test(value) ? Number(value) : value;
+    if (typeof mode === 'number' && Number.isSafeInteger(mode) && mode >= 0 && isDirectoryMode(mode)) {
+      return `${field} has the directory bit`;
+    }
+  }
+  return undefined;
+}
+
+/** Producers send either a POSIX st_mode (S_IFDIR) or a Go os.FileMode (ModeDir is bit 31). */
+function isDirectoryMode(mode: number): boolean {
+  const goModeDir = Math.floor(mode / 2 ** 31) % 2 === 1;
+  const posixDir = (mode & 0o170000) === 0o040000;
+  return goModeDir || posixDir;
+}
+
+function readSize(json: Json): number | undefined {
+  const found = firstPresent(json, SIZE_FIELDS);
+  if (!found) return undefined;
+  const { field, value } = found;
+  const size = typeof value === 'string' && /^\s*\d+\s*$/.test(value) ? Number(value) : value;
+  if (typeof size !== 'number' || !Number.isSafeInteger(size) || size < 0) {
+    return reject(
+      `size field ${field} must be a non-negative integer number of bytes, got ${describeValue(value)}`,
+    );
+  }
+  return size;
+}
+
+function readMime(json: Json): string | undefined {
+  const found = firstPresent(json, MIME_FIELDS, true);
+  if (!found) return undefined;
+  if (typeof found.value !== 'string' || CONTROL_CHAR.test(found.value)) {
+    return reject(`mime type field ${found.field} must be a plain string, got ${describeValue(found.value)}`);
+  }
+  return found.value.trim();
+}
+
+function readVersion(json: Json): string | undefined {
+  const found = firstPresent(json, VERSION_FIELDS, true);
+  if (!found) return undefined;
+  const { field, value } = found;
+  let version: string | undefined;
+  if (typeof value === 'number' && Number.isFinite(value)) version = String(value);
+  // ETags arrive quoted per HTTP; the quotes are not part of the identity.
+  if (typeof value === 'string') version = value.trim().replace(/^"(.*)"$/, '$1');
+  if (version === undefined || version === '' || CONTROL_CHAR.test(version)) {
+    return reject(`version field ${field} must be a non-empty string or number, got ${describeValue(value)}`);
+  }
+  if (version.length > MAX_VERSION_CHARS) {
+    return reject(
+      `version field ${field} is ${version.length} characters long; at most ${MAX_VERSION_CHARS} allowed`,
+    );
+  }
+  return version;
+}
+
+/** The first field that is set; null counts as unset, and so does '' when blankIsUnset. */
+function firstPresent(
+  json: Json,
+  fields: string[],
+  blankIsUnset = false,
+): { field: string; value: unknown } | undefined {
+  for (const field of fields) {
+    const value = get(json, field);
+    if (value === undefined || value === null) continue;
+    if (blankIsUnset && typeof value === 'string' && value.trim() === '') continue;
+    return { field, value };
+  }
+  return undefined;
+}
+
+function get(json: Json, dotted: string): unknown {
+  let current: unknown = json;
+  for (const part of dotted.split('.')) {
+    if (current === null || typeof current !== 'object' || Array.isArray(current)) return undefined;
+    if (!Object.hasOwn(current, part)) return undefined;
+    current = (current as Json)[part];
+  }
+  return current;
+}
+
+function quote(value: string): string {
+  const text = JSON.stringify(value);
+  return text.length > 200 ? `${text.slice(0, 197)}..."` : text;
+}
+
+function describeType(value: unknown): string {
+  if (value === null) return 'null';
+  if (value === undefined) return 'nothing';
+  if (Array.isArray(value)) return 'an array';
+  return typeof value === 'object' ? 'an object' : `a ${typeof value}`;
+}
+
+function describeValue(value: unknown): string {
+  if (typeof value === 'string') return quote(value);
+  if (typeof value === 'number' || typeof value === 'boolean') return String(value);
+  return describeType(value);
+}
+
+function controlName(text: string): string {
+  const code = text.match(CONTROL_CHAR)?.[0]?.charCodeAt(0) ?? 0;
+  const hex = `U+${code.toString(16).toUpperCase().padStart(4, '0')}`;
+  return code === 0 ? `NUL, ${hex}` : hex;
+}
