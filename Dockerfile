@@ -1,0 +1,31 @@
+# P8FS Flows image: one image for every process (`p8fs migrate|bridge|worker --tier …`), used by
+# docker-compose.yml. Build: docker build -t p8fs-flows:0.1.0 .
+
+# ---- build: all dependencies, compile TypeScript and the workflow bundle
+FROM node:20-bookworm-slim AS build
+WORKDIR /app
+ENV NPM_CONFIG_UPDATE_NOTIFIER=false NPM_CONFIG_FUND=false NPM_CONFIG_AUDIT=false
+COPY package.json package-lock.json ./
+RUN npm ci
+COPY tsconfig.json tsconfig.build.json ./
+COPY src ./src
+COPY bin ./bin
+# tsc emits only .js: copy the non-TypeScript files of src (SQL migrations, …) next to the compiled code.
+RUN npm run build \
+ && cd src && find . -type f ! -name '*.ts' -exec cp --parents {} ../dist/ \;
+
+# ---- runtime: production dependencies only, compiled output, non-root
+FROM node:20-bookworm-slim AS runtime
+WORKDIR /app
+ENV NODE_ENV=production NPM_CONFIG_UPDATE_NOTIFIER=false NPM_CONFIG_FUND=false NPM_CONFIG_AUDIT=false
+COPY package.json package-lock.json ./
+RUN npm ci --omit=dev && npm cache clean --force
+COPY --from=build /app/dist ./dist
+# Migrations also stay at their source path, for code that resolves them from the package root.
+COPY --from=build /app/src/db ./src/db
+COPY bin ./bin
+USER node
+# Bridge health (8090) and worker metrics (9464).
+EXPOSE 8090 9464
+ENTRYPOINT ["node", "bin/p8fs.js"]
+CMD ["--help"]
