@@ -3,8 +3,13 @@
  * under ./commands and registers itself here, so `p8fs --help` always lists what really exists.
  */
 import { Command } from 'commander';
+import { registerBridgeCommand } from './commands/bridge.js';
+import { registerDemoCommand } from './commands/demo.js';
+import { registerEventCommands } from './commands/event.js';
 import { registerMigrateCommand } from './commands/migrate.js';
 import { registerStackCommands } from './commands/stack.js';
+import { registerStorageWorkerCommand } from './commands/storage-worker.js';
+import { registerWorkerCommand } from './commands/worker.js';
 
 export function buildProgram(): Command {
   const program = new Command('p8fs')
@@ -12,6 +17,11 @@ export function buildProgram(): Command {
     .showHelpAfterError();
   registerStackCommands(program);
   registerMigrateCommand(program);
+  registerBridgeCommand(program);
+  registerWorkerCommand(program);
+  registerStorageWorkerCommand(program);
+  registerEventCommands(program);
+  registerDemoCommand(program);
   return program;
 }
 

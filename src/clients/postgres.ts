@@ -12,12 +12,14 @@ export function createPool(cfg: Config, max = 10): pg.Pool {
   return pool;
 }
 
-export async function connectClient(cfg: Config): Promise<pg.Client> {
-  const client = new pg.Client({ ...pgClientConfig(cfg), connectionTimeoutMillis: 5000 });
+/** One connection, to the project's database or to `database` (e.g. 'postgres' for admin work). */
+export async function connectClient(cfg: Config, database?: string): Promise<pg.Client> {
+  const client = new pg.Client({ ...pgClientConfig(cfg, database), connectionTimeoutMillis: 5000 });
   try {
     await client.connect();
   } catch (error) {
-    const reason = error instanceof Error ? error.message || (error as { code?: string }).code : String(error);
+    const reason =
+      error instanceof Error ? error.message || (error as { code?: string }).code : String(error);
     throw new Error(`PostgreSQL at ${pgAddress(cfg)} unreachable: ${reason}`);
   }
   return client;

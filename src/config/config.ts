@@ -139,7 +139,9 @@ export function loadConfig(env: Env = process.env): Config {
   const maxTokens = r.get('P8FS_CHUNK_TOKENS', positiveInt, '400');
   const overlapTokens = r.get('P8FS_CHUNK_OVERLAP_TOKENS', nonNegativeInt, '40');
   if (maxTokens !== undefined && overlapTokens !== undefined && overlapTokens >= maxTokens) {
-    r.problems.push(`P8FS_CHUNK_OVERLAP_TOKENS (${overlapTokens}) must be below P8FS_CHUNK_TOKENS (${maxTokens})`);
+    r.problems.push(
+      `P8FS_CHUNK_OVERLAP_TOKENS (${overlapTokens}) must be below P8FS_CHUNK_TOKENS (${maxTokens})`,
+    );
   }
 
   const config = {
@@ -171,7 +173,11 @@ export function loadConfig(env: Env = process.env): Config {
       region: r.get('P8FS_S3_REGION', z.string().min(1), 'us-east-1'),
       accessKeyId: r.get('P8FS_S3_ACCESS_KEY', z.string().min(1), 'p8fs-local-access'),
       secretAccessKey: r.get('P8FS_S3_SECRET_KEY', z.string().min(1), 'p8fs-local-secret'),
-      derivedBucket: r.get('P8FS_DERIVED_BUCKET', z.string().regex(/^[a-z0-9][a-z0-9.-]{1,62}$/), 'p8fs-derived'),
+      derivedBucket: r.get(
+        'P8FS_DERIVED_BUCKET',
+        z.string().regex(/^[a-z0-9][a-z0-9.-]{1,62}$/),
+        'p8fs-derived',
+      ),
     },
     pg,
     tiers: { smallMaxBytes, mediumMaxBytes },

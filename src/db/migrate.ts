@@ -50,9 +50,11 @@ export async function migrate(
       version integer PRIMARY KEY, name text NOT NULL, checksum text NOT NULL,
       applied_at timestamptz NOT NULL DEFAULT now())`);
     const applied = new Map(
-      (await client.query<{ version: number; checksum: string }>('SELECT version, checksum FROM schema_migrations')).rows.map(
-        (row) => [row.version, row.checksum],
-      ),
+      (
+        await client.query<{ version: number; checksum: string }>(
+          'SELECT version, checksum FROM schema_migrations',
+        )
+      ).rows.map((row) => [row.version, row.checksum]),
     );
     const done: Migration[] = [];
     for (const migration of migrations) {

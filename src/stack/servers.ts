@@ -10,6 +10,7 @@ import { ListBucketsCommand, S3Client } from '@aws-sdk/client-s3';
 import { Connection } from '@temporalio/client';
 import pg from 'pg';
 import { type Config, portOf } from '../config/config.js';
+import { databaseName, ensureDatabase } from '../db/ensure-database.js';
 import { serverBinDir } from './paths.js';
 import { readPid, startDetached, stopPid } from './processes.js';
 
@@ -51,7 +52,9 @@ function errorText(error: unknown): string {
   if (error instanceof Error) {
     const cause = (error as { cause?: unknown }).cause;
     const code = (error as { code?: string }).code ?? (cause as { code?: string } | undefined)?.code;
-    return code && !error.message.includes(code) ? `${code}: ${error.message}` : error.message || String(code);
+    return code && !error.message.includes(code)
+      ? `${code}: ${error.message}`
+      : error.message || String(code);
   }
   return String(error);
 }
@@ -138,7 +141,8 @@ function temporalServer(cfg: Config, stackDir: string): ServerSpec {
         '--ui-disable-news-fetch',
       ];
       if (cfg.temporal.namespace !== 'default') args.push('--namespace', cfg.temporal.namespace);
-      for (const [name, type] of Object.entries(SEARCH_ATTRIBUTES)) args.push('--search-attribute', `${name}=${type}`);
+      for (const [name, type] of Object.entries(SEARCH_ATTRIBUTES))
+        args.push('--search-attribute', `${name}=${type}`);
       startDetached({ command: join(serverBinDir(), 'temporal'), args, logFile, pidFile });
     },
     async stop() {
@@ -280,7 +284,8 @@ function postgresBinDir(): string {
 /** initdb refuses to run as root: as root we run the PostgreSQL binaries as the `postgres` user. */
 function runPg(binary: string, args: string[]): void {
   const full = join(postgresBinDir(), binary);
-  if (process.getuid?.() === 0) execFileSync('runuser', ['-u', 'postgres', '--', full, ...args], { stdio: 'pipe' });
+  if (process.getuid?.() === 0)
+    execFileSync('runuser', ['-u', 'postgres', '--', full, ...args], { stdio: 'pipe' });
   else execFileSync(full, args, { stdio: 'pipe' });
 }
 
@@ -299,9 +304,7 @@ function postgresServer(cfg: Config, stackDir: string): ServerSpec {
   const logFile = join(baseDir, 'postgres.log');
   const host = cfg.pg.connectionString ? new URL(cfg.pg.connectionString).hostname : cfg.pg.host;
   const port = cfg.pg.connectionString ? Number(new URL(cfg.pg.connectionString).port || 5432) : cfg.pg.port;
-  const database = cfg.pg.connectionString
-    ? new URL(cfg.pg.connectionString).pathname.replace(/^\//, '')
-    : cfg.pg.database;
+  const database = databaseName(cfg);
   return {
     name: 'postgres',
     endpoints: { address: pgAddress(cfg) },
@@ -311,8 +314,7 @@ function postgresServer(cfg: Config, stackDir: string): ServerSpec {
       const client = new pg.Client({ ...pgClientConfig(cfg, 'postgres'), connectionTimeoutMillis: 2000 });
       try {
         await client.connect();
-        const exists = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [database]);
-        if (exists.rowCount === 0) await client.query(`CREATE DATABASE "${database.replace(/"/g, '""')}"`);
+        await ensureDatabase(client, database);
         return { ok: true, detail: `PostgreSQL at ${pgAddress(cfg)}` };
       } catch (error) {
         return { ok: false, detail: `PostgreSQL at ${pgAddress(cfg)} unreachable (${errorText(error)})` };

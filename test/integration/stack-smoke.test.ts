@@ -7,7 +7,12 @@ import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { CreateBucketCommand, GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { AckPolicy, jetstream, jetstreamManager } from '@nats-io/jetstream';
-import { bundleWorkflowCode, NativeConnection, Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import {
+  bundleWorkflowCode,
+  NativeConnection,
+  Worker,
+  type WorkflowBundleWithSourceMap,
+} from '@temporalio/worker';
 import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectNats } from '../../src/clients/nats.js';
@@ -23,7 +28,14 @@ let bundle: WorkflowBundleWithSourceMap;
 beforeAll(async () => {
   bundle = await bundleWorkflowCode({
     workflowsPath: fileURLToPath(new URL('../support/workflows/smoke.ts', import.meta.url)),
-    logger: { log: () => undefined, info: () => undefined, warn: () => undefined, error: console.error, debug: () => undefined, trace: () => undefined },
+    logger: {
+      log: () => undefined,
+      info: () => undefined,
+      warn: () => undefined,
+      error: console.error,
+      debug: () => undefined,
+      trace: () => undefined,
+    },
   });
 });
 
@@ -41,7 +53,11 @@ describe('local stack smoke tests (real servers)', () => {
     });
     try {
       const result = await worker.runUntil(
-        client.workflow.execute('smokeWorkflow', { taskQueue, workflowId: `smoke-${randomUUID()}`, args: ['p8fs'] }),
+        client.workflow.execute('smokeWorkflow', {
+          taskQueue,
+          workflowId: `smoke-${randomUUID()}`,
+          args: ['p8fs'],
+        }),
       );
       expect(result).toBe(`hello p8fs from pid ${process.pid}`);
     } finally {
@@ -55,7 +71,10 @@ describe('local stack smoke tests (real servers)', () => {
     try {
       const jsm = await jetstreamManager(nc);
       await jsm.streams.add({ name: cfg.nats.eventsStream, subjects: [`${cfg.nats.eventsSubject}.>`] });
-      await jsm.consumers.add(cfg.nats.eventsStream, { durable_name: 'smoke', ack_policy: AckPolicy.Explicit });
+      await jsm.consumers.add(cfg.nats.eventsStream, {
+        durable_name: 'smoke',
+        ack_policy: AckPolicy.Explicit,
+      });
       const js = jetstream(nc);
       const ack = await js.publish(`${cfg.nats.eventsSubject}.smoke`, JSON.stringify({ hello: 'jetstream' }));
       expect(ack.stream).toBe(cfg.nats.eventsStream);
@@ -78,11 +97,17 @@ describe('local stack smoke tests (real servers)', () => {
     const body = `smoke ${randomUUID()}`;
     try {
       await s3.send(new CreateBucketCommand({ Bucket: cfg.s3.derivedBucket }));
-      await s3.send(new PutObjectCommand({ Bucket: cfg.s3.derivedBucket, Key: 'smoke/hello.txt', Body: body }));
-      const got = await s3.send(new GetObjectCommand({ Bucket: cfg.s3.derivedBucket, Key: 'smoke/hello.txt' }));
+      await s3.send(
+        new PutObjectCommand({ Bucket: cfg.s3.derivedBucket, Key: 'smoke/hello.txt', Body: body }),
+      );
+      const got = await s3.send(
+        new GetObjectCommand({ Bucket: cfg.s3.derivedBucket, Key: 'smoke/hello.txt' }),
+      );
       expect(await got.Body?.transformToString()).toBe(body);
     } catch (error) {
-      throw new Error(`SeaweedFS S3 at ${cfg.s3.endpoint}: ${(error as Error).message || (error as Error).name}`);
+      throw new Error(
+        `SeaweedFS S3 at ${cfg.s3.endpoint}: ${(error as Error).message || (error as Error).name}`,
+      );
     } finally {
       s3.destroy();
     }
@@ -102,7 +127,15 @@ describe('local stack smoke tests (real servers)', () => {
         "SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' ORDER BY 1",
       );
       expect(tables.rows.map((r) => r.table_name)).toEqual(
-        expect.arrayContaining(['dreams', 'errors', 'files', 'jobs', 'moments', 'resources', 'schema_migrations']),
+        expect.arrayContaining([
+          'dreams',
+          'errors',
+          'files',
+          'jobs',
+          'moments',
+          'resources',
+          'schema_migrations',
+        ]),
       );
       const version = await pool.query<{ v: string }>('SELECT version() AS v');
       expect(version.rows[0]?.v).toMatch(/PostgreSQL/);

@@ -40,7 +40,10 @@ export function testStackConfig(): Config {
 }
 
 /** Names unique to one test file, so files running in parallel never share state. */
-export function isolatedEnv(label: string, extra: Record<string, string> = {}): Record<string, string | undefined> {
+export function isolatedEnv(
+  label: string,
+  extra: Record<string, string> = {},
+): Record<string, string | undefined> {
   const id = `${label.toLowerCase().replace(/[^a-z0-9]/g, '')}${randomBytes(3).toString('hex')}`;
   return {
     ...testStackEnv(),

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { connectClient } from '../../clients/postgres.js';
 import { loadConfig } from '../../config/config.js';
+import { databaseName, ensureDatabase } from '../../db/ensure-database.js';
 import { migrate } from '../../db/migrate.js';
 import { pgAddress } from '../../stack/servers.js';
 
@@ -10,6 +11,13 @@ export function registerMigrateCommand(program: Command): void {
     .description('Apply pending SQL migrations in order (each in a transaction; safe to run concurrently)')
     .action(async () => {
       const cfg = loadConfig();
+      const admin = await connectClient(cfg, 'postgres');
+      try {
+        if (await ensureDatabase(admin, databaseName(cfg)))
+          console.log(`[migrate] created database ${databaseName(cfg)}`);
+      } finally {
+        await admin.end();
+      }
       const client = await connectClient(cfg);
       try {
         const applied = await migrate(client, (line) => console.log(`[migrate] ${line}`));

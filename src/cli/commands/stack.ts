@@ -9,7 +9,9 @@ export function registerStackCommands(program: Command): void {
 
   stack
     .command('up')
-    .description('Start every server that is not already answering at its configured address; wait until healthy')
+    .description(
+      'Start every server that is not already answering at its configured address; wait until healthy',
+    )
     .action(async () => {
       const cfg = loadConfig();
       const states = await stackUp(cfg, (line) => console.log(`[stack] ${line}`));

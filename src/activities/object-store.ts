@@ -1,0 +1,145 @@
+/**
+ * S3 (SeaweedFS) access used by activities: HEAD, streamed download to disk with a running sha256, and
+ * small JSON objects for derived data (extracted text, chunks) that must not travel through history.
+ */
+import { createHash } from 'node:crypto';
+import { createWriteStream } from 'node:fs';
+import type { Readable } from 'node:stream';
+import { Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import {
+  CreateBucketCommand,
+  DeleteObjectsCommand,
+  GetObjectCommand,
+  type GetObjectCommandOutput,
+  HeadBucketCommand,
+  HeadObjectCommand,
+  ListObjectsV2Command,
+  type ListObjectsV2CommandOutput,
+  PutObjectCommand,
+  type S3Client,
+} from '@aws-sdk/client-s3';
+import { MissingObjectError } from '../domain/errors.js';
+
+export interface ObjectHead {
+  size: number;
+  etag?: string;
+  contentType?: string;
+  lastModified?: Date;
+}
+
+function isNotFound(error: unknown): boolean {
+  const e = error as { name?: string; $metadata?: { httpStatusCode?: number } };
+  return (
+    e?.name === 'NotFound' ||
+    e?.name === 'NoSuchKey' ||
+    e?.name === 'NoSuchBucket' ||
+    e?.$metadata?.httpStatusCode === 404
+  );
+}
+
+/** HEAD an object; `undefined` when it does not exist (other failures throw and are retried). */
+export async function headObject(s3: S3Client, bucket: string, key: string): Promise<ObjectHead | undefined> {
+  try {
+    const head = await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
+    return {
+      size: Number(head.ContentLength ?? 0),
+      etag: head.ETag?.replace(/"/g, ''),
+      contentType: head.ContentType,
+      lastModified: head.LastModified,
+    };
+  } catch (error) {
+    if (isNotFound(error)) return undefined;
+    throw error;
+  }
+}
+
+/** Streams an object to `destination`, hashing on the way; `onProgress` sees the byte count. */
+export async function downloadToFile(
+  s3: S3Client,
+  bucket: string,
+  key: string,
+  destination: string,
+  onProgress: (bytes: number) => void = () => undefined,
+): Promise<{ bytes: number; sha256: string }> {
+  let response: GetObjectCommandOutput;
+  try {
+    response = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+  } catch (error) {
+    if (isNotFound(error)) throw new MissingObjectError(`object s3://${bucket}/${key} does not exist`);
+    throw error;
+  }
+  const hash = createHash('sha256');
+  let bytes = 0;
+  const meter = new Transform({
+    transform(chunk: Buffer, _encoding, callback) {
+      hash.update(chunk);
+      bytes += chunk.length;
+      onProgress(bytes);
+      callback(null, chunk);
+    },
+  });
+  await pipeline(response.Body as Readable, meter, createWriteStream(destination));
+  return { bytes, sha256: hash.digest('hex') };
+}
+
+export async function putJson(s3: S3Client, bucket: string, key: string, value: unknown): Promise<void> {
+  await s3.send(
+    new PutObjectCommand({
+      Bucket: bucket,
+      Key: key,
+      Body: JSON.stringify(value),
+      ContentType: 'application/json',
+    }),
+  );
+}
+
+export async function getJson<T>(s3: S3Client, bucket: string, key: string): Promise<T> {
+  const response = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+  const text = await response.Body?.transformToString('utf8');
+  if (text === undefined) throw new Error(`empty body for s3://${bucket}/${key}`);
+  return JSON.parse(text) as T;
+}
+
+const knownBuckets = new Set<string>();
+
+/** Creates the bucket once per process if missing (concurrent creators are fine: "already owned" is success). */
+export async function ensureBucket(s3: S3Client, bucket: string): Promise<void> {
+  if (knownBuckets.has(bucket)) return;
+  try {
+    await s3.send(new HeadBucketCommand({ Bucket: bucket }));
+  } catch (error) {
+    if (!isNotFound(error)) throw error;
+    try {
+      await s3.send(new CreateBucketCommand({ Bucket: bucket }));
+    } catch (createError) {
+      const name = (createError as { name?: string }).name;
+      if (name !== 'BucketAlreadyOwnedByYou' && name !== 'BucketAlreadyExists') throw createError;
+    }
+  }
+  knownBuckets.add(bucket);
+}
+
+/** Deletes every object under a prefix (derived data of a deleted file). */
+export async function deletePrefix(s3: S3Client, bucket: string, prefix: string): Promise<number> {
+  let deleted = 0;
+  let token: string | undefined;
+  do {
+    let page: ListObjectsV2CommandOutput;
+    try {
+      page = await s3.send(
+        new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token }),
+      );
+    } catch (error) {
+      if (isNotFound(error)) return deleted;
+      throw error;
+    }
+    const keys = (page.Contents ?? []).flatMap((o) => (o.Key ? [{ Key: o.Key }] : []));
+    if (keys.length > 0) {
+      await s3.send(new DeleteObjectsCommand({ Bucket: bucket, Delete: { Objects: keys, Quiet: true } }));
+      deleted += keys.length;
+    }
+    token = page.NextContinuationToken;
+  } while (token);
+  return deleted;
+}

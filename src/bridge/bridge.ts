@@ -1,0 +1,258 @@
+/**
+ * The bridge: pulls storage events from JetStream in batches and turns each into a started (or
+ * deduplicated) `ingestFile` workflow, a dead letter with its reason, or a counted ignore.
+ *
+ * No loss: a message is acked only after Temporal accepted the start, said it already exists, or the
+ * dead letter was stored. While Temporal is unreachable the bridge naks with a delay and stops pulling,
+ * so JetStream holds the backlog and the bridge's memory stays bounded by one batch.
+ */
+import { createServer, type Server } from 'node:http';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { S3Client } from '@aws-sdk/client-s3';
+import {
+  type Consumer,
+  type JetStreamClient,
+  type JsMsg,
+  jetstream,
+  jetstreamManager,
+} from '@nats-io/jetstream';
+import type { NatsConnection } from '@nats-io/transport-node';
+import { Client, Connection } from '@temporalio/client';
+import type { Logger } from 'pino';
+import { connectNats } from '../clients/nats.js';
+import { createS3Client } from '../clients/s3.js';
+import type { Config } from '../config/config.js';
+import { publishDeadLetter } from './dead-letter.js';
+import { type RouteResult, routeEvent } from './route-event.js';
+import { ensureStreams } from './streams.js';
+
+export interface BridgeCounters {
+  received: number;
+  started: number;
+  deduplicated: number;
+  ignored: number;
+  deadLettered: number;
+  retried: number;
+  temporalPauses: number;
+}
+
+const MAX_NAK_DELAY_MS = 60_000;
+const MAX_PAUSE_MS = 15_000;
+
+export class Bridge {
+  readonly counters: BridgeCounters = {
+    received: 0,
+    started: 0,
+    deduplicated: 0,
+    ignored: 0,
+    deadLettered: 0,
+    retried: 0,
+    temporalPauses: 0,
+  };
+  private stopping = false;
+  private temporalDownSince: number | undefined;
+  private loop: Promise<void> | undefined;
+  private health: Server | undefined;
+  /** Called after each message is settled; tests and the demo use it to follow progress. */
+  onResult: (result: RouteResult, msg: { subject: string; seq: number }) => void = () => undefined;
+
+  private constructor(
+    private readonly cfg: Config,
+    private readonly log: Logger,
+    private readonly nc: NatsConnection,
+    private readonly js: JetStreamClient,
+    private readonly consumer: Consumer,
+    private readonly s3: S3Client,
+    private readonly temporal: Client,
+  ) {}
+
+  static async create(cfg: Config, log: Logger): Promise<Bridge> {
+    const nc = await connectNats(cfg, 'p8fs-bridge');
+    const jsm = await jetstreamManager(nc);
+    await ensureStreams(jsm, cfg);
+    const js = jetstream(nc);
+    const consumer = await js.consumers.get(cfg.nats.eventsStream, cfg.nats.bridgeConsumer);
+    // Lazy: the bridge starts (and buffers in JetStream) even while Temporal is down.
+    const connection = Connection.lazy({ address: cfg.temporal.address, connectTimeout: 5000 });
+    const temporal = new Client({ connection, namespace: cfg.temporal.namespace });
+    return new Bridge(cfg, log, nc, js, consumer, createS3Client(cfg), temporal);
+  }
+
+  start(): void {
+    if (this.cfg.bridge.healthPort > 0) this.health = this.serveHealth(this.cfg.bridge.healthPort);
+    this.loop = this.pullLoop();
+  }
+
+  /** Finishes the batch in hand, then closes connections. Unacked messages stay in JetStream. */
+  async stop(): Promise<void> {
+    this.stopping = true;
+    await this.loop?.catch((error) => this.log.error({ err: error }, 'bridge loop failed'));
+    this.health?.close();
+    await this.nc.drain().catch(() => undefined);
+    await this.temporal.connection.close().catch(() => undefined);
+    this.s3.destroy();
+  }
+
+  get temporalAvailable(): boolean {
+    return this.temporalDownSince === undefined;
+  }
+
+  private async pullLoop(): Promise<void> {
+    let pauseMs = 1000;
+    while (!this.stopping) {
+      if (this.temporalDownSince !== undefined) {
+        // Stop pulling while Temporal is away: probe it, back off, and let JetStream keep the backlog.
+        await sleep(pauseMs);
+        if (!(await this.temporalReachable())) {
+          pauseMs = Math.min(pauseMs * 2, MAX_PAUSE_MS);
+          continue;
+        }
+        this.log.info({ downForMs: Date.now() - this.temporalDownSince }, 'Temporal is back: resuming');
+        this.temporalDownSince = undefined;
+        pauseMs = 1000;
+      }
+      try {
+        const messages: JsMsg[] = [];
+        const batch = await this.consumer.fetch({ max_messages: this.cfg.bridge.batchSize, expires: 1000 });
+        for await (const msg of batch) messages.push(msg);
+        await Promise.all(messages.map((msg) => this.handle(msg)));
+      } catch (error) {
+        if (this.stopping) break;
+        this.log.warn({ err: error }, 'fetching from JetStream failed; retrying');
+        await sleep(1000);
+      }
+    }
+  }
+
+  private async temporalReachable(): Promise<boolean> {
+    try {
+      await this.temporal.withDeadline(Date.now() + 3000, () =>
+        this.temporal.workflowService.getSystemInfo({}),
+      );
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  private async handle(msg: JsMsg): Promise<void> {
+    this.counters.received += 1;
+    const source = `${this.cfg.nats.eventsStream}#${msg.seq}`;
+    let result: RouteResult;
+    try {
+      result = await routeEvent({ cfg: this.cfg, s3: this.s3, temporal: this.temporal }, msg.data, source);
+    } catch (error) {
+      result = {
+        kind: 'retry',
+        reason: `routing failed: ${(error as Error).message}`,
+        temporalUnavailable: false,
+      };
+    }
+    try {
+      await this.settle(msg, result);
+    } catch (error) {
+      // Not acked: JetStream redelivers after ack_wait, and the deterministic ids make that harmless.
+      this.log.error({ err: error, seq: msg.seq }, 'could not settle message; it will be redelivered');
+    }
+    this.onResult(result, { subject: msg.subject, seq: msg.seq });
+  }
+
+  private async settle(msg: JsMsg, result: RouteResult): Promise<void> {
+    switch (result.kind) {
+      case 'started':
+        this.counters.started += 1;
+        this.log.info({ workflowId: result.workflowId, tier: result.tier, seq: msg.seq }, 'workflow started');
+        await msg.ackAck();
+        return;
+      case 'deduplicated':
+        this.counters.deduplicated += 1;
+        this.log.info(
+          { workflowId: result.workflowId, seq: msg.seq },
+          'duplicate event: workflow already exists',
+        );
+        await msg.ackAck();
+        return;
+      case 'ignored':
+        this.counters.ignored += 1;
+        this.log.debug({ reason: result.reason, seq: msg.seq }, 'event ignored');
+        await msg.ackAck();
+        return;
+      case 'rejected':
+        await this.deadLetter(msg, result.reason);
+        return;
+      case 'retry': {
+        const deliveries = msg.info.deliveryCount;
+        if (deliveries >= this.cfg.bridge.maxDeliver) {
+          await this.deadLetter(msg, `gave up after ${deliveries} deliveries: ${result.reason}`);
+          return;
+        }
+        if (result.temporalUnavailable && this.temporalDownSince === undefined) {
+          this.temporalDownSince = Date.now();
+          this.counters.temporalPauses += 1;
+          this.log.warn(
+            { reason: result.reason },
+            'Temporal unavailable: pausing pulls, JetStream keeps the backlog',
+          );
+        }
+        this.counters.retried += 1;
+        const delay = Math.min(this.cfg.bridge.naKDelayMs * 2 ** (deliveries - 1), MAX_NAK_DELAY_MS);
+        msg.nak(delay);
+        return;
+      }
+    }
+  }
+
+  private async deadLetter(msg: JsMsg, reason: string): Promise<void> {
+    await publishDeadLetter(
+      this.js,
+      this.cfg,
+      {
+        data: msg.data,
+        subject: msg.subject,
+        streamSequence: msg.seq,
+        deliveryCount: msg.info.deliveryCount,
+      },
+      reason,
+    );
+    this.counters.deadLettered += 1;
+    this.log.warn({ reason, seq: msg.seq }, 'event dead-lettered');
+    await msg.ackAck();
+  }
+
+  private serveHealth(port: number): Server {
+    const server = createServer((req, res) => {
+      if (req.url?.startsWith('/metrics')) {
+        res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' });
+        res.end(this.prometheusText());
+        return;
+      }
+      if (req.url?.startsWith('/health')) {
+        const ok = !this.stopping && !this.nc.isClosed();
+        res.writeHead(ok ? 200 : 503, { 'content-type': 'application/json' });
+        res.end(
+          JSON.stringify({
+            status: ok ? (this.temporalAvailable ? 'ok' : 'degraded') : 'stopping',
+            temporal: this.temporalAvailable ? 'up' : 'unreachable (pulling paused)',
+            counters: this.counters,
+          }),
+        );
+        return;
+      }
+      res.writeHead(404).end();
+    });
+    server.on('error', (error) => this.log.error({ err: error, port }, 'health server failed'));
+    server.listen(port);
+    return server;
+  }
+
+  private prometheusText(): string {
+    const lines = Object.entries(this.counters).map(([name, value]) => {
+      const metric = `p8fs_bridge_${name.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`)}_total`;
+      return `# TYPE ${metric} counter\n${metric} ${value}`;
+    });
+    lines.push(
+      `# TYPE p8fs_bridge_temporal_up gauge\np8fs_bridge_temporal_up ${this.temporalAvailable ? 1 : 0}`,
+    );
+    return `${lines.join('\n')}\n`;
+  }
+}

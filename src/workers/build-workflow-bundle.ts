@@ -1,0 +1,10 @@
+// `npm run build` step: bundles the workflows once so production workers start without webpack.
+import { writeFile } from 'node:fs/promises';
+import { bundleWorkflowCode } from '@temporalio/worker';
+import { prebuiltBundlePath, workflowsSourcePath } from './workflow-bundle.js';
+
+const { code } = await bundleWorkflowCode({ workflowsPath: workflowsSourcePath() });
+await writeFile(prebuiltBundlePath(), code);
+console.log(
+  `[build] workflow bundle written to ${prebuiltBundlePath()} (${(code.length / 1024).toFixed(0)} KiB)`,
+);

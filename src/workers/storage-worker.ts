@@ -1,0 +1,78 @@
+/**
+ * Storage workers: one Temporal Worker per tier task queue (p8fs-storage-small|medium|large), sharing one
+ * connection, one PostgreSQL pool and one S3 client in a process. Tier-specific concurrency keeps a few
+ * large files from starving the many small ones.
+ */
+import { DefaultLogger, NativeConnection, Runtime, Worker, type WorkerOptions } from '@temporalio/worker';
+import { createIngestActivities } from '../activities/ingest/activities.js';
+import { createPool } from '../clients/postgres.js';
+import { createS3Client } from '../clients/s3.js';
+import { type Config, taskQueueFor } from '../config/config.js';
+import type { Tier } from '../domain/storage-event.js';
+import { workflowBundle } from './workflow-bundle.js';
+
+let runtimeInstalled = false;
+
+/** Temporal's runtime metrics (task latencies, slots, polls) on a Prometheus port; once per process. */
+export function installRuntime(cfg: Config): void {
+  if (runtimeInstalled) return;
+  runtimeInstalled = true;
+  // The SDK's own info logs (every worker state change) drown the pipeline's; keep its warnings.
+  const verbose = cfg.logLevel === 'debug' || cfg.logLevel === 'trace';
+  Runtime.install({
+    logger: new DefaultLogger(verbose ? 'DEBUG' : 'WARN'),
+    telemetryOptions:
+      cfg.worker.metricsPort > 0
+        ? { metrics: { prometheus: { bindAddress: `0.0.0.0:${cfg.worker.metricsPort}` } } }
+        : undefined,
+  });
+}
+
+export interface StorageWorkers {
+  workers: Worker[];
+  /** Resolves when every worker has stopped (after shutdown() or a fatal error). */
+  run(): Promise<void>;
+  shutdown(): void;
+}
+
+export async function createStorageWorkers(
+  cfg: Config,
+  tiers: Tier[],
+  overrides: Partial<WorkerOptions> = {},
+): Promise<StorageWorkers> {
+  installRuntime(cfg);
+  const connection = await NativeConnection.connect({ address: cfg.temporal.address });
+  const pool = createPool(cfg, Math.max(4, ...tiers.map((t) => cfg.worker.concurrency[t])));
+  const s3 = createS3Client(cfg);
+  const activities = createIngestActivities({ cfg, pool, s3 });
+  const bundle = await workflowBundle();
+  const workers = await Promise.all(
+    tiers.map((tier) =>
+      Worker.create({
+        connection,
+        namespace: cfg.temporal.namespace,
+        taskQueue: taskQueueFor(cfg, tier),
+        workflowBundle: bundle,
+        activities,
+        maxConcurrentActivityTaskExecutions: cfg.worker.concurrency[tier],
+        shutdownGraceTime: '20 seconds',
+        ...overrides,
+      }),
+    ),
+  );
+  return {
+    workers,
+    async run() {
+      try {
+        await Promise.all(workers.map((worker) => worker.run()));
+      } finally {
+        await connection.close().catch(() => undefined);
+        await pool.end().catch(() => undefined);
+        s3.destroy();
+      }
+    },
+    shutdown() {
+      for (const worker of workers) if (worker.getState() === 'RUNNING') worker.shutdown();
+    },
+  };
+}

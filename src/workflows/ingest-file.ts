@@ -1,0 +1,105 @@
+/**
+ * ingestFile: one storage event → the file's chunks as `resources` rows. Deterministic code only: all
+ * I/O is in activities, and history holds keys, ids and counts, never contents.
+ */
+import { ActivityFailure, ApplicationFailure, log, proxyActivities } from '@temporalio/workflow';
+import type { IngestActivities } from '../activities/ingest/activities.js';
+import { NON_RETRYABLE_ERROR_TYPES } from '../domain/errors.js';
+import type { IngestFileInput, IngestOutcome } from '../domain/ingest.js';
+import type { Tier } from '../domain/storage-event.js';
+
+const retry = {
+  initialInterval: '1 second',
+  backoffCoefficient: 2,
+  maximumInterval: '30 seconds',
+  maximumAttempts: 20,
+  nonRetryableErrorTypes: [...NON_RETRYABLE_ERROR_TYPES],
+};
+
+// Bigger tiers get longer budgets; the heartbeat timeout is what detects a dead worker quickly.
+const budgets: Record<Tier, { startToClose: string; heartbeat: string }> = {
+  small: { startToClose: '10 minutes', heartbeat: '15 seconds' },
+  medium: { startToClose: '1 hour', heartbeat: '30 seconds' },
+  large: { startToClose: '6 hours', heartbeat: '60 seconds' },
+};
+
+function activitiesFor(tier: Tier) {
+  return proxyActivities<IngestActivities>({
+    startToCloseTimeout: budgets[tier].startToClose,
+    heartbeatTimeout: budgets[tier].heartbeat,
+    retry,
+  });
+}
+
+const byTier: Record<Tier, IngestActivities> = {
+  small: activitiesFor('small'),
+  medium: activitiesFor('medium'),
+  large: activitiesFor('large'),
+};
+
+function describeFailure(error: unknown): { errorType: string; message: string; stack?: string } {
+  const cause = error instanceof ActivityFailure ? error.cause : error;
+  if (cause instanceof ApplicationFailure) {
+    return { errorType: cause.type ?? 'Error', message: cause.message, stack: cause.stack };
+  }
+  if (cause instanceof Error) return { errorType: cause.name, message: cause.message, stack: cause.stack };
+  return { errorType: 'Error', message: String(cause) };
+}
+
+export async function ingestFile(input: IngestFileInput): Promise<IngestOutcome> {
+  const act = byTier[input.tier];
+  const { event } = input;
+  log.info('ingestFile started', {
+    type: event.type,
+    path: event.path,
+    tier: input.tier,
+    version: input.version,
+  });
+
+  if (event.type === 'delete') {
+    const deleted = await act.deleteFile(input);
+    log.info('file deleted', { path: event.path, resourcesDeleted: deleted.resourcesDeleted });
+    return { status: 'deleted', ...deleted };
+  }
+  if (event.type === 'rename') {
+    const renamed = await act.renameFile(input);
+    if (renamed.moved !== undefined) {
+      log.info('file renamed', { from: event.oldPath, to: event.path, resourcesMoved: renamed.moved });
+      return {
+        status: 'renamed',
+        fileId: renamed.fileId,
+        fromFileId: renamed.fromFileId,
+        resourcesMoved: renamed.moved,
+      };
+    }
+    log.info('rename of a file never stored: ingesting the new path', { path: event.path });
+  }
+
+  try {
+    const file = await act.registerFile(input);
+    const extraction = await act.extractText(input, file);
+    const chunking = await act.chunkText(input, file, extraction);
+    const stored = await act.storeChunks(input, file, extraction, chunking);
+    log.info('ingestFile completed', {
+      path: event.path,
+      provider: extraction.provider,
+      pages: extraction.pageCount,
+      chunks: chunking.chunkCount,
+    });
+    return {
+      status: 'completed',
+      fileId: file.fileId,
+      provider: extraction.provider,
+      pageCount: extraction.pageCount,
+      chunkCount: chunking.chunkCount,
+      tokenCount: chunking.tokenCount,
+      resourcesReplaced: stored.resourcesReplaced,
+    };
+  } catch (error) {
+    const failure = describeFailure(error);
+    log.warn('ingestFile failed', { path: event.path, ...failure, stack: undefined });
+    await act.recordIngestFailure(input, failure);
+    // Fail the run itself so it shows as failed in the Temporal UI; retrying the workflow cannot help.
+    throw ApplicationFailure.nonRetryable(`${event.path}: ${failure.message}`, failure.errorType);
+  }
+}
