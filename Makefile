@@ -8,8 +8,10 @@ P8FS := node bin/p8fs.js
 .PHONY: setup build demo test bench lint typecheck stack-up stack-down stack-status clean
 
 node_modules/.p8fs-installed: package.json package-lock.json
-	@echo "[setup] installing npm packages (npm ci)"
-	npm ci --no-audit --no-fund --loglevel=error
+	@echo "[setup] installing npm packages (npm install, pinned by package-lock.json)"
+	@# Not `npm ci`: the registry mirror here lacks other platforms' optional binaries (darwin, win32),
+	@# so the lockfile cannot list them and `npm ci` refuses it. Versions are exact in package.json too.
+	npm install --no-audit --no-fund --loglevel=error
 	@touch $@
 
 .stack/venv/.installed: scripts/install-servers.sh

@@ -5,9 +5,12 @@
 import { Command } from 'commander';
 import { registerBridgeCommand } from './commands/bridge.js';
 import { registerDemoCommand } from './commands/demo.js';
+import { registerDlqCommands } from './commands/dlq.js';
 import { registerEventCommands } from './commands/event.js';
 import { registerMigrateCommand } from './commands/migrate.js';
+import { registerNotBuiltCommands } from './commands/not-built.js';
 import { registerStackCommands } from './commands/stack.js';
+import { registerStatusCommand } from './commands/status.js';
 import { registerStorageWorkerCommand } from './commands/storage-worker.js';
 import { registerWorkerCommand } from './commands/worker.js';
 
@@ -22,6 +25,9 @@ export function buildProgram(): Command {
   registerStorageWorkerCommand(program);
   registerEventCommands(program);
   registerDemoCommand(program);
+  registerStatusCommand(program);
+  registerDlqCommands(program);
+  registerNotBuiltCommands(program);
   return program;
 }
 

@@ -3,7 +3,14 @@
  * connection, one PostgreSQL pool and one S3 client in a process. Tier-specific concurrency keeps a few
  * large files from starving the many small ones.
  */
-import { DefaultLogger, NativeConnection, Runtime, Worker, type WorkerOptions } from '@temporalio/worker';
+import {
+  DefaultLogger,
+  type LogEntry,
+  NativeConnection,
+  Runtime,
+  Worker,
+  type WorkerOptions,
+} from '@temporalio/worker';
 import { createIngestActivities } from '../activities/ingest/activities.js';
 import { createPool } from '../clients/postgres.js';
 import { createS3Client } from '../clients/s3.js';
@@ -13,6 +20,20 @@ import { workflowBundle } from './workflow-bundle.js';
 
 let runtimeInstalled = false;
 
+/**
+ * SDK log entries as one line each. A failed workflow is an expected outcome here (a corrupt file), so
+ * its error is printed as type and message; the stack lives in the workflow history and the errors table.
+ */
+function oneLineEntry(entry: LogEntry): void {
+  const meta = Object.fromEntries(
+    Object.entries(entry.meta ?? {}).map(([key, value]) =>
+      value instanceof Error ? [key, `${value.name}: ${value.message}`] : [key, value],
+    ),
+  );
+  const time = new Date(Number(entry.timestampNanos / 1_000_000n)).toISOString();
+  console.error(`${time} [temporal ${entry.level}] ${entry.message} ${JSON.stringify(meta)}`);
+}
+
 /** Temporal's runtime metrics (task latencies, slots, polls) on a Prometheus port; once per process. */
 export function installRuntime(cfg: Config): void {
   if (runtimeInstalled) return;
@@ -20,7 +41,7 @@ export function installRuntime(cfg: Config): void {
   // The SDK's own info logs (every worker state change) drown the pipeline's; keep its warnings.
   const verbose = cfg.logLevel === 'debug' || cfg.logLevel === 'trace';
   Runtime.install({
-    logger: new DefaultLogger(verbose ? 'DEBUG' : 'WARN'),
+    logger: new DefaultLogger(verbose ? 'DEBUG' : 'WARN', oneLineEntry),
     telemetryOptions:
       cfg.worker.metricsPort > 0
         ? { metrics: { prometheus: { bindAddress: `0.0.0.0:${cfg.worker.metricsPort}` } } }

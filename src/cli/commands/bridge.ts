@@ -30,12 +30,15 @@ async function runBridge(): Promise<void> {
 }
 
 export function registerBridgeCommand(program: Command): void {
-  for (const name of ['bridge', 'router']) {
-    program
-      .command(name)
-      .description(
-        `${name === 'router' ? '(alias of bridge) ' : ''}Turn storage events from JetStream into ingestFile workflows on the tier task queues; owns the streams and the DLQ`,
-      )
-      .action(runBridge);
-  }
+  program
+    .command('bridge')
+    .alias('router')
+    .description(
+      'Turn storage events from JetStream into ingestFile workflows on the tier task queues; owns the streams and the DLQ',
+    )
+    .addHelpText(
+      'after',
+      '\nHealth and counters: GET /health and /metrics on P8FS_BRIDGE_HEALTH_PORT (default 8090).\nStops gracefully on SIGINT/SIGTERM after the batch in hand.',
+    )
+    .action(runBridge);
 }

@@ -1,0 +1,151 @@
+/**
+ * The whole ingestion pipeline in a test file, on the real test stack with isolated names: bridge,
+ * storage workers for the three tiers, and clients to publish events and inspect results.
+ */
+import { CreateBucketCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { type JetStreamClient, jetstream, jetstreamManager } from '@nats-io/jetstream';
+import type { NatsConnection } from '@nats-io/transport-node';
+import type { Client } from '@temporalio/client';
+import type pg from 'pg';
+import { pino } from 'pino';
+import { Bridge } from '../../src/bridge/bridge.js';
+import type { DeadLetter } from '../../src/bridge/dead-letter.js';
+import type { RouteResult } from '../../src/bridge/route-event.js';
+import { ensureStreams } from '../../src/bridge/streams.js';
+import { connectNats } from '../../src/clients/nats.js';
+import { createS3Client } from '../../src/clients/s3.js';
+import { connectTemporal } from '../../src/clients/temporal.js';
+import { type Config, loadConfig } from '../../src/config/config.js';
+import type { Tier } from '../../src/domain/storage-event.js';
+import { createStorageWorkers, type StorageWorkers } from '../../src/workers/storage-worker.js';
+import { createTestDatabase, dropTestDatabase } from './database.js';
+import { isolatedConfig } from './test-stack.js';
+
+export interface Pipeline {
+  cfg: Config;
+  pool: pg.Pool;
+  s3: S3Client;
+  nc: NatsConnection;
+  js: JetStreamClient;
+  temporal: Client;
+  bridge?: Bridge;
+  workers?: StorageWorkers;
+  results: RouteResult[];
+  startBridge(): Promise<Bridge>;
+  stopBridge(): Promise<void>;
+  startWorkers(tiers?: Tier[]): Promise<StorageWorkers>;
+  stopWorkers(): Promise<void>;
+  putObject(bucket: string, key: string, body: Uint8Array | string, contentType?: string): Promise<void>;
+  publish(event: unknown, msgId?: string): Promise<number>;
+  deadLetters(): Promise<DeadLetter[]>;
+  close(): Promise<void>;
+}
+
+/**
+ * `prepared`: a complete environment from `isolatedEnv()`, for tests that also hand it to child processes
+ * (e.g. a `p8fs worker` they kill), so both sides use the very same names; `env` still applies on top.
+ */
+export async function createPipeline(
+  label: string,
+  env: Record<string, string> = {},
+  prepared?: Record<string, string | undefined>,
+): Promise<Pipeline> {
+  const cfg = prepared ? loadConfig({ ...prepared, ...env }) : isolatedConfig(label, env);
+  const pool = await createTestDatabase(cfg);
+  const s3 = createS3Client(cfg);
+  const nc = await connectNats(cfg, `test-${label}`);
+  await ensureStreams(await jetstreamManager(nc), cfg);
+  const js = jetstream(nc);
+  const temporal = await connectTemporal(cfg);
+  let workersRun: Promise<void> | undefined;
+  const buckets = new Set<string>();
+  const p: Pipeline = {
+    cfg,
+    pool,
+    s3,
+    nc,
+    js,
+    temporal,
+    results: [],
+    async startBridge() {
+      const bridge = await Bridge.create(cfg, pino({ level: 'silent' }));
+      bridge.onResult = (result) => p.results.push(result);
+      bridge.start();
+      p.bridge = bridge;
+      return bridge;
+    },
+    async stopBridge() {
+      await p.bridge?.stop();
+      p.bridge = undefined;
+    },
+    async startWorkers(tiers: Tier[] = ['small', 'medium', 'large']) {
+      const workers = await createStorageWorkers(cfg, tiers);
+      workersRun = workers.run();
+      p.workers = workers;
+      return workers;
+    },
+    async stopWorkers() {
+      p.workers?.shutdown();
+      await workersRun;
+      p.workers = undefined;
+    },
+    async putObject(bucket, key, body, contentType) {
+      if (!buckets.has(bucket)) {
+        await s3.send(new CreateBucketCommand({ Bucket: bucket })).catch((error: { name?: string }) => {
+          if (error.name !== 'BucketAlreadyOwnedByYou' && error.name !== 'BucketAlreadyExists') throw error;
+        });
+        buckets.add(bucket);
+      }
+      await s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, ContentType: contentType }));
+    },
+    async publish(event, msgId) {
+      const payload = typeof event === 'string' ? event : JSON.stringify(event);
+      const ack = await js.publish(cfg.nats.eventsSubject, payload, msgId ? { msgID: msgId } : undefined);
+      return ack.seq;
+    },
+    async deadLetters() {
+      const jsm = await jetstreamManager(nc);
+      const info = await jsm.streams.info(cfg.nats.dlqStream);
+      const letters: DeadLetter[] = [];
+      for (let seq = info.state.first_seq; seq <= info.state.last_seq && info.state.messages > 0; seq++) {
+        const msg = await jsm.streams.getMessage(cfg.nats.dlqStream, { seq }).catch(() => null);
+        if (msg) letters.push(msg.json<DeadLetter>());
+      }
+      return letters;
+    },
+    async close() {
+      await p.stopBridge();
+      await p.stopWorkers();
+      const jsm = await jetstreamManager(nc);
+      await jsm.streams.delete(cfg.nats.eventsStream).catch(() => undefined);
+      await jsm.streams.delete(cfg.nats.dlqStream).catch(() => undefined);
+      await nc.close();
+      await temporal.connection.close();
+      s3.destroy();
+      await dropTestDatabase(cfg, pool);
+    },
+  };
+  return p;
+}
+
+/** Polls `check` until it returns a value other than undefined, or fails after `timeoutMs` with `what`. */
+export async function eventually<T>(
+  what: string,
+  check: () => Promise<T | undefined>,
+  timeoutMs = 60_000,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  while (Date.now() < deadline) {
+    try {
+      const value = await check();
+      if (value !== undefined) return value;
+    } catch (error) {
+      last = error;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+  throw new Error(
+    `timed out after ${timeoutMs} ms waiting for ${what}${last ? ` (last error: ${String(last)})` : ''}`,
+  );
+}
