@@ -245,10 +245,13 @@ function seaweedServer(cfg: Config, stackDir: string): ServerSpec {
         '-ip=127.0.0.1',
         '-ip.bind=127.0.0.1',
         `-master.port=${cfg.stack.seaweedMasterPort}`,
+        // Every bucket is a collection with volumes of its own. Growing one volume at a time (below) and a
+        // fixed ceiling, rather than "free disk / volume size", keep many small buckets (tenants, tests)
+        // from exhausting the volume slots. Volumes are sparse files: unused ones cost no disk.
         '-master.volumeSizeLimitMB=256',
         '-master.telemetry=false',
         `-volume.port=${cfg.stack.seaweedVolumePort}`,
-        '-volume.max=0',
+        '-volume.max=2000',
         '-filer',
         `-filer.port=${portOf(cfg.s3.filerUrl)}`,
         '-s3',
@@ -257,7 +260,14 @@ function seaweedServer(cfg: Config, stackDir: string): ServerSpec {
         '-s3.port.iceberg=0',
         '-s3.port.lance=0',
       ];
-      startDetached({ command: join(serverBinDir(), 'weed'), args, logFile, pidFile });
+      startDetached({
+        command: join(serverBinDir(), 'weed'),
+        args,
+        logFile,
+        pidFile,
+        // master.toml's [master.volume_growth] copy_1 (default 7 volumes per growth), set through the env.
+        env: { ...process.env, WEED_MASTER_VOLUME_GROWTH_COPY_1: '1' },
+      });
     },
     async stop() {
       const pid = readPid(pidFile);

@@ -1,0 +1,85 @@
+/**
+ * The real `p8fs` process: the seeds' self-test end to end on the real servers, and start-up errors.
+ */
+import { join } from 'node:path';
+import { jetstreamManager } from '@nats-io/jetstream';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { connectNats } from '../../src/clients/nats.js';
+import { connectClient } from '../../src/clients/postgres.js';
+import { loadConfig } from '../../src/config/config.js';
+import { ensureDatabase } from '../../src/db/ensure-database.js';
+import { samplesDir } from '../../src/stack/paths.js';
+import { runCli } from '../support/cli.js';
+import { isolatedEnv, uniqueTenant } from '../support/test-stack.js';
+
+const env = isolatedEnv('cli') as Record<string, string>;
+const cfg = loadConfig(env);
+
+beforeAll(async () => {
+  const migrated = await runCli(['migrate'], env);
+  expect(migrated.code, migrated.stderr).toBe(0);
+});
+
+afterAll(async () => {
+  const nc = await connectNats(cfg, 'cli-test-cleanup');
+  const jsm = await jetstreamManager(nc);
+  for (const stream of [cfg.nats.eventsStream, cfg.nats.dlqStream]) await jsm.streams.delete(stream).catch(() => undefined);
+  await nc.close();
+  const admin = await connectClient(cfg, 'postgres');
+  await admin.query(`DROP DATABASE IF EXISTS "${cfg.pg.database}" WITH (FORCE)`).finally(() => admin.end());
+});
+
+describe('p8fs CLI process (real servers)', () => {
+  it('storage-worker --send-sample Sample.pdf: upload → publish → process → report, exit 0', async () => {
+    const tenant = uniqueTenant('selftest');
+    const result = await runCli(
+      ['storage-worker', '--tier', 'small', '--send-sample', join(samplesDir(), 'content/Sample.pdf'), '--tenant', tenant],
+      env,
+    );
+    expect(result.code, result.stdout + result.stderr).toBe(0);
+    expect(result.stdout).toMatch(/1\/5 uploaded .*Sample\.pdf → s3:\/\/.*\/uploads\/Sample\.pdf \(840059 bytes, application\/pdf\)/);
+    expect(result.stdout).toMatch(new RegExp(`2/5 published on ${cfg.nats.testSubject.replace(/\./g, '\\.')}`));
+    expect(result.stdout).toMatch(/3\/5 routed to .*-storage-small as workflow ingest-create\//);
+    for (const step of ['registerFile', 'extractText', 'chunkText', 'storeChunks']) {
+      expect(result.stdout).toContain(`${step} completed`);
+    }
+    expect(result.stdout).toMatch(/5\/5 completed: provider pdf, pages 8, (\d+) chunks, \1 resources rows/);
+    expect(result.stdout).toContain('[self-test] PASSED');
+  });
+
+  it('storage-worker --send-sample with an unsupported file fails with exit 1 and says why', async () => {
+    const result = await runCli(
+      ['storage-worker', '--tier', 'small', '--send-sample', join(samplesDir(), 'small/sample.wav'), '--tenant', uniqueTenant('wav')],
+      env,
+    );
+    expect(result.code).toBe(1);
+    expect(result.stdout).toMatch(/workflow failed: .*no content provider for audio\/wav \(\.wav\) yet/);
+    expect(result.stdout).toContain('[self-test] FAILED');
+  });
+
+  it('a bad variable stops the process with a message naming it', async () => {
+    const result = await runCli(['migrate'], { ...env, P8FS_PG_PORT: 'abc' });
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain('P8FS_PG_PORT="abc" is invalid');
+  });
+
+  it('event check prints the tier and workflow id, or the rejection reason with exit 1', async () => {
+    const ok = await runCli(
+      ['event', 'check', '-'],
+      env,
+      '{"event_type":"create","path":"/buckets/tenant-test/uploads/report.pdf","size":840059,"mime_type":"application/pdf"}',
+    );
+    expect(ok.code).toBe(0);
+    expect(ok.stdout).toMatch(/tier: small/);
+    const bad = await runCli(['event', 'check', '-'], env, '{"event_type":"create","path":"/buckets/t/../etc/passwd"}');
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toMatch(/rejected: .*\.\./);
+  });
+
+  it('--help works on the real process', async () => {
+    const result = await runCli(['storage-worker', '--help'], env);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toMatch(/Usage: p8fs storage-worker/);
+    expect(result.stdout).toContain('--send-sample <file>');
+  });
+});
