@@ -123,9 +123,9 @@ export async function startPlanned(deps: RouteDeps, plan: PlannedStart): Promise
         taskQueue,
         workflowId,
         args: [plan.input],
-        // A finished run of this id means this exact version was handled: never again, unless it failed
-        // (then a replay may retry it). Deleting is harmless to repeat, so deletes always run.
-        workflowIdReusePolicy: event.type === 'delete' ? 'ALLOW_DUPLICATE' : 'ALLOW_DUPLICATE_FAILED_ONLY',
+        // A closed run of this id means this exact version was handled, whatever the outcome: never again
+        // (a fixed file comes back as a new upload, hence a new version). Deletes are harmless to repeat.
+        workflowIdReusePolicy: event.type === 'delete' ? 'ALLOW_DUPLICATE' : 'REJECT_DUPLICATE',
         // A run of this id still in progress: the duplicate is a no-op (start throws AlreadyStarted).
         workflowIdConflictPolicy: 'FAIL',
         typedSearchAttributes: searchAttributesFor(plan),

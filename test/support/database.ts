@@ -1,13 +1,11 @@
 /** A fresh, migrated database per test file, dropped afterwards. */
-import pg from 'pg';
-import { createPool } from '../../src/clients/postgres.js';
+import type pg from 'pg';
+import { connectClient, createPool } from '../../src/clients/postgres.js';
 import type { Config } from '../../src/config/config.js';
 import { migrate } from '../../src/db/migrate.js';
-import { pgClientConfig } from '../../src/stack/servers.js';
 
 async function admin<T>(cfg: Config, fn: (client: pg.Client) => Promise<T>): Promise<T> {
-  const client = new pg.Client(pgClientConfig(cfg, 'postgres'));
-  await client.connect();
+  const client = await connectClient(cfg, 'postgres');
   try {
     return await fn(client);
   } finally {
