@@ -2,7 +2,8 @@
  * The whole ingestion pipeline in a test file, on the real test stack with isolated names: bridge,
  * storage workers for the three tiers, and clients to publish events and inspect results.
  */
-import { CreateBucketCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { CreateBucketCommand, DeleteBucketCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { deletePrefix } from '../../src/activities/object-store.js';
 import { type JetStreamClient, jetstream, jetstreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { Client } from '@temporalio/client';
@@ -121,11 +122,18 @@ export async function createPipeline(
       await jsm.streams.delete(cfg.nats.dlqStream).catch(() => undefined);
       await nc.close();
       await temporal.connection.close();
+      // Every SeaweedFS bucket is a collection holding volumes: drop the test's buckets to free them.
+      for (const bucket of [...buckets, cfg.s3.derivedBucket]) await dropBucket(s3, bucket).catch(() => undefined);
       s3.destroy();
       await dropTestDatabase(cfg, pool);
     },
   };
   return p;
+}
+
+async function dropBucket(s3: S3Client, bucket: string): Promise<void> {
+  await deletePrefix(s3, bucket, '');
+  await s3.send(new DeleteBucketCommand({ Bucket: bucket }));
 }
 
 /** Polls `check` until it returns a value other than undefined, or fails after `timeoutMs` with `what`. */
