@@ -7,7 +7,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectNats } from '../../src/clients/nats.js';
 import { connectClient } from '../../src/clients/postgres.js';
 import { loadConfig } from '../../src/config/config.js';
-import { ensureDatabase } from '../../src/db/ensure-database.js';
 import { samplesDir } from '../../src/stack/paths.js';
 import { runCli } from '../support/cli.js';
 import { isolatedEnv, uniqueTenant } from '../support/test-stack.js';
@@ -23,7 +22,8 @@ beforeAll(async () => {
 afterAll(async () => {
   const nc = await connectNats(cfg, 'cli-test-cleanup');
   const jsm = await jetstreamManager(nc);
-  for (const stream of [cfg.nats.eventsStream, cfg.nats.dlqStream]) await jsm.streams.delete(stream).catch(() => undefined);
+  for (const stream of [cfg.nats.eventsStream, cfg.nats.dlqStream])
+    await jsm.streams.delete(stream).catch(() => undefined);
   await nc.close();
   const admin = await connectClient(cfg, 'postgres');
   await admin.query(`DROP DATABASE IF EXISTS "${cfg.pg.database}" WITH (FORCE)`).finally(() => admin.end());
@@ -33,12 +33,24 @@ describe('p8fs CLI process (real servers)', () => {
   it('storage-worker --send-sample Sample.pdf: upload → publish → process → report, exit 0', async () => {
     const tenant = uniqueTenant('selftest');
     const result = await runCli(
-      ['storage-worker', '--tier', 'small', '--send-sample', join(samplesDir(), 'content/Sample.pdf'), '--tenant', tenant],
+      [
+        'storage-worker',
+        '--tier',
+        'small',
+        '--send-sample',
+        join(samplesDir(), 'content/Sample.pdf'),
+        '--tenant',
+        tenant,
+      ],
       env,
     );
     expect(result.code, result.stdout + result.stderr).toBe(0);
-    expect(result.stdout).toMatch(/1\/5 uploaded .*Sample\.pdf → s3:\/\/.*\/uploads\/Sample\.pdf \(840059 bytes, application\/pdf\)/);
-    expect(result.stdout).toMatch(new RegExp(`2/5 published on ${cfg.nats.testSubject.replace(/\./g, '\\.')}`));
+    expect(result.stdout).toMatch(
+      /1\/5 uploaded .*Sample\.pdf → s3:\/\/.*\/uploads\/Sample\.pdf \(840059 bytes, application\/pdf\)/,
+    );
+    expect(result.stdout).toMatch(
+      new RegExp(`2/5 published on ${cfg.nats.testSubject.replace(/\./g, '\\.')}`),
+    );
     expect(result.stdout).toMatch(/3\/5 routed to .*-storage-small as workflow ingest-create\//);
     for (const step of ['registerFile', 'extractText', 'chunkText', 'storeChunks']) {
       expect(result.stdout).toContain(`${step} completed`);
@@ -49,7 +61,15 @@ describe('p8fs CLI process (real servers)', () => {
 
   it('storage-worker --send-sample with an unsupported file fails with exit 1 and says why', async () => {
     const result = await runCli(
-      ['storage-worker', '--tier', 'small', '--send-sample', join(samplesDir(), 'small/sample.wav'), '--tenant', uniqueTenant('wav')],
+      [
+        'storage-worker',
+        '--tier',
+        'small',
+        '--send-sample',
+        join(samplesDir(), 'small/sample.wav'),
+        '--tenant',
+        uniqueTenant('wav'),
+      ],
       env,
     );
     expect(result.code).toBe(1);
@@ -71,7 +91,11 @@ describe('p8fs CLI process (real servers)', () => {
     );
     expect(ok.code).toBe(0);
     expect(ok.stdout).toMatch(/tier: small/);
-    const bad = await runCli(['event', 'check', '-'], env, '{"event_type":"create","path":"/buckets/t/../etc/passwd"}');
+    const bad = await runCli(
+      ['event', 'check', '-'],
+      env,
+      '{"event_type":"create","path":"/buckets/t/../etc/passwd"}',
+    );
     expect(bad.code).toBe(1);
     expect(bad.stderr).toMatch(/rejected: .*\.\./);
   });

@@ -49,7 +49,9 @@ describe('migrations (real PostgreSQL)', () => {
           [resourceIdFor(fileId, 0), tenant, fileId],
         );
       }
-      const count = await client.query('SELECT count(*)::int AS n FROM resources WHERE name = $1', ['report.pdf']);
+      const count = await client.query('SELECT count(*)::int AS n FROM resources WHERE name = $1', [
+        'report.pdf',
+      ]);
       expect(count.rows[0].n).toBe(2);
       const fileId = fileIdFor(tenant, '/buckets/t1/a/report.pdf');
       await expect(

@@ -46,7 +46,9 @@ describe('errors name the missing server and its address (real connection attemp
 
   it('stack probes', async () => {
     const cfg = await deadStackConfig();
-    const probes = await Promise.all(stackServers(cfg, cfg.stack.dir).map(async (s) => [s.name, await s.probe()] as const));
+    const probes = await Promise.all(
+      stackServers(cfg, cfg.stack.dir).map(async (s) => [s.name, await s.probe()] as const),
+    );
     const byName = Object.fromEntries(probes);
     for (const probe of Object.values(byName)) expect(probe.ok).toBe(false);
     expect(byName.temporal?.detail).toContain(`Temporal at ${cfg.temporal.address} unreachable`);

@@ -8,7 +8,11 @@ export interface CliResult {
 }
 
 /** Runs the real `p8fs` entry point from source (through tsx) as a child process. */
-export function runCli(args: string[], env: Record<string, string | undefined> = {}, input?: string): Promise<CliResult> {
+export function runCli(
+  args: string[],
+  env: Record<string, string | undefined> = {},
+  input?: string,
+): Promise<CliResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/run.ts', ...args], {
       cwd: projectRoot(),

@@ -2,13 +2,18 @@
  * The whole ingestion pipeline in a test file, on the real test stack with isolated names: bridge,
  * storage workers for the three tiers, and clients to publish events and inspect results.
  */
-import { CreateBucketCommand, DeleteBucketCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import { deletePrefix } from '../../src/activities/object-store.js';
+import {
+  CreateBucketCommand,
+  DeleteBucketCommand,
+  PutObjectCommand,
+  type S3Client,
+} from '@aws-sdk/client-s3';
 import { type JetStreamClient, jetstream, jetstreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { Client } from '@temporalio/client';
 import type pg from 'pg';
 import { pino } from 'pino';
+import { deletePrefix } from '../../src/activities/object-store.js';
 import { Bridge } from '../../src/bridge/bridge.js';
 import type { DeadLetter } from '../../src/bridge/dead-letter.js';
 import type { RouteResult } from '../../src/bridge/route-event.js';
@@ -123,7 +128,8 @@ export async function createPipeline(
       await nc.close();
       await temporal.connection.close();
       // Every SeaweedFS bucket is a collection holding volumes: drop the test's buckets to free them.
-      for (const bucket of [...buckets, cfg.s3.derivedBucket]) await dropBucket(s3, bucket).catch(() => undefined);
+      for (const bucket of [...buckets, cfg.s3.derivedBucket])
+        await dropBucket(s3, bucket).catch(() => undefined);
       s3.destroy();
       await dropTestDatabase(cfg, pool);
     },

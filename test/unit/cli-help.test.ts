@@ -36,8 +36,11 @@ describe('p8fs --help', () => {
     expect(commands.find(([name]) => name === 'bridge')?.[1].aliases()).toContain('router');
   });
 
-  it.each(commands.map(([name, command]) => [name, command] as const))('%s has a description and help', (name, command) => {
-    expect(command.description().length, name).toBeGreaterThan(10);
-    expect(command.helpInformation()).toContain(`Usage: p8fs ${name}`);
-  });
+  it.each(commands.map(([name, command]) => [name, command] as const))(
+    '%s has a description and help',
+    (name, command) => {
+      expect(command.description().length, name).toBeGreaterThan(10);
+      expect(command.helpInformation()).toContain(`Usage: p8fs ${name}`);
+    },
+  );
 });

@@ -46,7 +46,11 @@ describe('config module', () => {
       P8FS_S3_SECRET_KEY: 'sk',
     });
     expect(cfg.nats.url).toBe('nats://nats.internal:4333');
-    expect(cfg.s3).toMatchObject({ endpoint: 'http://seaweed:8333', filerUrl: 'http://seaweed:8888', accessKeyId: 'ak' });
+    expect(cfg.s3).toMatchObject({
+      endpoint: 'http://seaweed:8333',
+      filerUrl: 'http://seaweed:8888',
+      accessKeyId: 'ak',
+    });
     expect(cfg.pg).toMatchObject({ host: 'db', port: 6543, database: 'p8', user: 'app', password: 'secret' });
     expect(cfg.temporal).toMatchObject({ address: 'temporal:7233', namespace: 'p8fs' });
     expect(cfg.llm).toEqual({
@@ -62,12 +66,24 @@ describe('config module', () => {
   });
 
   it.each([
-    ['P8FS_NATS_URL', 'localhost:4222', /P8FS_NATS_URL="localhost:4222" is invalid: expected a URL with scheme nats/],
+    [
+      'P8FS_NATS_URL',
+      'localhost:4222',
+      /P8FS_NATS_URL="localhost:4222" is invalid: expected a URL with scheme nats/,
+    ],
     ['P8FS_PG_PORT', 'five', /P8FS_PG_PORT="five" is invalid/],
     ['P8FS_PG_PORT', '70000', /P8FS_PG_PORT="70000" is invalid/],
-    ['TEMPORAL_ADDRESS', 'http://temporal', /TEMPORAL_ADDRESS="http:\/\/temporal" is invalid: expected host:port/],
+    [
+      'TEMPORAL_ADDRESS',
+      'http://temporal',
+      /TEMPORAL_ADDRESS="http:\/\/temporal" is invalid: expected host:port/,
+    ],
     ['P8FS_SEAWEEDFS_ENDPOINT', 'seaweed:8333', /P8FS_SEAWEEDFS_ENDPOINT="seaweed:8333" is invalid/],
-    ['DATABASE_URL', 'mysql://x', /DATABASE_URL="mysql:\/\/x" is invalid: expected a URL with scheme postgres/],
+    [
+      'DATABASE_URL',
+      'mysql://x',
+      /DATABASE_URL="mysql:\/\/x" is invalid: expected a URL with scheme postgres/,
+    ],
     ['P8FS_TIER_SMALL_MAX_BYTES', '-1', /P8FS_TIER_SMALL_MAX_BYTES="-1" is invalid/],
     ['P8FS_LOG_LEVEL', 'loud', /P8FS_LOG_LEVEL="loud" is invalid/],
     ['OPENAI_BASE_URL', 'not a url', /OPENAI_BASE_URL="not a url" is invalid/],
@@ -88,7 +104,9 @@ describe('config module', () => {
     });
     expect(problems.join('\n')).toMatch(/P8FS_NATS_URL/);
     expect(problems.join('\n')).toMatch(/P8FS_PG_PORT/);
-    expect(problems.join('\n')).toMatch(/P8FS_TIER_SMALL_MAX_BYTES \(2000\) must be below P8FS_TIER_MEDIUM_MAX_BYTES/);
+    expect(problems.join('\n')).toMatch(
+      /P8FS_TIER_SMALL_MAX_BYTES \(2000\) must be below P8FS_TIER_MEDIUM_MAX_BYTES/,
+    );
     expect(problems.join('\n')).toMatch(/P8FS_CHUNK_OVERLAP_TOKENS \(100\) must be below P8FS_CHUNK_TOKENS/);
   });
 
