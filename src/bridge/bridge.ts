@@ -37,7 +37,8 @@ export interface BridgeCounters {
 }
 
 const MAX_NAK_DELAY_MS = 60_000;
-const MAX_PAUSE_MS = 15_000;
+// Probing Temporal is one cheap RPC: keep the pause short so the backlog resumes soon after it returns.
+const MAX_PAUSE_MS = 5_000;
 
 export class Bridge {
   readonly counters: BridgeCounters = {
