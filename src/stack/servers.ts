@@ -4,6 +4,7 @@
  * reused as it is, whoever started it.
  */
 import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { chownSync, existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ListBucketsCommand, S3Client } from '@aws-sdk/client-s3';
@@ -307,8 +308,29 @@ function giveToPostgres(path: string): void {
   chownSync(path, uid, gid);
 }
 
+/**
+ * Where the PostgreSQL cluster lives. As root the server runs as the `postgres` user, which cannot reach a
+ * stack folder below a private directory (a clone in /root or in a mode-700 temp dir): then the cluster
+ * goes to /var/tmp, in a folder named after the stack folder so each stack keeps its own.
+ */
+export function postgresBaseDir(stackDir: string): string {
+  const inStack = join(stackDir, 'data', 'postgres');
+  if (process.getuid?.() !== 0 || postgresCanReach(stackDir)) return inStack;
+  return join('/var/tmp', `p8fs-postgres-${createHash('sha256').update(stackDir).digest('hex').slice(0, 12)}`);
+}
+
+function postgresCanReach(dir: string): boolean {
+  mkdirSync(dir, { recursive: true });
+  try {
+    execFileSync('runuser', ['-u', 'postgres', '--', 'test', '-x', dir], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 function postgresServer(cfg: Config, stackDir: string): ServerSpec {
-  const baseDir = join(stackDir, 'data', 'postgres');
+  const baseDir = postgresBaseDir(stackDir);
   const dataDir = join(baseDir, 'data');
   const socketDir = join(baseDir, 'run');
   const logFile = join(baseDir, 'postgres.log');
@@ -333,7 +355,7 @@ function postgresServer(cfg: Config, stackDir: string): ServerSpec {
       }
     },
     async start() {
-      giveToPostgres(join(stackDir, 'data'));
+      if (baseDir.startsWith(stackDir)) giveToPostgres(join(stackDir, 'data'));
       giveToPostgres(baseDir);
       giveToPostgres(socketDir);
       if (!existsSync(join(dataDir, 'PG_VERSION'))) {
