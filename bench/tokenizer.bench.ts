@@ -9,17 +9,8 @@ import { realpathSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ExtractedDocument } from '../src/domain/content.js';
+import { TEXT_SAMPLE_FILES as SAMPLE_FILES, SAMPLES_DIR } from '../test/support/samples.js';
 
-const SAMPLE_FILES = [
-  'content/Sample.pdf',
-  'content/Sample.docx',
-  'content/Sample.md',
-  'content/diary_sample.md',
-  'small/sample.pdf',
-  'small/sample.txt',
-  'small/sample.json',
-  'small/sample.yaml',
-];
 const RUNS = 7;
 // Each run repeats the corpus until this much time has passed, so short corpora still time reliably.
 const MIN_RUN_MS = 250;
@@ -71,7 +62,7 @@ export async function runTokenizerBench(): Promise<string> {
   const { pickProvider } = await import('../src/domain/content.js');
   const { chunkDocument } = await import('../src/domain/chunking.js');
 
-  const samples = path.resolve(process.cwd(), '../shared/samples');
+  const samples = SAMPLES_DIR;
   const docs: ExtractedDocument[] = [];
   for (const name of SAMPLE_FILES) {
     const provider = pickProvider(undefined, name);

@@ -93,6 +93,44 @@ export function pgAddress(cfg: Config): string {
   return `${cfg.pg.host}:${cfg.pg.port}/${cfg.pg.database}`;
 }
 
+async function stopByPidFile(pidFile: string): Promise<boolean> {
+  const pid = readPid(pidFile);
+  if (pid === undefined) return false;
+  await stopPid(pid);
+  return true;
+}
+
+export interface TemporalDevServerOptions {
+  port: number;
+  uiPort: number;
+  httpPort: number;
+  metricsPort: number;
+  dbFile: string;
+  namespace: string;
+  headless?: boolean;
+  logLevel?: 'debug' | 'info' | 'warn' | 'error';
+}
+
+/** Arguments of `temporal server start-dev` for our stack: loopback, SQLite (WAL), our search attributes. */
+export function temporalDevServerArgs(o: TemporalDevServerOptions): string[] {
+  const args = ['server', 'start-dev', '--ip', '127.0.0.1', '--port', String(o.port)];
+  args.push('--http-port', String(o.httpPort), '--metrics-port', String(o.metricsPort));
+  args.push(...(o.headless ? ['--headless'] : ['--ui-port', String(o.uiPort), '--ui-disable-news-fetch']));
+  args.push(
+    '--db-filename',
+    o.dbFile,
+    '--sqlite-pragma',
+    'journal_mode=WAL',
+    '--sqlite-pragma',
+    'synchronous=NORMAL',
+  );
+  args.push('--log-level', o.logLevel ?? 'warn');
+  if (o.namespace !== 'default') args.push('--namespace', o.namespace);
+  for (const [name, type] of Object.entries(SEARCH_ATTRIBUTES))
+    args.push('--search-attribute', `${name}=${type}`);
+  return args;
+}
+
 function temporalServer(cfg: Config, stackDir: string): ServerSpec {
   const address = cfg.temporal.address;
   const port = portOf(address);
@@ -118,40 +156,17 @@ function temporalServer(cfg: Config, stackDir: string): ServerSpec {
     async start() {
       const dataDir = join(stackDir, 'data', 'temporal');
       mkdirSync(dataDir, { recursive: true });
-      const args = [
-        'server',
-        'start-dev',
-        '--ip',
-        '127.0.0.1',
-        '--port',
-        String(port),
-        '--ui-port',
-        String(cfg.stack.temporalUiPort),
-        '--http-port',
-        String(port + 10),
-        '--metrics-port',
-        String(port + 11),
-        '--db-filename',
-        join(dataDir, 'temporal.db'),
-        '--sqlite-pragma',
-        'journal_mode=WAL',
-        '--sqlite-pragma',
-        'synchronous=NORMAL',
-        '--log-level',
-        'warn',
-        '--ui-disable-news-fetch',
-      ];
-      if (cfg.temporal.namespace !== 'default') args.push('--namespace', cfg.temporal.namespace);
-      for (const [name, type] of Object.entries(SEARCH_ATTRIBUTES))
-        args.push('--search-attribute', `${name}=${type}`);
+      const args = temporalDevServerArgs({
+        port,
+        uiPort: cfg.stack.temporalUiPort,
+        httpPort: port + 10,
+        metricsPort: port + 11,
+        dbFile: join(dataDir, 'temporal.db'),
+        namespace: cfg.temporal.namespace,
+      });
       startDetached({ command: join(serverBinDir(), 'temporal'), args, logFile, pidFile });
     },
-    async stop() {
-      const pid = readPid(pidFile);
-      if (pid === undefined) return false;
-      await stopPid(pid);
-      return true;
-    },
+    stop: () => stopByPidFile(pidFile),
   };
 }
 
@@ -185,12 +200,7 @@ function natsServer(cfg: Config, stackDir: string): ServerSpec {
       ];
       startDetached({ command: join(serverBinDir(), 'nats-server'), args, logFile, pidFile });
     },
-    async stop() {
-      const pid = readPid(pidFile);
-      if (pid === undefined) return false;
-      await stopPid(pid);
-      return true;
-    },
+    stop: () => stopByPidFile(pidFile),
   };
 }
 
@@ -270,12 +280,7 @@ function seaweedServer(cfg: Config, stackDir: string): ServerSpec {
         env: { ...process.env, WEED_MASTER_VOLUME_GROWTH_COPY_1: '1' },
       });
     },
-    async stop() {
-      const pid = readPid(pidFile);
-      if (pid === undefined) return false;
-      await stopPid(pid);
-      return true;
-    },
+    stop: () => stopByPidFile(pidFile),
   };
 }
 
@@ -316,7 +321,10 @@ function giveToPostgres(path: string): void {
 export function postgresBaseDir(stackDir: string): string {
   const inStack = join(stackDir, 'data', 'postgres');
   if (process.getuid?.() !== 0 || postgresCanReach(stackDir)) return inStack;
-  return join('/var/tmp', `p8fs-postgres-${createHash('sha256').update(stackDir).digest('hex').slice(0, 12)}`);
+  return join(
+    '/var/tmp',
+    `p8fs-postgres-${createHash('sha256').update(stackDir).digest('hex').slice(0, 12)}`,
+  );
 }
 
 function postgresCanReach(dir: string): boolean {

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Connection } from '@temporalio/client';
 import { serverBinDir } from '../../src/stack/paths.js';
-import { SEARCH_ATTRIBUTES } from '../../src/stack/servers.js';
+import { temporalDevServerArgs } from '../../src/stack/servers.js';
 
 export interface PrivateTemporalOptions {
   /**
@@ -88,27 +88,17 @@ export function privateTemporal(options: PrivateTemporalOptions = {}): PrivateTe
   let child: ChildProcess | undefined;
   installExitHook();
 
-  const args = () => [
-    'server',
-    'start-dev',
-    '--ip',
-    '127.0.0.1',
-    '--port',
-    String(port),
-    '--ui-port',
-    String(port + 1),
-    '--http-port',
-    String(port + 2),
-    '--metrics-port',
-    String(port + 3),
-    '--headless',
-    '--db-filename',
-    dbFile,
-    '--log-level',
-    'error',
-    ...(namespace !== 'default' ? ['--namespace', namespace] : []),
-    ...Object.entries(SEARCH_ATTRIBUTES).flatMap(([name, type]) => ['--search-attribute', `${name}=${type}`]),
-  ];
+  const args = () =>
+    temporalDevServerArgs({
+      port,
+      uiPort: port + 1,
+      httpPort: port + 2,
+      metricsPort: port + 3,
+      dbFile,
+      namespace,
+      headless: true,
+      logLevel: 'error',
+    });
 
   async function answers(): Promise<boolean> {
     let connection: Connection | undefined;

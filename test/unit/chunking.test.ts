@@ -3,18 +3,9 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { extractFile } from '../../src/activities/providers/index.js';
 import { type Chunk, chunkDocument, countTokens } from '../../src/domain/chunking.js';
 import { type ExtractedDocument, type ExtractedSection, pickProvider } from '../../src/domain/content.js';
+import { TEXT_SAMPLE_FILES as SAMPLE_FILES, SAMPLES_DIR } from '../support/samples.js';
 
-const samples = path.resolve(process.cwd(), '../shared/samples');
-const SAMPLE_FILES = [
-  'content/Sample.pdf',
-  'content/Sample.docx',
-  'content/Sample.md',
-  'content/diary_sample.md',
-  'small/sample.pdf',
-  'small/sample.txt',
-  'small/sample.json',
-  'small/sample.yaml',
-];
+const samples = SAMPLES_DIR;
 // From roomy to tight: the tight ones force sentence, line and word splits on every sample.
 const SETTINGS = [
   { maxTokens: 400, overlapTokens: 40 },
