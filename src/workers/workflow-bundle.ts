@@ -17,7 +17,8 @@ export function workflowsSourcePath(): string {
   return existsSync(source) ? source : join(projectRoot(), 'dist', 'workflows', 'index.js');
 }
 
-const quietLogger = {
+/** Webpack's report of every module is noise for people running `make`; warnings and errors remain. */
+export const quietLogger = {
   log: () => undefined,
   trace: () => undefined,
   debug: () => undefined,
