@@ -1,6 +1,5 @@
 import pg from 'pg';
 import type { Config } from '../config/config.js';
-import { pgAddress, pgClientConfig } from '../stack/servers.js';
 
 // bigint columns (file_size) come back as numbers: our sizes stay far below 2^53.
 pg.types.setTypeParser(pg.types.builtins.INT8, (value) => Number(value));
@@ -23,4 +22,28 @@ export async function connectClient(cfg: Config, database?: string): Promise<pg.
     throw new Error(`PostgreSQL at ${pgAddress(cfg)} unreachable: ${reason}`);
   }
   return client;
+}
+
+export function pgClientConfig(cfg: Config, database?: string): pg.ClientConfig {
+  if (cfg.pg.connectionString) {
+    if (!database) return { connectionString: cfg.pg.connectionString };
+    const url = new URL(cfg.pg.connectionString);
+    url.pathname = `/${database}`;
+    return { connectionString: url.toString() };
+  }
+  return {
+    host: cfg.pg.host,
+    port: cfg.pg.port,
+    user: cfg.pg.user,
+    password: cfg.pg.password,
+    database: database ?? cfg.pg.database,
+  };
+}
+
+export function pgAddress(cfg: Config): string {
+  if (cfg.pg.connectionString) {
+    const url = new URL(cfg.pg.connectionString);
+    return `${url.hostname}:${url.port || 5432}${url.pathname}`;
+  }
+  return `${cfg.pg.host}:${cfg.pg.port}/${cfg.pg.database}`;
 }

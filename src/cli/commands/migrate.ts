@@ -1,9 +1,8 @@
 import type { Command } from 'commander';
-import { connectClient } from '../../clients/postgres.js';
+import { connectClient, pgAddress } from '../../clients/postgres.js';
 import { loadConfig } from '../../config/config.js';
 import { databaseName, ensureDatabase } from '../../db/ensure-database.js';
 import { migrate } from '../../db/migrate.js';
-import { pgAddress } from '../../stack/servers.js';
 
 export function registerMigrateCommand(program: Command): void {
   program

@@ -1,0 +1,54 @@
+/** What the stack knows of each server: its addresses, how to probe it, start it and stop it. */
+import { readPid, stopPid } from './processes.js';
+
+export type ServerName = 'temporal' | 'nats' | 'seaweedfs' | 'postgres';
+
+export interface Probe {
+  ok: boolean;
+  detail: string;
+}
+
+export interface ServerSpec {
+  name: ServerName;
+  /** Addresses people use, shown by `stack status`. */
+  endpoints: Record<string, string>;
+  /** Only servers on this machine's loopback can be started by us; others must already run. */
+  local: boolean;
+  probe(): Promise<Probe>;
+  start(): Promise<void>;
+  stop(): Promise<boolean>;
+  logFile: string;
+}
+
+export const LOOPBACK = new Set(['127.0.0.1', 'localhost', '::1', '[::1]']);
+
+export function hostOf(address: string): string {
+  return new URL(address.includes('://') ? address : `tcp://${address}`).hostname;
+}
+
+export function errorText(error: unknown): string {
+  if (error instanceof Error) {
+    const cause = (error as { cause?: unknown }).cause;
+    const code = (error as { code?: string }).code ?? (cause as { code?: string } | undefined)?.code;
+    return code && !error.message.includes(code)
+      ? `${code}: ${error.message}`
+      : error.message || String(code);
+  }
+  return String(error);
+}
+
+export async function httpOk(url: string, timeoutMs = 2000): Promise<Probe> {
+  try {
+    const response = await fetch(url, { signal: AbortSignal.timeout(timeoutMs) });
+    return { ok: response.ok, detail: `${url} → HTTP ${response.status}` };
+  } catch (error) {
+    return { ok: false, detail: `${url} unreachable (${errorText(error)})` };
+  }
+}
+
+export async function stopByPidFile(pidFile: string): Promise<boolean> {
+  const pid = readPid(pidFile);
+  if (pid === undefined) return false;
+  await stopPid(pid);
+  return true;
+}

@@ -1,0 +1,86 @@
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { Connection } from '@temporalio/client';
+import { type Config, portOf } from '../config/config.js';
+import { serverBinDir } from './paths.js';
+import { startDetached } from './processes.js';
+import { errorText, hostOf, LOOPBACK, type ServerSpec, stopByPidFile } from './server-spec.js';
+
+export const SEARCH_ATTRIBUTES: Record<string, string> = {
+  TenantId: 'Keyword',
+  Tier: 'Keyword',
+  FileName: 'Keyword',
+  MimeType: 'Keyword',
+  FileSize: 'Int',
+  JobType: 'Keyword',
+};
+
+export interface TemporalDevServerOptions {
+  port: number;
+  uiPort: number;
+  httpPort: number;
+  metricsPort: number;
+  dbFile: string;
+  namespace: string;
+  headless?: boolean;
+  logLevel?: 'debug' | 'info' | 'warn' | 'error';
+}
+
+/** Arguments of `temporal server start-dev` for our stack: loopback, SQLite (WAL), our search attributes. */
+export function temporalDevServerArgs(o: TemporalDevServerOptions): string[] {
+  const args = ['server', 'start-dev', '--ip', '127.0.0.1', '--port', String(o.port)];
+  args.push('--http-port', String(o.httpPort), '--metrics-port', String(o.metricsPort));
+  args.push(...(o.headless ? ['--headless'] : ['--ui-port', String(o.uiPort), '--ui-disable-news-fetch']));
+  args.push(
+    '--db-filename',
+    o.dbFile,
+    '--sqlite-pragma',
+    'journal_mode=WAL',
+    '--sqlite-pragma',
+    'synchronous=NORMAL',
+  );
+  args.push('--log-level', o.logLevel ?? 'warn');
+  if (o.namespace !== 'default') args.push('--namespace', o.namespace);
+  for (const [name, type] of Object.entries(SEARCH_ATTRIBUTES))
+    args.push('--search-attribute', `${name}=${type}`);
+  return args;
+}
+
+export function temporalServer(cfg: Config, stackDir: string): ServerSpec {
+  const address = cfg.temporal.address;
+  const port = portOf(address);
+  const pidFile = join(stackDir, 'run', 'temporal.pid');
+  const logFile = join(stackDir, 'logs', 'temporal.log');
+  return {
+    name: 'temporal',
+    endpoints: { gRPC: address, UI: cfg.temporal.uiUrl, namespace: cfg.temporal.namespace },
+    local: LOOPBACK.has(hostOf(address)),
+    logFile,
+    async probe() {
+      let connection: Connection | undefined;
+      try {
+        connection = await Connection.connect({ address, connectTimeout: 2000 });
+        await connection.workflowService.describeNamespace({ namespace: cfg.temporal.namespace });
+        return { ok: true, detail: `Temporal at ${address} (namespace ${cfg.temporal.namespace})` };
+      } catch (error) {
+        return { ok: false, detail: `Temporal at ${address} unreachable (${errorText(error)})` };
+      } finally {
+        await connection?.close().catch(() => undefined);
+      }
+    },
+    async start() {
+      const dataDir = join(stackDir, 'data', 'temporal');
+      mkdirSync(dataDir, { recursive: true });
+      const args = temporalDevServerArgs({
+        port,
+        uiPort: cfg.stack.temporalUiPort,
+        httpPort: port + 10,
+        metricsPort: port + 11,
+        dbFile: join(dataDir, 'temporal.db'),
+        namespace: cfg.temporal.namespace,
+      });
+      startDetached({ command: join(serverBinDir(), 'temporal'), args, logFile, pidFile });
+    },
+    stop: () => stopByPidFile(pidFile),
+  };
+}
