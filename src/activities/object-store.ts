@@ -83,15 +83,28 @@ export async function downloadToFile(
   return { bytes, sha256: hash.digest('hex') };
 }
 
+const knownBuckets = new Set<string>();
+
+/** Writes JSON, creating the bucket on first use (and again if it was removed behind this process's back). */
 export async function putJson(s3: S3Client, bucket: string, key: string, value: unknown): Promise<void> {
-  await s3.send(
-    new PutObjectCommand({
-      Bucket: bucket,
-      Key: key,
-      Body: JSON.stringify(value),
-      ContentType: 'application/json',
-    }),
-  );
+  const put = () =>
+    s3.send(
+      new PutObjectCommand({
+        Bucket: bucket,
+        Key: key,
+        Body: JSON.stringify(value),
+        ContentType: 'application/json',
+      }),
+    );
+  await ensureBucket(s3, bucket);
+  try {
+    await put();
+  } catch (error) {
+    if ((error as { name?: string }).name !== 'NoSuchBucket') throw error;
+    knownBuckets.delete(bucket);
+    await ensureBucket(s3, bucket);
+    await put();
+  }
 }
 
 export async function getJson<T>(s3: S3Client, bucket: string, key: string): Promise<T> {
@@ -100,8 +113,6 @@ export async function getJson<T>(s3: S3Client, bucket: string, key: string): Pro
   if (text === undefined) throw new Error(`empty body for s3://${bucket}/${key}`);
   return JSON.parse(text) as T;
 }
-
-const knownBuckets = new Set<string>();
 
 /** Creates the bucket once per process if missing (concurrent creators are fine: "already owned" is success). */
 export async function ensureBucket(s3: S3Client, bucket: string): Promise<void> {

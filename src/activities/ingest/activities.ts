@@ -24,7 +24,7 @@ import {
   type RegisteredFile,
   type StoreResult,
 } from '../../domain/ingest.js';
-import { deletePrefix, downloadToFile, ensureBucket, getJson, headObject, putJson } from '../object-store.js';
+import { deletePrefix, downloadToFile, getJson, headObject, putJson } from '../object-store.js';
 import { extractFile } from '../providers/index.js';
 import {
   deleteFileRows,
@@ -113,7 +113,6 @@ export function createIngestActivities({ cfg, pool, s3 }: IngestDeps) {
         Context.current().heartbeat({ step: 'extract', bytes: downloaded.bytes });
         const document = await extractFile(file.provider, localPath);
         const extractedKey = `${derivedPrefix(event.tenantId, file.fileId, input.version)}/extracted.json`;
-        await ensureBucket(s3, derivedBucket);
         await putJson(s3, derivedBucket, extractedKey, document);
         return {
           extractedKey,
