@@ -12,6 +12,7 @@ import {
   type WorkerOptions,
 } from '@temporalio/worker';
 import { createIngestActivities } from '../activities/ingest/activities.js';
+import { removeOrphanedWorkDirs } from '../activities/work-dirs.js';
 import { createPool } from '../clients/postgres.js';
 import { createS3Client } from '../clients/s3.js';
 import { type Config, taskQueueFor } from '../config/config.js';
@@ -62,6 +63,7 @@ export async function createStorageWorkers(
   overrides: Partial<WorkerOptions> = {},
 ): Promise<StorageWorkers> {
   installRuntime(cfg);
+  await removeOrphanedWorkDirs();
   const connection = await NativeConnection.connect({ address: cfg.temporal.address });
   const pool = createPool(cfg, Math.max(4, ...tiers.map((t) => cfg.worker.concurrency[t])));
   const s3 = createS3Client(cfg);

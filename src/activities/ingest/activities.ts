@@ -4,8 +4,7 @@
  * so Temporal may retry any of them after a crash without duplicating anything. Big data moves through
  * S3 (the derived bucket); the workflow only ever sees keys and counts.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { S3Client } from '@aws-sdk/client-s3';
@@ -26,6 +25,7 @@ import {
 } from '../../domain/ingest.js';
 import { deletePrefix, downloadToFile, getJson, headObject, putJson } from '../object-store.js';
 import { extractFile } from '../providers/index.js';
+import { createWorkDir } from '../work-dirs.js';
 import {
   deleteFileRows,
   recordFailure,
@@ -103,7 +103,7 @@ export function createIngestActivities({ cfg, pool, s3 }: IngestDeps) {
     async extractText(input: IngestFileInput, file: RegisteredFile): Promise<ExtractionResult> {
       const { event } = input;
       const heartbeat = throttledHeartbeat();
-      const workDir = await mkdtemp(join(tmpdir(), 'p8fs-extract-'));
+      const workDir = await createWorkDir();
       try {
         await pauseForFaultInjection();
         const localPath = join(workDir, 'source');
