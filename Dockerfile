@@ -6,7 +6,9 @@ FROM node:20-bookworm-slim AS build
 WORKDIR /app
 ENV NPM_CONFIG_UPDATE_NOTIFIER=false NPM_CONFIG_FUND=false NPM_CONFIG_AUDIT=false
 COPY package.json package-lock.json ./
-RUN npm ci
+# `npm install`, not `npm ci`: our lockfile is made where the registry mirror lacks other platforms'
+# optional binaries, so `npm ci` rejects it. Versions are exact in package.json and the lockfile.
+RUN npm install
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
 COPY bin ./bin
@@ -19,7 +21,7 @@ FROM node:20-bookworm-slim AS runtime
 WORKDIR /app
 ENV NODE_ENV=production NPM_CONFIG_UPDATE_NOTIFIER=false NPM_CONFIG_FUND=false NPM_CONFIG_AUDIT=false
 COPY package.json package-lock.json ./
-RUN npm ci --omit=dev && npm cache clean --force
+RUN npm install --omit=dev && npm cache clean --force
 COPY --from=build /app/dist ./dist
 # Migrations also stay at their source path, for code that resolves them from the package root.
 COPY --from=build /app/src/db ./src/db

@@ -254,9 +254,9 @@ describe('docker-compose.yml', () => {
     }
     const dockerfile = readFileSync(join(root, 'Dockerfile'), 'utf8');
     expect(dockerfile).toMatch(/^FROM node:20-bookworm-slim AS build$/m);
-    expect(dockerfile).toMatch(/^RUN npm ci$/m);
+    expect(dockerfile).toMatch(/^RUN npm install$/m);
     expect(dockerfile).toMatch(/npm run build/);
-    expect(dockerfile).toMatch(/npm ci --omit=dev/);
+    expect(dockerfile).toMatch(/npm install --omit=dev/);
     expect(dockerfile).toMatch(/^ENTRYPOINT \["node", "bin\/p8fs\.js"\]$/m);
     const dockerignore = readFileSync(join(root, '.dockerignore'), 'utf8').split('\n');
     for (const entry of ['node_modules', 'dist', '.stack', '.git']) expect(dockerignore).toContain(entry);
