@@ -31,7 +31,8 @@ test: setup ## run every test against real servers (the test stack uses its own 
 	@echo "[test] type-checking"
 	@npx tsc -p tsconfig.json
 	@echo "[test] running vitest (the test stack starts on ports 2xxxx if it is not running)"
-	@npx vitest run
+	@npx vitest run --reporter=default --reporter=json --outputFile.json=.vitest-report.json; \
+	status=$$?; node scripts/test-summary.mjs .vitest-report.json; exit $$status
 
 bench: setup build ## benchmarks: ratios against baselines, written to docs/PERFORMANCE.md
 	@npx tsx bench/run.ts
