@@ -10,6 +10,7 @@ import { chmodSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:
 import os from 'node:os';
 import path from 'node:path';
 import type pg from 'pg';
+import { inTransaction } from '../src/db/transaction.js';
 import type { Chunk } from '../src/domain/chunking.js';
 import type { ExtractedDocument } from '../src/domain/content.js';
 import type { StorageEvent } from '../src/domain/storage-event.js';
@@ -222,22 +223,13 @@ export async function runStoreBench(
       null,
     ];
 
-    /** BEGIN, lock the file, delete its rows, `insert`, COMMIT: the frame replaceResources uses. */
-    const inTransaction = async (insert: (client: pg.PoolClient) => Promise<void>) => {
-      const client = await pool.connect();
-      try {
-        await client.query('BEGIN');
+    /** Lock the file and delete its rows, then `insert`, in one transaction: the frame replaceResources uses. */
+    const replaceInTransaction = (insert: (client: pg.PoolClient) => Promise<void>) =>
+      inTransaction(pool, async (client) => {
         await client.query('SELECT id FROM files WHERE id = $1 FOR UPDATE', [fileId]);
         await client.query('DELETE FROM resources WHERE file_id = $1', [fileId]);
         await insert(client);
-        await client.query('COMMIT');
-      } catch (error) {
-        await client.query('ROLLBACK').catch(() => undefined);
-        throw error;
-      } finally {
-        client.release();
-      }
-    };
+      });
 
     const ourStore = (db: pg.Pool) => async (rows: Chunk[]) => {
       await replaceResources(db, {
@@ -262,7 +254,7 @@ export async function runStoreBench(
         shape: 'one prepared INSERT per row',
         pool,
         store: (rows) =>
-          inTransaction(async (client) => {
+          replaceInTransaction(async (client) => {
             for (const chunk of rows) {
               await client.query({
                 name: 'bench-insert-one-resource',
@@ -277,7 +269,7 @@ export async function runStoreBench(
         shape: `INSERT … SELECT FROM unnest(10 arrays) × ${BATCH} rows, 10 parameters`,
         pool,
         store: (rows) =>
-          inTransaction(async (client) => {
+          replaceInTransaction(async (client) => {
             for (let start = 0; start < rows.length; start += BATCH) {
               const columns: unknown[][] = Array.from({ length: 10 }, () => []);
               for (const chunk of rows.slice(start, start + BATCH)) {
@@ -315,7 +307,7 @@ export async function runStoreBench(
         shape: 'COPY resources FROM a file the server reads',
         pool,
         store: (rows) =>
-          inTransaction(async (client) => {
+          replaceInTransaction(async (client) => {
             await client.query(`COPY resources (${COLUMNS}) FROM '${fileFor(rows).replace(/'/g, "''")}'`);
           }),
       });

@@ -36,12 +36,8 @@ export interface BridgeCounters {
   temporalPauses: number;
 }
 
-const MAX_NAK_DELAY_MS = 60_000;
-// Probing Temporal is one cheap RPC: keep the pause short so the backlog resumes soon after it returns.
-const MAX_PAUSE_MS = 5_000;
-
-export class Bridge {
-  readonly counters: BridgeCounters = {
+export function zeroCounters(): BridgeCounters {
+  return {
     received: 0,
     started: 0,
     deduplicated: 0,
@@ -50,6 +46,14 @@ export class Bridge {
     retried: 0,
     temporalPauses: 0,
   };
+}
+
+const MAX_NAK_DELAY_MS = 60_000;
+// Probing Temporal is one cheap RPC: keep the pause short so the backlog resumes soon after it returns.
+const MAX_PAUSE_MS = 5_000;
+
+export class Bridge {
+  readonly counters: BridgeCounters = zeroCounters();
   private stopping = false;
   private temporalDownSince: number | undefined;
   private loop: Promise<void> | undefined;

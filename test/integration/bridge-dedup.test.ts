@@ -6,7 +6,7 @@
 import { jetstreamManager } from '@nats-io/jetstream';
 import type { WorkflowExecutionInfo } from '@temporalio/client';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { BridgeCounters } from '../../src/bridge/bridge.js';
+import { type BridgeCounters, zeroCounters } from '../../src/bridge/bridge.js';
 import type { RouteResult } from '../../src/bridge/route-event.js';
 import { taskQueueFor } from '../../src/config/config.js';
 import { fileIdFor } from '../../src/domain/ids.js';
@@ -80,15 +80,7 @@ function routedFor(path: string): RouteResult[] {
 }
 
 function addCounters(...all: BridgeCounters[]): BridgeCounters {
-  const sum: BridgeCounters = {
-    received: 0,
-    started: 0,
-    deduplicated: 0,
-    ignored: 0,
-    deadLettered: 0,
-    retried: 0,
-    temporalPauses: 0,
-  };
+  const sum = zeroCounters();
   for (const counters of all) {
     for (const key of Object.keys(sum) as (keyof BridgeCounters)[]) sum[key] += counters[key];
   }

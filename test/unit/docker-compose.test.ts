@@ -11,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { Ajv2019, type ValidateFunction } from 'ajv/dist/2019.js';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
+import { SEARCH_ATTRIBUTES } from '../../src/stack/servers.js';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const composePath = join(root, 'docker-compose.yml');
@@ -63,15 +64,6 @@ const APP_ENV = [
   'ANTHROPIC_API_KEY',
   'OPENAI_BASE_URL',
 ];
-
-const SEARCH_ATTRIBUTES: Record<string, string> = {
-  TenantId: 'Keyword',
-  Tier: 'Keyword',
-  FileName: 'Keyword',
-  MimeType: 'Keyword',
-  FileSize: 'Int',
-  JobType: 'Keyword',
-};
 
 function service(name: string): Service {
   const found = compose.services[name];

@@ -3,6 +3,7 @@
  * are upserted, and a file's resources are replaced (never appended) in one transaction.
  */
 import type pg from 'pg';
+import { inTransaction } from '../../db/transaction.js';
 import type { Chunk } from '../../domain/chunking.js';
 import { fileIdFor, resourceIdFor } from '../../domain/ids.js';
 import type { StorageEvent } from '../../domain/storage-event.js';
@@ -79,9 +80,7 @@ export async function replaceResources(
   pool: pg.Pool,
   input: StoreChunksInput,
 ): Promise<{ inserted: number; replaced: number }> {
-  const client = await pool.connect();
-  try {
-    await client.query('BEGIN');
+  return inTransaction(pool, async (client) => {
     // Serialises concurrent stores of the same file (e.g. an old attempt still running): last one wins whole.
     await client.query('SELECT id FROM files WHERE id = $1 FOR UPDATE', [input.fileId]);
     const removed = await client.query('DELETE FROM resources WHERE file_id = $1', [input.fileId]);
@@ -135,14 +134,8 @@ export async function replaceResources(
         }),
       ],
     );
-    await client.query('COMMIT');
     return { inserted: input.chunks.length, replaced: removed.rowCount ?? 0 };
-  } catch (error) {
-    await client.query('ROLLBACK').catch(() => undefined);
-    throw error;
-  } finally {
-    client.release();
-  }
+  });
 }
 
 export interface FailureInput {
@@ -158,9 +151,7 @@ export interface FailureInput {
 
 /** Marks the file failed, fails its job and writes an errors row, in one transaction. */
 export async function recordFailure(pool: pg.Pool, input: FailureInput): Promise<void> {
-  const client = await pool.connect();
-  try {
-    await client.query('BEGIN');
+  return inTransaction(pool, async (client) => {
     await upsertFile(client, {
       fileId: input.fileId,
       event: input.event,
@@ -194,13 +185,7 @@ export async function recordFailure(pool: pg.Pool, input: FailureInput): Promise
         input.errorType,
       ],
     );
-    await client.query('COMMIT');
-  } catch (error) {
-    await client.query('ROLLBACK').catch(() => undefined);
-    throw error;
-  } finally {
-    client.release();
-  }
+  });
 }
 
 /** Deletes the file's row; its resources and moments go with it (ON DELETE CASCADE). */
@@ -225,12 +210,9 @@ export async function renameFileRows(
 ): Promise<{ fromFileId: string; toFileId: string; moved: number } | undefined> {
   const fromFileId = fileIdFor(from.tenantId, from.path);
   const toFileId = fileIdFor(to.tenantId, to.path);
-  const client = await pool.connect();
-  try {
-    await client.query('BEGIN');
+  return inTransaction(pool, async (client) => {
     const existing = await client.query('SELECT id FROM files WHERE id = $1 FOR UPDATE', [fromFileId]);
     if (existing.rowCount === 0) {
-      await client.query('ROLLBACK');
       return undefined;
     }
     if (toFileId !== fromFileId) await client.query('DELETE FROM files WHERE id = $1', [toFileId]);
@@ -259,12 +241,6 @@ export async function renameFileRows(
         ],
       );
     }
-    await client.query('COMMIT');
     return { fromFileId, toFileId, moved: ordinals.rows.length };
-  } catch (error) {
-    await client.query('ROLLBACK').catch(() => undefined);
-    throw error;
-  } finally {
-    client.release();
-  }
+  });
 }
