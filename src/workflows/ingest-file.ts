@@ -8,24 +8,27 @@ import { NON_RETRYABLE_ERROR_TYPES } from '../domain/errors.js';
 import type { IngestFileInput, IngestOutcome } from '../domain/ingest.js';
 import type { Tier } from '../domain/storage-event.js';
 
+// Transient failures (a server restarting, a network blip) retry with backoff for as long as the tier's
+// budget allows, so an outage of minutes or hours delays files instead of failing them; the error types
+// retrying cannot fix end at once.
 const retry = {
   initialInterval: '1 second',
   backoffCoefficient: 2,
-  maximumInterval: '30 seconds',
-  maximumAttempts: 20,
+  maximumInterval: '1 minute',
   nonRetryableErrorTypes: [...NON_RETRYABLE_ERROR_TYPES],
 };
 
 // Bigger tiers get longer budgets; the heartbeat timeout is what detects a dead worker quickly.
-const budgets: Record<Tier, { startToClose: string; heartbeat: string }> = {
-  small: { startToClose: '10 minutes', heartbeat: '15 seconds' },
-  medium: { startToClose: '1 hour', heartbeat: '30 seconds' },
-  large: { startToClose: '6 hours', heartbeat: '60 seconds' },
+const budgets: Record<Tier, { attempt: string; allAttempts: string; heartbeat: string }> = {
+  small: { attempt: '10 minutes', allAttempts: '2 hours', heartbeat: '15 seconds' },
+  medium: { attempt: '1 hour', allAttempts: '6 hours', heartbeat: '30 seconds' },
+  large: { attempt: '6 hours', allAttempts: '24 hours', heartbeat: '60 seconds' },
 };
 
 function activitiesFor(tier: Tier) {
   return proxyActivities<IngestActivities>({
-    startToCloseTimeout: budgets[tier].startToClose,
+    startToCloseTimeout: budgets[tier].attempt,
+    scheduleToCloseTimeout: budgets[tier].allAttempts,
     heartbeatTimeout: budgets[tier].heartbeat,
     retry,
   });
