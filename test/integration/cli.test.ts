@@ -6,13 +6,21 @@ import { jetstreamManager } from '@nats-io/jetstream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectNats } from '../../src/clients/nats.js';
 import { connectClient } from '../../src/clients/postgres.js';
+import { createS3Client } from '../../src/clients/s3.js';
 import { loadConfig } from '../../src/config/config.js';
 import { samplesDir } from '../../src/stack/paths.js';
 import { runCli } from '../support/cli.js';
+import { dropBucket } from '../support/pipeline.js';
 import { isolatedEnv, uniqueTenant } from '../support/test-stack.js';
 
 const env = isolatedEnv('cli') as Record<string, string>;
 const cfg = loadConfig(env);
+const tenants: string[] = [];
+function tenantFor(label: string): string {
+  const tenant = uniqueTenant(label);
+  tenants.push(tenant);
+  return tenant;
+}
 
 beforeAll(async () => {
   const migrated = await runCli(['migrate'], env);
@@ -20,6 +28,10 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
+  const s3 = createS3Client(cfg);
+  for (const bucket of [...tenants, cfg.s3.derivedBucket])
+    await dropBucket(s3, bucket).catch(() => undefined);
+  s3.destroy();
   const nc = await connectNats(cfg, 'cli-test-cleanup');
   const jsm = await jetstreamManager(nc);
   for (const stream of [cfg.nats.eventsStream, cfg.nats.dlqStream])
@@ -31,7 +43,7 @@ afterAll(async () => {
 
 describe('p8fs CLI process (real servers)', () => {
   it('storage-worker --send-sample Sample.pdf: upload → publish → process → report, exit 0', async () => {
-    const tenant = uniqueTenant('selftest');
+    const tenant = tenantFor('selftest');
     const result = await runCli(
       [
         'storage-worker',
@@ -68,13 +80,30 @@ describe('p8fs CLI process (real servers)', () => {
         '--send-sample',
         join(samplesDir(), 'small/sample.wav'),
         '--tenant',
-        uniqueTenant('wav'),
+        tenantFor('wav'),
       ],
       env,
     );
     expect(result.code).toBe(1);
     expect(result.stdout).toMatch(/workflow failed: .*no content provider for audio\/wav \(\.wav\) yet/);
     expect(result.stdout).toContain('[self-test] FAILED');
+  });
+
+  it('demo ingests every sample and prints the table; a second run adds no rows', async () => {
+    const tenant = tenantFor('demo');
+    const first = await runCli(['demo', '--skip-stack', '--tenant', tenant], env);
+    expect(first.code, first.stdout + first.stderr).toBe(0);
+    expect(first.stdout).toMatch(/file\s+tier\s+provider\s+pages\s+chunks\s+seconds\s+status/);
+    expect(first.stdout).toMatch(/content\/Sample\.pdf\s+small\s+pdf\s+8\s+\d+\s+[\d.]+\s+completed/);
+    expect(first.stdout).toMatch(/small\/sample\.wav .*failed: no content provider for audio\/wav/);
+    const total = /Tenant .*: 10 files \(2 failed\), (\d+) resources rows/.exec(first.stdout)?.[1];
+    expect(Number(total)).toBeGreaterThan(0);
+    expect(first.stdout).toContain('Temporal UI: ');
+
+    const second = await runCli(['demo', '--skip-stack', '--tenant', tenant], env);
+    expect(second.code, second.stdout + second.stderr).toBe(0);
+    expect(second.stdout).toMatch(/content\/Sample\.pdf .*completed \(earlier run\)/);
+    expect(second.stdout).toContain(`10 files (2 failed), ${total} resources rows`);
   });
 
   it('a bad variable stops the process with a message naming it', async () => {

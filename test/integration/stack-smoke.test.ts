@@ -19,6 +19,7 @@ import { connectNats } from '../../src/clients/nats.js';
 import { createS3Client } from '../../src/clients/s3.js';
 import { connectTemporal } from '../../src/clients/temporal.js';
 import { createTestDatabase, dropTestDatabase } from '../support/database.js';
+import { dropBucket } from '../support/pipeline.js';
 import * as smokeActivities from '../support/smoke-activities.js';
 import { isolatedConfig } from '../support/test-stack.js';
 
@@ -109,6 +110,7 @@ describe('local stack smoke tests (real servers)', () => {
         `SeaweedFS S3 at ${cfg.s3.endpoint}: ${(error as Error).message || (error as Error).name}`,
       );
     } finally {
+      await dropBucket(s3, cfg.s3.derivedBucket).catch(() => undefined);
       s3.destroy();
     }
   });

@@ -137,7 +137,8 @@ export async function createPipeline(
   return p;
 }
 
-async function dropBucket(s3: S3Client, bucket: string): Promise<void> {
+/** Empties and deletes a bucket: in SeaweedFS every bucket is a collection that holds volumes. */
+export async function dropBucket(s3: S3Client, bucket: string): Promise<void> {
   await deletePrefix(s3, bucket, '');
   await s3.send(new DeleteBucketCommand({ Bucket: bucket }));
 }

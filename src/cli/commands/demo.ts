@@ -6,16 +6,16 @@
  */
 import { createHash } from 'node:crypto';
 import { createReadStream, existsSync, readdirSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { jetstream } from '@nats-io/jetstream';
-import { WorkflowFailedError } from '@temporalio/client';
+import { WorkflowFailedError, type WorkflowHandle, WorkflowNotFoundError } from '@temporalio/client';
 import type { Command } from 'commander';
 import { pino } from 'pino';
 import { headObject } from '../../activities/object-store.js';
 import { Bridge } from '../../bridge/bridge.js';
 import { createEventFor, publishEvent, type UploadedObject, uploadFile } from '../../bridge/publish.js';
-import { planRoute, type RouteResult } from '../../bridge/route-event.js';
+import { type PlannedStart, planRoute } from '../../bridge/route-event.js';
 import { connectNats } from '../../clients/nats.js';
 import { connectClient, createPool } from '../../clients/postgres.js';
 import { createS3Client } from '../../clients/s3.js';
@@ -34,7 +34,6 @@ interface Row {
   size: number;
   tier?: string;
   workflowId?: string;
-  routed?: string;
   status: string;
   provider?: string;
   pages?: number;
@@ -97,6 +96,20 @@ async function uploadIfChanged(
   }
 }
 
+/** When the bridge has started the workflow, its start time; undefined after ROUTE_TIMEOUT_MS. */
+async function waitForStart(handle: WorkflowHandle): Promise<Date | undefined> {
+  const deadline = Date.now() + ROUTE_TIMEOUT_MS;
+  while (Date.now() < deadline) {
+    try {
+      return (await handle.describe()).startTime;
+    } catch (error) {
+      if (!(error instanceof WorkflowNotFoundError)) throw error;
+      await sleep(200);
+    }
+  }
+  return undefined;
+}
+
 function printTable(rows: Row[]): void {
   const header = ['file', 'tier', 'provider', 'pages', 'chunks', 'seconds', 'status'];
   const body = rows.map((r) => [
@@ -136,15 +149,7 @@ async function runDemo(options: { tenant: string; skipStack: boolean }): Promise
   const temporal = await connectTemporal(cfg);
   const nc = await connectNats(cfg, 'p8fs-demo');
   const s3 = createS3Client(cfg);
-  const files = sampleFiles();
-  const rows = new Map<string, Row>();
-  const byPath = new Map<string, Row>();
-  const routed = new Map<string, Promise<RouteResult>>();
-  const waiters = new Map<string, (r: RouteResult) => void>();
-  bridge.onResult = (result) => {
-    const path = 'event' in result ? result.event.path : undefined;
-    if (path && waiters.has(path)) waiters.get(path)?.(result);
-  };
+  const rows: Row[] = [];
   bridge.start();
   say(
     `bridge consuming ${cfg.nats.eventsStream}; workers on ${cfg.temporal.taskQueuePrefix}-storage-{small,medium,large}`,
@@ -152,17 +157,12 @@ async function runDemo(options: { tenant: string; skipStack: boolean }): Promise
   const started = Date.now();
   try {
     const js = jetstream(nc);
-    for (const file of files) {
+    const planned: [Row, PlannedStart][] = [];
+    for (const file of sampleFiles()) {
       const category = file.includes('/small/') ? 'small' : 'content';
       const object = await uploadIfChanged(cfg, file, options.tenant, category);
-      const row: Row = {
-        file: `${category}/${file.slice(file.lastIndexOf('/') + 1)}`,
-        size: object.size,
-        status: 'published',
-      };
-      rows.set(file, row);
-      byPath.set(object.path, row);
-      routed.set(object.path, new Promise((resolve) => waiters.set(object.path, resolve)));
+      const row: Row = { file: `${category}/${basename(file)}`, size: object.size, status: 'published' };
+      rows.push(row);
       const event = createEventFor(object);
       const published = await publishEvent(
         js,
@@ -173,39 +173,25 @@ async function runDemo(options: { tenant: string; skipStack: boolean }): Promise
       say(
         `published ${row.file} (${object.size} bytes) as stream seq ${published.seq}${published.duplicate ? ' (duplicate: JetStream kept the first copy)' : ''}`,
       );
-      if (published.duplicate) {
-        // The bridge saw this exact event before; find its workflow the way the bridge named it.
-        const plan = await planRoute({ cfg, s3, temporal }, JSON.stringify(event), 'demo');
-        if (plan.kind === 'planned') {
-          waiters.get(object.path)?.({
-            kind: 'deduplicated',
-            workflowId: plan.workflowId,
-            tier: plan.tier,
-            event: plan.event,
-          });
-        }
-      }
+      // Name the workflow exactly as the bridge does (whichever bridge routes the event), to follow it.
+      const plan = await planRoute({ cfg, s3, temporal }, JSON.stringify(event), 'demo');
+      if (plan.kind === 'planned') planned.push([row, plan]);
+      else row.status = `${plan.kind}: ${plan.reason}`;
     }
     await Promise.all(
-      [...byPath.entries()].map(async ([path, row]) => {
-        const result = await Promise.race([
-          routed.get(path) as Promise<RouteResult>,
-          sleep(ROUTE_TIMEOUT_MS, undefined, { ref: false }).then(
-            () =>
-              ({ kind: 'retry', reason: 'not routed within 5 minutes', temporalUnavailable: false }) as const,
-          ),
-        ]);
-        if (result.kind !== 'started' && result.kind !== 'deduplicated') {
-          row.status = `${result.kind}: ${'reason' in result ? result.reason : ''}`;
+      planned.map(async ([row, plan]) => {
+        row.tier = plan.tier;
+        row.workflowId = plan.workflowId;
+        const handle = temporal.workflow.getHandle(plan.workflowId);
+        const startTime = await waitForStart(handle);
+        if (!startTime) {
+          row.status = 'not started within 5 minutes: is the bridge stuck? see `p8fs status`';
           return;
         }
-        row.tier = result.tier;
-        row.workflowId = result.workflowId;
-        row.routed = result.kind;
+        const earlier = startTime.getTime() < started;
         say(
-          `${row.file} → ${result.tier} tier, ${result.kind === 'started' ? 'workflow started' : 'already ingested (deduplicated)'}: ${result.workflowId}`,
+          `${row.file} → ${plan.tier} tier, ${earlier ? 'already ingested by an earlier run (deduplicated)' : 'workflow started'}: ${plan.workflowId}`,
         );
-        const handle = temporal.workflow.getHandle(result.workflowId);
         try {
           const outcome = (await handle.result()) as IngestOutcome;
           if (outcome.status === 'completed') {
@@ -215,7 +201,7 @@ async function runDemo(options: { tenant: string; skipStack: boolean }): Promise
               chunks: outcome.chunkCount,
             });
           }
-          row.status = result.kind === 'deduplicated' ? `${outcome.status} (earlier run)` : outcome.status;
+          row.status = earlier ? `${outcome.status} (earlier run)` : outcome.status;
         } catch (error) {
           const cause = error instanceof WorkflowFailedError ? error.cause : error;
           row.status = `failed: ${((cause as Error)?.message ?? String(cause)).replace(/^.*?: /, '')}`;
@@ -237,7 +223,7 @@ async function runDemo(options: { tenant: string; skipStack: boolean }): Promise
     s3.destroy();
   }
 
-  printTable([...rows.values()]);
+  printTable(rows);
   const pool = createPool(cfg, 1);
   try {
     const totals = await pool.query<{ files: number; resources: number; failed: number }>(
@@ -256,7 +242,7 @@ async function runDemo(options: { tenant: string; skipStack: boolean }): Promise
   console.log(`Bridge counters: ${JSON.stringify(bridge.counters)}`);
   console.log(`Temporal UI: ${cfg.temporal.uiUrl}/namespaces/${cfg.temporal.namespace}/workflows`);
   console.log('Audio files fail on purpose: transcription is not built yet (no provider for audio/wav).');
-  return [...rows.values()].every((r) => r.workflowId !== undefined);
+  return rows.every((r) => r.workflowId !== undefined);
 }
 
 export function registerDemoCommand(program: Command): void {
