@@ -7,11 +7,11 @@
  * Temporal dev server (SQLite file in a temp folder) and stops/restarts that one. NATS, SeaweedFS and
  * PostgreSQL are the shared test servers, isolated by names.
  */
-import { createServer } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fileIdFor } from '../../src/domain/ids.js';
 import { createPipeline, eventually, type Pipeline } from '../support/pipeline.js';
+import { freePort } from '../support/ports.js';
 import { type PrivateTemporal, privateTemporal } from '../support/private-temporal.js';
 import { uniqueTenant } from '../support/test-stack.js';
 
@@ -22,18 +22,6 @@ let temporal: PrivateTemporal;
 let p: Pipeline | undefined;
 let healthPort = 0;
 const tenant = uniqueTenant('outage');
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 interface Health {
   status: string;

@@ -2,15 +2,16 @@
  * The real `p8fs` process: the seeds' self-test end to end on the real servers, and start-up errors.
  */
 import { join } from 'node:path';
-import { jetstreamManager } from '@nats-io/jetstream';
+import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectNats } from '../../src/clients/nats.js';
 import { connectClient } from '../../src/clients/postgres.js';
 import { createS3Client } from '../../src/clients/s3.js';
 import { loadConfig } from '../../src/config/config.js';
 import { samplesDir } from '../../src/stack/paths.js';
-import { runCli } from '../support/cli.js';
-import { dropBucket } from '../support/pipeline.js';
+import { runCli, startCli } from '../support/cli.js';
+import { dropBucket, eventually } from '../support/pipeline.js';
+import { freePort } from '../support/ports.js';
 import { isolatedEnv, uniqueTenant } from '../support/test-stack.js';
 
 const env = isolatedEnv('cli') as Record<string, string>;
@@ -104,6 +105,49 @@ describe('p8fs CLI process (real servers)', () => {
     expect(second.code, second.stdout + second.stderr).toBe(0);
     expect(second.stdout).toMatch(/content\/Sample\.pdf .*completed \(earlier run\)/);
     expect(second.stdout).toContain(`10 files (2 failed), ${total} resources rows`);
+  });
+
+  it('bridge process: serves /health and /metrics, routes an event, stops gracefully on SIGTERM', async () => {
+    const healthPort = await freePort();
+    const bridge = startCli(['bridge'], {
+      ...env,
+      P8FS_LOG_LEVEL: 'info',
+      P8FS_BRIDGE_HEALTH_PORT: String(healthPort),
+    });
+    try {
+      await bridge.waitFor(/bridge running/);
+      const health = await fetch(`http://127.0.0.1:${healthPort}/health`);
+      expect(health.status).toBe(200);
+      expect(await health.json()).toMatchObject({ status: 'ok', temporal: 'up' });
+      const nc = await connectNats(cfg, 'cli-test-publisher');
+      await jetstream(nc).publish(cfg.nats.eventsSubject, '{"event_type":"create","path":"/buckets/t/x/"}');
+      await nc.close();
+      await eventually('the directory event to be counted', async () => {
+        const metrics = await (await fetch(`http://127.0.0.1:${healthPort}/metrics`)).text();
+        return /^p8fs_bridge_ignored_total 1$/m.test(metrics) ? metrics : undefined;
+      });
+    } finally {
+      bridge.child.kill('SIGTERM');
+    }
+    expect(await bridge.exited).toBe(0);
+    expect(bridge.output()).toMatch(/shutting down/);
+    expect(bridge.output()).toMatch(/"ignored":1.*"msg":"bridge stopped"/);
+  });
+
+  it('status and stack status report the servers of the environment', async () => {
+    const status = await runCli(['status'], env);
+    expect(status.code, status.stderr).toBe(0);
+    for (const section of ['Servers', 'JetStream', 'PostgreSQL', 'Temporal'])
+      expect(status.stdout).toContain(section);
+    expect(status.stdout).toMatch(/temporal\s+up\s+gRPC/);
+    const stack = await runCli(['stack', 'status'], env);
+    expect(stack.code).toBe(0);
+    const dead = await runCli(['stack', 'status'], {
+      ...env,
+      P8FS_NATS_MONITOR_URL: `http://127.0.0.1:${await freePort()}`,
+    });
+    expect(dead.code).toBe(1);
+    expect(dead.stdout).toMatch(/nats\s+down/);
   });
 
   it('a bad variable stops the process with a message naming it', async () => {

@@ -2,24 +2,13 @@
  * A server that is not there must be named, with its address, in the error: real connection attempts to
  * a loopback port where nothing listens.
  */
-import { createServer } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { connectNats } from '../../src/clients/nats.js';
 import { connectClient } from '../../src/clients/postgres.js';
 import { connectTemporal } from '../../src/clients/temporal.js';
 import { loadConfig } from '../../src/config/config.js';
 import { stackServers } from '../../src/stack/servers.js';
-
-/** A loopback port that was free a moment ago (bound, then released). */
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const server = createServer();
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
-    });
-  });
-}
+import { freePort } from '../support/ports.js';
 
 async function deadStackConfig() {
   const [temporal, nats, monitor, s3, filer, pg] = await Promise.all(Array.from({ length: 6 }, freePort));

@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { projectRoot } from '../../src/stack/paths.js';
 
 export interface CliResult {
@@ -31,4 +31,43 @@ export function runCli(
     child.on('close', (code) => resolve({ code, stdout, stderr }));
     child.stdin.end(input ?? '');
   });
+}
+
+export interface RunningCli {
+  child: ChildProcess;
+  output(): string;
+  /** Resolves when the combined output matches `pattern`; rejects after `timeoutMs` or if the process exits. */
+  waitFor(pattern: RegExp, timeoutMs?: number): Promise<void>;
+  /** Resolves with the exit code once the process has ended. */
+  exited: Promise<number | null>;
+}
+
+/** Starts a long-running `p8fs` process (bridge, worker) from source; the caller stops it with a signal. */
+export function startCli(args: string[], env: Record<string, string | undefined> = {}): RunningCli {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/run.ts', ...args], {
+    cwd: projectRoot(),
+    env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout?.on('data', (d) => {
+    output += d;
+  });
+  child.stderr?.on('data', (d) => {
+    output += d;
+  });
+  const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+  return {
+    child,
+    exited,
+    output: () => output,
+    async waitFor(pattern, timeoutMs = 30_000) {
+      const deadline = Date.now() + timeoutMs;
+      while (!pattern.test(output)) {
+        if (child.exitCode !== null) throw new Error(`p8fs ${args.join(' ')} exited: ${output}`);
+        if (Date.now() > deadline) throw new Error(`timed out waiting for ${pattern} in: ${output}`);
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+    },
+  };
 }
