@@ -20,6 +20,8 @@ export interface RegisteredFile {
   size: number;
   mimeType?: string;
   provider: ProviderName;
+  /** The object's Last-Modified (ISO 8601), stored as each resource's timestamp. */
+  lastModified?: string;
 }
 
 export interface ExtractionResult {

@@ -68,9 +68,15 @@ describe('ingestion of the sample files (real Temporal, NATS, SeaweedFS, Postgre
   it.each(textSamples)('%s becomes resources rows through the %s provider', async (sample, provider) => {
     const { fileId, row } = await ingest(join(samplesDir(), sample));
     expect(row).toMatchObject({ status: 'completed', provider, error: null });
-    const resources = await p.pool.query<{ n: number; distinct_ordinals: number; empty: number }>(
+    const resources = await p.pool.query<{
+      n: number;
+      distinct_ordinals: number;
+      empty: number;
+      untimed: number;
+    }>(
       `SELECT count(*)::int AS n, count(DISTINCT ordinal)::int AS distinct_ordinals,
-              count(*) FILTER (WHERE length(trim(content)) = 0)::int AS empty
+              count(*) FILTER (WHERE length(trim(content)) = 0)::int AS empty,
+              count(*) FILTER (WHERE resource_timestamp IS NULL)::int AS untimed
        FROM resources WHERE file_id = $1`,
       [fileId],
     );
@@ -78,6 +84,8 @@ describe('ingestion of the sample files (real Temporal, NATS, SeaweedFS, Postgre
     expect(resources.rows[0]?.n).toBeGreaterThan(0);
     expect(resources.rows[0]?.distinct_ordinals).toBe(resources.rows[0]?.n);
     expect(resources.rows[0]?.empty).toBe(0);
+    // Each chunk carries the object's Last-Modified as its resource timestamp.
+    expect(resources.rows[0]?.untimed).toBe(0);
   });
 
   it('Sample.pdf gives chunks with page numbers, holding text of its first and last text pages', async () => {

@@ -96,7 +96,14 @@ export function createIngestActivities({ cfg, pool, s3 }: IngestDeps) {
       });
       const provider = pickProvider(mimeType, event.fileName);
       if (!provider) throw new UnsupportedFileTypeError(describeUnsupported(mimeType, event.fileName));
-      return { fileId, jobId, size: head.size, mimeType, provider };
+      return {
+        fileId,
+        jobId,
+        size: head.size,
+        mimeType,
+        provider,
+        lastModified: head.lastModified?.toISOString(),
+      };
     },
 
     /** Streams the object to a temp file, extracts its text and writes the ExtractedDocument to S3. */
@@ -152,7 +159,6 @@ export function createIngestActivities({ cfg, pool, s3 }: IngestDeps) {
       chunking: ChunkingResult,
     ): Promise<StoreResult> {
       const chunks = await getJson<Chunk[]>(s3, derivedBucket, chunking.chunksKey);
-      const head = await headObject(s3, input.event.bucket, input.event.key);
       const stored = await replaceResources(pool, {
         fileId: file.fileId,
         jobId: file.jobId,
@@ -162,7 +168,7 @@ export function createIngestActivities({ cfg, pool, s3 }: IngestDeps) {
         pageCount: extraction.pageCount,
         contentHash: extraction.contentHash,
         version: input.version,
-        resourceTimestamp: head?.lastModified?.toISOString(),
+        resourceTimestamp: file.lastModified,
       });
       return { resourcesStored: stored.inserted, resourcesReplaced: stored.replaced };
     },
