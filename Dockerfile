@@ -12,9 +12,9 @@ RUN npm install
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
 COPY bin ./bin
-# tsc emits only .js: copy the non-TypeScript files of src (SQL migrations, …) next to the compiled code.
-RUN npm run build \
- && cd src && find . -type f ! -name '*.ts' -exec cp --parents {} ../dist/ \;
+COPY scripts/copy-assets.mjs ./scripts/
+# The build compiles, copies the SQL migrations beside the compiled modules and prebuilds the workflow bundle.
+RUN npm run build
 
 # ---- runtime: production dependencies only, compiled output, non-root
 FROM node:20-bookworm-slim AS runtime
@@ -23,8 +23,6 @@ ENV NODE_ENV=production NPM_CONFIG_UPDATE_NOTIFIER=false NPM_CONFIG_FUND=false N
 COPY package.json package-lock.json ./
 RUN npm install --omit=dev && npm cache clean --force
 COPY --from=build /app/dist ./dist
-# Migrations also stay at their source path, for code that resolves them from the package root.
-COPY --from=build /app/src/db ./src/db
 COPY bin ./bin
 USER node
 # Bridge health (8090) and worker metrics (9464).

@@ -52,7 +52,7 @@ function pdfjsVersion(): string {
 const words = (text: string) => text.match(/\S+/g)?.length ?? 0;
 
 export async function runPdfBench(): Promise<BenchSection> {
-  const { extractFile } = await import('../src/activities/providers/index.js');
+  const { extractFile } = await import('../src/providers/index.js');
   const file = path.join(samplesDir(), SAMPLE);
   const notMeasured: string[] = [];
 

@@ -142,7 +142,7 @@ export async function runStoreBench(
     '../src/activities/ingest/file-records.js'
   );
   const { fileIdFor, resourceIdFor, uuidV5, P8FS_NAMESPACE } = await import('../src/domain/ids.js');
-  const { extractFile } = await import('../src/activities/providers/index.js');
+  const { extractFile } = await import('../src/providers/index.js');
   const { pickProvider } = await import('../src/domain/content.js');
   const { countTokens } = await import('../src/domain/chunking.js');
 

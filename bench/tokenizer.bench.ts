@@ -58,7 +58,7 @@ export async function runTokenizerBench(): Promise<string> {
     ]);
     return new Tiktoken(ranks.default);
   });
-  const { extractFile } = await import('../src/activities/providers/index.js');
+  const { extractFile } = await import('../src/providers/index.js');
   const { pickProvider } = await import('../src/domain/content.js');
   const { chunkDocument } = await import('../src/domain/chunking.js');
 

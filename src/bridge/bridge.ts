@@ -17,14 +17,15 @@ import {
   jetstreamManager,
 } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
-import { Client, Connection } from '@temporalio/client';
+import type { Client } from '@temporalio/client';
 import type { Logger } from 'pino';
 import { connectNats } from '../clients/nats.js';
 import { createS3Client } from '../clients/s3.js';
 import type { Config } from '../config/config.js';
-import { publishDeadLetter } from './dead-letter.js';
+import { publishDeadLetter } from '../events/dead-letter.js';
+import { ensureStreams } from '../events/streams.js';
+import { lazyTemporalClient } from '../temporal/connection.js';
 import { type RouteResult, routeEvent } from './route-event.js';
-import { ensureStreams } from './streams.js';
 
 export interface BridgeCounters {
   received: number;
@@ -78,8 +79,7 @@ export class Bridge {
     const js = jetstream(nc);
     const consumer = await js.consumers.get(cfg.nats.eventsStream, cfg.nats.bridgeConsumer);
     // Lazy: the bridge starts (and buffers in JetStream) even while Temporal is down.
-    const connection = Connection.lazy({ address: cfg.temporal.address, connectTimeout: 5000 });
-    const temporal = new Client({ connection, namespace: cfg.temporal.namespace });
+    const temporal = lazyTemporalClient(cfg);
     return new Bridge(cfg, log, nc, js, consumer, createS3Client(cfg), temporal);
   }
 
@@ -200,7 +200,7 @@ export class Bridge {
           );
         }
         this.counters.retried += 1;
-        const delay = Math.min(this.cfg.bridge.naKDelayMs * 2 ** (deliveries - 1), MAX_NAK_DELAY_MS);
+        const delay = Math.min(this.cfg.bridge.nakDelayMs * 2 ** (deliveries - 1), MAX_NAK_DELAY_MS);
         msg.nak(delay);
         return;
       }

@@ -5,12 +5,17 @@
  */
 import type { S3Client } from '@aws-sdk/client-s3';
 import { type Client, WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
-import { defineSearchAttributeKey, type SearchAttributePair, SearchAttributeType } from '@temporalio/common';
-import { headObject } from '../activities/object-store.js';
-import { type Config, taskQueueFor } from '../config/config.js';
+import type { SearchAttributePair } from '@temporalio/common';
+import { headObject } from '../clients/object-store.js';
+import type { Config } from '../config/config.js';
+import { errorText } from '../domain/errors.js';
 import { eventVersion, ingestWorkflowId } from '../domain/ids.js';
 import type { IngestFileInput } from '../domain/ingest.js';
-import { parseStorageEvent, type StorageEvent, type Tier, tierForSize } from '../domain/storage-event.js';
+import { parseStorageEvent, type StorageEvent } from '../domain/storage-event.js';
+import { type Tier, tierForSize } from '../domain/tiers.js';
+import { taskQueueFor } from '../temporal/names.js';
+import { SearchAttributes } from '../temporal/search-attributes.js';
+import { startIngestFile } from '../temporal/starts.js';
 
 export type RouteResult =
   | { kind: 'started'; workflowId: string; runId: string; tier: Tier; taskQueue: string; event: StorageEvent }
@@ -20,15 +25,6 @@ export type RouteResult =
   /** Something transient failed (S3 or Temporal unreachable): nak and try again later. */
   | { kind: 'retry'; reason: string; temporalUnavailable: boolean };
 
-export const SearchAttributes = {
-  TenantId: defineSearchAttributeKey('TenantId', SearchAttributeType.KEYWORD),
-  Tier: defineSearchAttributeKey('Tier', SearchAttributeType.KEYWORD),
-  FileName: defineSearchAttributeKey('FileName', SearchAttributeType.KEYWORD),
-  MimeType: defineSearchAttributeKey('MimeType', SearchAttributeType.KEYWORD),
-  FileSize: defineSearchAttributeKey('FileSize', SearchAttributeType.INT),
-  JobType: defineSearchAttributeKey('JobType', SearchAttributeType.KEYWORD),
-};
-
 export interface RouteDeps {
   cfg: Config;
   s3: S3Client;
@@ -36,10 +32,6 @@ export interface RouteDeps {
 }
 
 const START_DEADLINE_MS = 10_000;
-
-function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message || error.name : String(error);
-}
 
 /** Resolves size, type and version from S3 for events that name an object that must exist. */
 async function withObjectFacts(deps: RouteDeps, event: StorageEvent): Promise<StorageEvent | string> {
@@ -84,7 +76,7 @@ export async function planRoute(
     } catch (error) {
       return {
         kind: 'retry',
-        reason: `S3 at ${deps.cfg.s3.endpoint} failed: ${messageOf(error)}`,
+        reason: `S3 at ${deps.cfg.s3.endpoint} failed: ${errorText(error)}`,
         temporalUnavailable: false,
       };
     }
@@ -119,10 +111,9 @@ export async function startPlanned(deps: RouteDeps, plan: PlannedStart): Promise
   const { event, tier, workflowId, taskQueue } = plan;
   try {
     const handle = await deps.temporal.withDeadline(Date.now() + START_DEADLINE_MS, () =>
-      deps.temporal.workflow.start('ingestFile', {
+      startIngestFile(deps.temporal, plan.input, {
         taskQueue,
         workflowId,
-        args: [plan.input],
         // A closed run of this id means this exact version was handled, whatever the outcome: never again
         // (a fixed file comes back as a new upload, hence a new version). Deletes are harmless to repeat.
         workflowIdReusePolicy: event.type === 'delete' ? 'ALLOW_DUPLICATE' : 'REJECT_DUPLICATE',
@@ -137,7 +128,7 @@ export async function startPlanned(deps: RouteDeps, plan: PlannedStart): Promise
       return { kind: 'deduplicated', workflowId, tier, event };
     return {
       kind: 'retry',
-      reason: `Temporal at ${deps.cfg.temporal.address} did not accept the start: ${messageOf(error)}`,
+      reason: `Temporal at ${deps.cfg.temporal.address} did not accept the start: ${errorText(error)}`,
       temporalUnavailable: true,
     };
   }

@@ -1,11 +1,12 @@
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import type { Config } from '../config/config.js';
+import { errorText } from '../domain/errors.js';
 
 export async function connectNats(cfg: Config, name: string): Promise<NatsConnection> {
   try {
     return await connect({ servers: cfg.nats.url, name, timeout: 5000, maxReconnectAttempts: -1 });
   } catch (error) {
-    const reason = error instanceof Error ? error.message : String(error);
+    const reason = errorText(error);
     throw new Error(`NATS at ${cfg.nats.url} unreachable: ${reason}`);
   }
 }

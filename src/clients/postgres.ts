@@ -1,5 +1,6 @@
 import pg from 'pg';
 import type { Config } from '../config/config.js';
+import { errorText } from '../domain/errors.js';
 
 // bigint columns (file_size) come back as numbers: our sizes stay far below 2^53.
 pg.types.setTypeParser(pg.types.builtins.INT8, (value) => Number(value));
@@ -17,9 +18,7 @@ export async function connectClient(cfg: Config, database?: string): Promise<pg.
   try {
     await client.connect();
   } catch (error) {
-    const reason =
-      error instanceof Error ? error.message || (error as { code?: string }).code : String(error);
-    throw new Error(`PostgreSQL at ${pgAddress(cfg)} unreachable: ${reason}`);
+    throw new Error(`PostgreSQL at ${pgAddress(cfg)} unreachable: ${errorText(error)}`);
   }
   return client;
 }

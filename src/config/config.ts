@@ -3,7 +3,15 @@
  * local stack (`p8fs stack up`), and a validator; `loadConfig()` fails with a message that names each
  * bad variable and what was expected, so a typo is caught at start-up rather than at the first request.
  */
+import {
+  type ClientConfigProfile,
+  type ClientConnectConfig,
+  loadClientConfigProfile,
+  toClientOptions,
+} from '@temporalio/envconfig';
 import { z } from 'zod';
+import { errorText } from '../domain/errors.js';
+import type { Tier } from '../domain/tiers.js';
 
 export const MiB = 1024 * 1024;
 export const GiB = 1024 * MiB;
@@ -35,6 +43,8 @@ const hostPort = z.string().regex(/^[A-Za-z0-9.\-_[\]:]+:\d{1,5}$/, 'host:port')
 const name = z.string().regex(/^[A-Za-z0-9_-]+$/, 'letters, digits, - or _');
 const subject = z.string().regex(/^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/, 'a NATS subject like a.b.c');
 const logLevel = z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']);
+const logFormat = z.enum(['auto', 'pretty', 'json']);
+const flag = z.enum(['0', '1', 'true', 'false']).transform((v) => v === '1' || v === 'true');
 
 /** Reads one variable through a schema, recording a readable problem instead of throwing. */
 class EnvReader {
@@ -65,9 +75,24 @@ export interface PgConfig {
   connectionString?: string;
 }
 
+export interface TemporalConfig {
+  address: string;
+  namespace: string;
+  /** Profile from the `temporal` CLI's config file (TEMPORAL_PROFILE), when one was used. */
+  profile?: string;
+  /** What to connect with, read the way the `temporal` CLI reads it: address, namespace, TLS, API key. */
+  connect: ClientConnectConfig;
+  uiUrl: string;
+  taskQueuePrefix: string;
+}
+
 export interface Config {
   logLevel: z.infer<typeof logLevel>;
-  temporal: { address: string; namespace: string; uiUrl: string; taskQueuePrefix: string };
+  /** `pretty`: one readable line per event; `json`: pino's JSON lines; `auto`: pretty on a terminal. */
+  logFormat: z.infer<typeof logFormat>;
+  /** P8FS_DEBUG: print stack traces of command failures. */
+  debug: boolean;
+  temporal: TemporalConfig;
   nats: {
     url: string;
     monitorUrl: string;
@@ -91,8 +116,15 @@ export interface Config {
   pg: PgConfig;
   tiers: { smallMaxBytes: number; mediumMaxBytes: number };
   chunking: { maxTokens: number; overlapTokens: number };
-  bridge: { healthPort: number; batchSize: number; naKDelayMs: number; maxDeliver: number };
-  worker: { metricsPort: number; concurrency: Record<'small' | 'medium' | 'large', number> };
+  bridge: { healthPort: number; batchSize: number; nakDelayMs: number; maxDeliver: number };
+  worker: {
+    metricsPort: number;
+    concurrency: Record<Tier, number>;
+    /** P8FS_WORKFLOW_BUNDLE=source bundles src/workflows even when a prebuilt bundle exists. */
+    bundleFromSource: boolean;
+    /** Chaos tests only: hold each extraction this long (heartbeating) so a worker can be killed mid-step. */
+    faultPauseExtractMs: number;
+  };
   llm: { openaiApiKey?: string; openaiBaseUrl: string; anthropicApiKey?: string };
   stack: {
     dir: string;
@@ -146,12 +178,9 @@ export function loadConfig(env: Env = process.env): Config {
 
   const config = {
     logLevel: r.get('P8FS_LOG_LEVEL', logLevel, 'info'),
-    temporal: {
-      address: r.get('TEMPORAL_ADDRESS', hostPort, '127.0.0.1:7233'),
-      namespace: r.get('TEMPORAL_NAMESPACE', name, 'default'),
-      uiUrl: r.get('TEMPORAL_UI_URL', url(['http', 'https']), `http://127.0.0.1:${temporalUiPort ?? 8233}`),
-      taskQueuePrefix: r.get('P8FS_TASK_QUEUE_PREFIX', name, 'p8fs'),
-    },
+    logFormat: r.get('P8FS_LOG_FORMAT', logFormat, 'auto'),
+    debug: r.get('P8FS_DEBUG', flag, 'false'),
+    temporal: readTemporal(r, env, temporalUiPort),
     nats: {
       url: natsUrl,
       monitorUrl: r.get(
@@ -185,7 +214,7 @@ export function loadConfig(env: Env = process.env): Config {
     bridge: {
       healthPort: r.get('P8FS_BRIDGE_HEALTH_PORT', nonNegativeInt, '8090'),
       batchSize: r.get('P8FS_BRIDGE_BATCH_SIZE', positiveInt, '64'),
-      naKDelayMs: r.get('P8FS_BRIDGE_NAK_DELAY_MS', positiveInt, '5000'),
+      nakDelayMs: r.get('P8FS_BRIDGE_NAK_DELAY_MS', positiveInt, '5000'),
       maxDeliver: r.get('P8FS_BRIDGE_MAX_DELIVER', positiveInt, '50'),
     },
     worker: {
@@ -195,6 +224,9 @@ export function loadConfig(env: Env = process.env): Config {
         medium: r.get('P8FS_WORKER_CONCURRENCY_MEDIUM', positiveInt, '2'),
         large: r.get('P8FS_WORKER_CONCURRENCY_LARGE', positiveInt, '1'),
       },
+      bundleFromSource:
+        r.get('P8FS_WORKFLOW_BUNDLE', z.enum(['prebuilt', 'source']), 'prebuilt') === 'source',
+      faultPauseExtractMs: r.get('P8FS_FAULT_PAUSE_EXTRACT_MS', nonNegativeInt, '0'),
     },
     llm: {
       openaiApiKey: r.get('OPENAI_API_KEY', z.string().min(1)),
@@ -214,17 +246,41 @@ export function loadConfig(env: Env = process.env): Config {
   return config as Config;
 }
 
-let cached: Config | undefined;
-/** The process-wide configuration, validated once on first use. */
-export function config(): Config {
-  cached ??= loadConfig();
-  return cached;
-}
-
-export function taskQueueFor(cfg: Config, tier: 'small' | 'medium' | 'large'): string {
-  return `${cfg.temporal.taskQueuePrefix}-storage-${tier}`;
-}
-
-export function llmTaskQueue(cfg: Config): string {
-  return `${cfg.temporal.taskQueuePrefix}-llm`;
+/**
+ * Temporal's connection, read as the `temporal` CLI reads it (@temporalio/envconfig): a profile from
+ * TEMPORAL_CONFIG_FILE / TEMPORAL_PROFILE if there is one, then TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE,
+ * TEMPORAL_API_KEY and TEMPORAL_TLS_* on top. The local stack's address is the default.
+ */
+function readTemporal(r: EnvReader, env: Env, uiPort: number | undefined): TemporalConfig {
+  const definedEnv = Object.fromEntries(
+    Object.entries(env).filter(
+      (entry): entry is [string, string] => entry[1] !== undefined && entry[1] !== '',
+    ),
+  );
+  let profile: ClientConfigProfile = {};
+  try {
+    profile = loadClientConfigProfile({ overrideEnvVars: definedEnv });
+  } catch (error) {
+    r.problems.push(
+      `Temporal client profile (TEMPORAL_CONFIG_FILE=${JSON.stringify(env.TEMPORAL_CONFIG_FILE ?? '(default path)')}, TEMPORAL_PROFILE=${JSON.stringify(env.TEMPORAL_PROFILE ?? 'default')}) could not be read: ${errorText(error)}`,
+    );
+  }
+  const address = r.get('TEMPORAL_ADDRESS', hostPort, profile.address ?? '127.0.0.1:7233');
+  const namespace = r.get('TEMPORAL_NAMESPACE', name, profile.namespace ?? 'default');
+  let connect: ClientConnectConfig = { connectionOptions: { address }, namespace };
+  try {
+    connect = toClientOptions({ ...profile, address, namespace });
+  } catch (error) {
+    r.problems.push(
+      `Temporal TLS settings (TEMPORAL_TLS_* or the profile's tls) are unusable: ${errorText(error)}`,
+    );
+  }
+  return {
+    address,
+    namespace,
+    profile: env.TEMPORAL_PROFILE || undefined,
+    connect,
+    uiUrl: r.get('TEMPORAL_UI_URL', url(['http', 'https']), `http://127.0.0.1:${uiPort ?? 8233}`),
+    taskQueuePrefix: r.get('P8FS_TASK_QUEUE_PREFIX', name, 'p8fs'),
+  };
 }

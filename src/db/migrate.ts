@@ -6,8 +6,9 @@
 import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type pg from 'pg';
-import { projectRoot } from '../stack/paths.js';
+import { errorText } from '../domain/errors.js';
 
 const LOCK_KEY = 0x7038_6673; // 'p8fs' — any constant shared by every migrating process
 
@@ -18,8 +19,9 @@ export interface Migration {
   checksum: string;
 }
 
+/** Beside this module, in src/ and in dist/ alike (the build copies the SQL files), so no image needs src/. */
 export function migrationsDir(): string {
-  return join(projectRoot(), 'src', 'db', 'migrations');
+  return fileURLToPath(new URL('./migrations/', import.meta.url));
 }
 
 export function loadMigrations(dir = migrationsDir()): Migration[] {
@@ -79,7 +81,7 @@ export async function migrate(
         await client.query('COMMIT');
       } catch (error) {
         await client.query('ROLLBACK');
-        const reason = error instanceof Error ? error.message : String(error);
+        const reason = errorText(error);
         throw new Error(`migration ${migration.version}_${migration.name} failed: ${reason}`);
       }
       done.push(migration);

@@ -3,7 +3,8 @@
  * never file contents or chunk text. Pure types, safe to import from workflow code.
  */
 import type { ProviderName } from './content.js';
-import type { StorageEvent, Tier } from './storage-event.js';
+import type { StorageEvent } from './storage-event.js';
+import type { Tier } from './tiers.js';
 
 export interface IngestFileInput {
   event: StorageEvent;

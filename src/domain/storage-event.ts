@@ -5,7 +5,6 @@
  */
 
 export type StorageEventType = 'create' | 'update' | 'delete' | 'rename';
-export type Tier = 'small' | 'medium' | 'large';
 
 export interface StorageEvent {
   type: StorageEventType;
@@ -96,19 +95,6 @@ export function parseStorageEvent(input: unknown): ParseOutcome {
     if (error instanceof Outcome) return { kind: error.kind, reason: error.reason };
     throw error;
   }
-}
-
-/** small <= smallMaxBytes < medium <= mediumMaxBytes < large. */
-export function tierForSize(
-  size: number,
-  thresholds: { smallMaxBytes: number; mediumMaxBytes: number },
-): Tier {
-  if (!Number.isSafeInteger(size) || size < 0) {
-    throw new RangeError(`size must be a non-negative integer number of bytes, got ${size}`);
-  }
-  if (size <= thresholds.smallMaxBytes) return 'small';
-  if (size <= thresholds.mediumMaxBytes) return 'medium';
-  return 'large';
 }
 
 function decode(input: unknown): Json {

@@ -6,7 +6,8 @@ import pg from 'pg';
 import { pgAddress, pgClientConfig } from '../clients/postgres.js';
 import type { Config } from '../config/config.js';
 import { databaseName, ensureDatabase } from '../db/ensure-database.js';
-import { errorText, LOOPBACK, type ServerSpec } from './server-spec.js';
+import { errorText } from '../domain/errors.js';
+import { LOOPBACK, type ServerSpec } from './server-spec.js';
 
 function postgresBinDir(): string {
   const root = '/usr/lib/postgresql';

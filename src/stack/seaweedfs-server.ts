@@ -2,9 +2,10 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ListBucketsCommand, S3Client } from '@aws-sdk/client-s3';
 import { type Config, portOf } from '../config/config.js';
+import { errorText } from '../domain/errors.js';
 import { serverBinDir } from './paths.js';
 import { startDetached } from './processes.js';
-import { errorText, hostOf, httpOk, LOOPBACK, type ServerSpec, stopByPidFile } from './server-spec.js';
+import { hostOf, httpOk, LOOPBACK, type ServerSpec, stopByPidFile } from './server-spec.js';
 
 export function seaweedServer(cfg: Config, stackDir: string): ServerSpec {
   const pidFile = join(stackDir, 'run', 'seaweedfs.pid');

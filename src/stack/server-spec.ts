@@ -1,4 +1,5 @@
 /** What the stack knows of each server: its addresses, how to probe it, start it and stop it. */
+import { errorText } from '../domain/errors.js';
 import { readPid, stopPid } from './processes.js';
 
 export type ServerName = 'temporal' | 'nats' | 'seaweedfs' | 'postgres';
@@ -24,17 +25,6 @@ export const LOOPBACK = new Set(['127.0.0.1', 'localhost', '::1', '[::1]']);
 
 export function hostOf(address: string): string {
   return new URL(address.includes('://') ? address : `tcp://${address}`).hostname;
-}
-
-export function errorText(error: unknown): string {
-  if (error instanceof Error) {
-    const cause = (error as { cause?: unknown }).cause;
-    const code = (error as { code?: string }).code ?? (cause as { code?: string } | undefined)?.code;
-    return code && !error.message.includes(code)
-      ? `${code}: ${error.message}`
-      : error.message || String(code);
-  }
-  return String(error);
 }
 
 export async function httpOk(url: string, timeoutMs = 2000): Promise<Probe> {

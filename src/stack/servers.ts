@@ -11,7 +11,7 @@ import type { ServerSpec } from './server-spec.js';
 import { temporalServer } from './temporal-server.js';
 
 export type { Probe, ServerName, ServerSpec } from './server-spec.js';
-export { SEARCH_ATTRIBUTES, temporalDevServerArgs } from './temporal-server.js';
+export { temporalDevServerArgs } from './temporal-server.js';
 
 export function stackServers(cfg: Config, stackDir: string): ServerSpec[] {
   return [

@@ -4,6 +4,7 @@
  */
 import { existsSync } from 'node:fs';
 import type { Config } from '../config/config.js';
+import { errorText } from '../domain/errors.js';
 import { resolveStackDir, serverBinDir } from './paths.js';
 import { waitFor } from './processes.js';
 import { type Probe, type ServerName, type ServerSpec, stackServers } from './servers.js';
@@ -54,7 +55,7 @@ async function bringUp(server: ServerSpec, say: Say): Promise<ServerState> {
   try {
     await server.start();
   } catch (error) {
-    const message = error instanceof Error ? error.message : String(error);
+    const message = errorText(error);
     return { ...base, state: 'failed', detail: `could not start: ${message}` };
   }
   const ready: Probe = await waitFor(() => server.probe(), START_TIMEOUT_MS[server.name]);

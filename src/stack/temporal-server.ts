@@ -2,18 +2,11 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { Connection } from '@temporalio/client';
 import { type Config, portOf } from '../config/config.js';
+import { errorText } from '../domain/errors.js';
+import { searchAttributeCliPairs } from '../temporal/search-attributes.js';
 import { serverBinDir } from './paths.js';
 import { startDetached } from './processes.js';
-import { errorText, hostOf, LOOPBACK, type ServerSpec, stopByPidFile } from './server-spec.js';
-
-export const SEARCH_ATTRIBUTES: Record<string, string> = {
-  TenantId: 'Keyword',
-  Tier: 'Keyword',
-  FileName: 'Keyword',
-  MimeType: 'Keyword',
-  FileSize: 'Int',
-  JobType: 'Keyword',
-};
+import { hostOf, LOOPBACK, type ServerSpec, stopByPidFile } from './server-spec.js';
 
 export interface TemporalDevServerOptions {
   port: number;
@@ -41,8 +34,7 @@ export function temporalDevServerArgs(o: TemporalDevServerOptions): string[] {
   );
   args.push('--log-level', o.logLevel ?? 'warn');
   if (o.namespace !== 'default') args.push('--namespace', o.namespace);
-  for (const [name, type] of Object.entries(SEARCH_ATTRIBUTES))
-    args.push('--search-attribute', `${name}=${type}`);
+  for (const pair of searchAttributeCliPairs()) args.push('--search-attribute', pair);
   return args;
 }
 

@@ -3,20 +3,15 @@
  * connection, one PostgreSQL pool and one S3 client in a process. Tier-specific concurrency keeps a few
  * large files from starving the many small ones.
  */
-import {
-  DefaultLogger,
-  type LogEntry,
-  NativeConnection,
-  Runtime,
-  Worker,
-  type WorkerOptions,
-} from '@temporalio/worker';
+import { DefaultLogger, type LogEntry, Runtime, Worker, type WorkerOptions } from '@temporalio/worker';
 import { createIngestActivities } from '../activities/ingest/activities.js';
 import { removeOrphanedWorkDirs } from '../activities/work-dirs.js';
 import { createPool } from '../clients/postgres.js';
 import { createS3Client } from '../clients/s3.js';
-import { type Config, taskQueueFor } from '../config/config.js';
-import type { Tier } from '../domain/storage-event.js';
+import type { Config } from '../config/config.js';
+import type { Tier } from '../domain/tiers.js';
+import { connectWorkerConnection } from '../temporal/connection.js';
+import { taskQueueFor } from '../temporal/names.js';
 import { workflowBundle } from './workflow-bundle.js';
 
 let runtimeInstalled = false;
@@ -64,7 +59,7 @@ export async function createStorageWorkers(
 ): Promise<StorageWorkers> {
   installRuntime(cfg);
   await removeOrphanedWorkDirs();
-  const connection = await NativeConnection.connect({ address: cfg.temporal.address });
+  const connection = await connectWorkerConnection(cfg);
   const pool = createPool(cfg, Math.max(4, ...tiers.map((t) => cfg.worker.concurrency[t])));
   const s3 = createS3Client(cfg);
   const activities = createIngestActivities({ cfg, pool, s3 });

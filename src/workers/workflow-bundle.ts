@@ -6,7 +6,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { bundleWorkflowCode, type WorkflowBundleOption } from '@temporalio/worker';
-import { projectRoot } from '../stack/paths.js';
+import { projectRoot } from '../config/project-root.js';
 
 export function prebuiltBundlePath(): string {
   return join(projectRoot(), 'dist', 'workflow-bundle.js');

@@ -6,7 +6,7 @@ import { ActivityFailure, ApplicationFailure, log, proxyActivities } from '@temp
 import type { IngestActivities } from '../activities/ingest/activities.js';
 import { NON_RETRYABLE_ERROR_TYPES } from '../domain/errors.js';
 import type { IngestFileInput, IngestOutcome } from '../domain/ingest.js';
-import type { Tier } from '../domain/storage-event.js';
+import type { Tier } from '../domain/tiers.js';
 
 // Transient failures (a server restarting, a network blip) retry with backoff for as long as the tier's
 // budget allows, so an outage of minutes or hours delays files instead of failing them; the error types

@@ -8,10 +8,10 @@ import type { WorkflowExecutionInfo } from '@temporalio/client';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { type BridgeCounters, zeroCounters } from '../../src/bridge/bridge.js';
 import type { RouteResult } from '../../src/bridge/route-event.js';
-import { taskQueueFor } from '../../src/config/config.js';
 import { fileIdFor } from '../../src/domain/ids.js';
-import type { IngestOutcome } from '../../src/domain/ingest.js';
-import { type Tier, tierForSize } from '../../src/domain/storage-event.js';
+import { type Tier, tierForSize } from '../../src/domain/tiers.js';
+import { taskQueueFor } from '../../src/temporal/names.js';
+import { ingestFileHandle } from '../../src/temporal/starts.js';
 import { createPipeline, eventually, type Pipeline } from '../support/pipeline.js';
 import { uniqueTenant } from '../support/test-stack.js';
 
@@ -185,7 +185,7 @@ describe('bridge deduplication and bursts (real servers: Temporal, NATS JetStrea
     expect(routed.filter((r) => r.kind === 'deduplicated')).toHaveLength(6);
     for (const r of routed) expect(r).toMatchObject({ workflowId, tier: 'medium' });
 
-    const outcome = (await p.temporal.workflow.getHandle(workflowId).result()) as IngestOutcome;
+    const outcome = await ingestFileHandle(p.temporal, workflowId).result();
     expect(outcome.status).toBe('completed');
     const chunkCount = outcome.status === 'completed' ? outcome.chunkCount : -1;
     expect(chunkCount).toBeGreaterThan(1);
@@ -283,11 +283,11 @@ describe('bridge deduplication and bursts (real servers: Temporal, NATS JetStrea
 
     const bySize = new Map(files.map((f) => [`/buckets/${tenant}/uploads/${f.name}`, f]));
     const described = await mapLimit(started, 16, async (r) => {
-      const handle = p.temporal.workflow.getHandle(r.workflowId);
+      const handle = ingestFileHandle(p.temporal, r.workflowId);
       // The result first: the files row completes inside the last activity, before the run closes.
       const outcome = await handle.result();
       const description = await handle.describe();
-      return { r, description, outcome: outcome as IngestOutcome };
+      return { r, description, outcome };
     });
     const perTier: Record<Tier, number> = { small: 0, medium: 0, large: 0 };
     for (const { r, description, outcome } of described) {

@@ -7,12 +7,14 @@
 import { ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BridgeCounters } from '../../src/bridge/bridge.js';
-import type { DeadLetter } from '../../src/bridge/dead-letter.js';
-import { type RouteResult, SearchAttributes } from '../../src/bridge/route-event.js';
-import { taskQueueFor } from '../../src/config/config.js';
+import type { RouteResult } from '../../src/bridge/route-event.js';
 import { fileIdFor, resourceIdFor } from '../../src/domain/ids.js';
 import type { IngestFileInput, IngestOutcome } from '../../src/domain/ingest.js';
 import type { StorageEventType } from '../../src/domain/storage-event.js';
+import type { DeadLetter } from '../../src/events/dead-letter.js';
+import { taskQueueFor } from '../../src/temporal/names.js';
+import { SearchAttributes } from '../../src/temporal/search-attributes.js';
+import { ingestFileHandle } from '../../src/temporal/starts.js';
 import { createPipeline, eventually, type Pipeline } from '../support/pipeline.js';
 import { uniqueTenant } from '../support/test-stack.js';
 
@@ -58,7 +60,7 @@ async function startedFor(type: StorageEventType, path: string): Promise<Started
 }
 
 async function resultOf(started: Started): Promise<IngestOutcome> {
-  return (await p.temporal.workflow.getHandle(started.workflowId).result()) as IngestOutcome;
+  return await ingestFileHandle(p.temporal, started.workflowId).result();
 }
 
 async function deadLetterWith(payload: string): Promise<DeadLetter> {
@@ -159,7 +161,7 @@ describe('bridge dead letters, ignores, sizes from S3, deletes and renames (real
     expect(started.taskQueue).toBe(taskQueueFor(p.cfg, 'large'));
     expect(started.event.size).toBe(body.length);
 
-    const handle = p.temporal.workflow.getHandle(started.workflowId);
+    const handle = ingestFileHandle(p.temporal, started.workflowId);
     const description = await handle.describe();
     expect(description.taskQueue).toBe(`${p.cfg.temporal.taskQueuePrefix}-storage-large`);
     expect(description.typedSearchAttributes.get(SearchAttributes.FileSize)).toBe(body.length);
@@ -174,7 +176,7 @@ describe('bridge dead letters, ignores, sizes from S3, deletes and renames (real
     expect(input.event.size).toBe(body.length);
 
     const outcome = await handle.result();
-    expect((outcome as IngestOutcome).status).toBe('completed');
+    expect(outcome.status).toBe('completed');
     const { rows } = await p.pool.query<{ file_size: number | string; status: string }>(
       'SELECT file_size, status FROM files WHERE id = $1',
       [fileIdFor(tenant, path)],

@@ -5,9 +5,9 @@
 import { describe, expect, it } from 'vitest';
 import { connectNats } from '../../src/clients/nats.js';
 import { connectClient } from '../../src/clients/postgres.js';
-import { connectTemporal } from '../../src/clients/temporal.js';
 import { loadConfig } from '../../src/config/config.js';
 import { stackServers } from '../../src/stack/servers.js';
+import { connectTemporal } from '../../src/temporal/connection.js';
 import { freePort } from '../support/ports.js';
 
 async function deadStackConfig() {

@@ -17,7 +17,7 @@ import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectNats } from '../../src/clients/nats.js';
 import { createS3Client } from '../../src/clients/s3.js';
-import { connectTemporal } from '../../src/clients/temporal.js';
+import { connectTemporal } from '../../src/temporal/connection.js';
 import { createTestDatabase, dropTestDatabase } from '../support/database.js';
 import { dropBucket } from '../support/pipeline.js';
 import * as smokeActivities from '../support/smoke-activities.js';

@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { projectRoot } from '../../src/stack/paths.js';
+import { projectRoot } from '../../src/config/project-root.js';
 
 export interface CliResult {
   code: number | null;

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, GiB, loadConfig, MiB, portOf, taskQueueFor } from '../../src/config/config.js';
+import { ConfigError, GiB, loadConfig, MiB, portOf } from '../../src/config/config.js';
+import { taskQueueFor } from '../../src/temporal/names.js';
 
 function problemsOf(env: Record<string, string>): string[] {
   try {

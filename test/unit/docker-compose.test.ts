@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { Ajv2019, type ValidateFunction } from 'ajv/dist/2019.js';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { SEARCH_ATTRIBUTES } from '../../src/stack/servers.js';
+import { searchAttributeCliPairs } from '../../src/temporal/search-attributes.js';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const composePath = join(root, 'docker-compose.yml');
@@ -213,7 +213,7 @@ describe('docker-compose.yml', () => {
     expect(dependsOn(admin).temporal).toBe('service_healthy');
     const script = words(admin.command);
     expect(script).toContain('temporal operator search-attribute create');
-    for (const [name, type] of Object.entries(SEARCH_ATTRIBUTES)) {
+    for (const [name, type] of searchAttributeCliPairs().map((pair) => pair.split('='))) {
       expect(script, `${name} ${type}`).toMatch(new RegExp(`^\\s*add ${name} ${type}$`, 'm'));
     }
   });

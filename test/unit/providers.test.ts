@@ -3,9 +3,9 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { crc32 } from 'node:zlib';
 import { afterAll, describe, expect, it, vi } from 'vitest';
-import { extractFile } from '../../src/activities/providers/index.js';
 import { describeUnsupported, type ExtractedDocument, pickProvider } from '../../src/domain/content.js';
 import { CorruptFileError, UnsupportedFileTypeError } from '../../src/domain/errors.js';
+import { extractFile } from '../../src/providers/index.js';
 
 const samples = path.resolve(process.cwd(), '../shared/samples');
 const sample = (name: string) => path.join(samples, name);

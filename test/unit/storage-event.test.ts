@@ -1,12 +1,8 @@
 import { Command } from 'commander';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type EventCheckIo, registerEventCommands } from '../../src/cli/commands/event.js';
-import {
-  type ParseOutcome,
-  parseStorageEvent,
-  type StorageEvent,
-  tierForSize,
-} from '../../src/domain/storage-event.js';
+import { type ParseOutcome, parseStorageEvent, type StorageEvent } from '../../src/domain/storage-event.js';
+import { tierForSize } from '../../src/domain/tiers.js';
 
 const MiB = 1024 * 1024;
 const GiB = 1024 * MiB;

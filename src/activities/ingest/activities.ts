@@ -10,6 +10,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { Context } from '@temporalio/activity';
 import type pg from 'pg';
+import { deletePrefix, downloadToFile, getJson, headObject, putJson } from '../../clients/object-store.js';
 import type { Config } from '../../config/config.js';
 import { type Chunk, chunkDocument } from '../../domain/chunking.js';
 import { describeUnsupported, type ExtractedDocument, pickProvider } from '../../domain/content.js';
@@ -23,8 +24,7 @@ import {
   type RegisteredFile,
   type StoreResult,
 } from '../../domain/ingest.js';
-import { deletePrefix, downloadToFile, getJson, headObject, putJson } from '../object-store.js';
-import { extractFile } from '../providers/index.js';
+import { extractFile } from '../../providers/index.js';
 import { createWorkDir } from '../work-dirs.js';
 import {
   deleteFileRows,

@@ -12,21 +12,21 @@ import { jetstream } from '@nats-io/jetstream';
 import { WorkflowFailedError, type WorkflowHandle, WorkflowNotFoundError } from '@temporalio/client';
 import type { Command } from 'commander';
 import { pino } from 'pino';
-import { headObject } from '../../activities/object-store.js';
 import { Bridge } from '../../bridge/bridge.js';
-import { createEventFor, publishEvent, type UploadedObject, uploadFile } from '../../bridge/publish.js';
 import { type PlannedStart, planRoute } from '../../bridge/route-event.js';
 import { connectNats } from '../../clients/nats.js';
+import { headObject } from '../../clients/object-store.js';
 import { connectClient, createPool } from '../../clients/postgres.js';
 import { createS3Client } from '../../clients/s3.js';
-import { connectTemporal } from '../../clients/temporal.js';
 import { type Config, loadConfig } from '../../config/config.js';
 import { databaseName, ensureDatabase } from '../../db/ensure-database.js';
 import { migrate } from '../../db/migrate.js';
-import type { IngestOutcome } from '../../domain/ingest.js';
 import { mimeTypeForFileName } from '../../domain/mime.js';
+import { createEventFor, publishEvent, type UploadedObject, uploadFile } from '../../events/publish.js';
 import { samplesDir } from '../../stack/paths.js';
 import { formatStatus, stackUp } from '../../stack/stack.js';
+import { connectTemporal } from '../../temporal/connection.js';
+import { ingestFileHandle } from '../../temporal/starts.js';
 import { createStorageWorkers } from '../../workers/storage-worker.js';
 
 interface Row {
@@ -182,7 +182,7 @@ async function runDemo(options: { tenant: string; skipStack: boolean }): Promise
       planned.map(async ([row, plan]) => {
         row.tier = plan.tier;
         row.workflowId = plan.workflowId;
-        const handle = temporal.workflow.getHandle(plan.workflowId);
+        const handle = ingestFileHandle(temporal, plan.workflowId);
         const startTime = await waitForStart(handle);
         if (!startTime) {
           row.status = 'not started within 5 minutes: is the bridge stuck? see `p8fs status`';
@@ -193,7 +193,7 @@ async function runDemo(options: { tenant: string; skipStack: boolean }): Promise
           `${row.file} → ${plan.tier} tier, ${earlier ? 'already ingested by an earlier run (deduplicated)' : 'workflow started'}: ${plan.workflowId}`,
         );
         try {
-          const outcome = (await handle.result()) as IngestOutcome;
+          const outcome = await handle.result();
           if (outcome.status === 'completed') {
             Object.assign(row, {
               provider: outcome.provider,

@@ -1,8 +1,8 @@
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import type { Command } from 'commander';
-import { listDeadLetters, replayDeadLetter } from '../../bridge/dead-letter-queue.js';
 import { connectNats } from '../../clients/nats.js';
 import { loadConfig } from '../../config/config.js';
+import { listDeadLetters, replayDeadLetter } from '../../events/dead-letter-queue.js';
 
 export function registerDlqCommands(program: Command): void {
   const dlq = program.command('dlq').description('Inspect and replay dead-lettered storage events');

@@ -6,7 +6,8 @@ import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { loadConfig } from '../../config/config.js';
 import { fileIdFor, ingestWorkflowId } from '../../domain/ids.js';
-import { parseStorageEvent, type StorageEvent, tierForSize } from '../../domain/storage-event.js';
+import { parseStorageEvent, type StorageEvent } from '../../domain/storage-event.js';
+import { tierForSize } from '../../domain/tiers.js';
 
 /** Where the command reads and writes; tests pass their own. */
 export interface EventCheckIo {

@@ -6,16 +6,17 @@ import { jetstreamManager } from '@nats-io/jetstream';
 import type { Command } from 'commander';
 import { connectNats } from '../../clients/nats.js';
 import { createPool } from '../../clients/postgres.js';
-import { connectTemporal } from '../../clients/temporal.js';
 import { type Config, loadConfig } from '../../config/config.js';
+import { errorText } from '../../domain/errors.js';
 import { formatStatus, stackStatus } from '../../stack/stack.js';
+import { connectTemporal } from '../../temporal/connection.js';
 
 async function section(title: string, body: () => Promise<string[]>): Promise<void> {
   console.log(`\n${title}`);
   try {
     for (const line of await body()) console.log(`  ${line}`);
   } catch (error) {
-    console.log(`  unavailable: ${error instanceof Error ? error.message : String(error)}`);
+    console.log(`  unavailable: ${errorText(error)}`);
   }
 }
 

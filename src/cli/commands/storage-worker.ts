@@ -9,17 +9,19 @@ import { resolve } from 'node:path';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { WorkflowFailedError } from '@temporalio/client';
 import type { Command } from 'commander';
-import { createEventFor, publishEvent, uploadFile } from '../../bridge/publish.js';
 import { routeEvent } from '../../bridge/route-event.js';
-import { ensureStreams } from '../../bridge/streams.js';
 import { connectNats } from '../../clients/nats.js';
 import { createPool } from '../../clients/postgres.js';
 import { createS3Client } from '../../clients/s3.js';
-import { connectTemporal } from '../../clients/temporal.js';
-import { type Config, loadConfig, taskQueueFor } from '../../config/config.js';
+import { type Config, loadConfig } from '../../config/config.js';
 import { fileIdFor } from '../../domain/ids.js';
 import type { IngestOutcome } from '../../domain/ingest.js';
-import type { Tier } from '../../domain/storage-event.js';
+import type { Tier } from '../../domain/tiers.js';
+import { createEventFor, publishEvent, uploadFile } from '../../events/publish.js';
+import { ensureStreams } from '../../events/streams.js';
+import { connectTemporal } from '../../temporal/connection.js';
+import { taskQueueFor } from '../../temporal/names.js';
+import { ingestFileHandle } from '../../temporal/starts.js';
 import { createStorageWorkers } from '../../workers/storage-worker.js';
 import { followActivities } from '../workflow-progress.js';
 import { tierOption } from './worker.js';
@@ -77,7 +79,7 @@ export async function runSelfTest(
       `3/5 routed to ${taskQueueFor(cfg, routed.tier)} as workflow ${routed.workflowId}${routed.kind === 'deduplicated' ? ' (already existed: following it)' : ''}`,
     );
 
-    const handle = temporal.workflow.getHandle(routed.workflowId);
+    const handle = ingestFileHandle(temporal, routed.workflowId);
     let done = false;
     const following = followActivities(
       handle,
@@ -88,7 +90,7 @@ export async function runSelfTest(
     );
     let outcome: IngestOutcome;
     try {
-      outcome = (await handle.result()) as IngestOutcome;
+      outcome = await handle.result();
     } catch (error) {
       const cause = error instanceof WorkflowFailedError ? error.cause : error;
       step(`4/5 workflow failed: ${(cause as Error)?.message ?? String(cause)}`);

@@ -1,7 +1,8 @@
 import { type Command, Option } from 'commander';
-import { loadConfig, taskQueueFor } from '../../config/config.js';
+import { loadConfig } from '../../config/config.js';
 import { createLogger } from '../../config/logger.js';
-import type { Tier } from '../../domain/storage-event.js';
+import type { Tier } from '../../domain/tiers.js';
+import { taskQueueFor } from '../../temporal/names.js';
 import { createStorageWorkers } from '../../workers/storage-worker.js';
 
 export const TIERS: Tier[] = ['small', 'medium', 'large'];

@@ -1,4 +1,4 @@
-import type { ExtractedDocument } from '../../domain/content.js';
+import type { ExtractedDocument } from '../domain/content.js';
 import { readUtf8File, splitParagraphs } from './read-text.js';
 
 export async function extractText(filePath: string): Promise<ExtractedDocument> {

@@ -1,8 +1,8 @@
 import { readFile } from 'node:fs/promises';
 import { basename } from 'node:path';
 import mammoth from 'mammoth';
-import type { ExtractedDocument, ExtractedSection, SectionKind } from '../../domain/content.js';
-import { CorruptFileError } from '../../domain/errors.js';
+import type { ExtractedDocument, ExtractedSection, SectionKind } from '../domain/content.js';
+import { CorruptFileError, errorText } from '../domain/errors.js';
 
 // Images are never read: mammoth would otherwise base64 every picture into the HTML we then throw away.
 const skipImages = mammoth.images.imgElement(async () => ({ src: '' }));
@@ -25,7 +25,7 @@ export async function extractDocx(filePath: string): Promise<ExtractedDocument> 
     html = result.value;
     warnings = result.messages.map((m) => m.message);
   } catch (err) {
-    const reason = err instanceof Error ? err.message : String(err);
+    const reason = errorText(err);
     throw new CorruptFileError(`${name} is damaged or not a DOCX file (${reason})`);
   }
   const sections = htmlToSections(html);

@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { basename } from 'node:path';
-import type { ExtractedDocument, ExtractedSection } from '../../domain/content.js';
-import { CorruptFileError } from '../../domain/errors.js';
+import type { ExtractedDocument, ExtractedSection } from '../domain/content.js';
+import { CorruptFileError } from '../domain/errors.js';
 
 type PdfJs = typeof import('pdfjs-dist/legacy/build/pdf.mjs');
 

@@ -1,8 +1,8 @@
 import { basename } from 'node:path';
 import { parseAllDocuments } from 'yaml';
-import type { ExtractedDocument, ExtractedSection } from '../../domain/content.js';
-import { fileExtension } from '../../domain/content.js';
-import { CorruptFileError } from '../../domain/errors.js';
+import type { ExtractedDocument, ExtractedSection } from '../domain/content.js';
+import { fileExtension } from '../domain/content.js';
+import { CorruptFileError } from '../domain/errors.js';
 import { jsonErrorOffset, lineAndColumn } from './json-position.js';
 import { readUtf8File } from './read-text.js';
 

@@ -1,5 +1,5 @@
 import { parse as parseYaml } from 'yaml';
-import type { ExtractedDocument, ExtractedSection, SectionKind } from '../../domain/content.js';
+import type { ExtractedDocument, ExtractedSection, SectionKind } from '../domain/content.js';
 import { readUtf8File } from './read-text.js';
 
 const ATX_HEADING = /^ {0,3}(#{1,6})(?:[ \t]+(.*?))?(?:[ \t]+#+)?[ \t]*$/;

@@ -7,7 +7,7 @@ import { stat } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import type { JetStreamClient } from '@nats-io/jetstream';
-import { ensureBucket } from '../activities/object-store.js';
+import { ensureBucket } from '../clients/object-store.js';
 import { mimeTypeForFileName } from '../domain/mime.js';
 
 export interface UploadedObject {

@@ -1,5 +1,5 @@
-import type { ExtractedDocument, ProviderName } from '../../domain/content.js';
-import { UnsupportedFileTypeError } from '../../domain/errors.js';
+import type { ExtractedDocument, ProviderName } from '../domain/content.js';
+import { UnsupportedFileTypeError } from '../domain/errors.js';
 import { extractDocx } from './docx.js';
 import { extractMarkdown } from './markdown.js';
 import { extractPdf } from './pdf.js';

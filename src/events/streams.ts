@@ -14,6 +14,7 @@ import {
 } from '@nats-io/jetstream';
 import { nanos } from '@nats-io/transport-node';
 import type { Config } from '../config/config.js';
+import { errorText } from '../domain/errors.js';
 
 const DAY_NS = nanos(24 * 60 * 60 * 1000);
 
@@ -60,7 +61,7 @@ export function bridgeConsumerConfig(cfg: Config): Partial<ConsumerConfig> & { d
 }
 
 function isAlreadyExists(error: unknown): boolean {
-  const text = error instanceof Error ? error.message : String(error);
+  const text = errorText(error);
   return /already (in use|exists)/i.test(text);
 }
 
