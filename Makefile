@@ -37,8 +37,9 @@ test: setup ## run every test against real servers (the test stack uses its own 
 bench: setup build ## benchmarks: ratios against baselines, written to docs/PERFORMANCE.md
 	@npx tsx bench/run.ts
 
-lint: node_modules/.p8fs-installed
+lint: node_modules/.p8fs-installed ## formatting, lint rules and the direction of imports (.dependency-cruiser.cjs)
 	@npx biome check src test bench
+	@npx depcruise --config .dependency-cruiser.cjs src
 
 typecheck: node_modules/.p8fs-installed
 	@npx tsc -p tsconfig.json

@@ -6,7 +6,7 @@
  * dead letter was stored. While Temporal is unreachable the bridge naks with a delay and stops pulling,
  * so JetStream holds the backlog and the bridge's memory stays bounded by one batch.
  */
-import { createServer, type Server } from 'node:http';
+import type { Server } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { S3Client } from '@aws-sdk/client-s3';
 import {
@@ -18,12 +18,13 @@ import {
 } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { Client } from '@temporalio/client';
-import type { Logger } from 'pino';
 import { connectNats } from '../clients/nats.js';
 import { createS3Client } from '../clients/s3.js';
 import type { Config } from '../config/config.js';
 import { publishDeadLetter } from '../events/dead-letter.js';
 import { ensureStreams } from '../events/streams.js';
+import { countersAsPrometheus, startHealthServer } from '../telemetry/health-server.js';
+import type { Logger } from '../telemetry/logger.js';
 import { lazyTemporalClient } from '../temporal/connection.js';
 import { type RouteResult, routeEvent } from './route-event.js';
 
@@ -225,39 +226,23 @@ export class Bridge {
   }
 
   private serveHealth(port: number): Server {
-    const server = createServer((req, res) => {
-      if (req.url?.startsWith('/metrics')) {
-        res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' });
-        res.end(this.prometheusText());
-        return;
-      }
-      if (req.url?.startsWith('/health')) {
+    return startHealthServer({
+      port,
+      log: this.log,
+      health: () => {
         const ok = !this.stopping && !this.nc.isClosed();
-        res.writeHead(ok ? 200 : 503, { 'content-type': 'application/json' });
-        res.end(
-          JSON.stringify({
+        return {
+          ok,
+          body: {
             status: ok ? (this.temporalAvailable ? 'ok' : 'degraded') : 'stopping',
             temporal: this.temporalAvailable ? 'up' : 'unreachable (pulling paused)',
             counters: this.counters,
-          }),
-        );
-        return;
-      }
-      res.writeHead(404).end();
+          },
+        };
+      },
+      metrics: () =>
+        `${countersAsPrometheus('bridge', { ...this.counters })}\n` +
+        `# TYPE p8fs_bridge_temporal_up gauge\np8fs_bridge_temporal_up ${this.temporalAvailable ? 1 : 0}\n`,
     });
-    server.on('error', (error) => this.log.error({ err: error, port }, 'health server failed'));
-    server.listen(port);
-    return server;
-  }
-
-  private prometheusText(): string {
-    const lines = Object.entries(this.counters).map(([name, value]) => {
-      const metric = `p8fs_bridge_${name.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`)}_total`;
-      return `# TYPE ${metric} counter\n${metric} ${value}`;
-    });
-    lines.push(
-      `# TYPE p8fs_bridge_temporal_up gauge\np8fs_bridge_temporal_up ${this.temporalAvailable ? 1 : 0}`,
-    );
-    return `${lines.join('\n')}\n`;
   }
 }

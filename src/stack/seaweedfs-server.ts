@@ -1,6 +1,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ListBucketsCommand, S3Client } from '@aws-sdk/client-s3';
+import { ListBucketsCommand } from '@aws-sdk/client-s3';
+import { createS3Client } from '../clients/s3.js';
 import { type Config, portOf } from '../config/config.js';
 import { errorText } from '../domain/errors.js';
 import { serverBinDir } from './paths.js';
@@ -22,13 +23,7 @@ export function seaweedServer(cfg: Config, stackDir: string): ServerSpec {
     async probe() {
       const filer = await httpOk(`${cfg.s3.filerUrl}/healthz`);
       if (!filer.ok) return { ok: false, detail: `SeaweedFS filer at ${cfg.s3.filerUrl}: ${filer.detail}` };
-      const s3 = new S3Client({
-        endpoint: cfg.s3.endpoint,
-        region: cfg.s3.region,
-        forcePathStyle: true,
-        credentials: { accessKeyId: cfg.s3.accessKeyId, secretAccessKey: cfg.s3.secretAccessKey },
-        maxAttempts: 1,
-      });
+      const s3 = createS3Client(cfg, { maxAttempts: 1 });
       try {
         await s3.send(new ListBucketsCommand({}), { abortSignal: AbortSignal.timeout(3000) });
         return { ok: true, detail: `SeaweedFS S3 at ${cfg.s3.endpoint} (filer ${cfg.s3.filerUrl})` };

@@ -6,6 +6,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { bundleWorkflowCode, type WorkflowBundleOption } from '@temporalio/worker';
+import type { Config } from '../config/config.js';
 import { projectRoot } from '../config/project-root.js';
 
 export function prebuiltBundlePath(): string {
@@ -29,8 +30,8 @@ export const quietLogger = {
 
 let bundled: Promise<WorkflowBundleOption> | undefined;
 
-export function workflowBundle(): Promise<WorkflowBundleOption> {
-  if (process.env.P8FS_WORKFLOW_BUNDLE !== 'source' && existsSync(prebuiltBundlePath())) {
+export function workflowBundle(cfg: Pick<Config, 'worker'>): Promise<WorkflowBundleOption> {
+  if (!cfg.worker.bundleFromSource && existsSync(prebuiltBundlePath())) {
     return Promise.resolve({ codePath: prebuiltBundlePath() });
   }
   bundled ??= bundleWorkflowCode({ workflowsPath: workflowsSourcePath(), logger: quietLogger });

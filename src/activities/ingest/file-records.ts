@@ -7,6 +7,7 @@ import { inTransaction } from '../../db/transaction.js';
 import type { Chunk } from '../../domain/chunking.js';
 import { fileIdFor, resourceIdFor } from '../../domain/ids.js';
 import type { StorageEvent } from '../../domain/storage-event.js';
+import { WorkflowTypes } from '../../temporal/names.js';
 
 export interface FileRow {
   fileId: string;
@@ -169,7 +170,7 @@ export async function recordFailure(pool: pg.Pool, input: FailureInput): Promise
     // One errors row per (workflow, error type): a retried recordFailure must not add a second one.
     await client.query(
       `INSERT INTO errors (tenant_id, process, message, stack_trace, level, metadata)
-       SELECT $1, 'ingestFile', $2, $3, 'error', $4
+       SELECT $1, $7, $2, $3, 'error', $4
        WHERE NOT EXISTS (SELECT 1 FROM errors WHERE metadata->>'workflow_id' = $5 AND metadata->>'error_type' = $6)`,
       [
         input.event.tenantId,
@@ -183,6 +184,7 @@ export async function recordFailure(pool: pg.Pool, input: FailureInput): Promise
         }),
         input.workflowId,
         input.errorType,
+        WorkflowTypes.ingestFile,
       ],
     );
   });

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { Bridge } from '../../bridge/bridge.js';
 import { loadConfig } from '../../config/config.js';
-import { createLogger } from '../../config/logger.js';
+import { createLogger } from '../../telemetry/logger.js';
 
 async function runBridge(): Promise<void> {
   const cfg = loadConfig();

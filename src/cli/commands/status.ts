@@ -10,6 +10,7 @@ import { type Config, loadConfig } from '../../config/config.js';
 import { errorText } from '../../domain/errors.js';
 import { formatStatus, stackStatus } from '../../stack/stack.js';
 import { connectTemporal } from '../../temporal/connection.js';
+import { WorkflowTypes } from '../../temporal/names.js';
 
 async function section(title: string, body: () => Promise<string[]>): Promise<void> {
   console.log(`\n${title}`);
@@ -70,12 +71,11 @@ async function databaseLines(cfg: Config): Promise<string[]> {
 async function temporalLines(cfg: Config): Promise<string[]> {
   const client = await connectTemporal(cfg);
   try {
-    const running = await client.workflow.count(
-      "WorkflowType = 'ingestFile' AND ExecutionStatus = 'Running'",
-    );
-    const failed = await client.workflow.count("WorkflowType = 'ingestFile' AND ExecutionStatus = 'Failed'");
+    const type = `WorkflowType = '${WorkflowTypes.ingestFile}'`;
+    const running = await client.workflow.count(`${type} AND ExecutionStatus = 'Running'`);
+    const failed = await client.workflow.count(`${type} AND ExecutionStatus = 'Failed'`);
     return [
-      `ingestFile: ${running.count} running, ${failed.count} failed (retained history)`,
+      `${WorkflowTypes.ingestFile}: ${running.count} running, ${failed.count} failed (retained history)`,
       `UI: ${cfg.temporal.uiUrl}/namespaces/${cfg.temporal.namespace}/workflows`,
     ];
   } finally {

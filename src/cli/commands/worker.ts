@@ -1,6 +1,6 @@
 import { type Command, Option } from 'commander';
 import { loadConfig } from '../../config/config.js';
-import { createLogger } from '../../config/logger.js';
+import { createLogger } from '../../telemetry/logger.js';
 import type { Tier } from '../../domain/tiers.js';
 import { taskQueueFor } from '../../temporal/names.js';
 import { createStorageWorkers } from '../../workers/storage-worker.js';

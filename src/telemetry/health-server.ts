@@ -1,0 +1,58 @@
+/**
+ * The small HTTP server every long-running process serves: `GET /health` (JSON, 200 when the process can
+ * do its work, 503 otherwise) and `GET /metrics` (Prometheus text). The process supplies both bodies.
+ */
+import { createServer, type Server } from 'node:http';
+import type { Logger } from './logger.js';
+
+export interface HealthReport {
+  /** False → 503, e.g. while stopping or when a connection the process needs is closed. */
+  ok: boolean;
+  body: Record<string, unknown>;
+}
+
+export interface HealthServerOptions {
+  port: number;
+  host?: string;
+  log: Logger;
+  health(): HealthReport;
+  metrics(): string | Promise<string>;
+}
+
+export function startHealthServer(options: HealthServerOptions): Server {
+  const { port, host = '0.0.0.0', log } = options;
+  const server = createServer((req, res) => {
+    void (async () => {
+      if (req.url?.startsWith('/metrics')) {
+        const text = await options.metrics();
+        res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' });
+        res.end(text);
+        return;
+      }
+      if (req.url?.startsWith('/health')) {
+        const report = options.health();
+        res.writeHead(report.ok ? 200 : 503, { 'content-type': 'application/json' });
+        res.end(JSON.stringify(report.body));
+        return;
+      }
+      res.writeHead(404).end();
+    })().catch((error: unknown) => {
+      log.error({ err: error, url: req.url }, 'health server request failed');
+      if (!res.headersSent) res.writeHead(500);
+      res.end();
+    });
+  });
+  server.on('error', (error) => log.error({ err: error, port }, 'health server failed'));
+  server.listen(port, host);
+  return server;
+}
+
+/** Counters as Prometheus text: `p8fs_<prefix>_<snake_name>_total`. */
+export function countersAsPrometheus(prefix: string, counters: Record<string, number>): string {
+  return Object.entries(counters)
+    .map(([name, value]) => {
+      const metric = `p8fs_${prefix}_${name.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`)}_total`;
+      return `# TYPE ${metric} counter\n${metric} ${value}`;
+    })
+    .join('\n');
+}
