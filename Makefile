@@ -5,7 +5,7 @@ SHELL := /bin/bash
 export AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED := true
 P8FS := node bin/p8fs.js
 
-.PHONY: setup build demo test bench lint typecheck stack-up stack-down stack-status clean
+.PHONY: setup build demo test bench histories lint typecheck stack-up stack-down stack-status clean
 
 node_modules/.p8fs-installed: package.json package-lock.json
 	@echo "[setup] installing npm packages (npm install, pinned by package-lock.json)"
@@ -37,8 +37,11 @@ test: setup ## run every test against real servers (the test stack uses its own 
 bench: setup build ## benchmarks: ratios against baselines, written to docs/PERFORMANCE.md
 	@npx tsx bench/run.ts
 
+histories: setup ## re-record the workflow histories the replay test replays (after an intended, patched change)
+	@npx tsx scripts/capture-histories.ts
+
 lint: node_modules/.p8fs-installed ## formatting, lint rules and the direction of imports (.dependency-cruiser.cjs)
-	@npx biome check src test bench
+	@npx biome check src test bench scripts
 	@npx depcruise --config .dependency-cruiser.cjs src
 
 typecheck: node_modules/.p8fs-installed

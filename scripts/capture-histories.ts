@@ -1,0 +1,171 @@
+/**
+ * Regenerates test/histories/*.json: the event histories of real `ingestFile` runs, which
+ * test/workflows/replay.test.ts replays against the current workflow code to catch nondeterministic
+ * changes. Each run goes through the bridge's own routing (planRoute → startPlanned: tier, version,
+ * workflow id, search attributes) and real storage workers with the real activities, on the test stack
+ * (started here when it is not running) with isolated names, all removed at the end.
+ *
+ *   npx tsx scripts/capture-histories.ts
+ *
+ * Run it when a workflow change is meant to be incompatible (a new workflow type or a finished
+ * migration), never to make a failing replay pass: a failing replay means running workflows would break.
+ */
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { mkdir, readdir, rm, writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { WorkflowFailedError } from '@temporalio/client';
+import { planRoute, type RouteDeps, startPlanned } from '../src/bridge/route-event.js';
+import { projectRoot } from '../src/config/project-root.js';
+import type { IngestOutcome } from '../src/domain/ingest.js';
+import { mimeTypeForFileName } from '../src/domain/mime.js';
+import { samplesDir } from '../src/stack/paths.js';
+import { stackUp } from '../src/stack/stack.js';
+import { ingestFileHandle } from '../src/temporal/starts.js';
+import { createPipeline, type Pipeline } from '../test/support/pipeline.js';
+import { testStackConfig, uniqueTenant } from '../test/support/test-stack.js';
+import { historyToJson } from '../test/support/workflow-env.js';
+
+const OUT_DIR = join(projectRoot(), 'test', 'histories');
+const tenant = uniqueTenant('histories');
+
+interface Capture {
+  /** File name (without .json) under test/histories. */
+  name: string;
+  /** What the run must end with; anything else aborts the capture. */
+  expect: IngestOutcome['status'];
+  /** Puts the objects the event needs and returns the event, in the seeds' manual event shape. */
+  prepare(p: Pipeline): Promise<Record<string, unknown>>;
+}
+
+const path = (key: string) => `/buckets/${tenant}/${key}`;
+
+async function putSample(p: Pipeline, sample: string, key: string): Promise<void> {
+  await p.putObject(tenant, key, readFileSync(resolve(samplesDir(), sample)), mimeTypeForFileName(sample));
+}
+
+const captures: Capture[] = [
+  {
+    name: 'completed-markdown',
+    expect: 'completed',
+    async prepare(p) {
+      await putSample(p, 'content/Sample.md', 'uploads/Sample.md');
+      return { event_type: 'create', path: path('uploads/Sample.md') };
+    },
+  },
+  {
+    name: 'completed-pdf',
+    expect: 'completed',
+    async prepare(p) {
+      await putSample(p, 'content/Sample.pdf', 'uploads/Sample.pdf');
+      return { event_type: 'create', path: path('uploads/Sample.pdf') };
+    },
+  },
+  {
+    name: 'failed-corrupt-pdf',
+    expect: 'failed',
+    async prepare(p) {
+      // A PDF header and trailer around junk: pdf.js finds no document in it → CorruptFileError.
+      const corrupt = Buffer.concat([
+        Buffer.from('%PDF-1.7\n'),
+        Buffer.alloc(4096, 0x41),
+        Buffer.from('\n%%EOF'),
+      ]);
+      await p.putObject(tenant, 'uploads/corrupt.pdf', corrupt);
+      return { event_type: 'create', path: path('uploads/corrupt.pdf') };
+    },
+  },
+  {
+    // Sample.md was stored by the first capture: its rows move to the new path.
+    name: 'rename-stored',
+    expect: 'renamed',
+    async prepare(p) {
+      await putSample(p, 'content/Sample.md', 'archive/Sample.md');
+      return {
+        event_type: 'rename',
+        old_path: path('uploads/Sample.md'),
+        new_path: path('archive/Sample.md'),
+      };
+    },
+  },
+  {
+    // Sample.pdf was stored by the second capture: its rows and derived objects go.
+    name: 'delete-stored',
+    expect: 'deleted',
+    async prepare() {
+      return { event_type: 'delete', path: path('uploads/Sample.pdf') };
+    },
+  },
+  {
+    // The old path was never ingested: the workflow falls back to ingesting the new path in full.
+    name: 'rename-fallback',
+    expect: 'completed',
+    async prepare(p) {
+      await putSample(p, 'small/sample.txt', 'notes/renamed.txt');
+      return {
+        event_type: 'rename',
+        old_path: path('notes/never-stored.txt'),
+        new_path: path('notes/renamed.txt'),
+      };
+    },
+  },
+];
+
+async function capture(p: Pipeline, deps: RouteDeps, c: Capture): Promise<{ json: string; summary: string }> {
+  const event = await c.prepare(p);
+  const plan = await planRoute(deps, JSON.stringify(event), 'capture-histories');
+  if (plan.kind !== 'planned') throw new Error(`${c.name}: event not routed: ${JSON.stringify(plan)}`);
+  const started = await startPlanned(deps, plan);
+  if (started.kind !== 'started')
+    throw new Error(`${c.name}: workflow not started: ${JSON.stringify(started)}`);
+  const handle = ingestFileHandle(p.temporal, started.workflowId, started.runId);
+  const status = await handle.result().then(
+    (outcome) => outcome.status,
+    (error: unknown) => {
+      if (error instanceof WorkflowFailedError) return 'failed' as const;
+      throw error;
+    },
+  );
+  if (status !== c.expect) throw new Error(`${c.name}: expected ${c.expect}, the run ended ${status}`);
+  const json = historyToJson(await handle.fetchHistory());
+  return {
+    json,
+    summary: `${c.name}.json: ${status}, ${(json.length / 1024).toFixed(1)} KiB (${started.workflowId})`,
+  };
+}
+
+async function main(): Promise<void> {
+  const cfg = testStackConfig();
+  await stackUp(cfg, (line) => console.log(`[test-stack] ${line}`));
+  // Workers bundle src/workflows instead of loading a prebuilt dist/workflow-bundle.js that may be stale:
+  // the histories must come from the code in the working tree.
+  const p = await createPipeline('histories', { P8FS_WORKFLOW_BUNDLE: 'source' });
+  try {
+    await p.startWorkers();
+    const deps: RouteDeps = { cfg: p.cfg, s3: p.s3, temporal: p.temporal };
+    const histories = new Map<string, string>();
+    for (const c of captures) {
+      const { json, summary } = await capture(p, deps, c);
+      histories.set(`${c.name}.json`, json);
+      console.log(`[histories] ${summary}`);
+    }
+    // Only a complete set replaces the committed one.
+    await mkdir(OUT_DIR, { recursive: true });
+    for (const old of await readdir(OUT_DIR)) if (old.endsWith('.json')) await rm(join(OUT_DIR, old));
+    for (const [file, json] of histories) await writeFile(join(OUT_DIR, file), `${json}\n`);
+    // In the project's JSON style, so `biome check src test bench` passes on them as written.
+    execFileSync(join(projectRoot(), 'node_modules', '.bin', 'biome'), ['format', '--write', OUT_DIR], {
+      stdio: 'ignore',
+    });
+  } finally {
+    await p.close();
+  }
+}
+
+try {
+  await main();
+  console.log(`[histories] written to ${OUT_DIR}`);
+} catch (error) {
+  console.error('[histories] capture failed:', error);
+  process.exitCode = 1;
+}
