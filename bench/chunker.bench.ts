@@ -35,8 +35,7 @@ interface Row {
 }
 
 export async function runChunkerBench(): Promise<BenchSection> {
-  const { extractFile } = await import('../src/providers/index.js');
-  const { pickProvider } = await import('../src/domain/content.js');
+  const { extractFile, pickProvider } = await import('../src/providers/index.js');
   const { chunkDocument } = await import('../src/domain/chunking.js');
   const { countTokens } = await import('gpt-tokenizer/encoding/cl100k_base');
   const { loadConfig } = await import('../src/config/config.js');

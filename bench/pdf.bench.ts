@@ -122,7 +122,7 @@ export async function runPdfBench(): Promise<BenchSection> {
   }
   return {
     title: 'PDF extraction',
-    compared: `\`extractFile('pdf', …)\` (src/activities/providers) against poppler's \`pdftotext\` on ${SAMPLE}.`,
+    compared: `\`extractFile('pdf', …)\` (src/providers) against poppler's \`pdftotext\` on ${SAMPLE}.`,
     table: `${table}\n\n${note}`,
     interpretation,
     notMeasured,

@@ -142,8 +142,7 @@ export async function runStoreBench(
     '../src/activities/ingest/file-records.js'
   );
   const { fileIdFor, resourceIdFor, uuidV5, P8FS_NAMESPACE } = await import('../src/domain/ids.js');
-  const { extractFile } = await import('../src/providers/index.js');
-  const { pickProvider } = await import('../src/domain/content.js');
+  const { extractFile, pickProvider } = await import('../src/providers/index.js');
   const { countTokens } = await import('../src/domain/chunking.js');
 
   // Real text of the samples, cut at whitespace into pieces of about ROW_BYTES, repeated with fresh

@@ -58,8 +58,7 @@ export async function runTokenizerBench(): Promise<string> {
     ]);
     return new Tiktoken(ranks.default);
   });
-  const { extractFile } = await import('../src/providers/index.js');
-  const { pickProvider } = await import('../src/domain/content.js');
+  const { extractFile, pickProvider } = await import('../src/providers/index.js');
   const { chunkDocument } = await import('../src/domain/chunking.js');
 
   const samples = SAMPLES_DIR;

@@ -18,7 +18,7 @@ import { WorkflowFailedError } from '@temporalio/client';
 import { planRoute, type RouteDeps, startPlanned } from '../src/bridge/route-event.js';
 import { projectRoot } from '../src/config/project-root.js';
 import type { IngestOutcome } from '../src/domain/ingest.js';
-import { mimeTypeForFileName } from '../src/domain/mime.js';
+import { mimeTypeForFileName } from '../src/domain/provider-catalog.js';
 import { samplesDir } from '../src/stack/paths.js';
 import { stackUp } from '../src/stack/stack.js';
 import { ingestFileHandle } from '../src/temporal/starts.js';

@@ -54,17 +54,21 @@ export async function headObject(s3: S3Client, bucket: string, key: string): Pro
   }
 }
 
-/** Streams an object to `destination`, hashing on the way; `onProgress` sees the byte count. */
+/**
+ * Streams an object to `destination`, hashing on the way; `onProgress` sees the byte count. `signal`
+ * aborts both the request and the copy, so a cancelled activity does not finish a large download first.
+ */
 export async function downloadToFile(
   s3: S3Client,
   bucket: string,
   key: string,
   destination: string,
   onProgress: (bytes: number) => void = () => undefined,
+  signal?: AbortSignal,
 ): Promise<{ bytes: number; sha256: string }> {
   let response: GetObjectCommandOutput;
   try {
-    response = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+    response = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }), { abortSignal: signal });
   } catch (error) {
     if (isNotFound(error)) throw new MissingObjectError(`object s3://${bucket}/${key} does not exist`);
     throw error;
@@ -79,7 +83,7 @@ export async function downloadToFile(
       callback(null, chunk);
     },
   });
-  await pipeline(response.Body as Readable, meter, createWriteStream(destination));
+  await pipeline(response.Body as Readable, meter, createWriteStream(destination), { signal });
   return { bytes, sha256: hash.digest('hex') };
 }
 

@@ -8,7 +8,7 @@ import { basename } from 'node:path';
 import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import type { JetStreamClient } from '@nats-io/jetstream';
 import { ensureBucket } from '../clients/object-store.js';
-import { mimeTypeForFileName } from '../domain/mime.js';
+import { mimeTypeForFileName } from '../domain/provider-catalog.js';
 
 export interface UploadedObject {
   bucket: string;

@@ -1,8 +1,7 @@
-import { readFile } from 'node:fs/promises';
-import { basename } from 'node:path';
 import mammoth from 'mammoth';
-import type { ExtractedDocument, ExtractedSection, SectionKind } from '../domain/content.js';
+import type { ExtractedSection, SectionKind } from '../domain/content.js';
 import { CorruptFileError, errorText } from '../domain/errors.js';
+import { type ContentProvider, readSourceFile } from './provider.js';
 
 // Images are never read: mammoth would otherwise base64 every picture into the HTML we then throw away.
 const skipImages = mammoth.images.imgElement(async () => ({ src: '' }));
@@ -10,31 +9,41 @@ const skipImages = mammoth.images.imgElement(async () => ({ src: '' }));
 /**
  * DOCX through mammoth's HTML (not its raw text, which flattens tables into loose lines), then the
  * block elements become sections: headings set the heading path, tables become "cell | cell" rows.
+ * An empty file is corrupt: a DOCX is a ZIP package and never zero bytes.
  */
-export async function extractDocx(filePath: string): Promise<ExtractedDocument> {
-  const name = basename(filePath);
-  const buffer = await readFile(filePath);
-  // A DOCX is a ZIP; checking the signature gives a clearer message than mammoth's zip error.
-  if (buffer.length < 4 || buffer.readUInt32LE(0) !== 0x04034b50) {
-    throw new CorruptFileError(`${name} is damaged or not a DOCX file (no ZIP signature)`);
-  }
-  let html: string;
-  let warnings: string[];
-  try {
-    const result = await mammoth.convertToHtml({ buffer }, { convertImage: skipImages });
-    html = result.value;
-    warnings = result.messages.map((m) => m.message);
-  } catch (err) {
-    const reason = errorText(err);
-    throw new CorruptFileError(`${name} is damaged or not a DOCX file (${reason})`);
-  }
-  const sections = htmlToSections(html);
-  const metadata: Record<string, unknown> = {};
-  if (warnings.length) metadata.warnings = warnings.slice(0, 20);
-  const title = sections.find((s) => s.kind === 'heading')?.text;
-  if (title) metadata.title = title;
-  return { provider: 'docx', sections, metadata };
-}
+export const docxProvider: ContentProvider = {
+  name: 'docx',
+  version: '1.0.0',
+  mimeTypes: ['application/vnd.openxmlformats-officedocument.wordprocessingml.document'],
+  extensions: ['.docx'],
+  async extract(file, ctx) {
+    const { name } = file;
+    const buffer = await readSourceFile(file, ctx.signal);
+    if (buffer.length === 0) throw new CorruptFileError(`${name} is empty (0 bytes), not a DOCX file`);
+    // A DOCX is a ZIP; checking the signature gives a clearer message than mammoth's zip error.
+    if (buffer.length < 4 || buffer.readUInt32LE(0) !== 0x04034b50) {
+      throw new CorruptFileError(`${name} is damaged or not a DOCX file (no ZIP signature)`);
+    }
+    let html: string;
+    let warnings: string[];
+    try {
+      // mammoth cannot be interrupted; a cancellation is noticed as soon as it returns.
+      const result = await mammoth.convertToHtml({ buffer }, { convertImage: skipImages });
+      html = result.value;
+      warnings = result.messages.map((m) => m.message);
+    } catch (err) {
+      ctx.signal.throwIfAborted();
+      throw new CorruptFileError(`${name} is damaged or not a DOCX file (${errorText(err)})`);
+    }
+    ctx.signal.throwIfAborted();
+    const sections = htmlToSections(html);
+    const metadata: Record<string, unknown> = {};
+    if (warnings.length) metadata.warnings = warnings.slice(0, 20);
+    const title = sections.find((s) => s.kind === 'heading')?.text;
+    if (title) metadata.title = title;
+    return { provider: 'docx', sections, metadata };
+  },
+};
 
 const TAG = /<(\/?)([a-zA-Z][a-zA-Z0-9]*)\b[^>]*?(\/?)>|([^<]+)/g;
 

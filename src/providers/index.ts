@@ -1,26 +1,54 @@
-import type { ExtractedDocument, ProviderName } from '../domain/content.js';
+/**
+ * The catalog of content providers. Adding one is a new file exporting a ContentProvider plus one line
+ * in PROVIDERS; the conformance test (test/unit/provider-conformance.test.ts) then holds it to the
+ * same rules as the others.
+ */
+import type { ExtractedDocument } from '../domain/content.js';
 import { UnsupportedFileTypeError } from '../domain/errors.js';
-import { extractDocx } from './docx.js';
-import { extractMarkdown } from './markdown.js';
-import { extractPdf } from './pdf.js';
-import { extractStructured } from './structured.js';
-import { extractText } from './text.js';
+import { createProviderCatalog } from '../domain/provider-catalog.js';
+import { docxProvider } from './docx.js';
+import { markdownProvider } from './markdown.js';
+import { pdfProvider } from './pdf.js';
+import type { ContentProvider, ProviderContext, SourceFile } from './provider.js';
+import { localContext, localFile } from './provider.js';
+import { structuredProvider } from './structured.js';
+import { textProvider } from './text.js';
 
-const PROVIDERS: Readonly<Record<ProviderName, (filePath: string) => Promise<ExtractedDocument>>> = {
-  text: extractText,
-  markdown: extractMarkdown,
-  structured: extractStructured,
-  pdf: extractPdf,
-  docx: extractDocx,
-};
+export type { ContentProvider, ProviderConfig, ProviderContext, SourceFile } from './provider.js';
+export { localContext, localFile } from './provider.js';
+
+export const PROVIDERS = [
+  textProvider,
+  markdownProvider,
+  structuredProvider,
+  pdfProvider,
+  docxProvider,
+] as const satisfies readonly ContentProvider[];
+
+/** Chooses providers from the descriptors' data; throws at import if two providers claim one type. */
+export const providerCatalog = createProviderCatalog(PROVIDERS);
+
+/** The provider name for a file, or undefined when none reads it (see describeUnsupported). */
+export function pickProvider(mimeType: string | undefined, fileName: string): string | undefined {
+  return providerCatalog.pick(mimeType, fileName);
+}
+
+const byName: ReadonlyMap<string, ContentProvider> = new Map(PROVIDERS.map((p) => [p.name, p]));
 
 /**
- * Extracts a downloaded file with the named provider (see pickProvider). Providers take a path, not a
- * buffer, so one can later stream a file larger than memory without changing this signature.
+ * Extracts a local file with the named provider (see pickProvider). Providers take a path, not a
+ * buffer, so one can later stream a file larger than memory without changing this signature. A bare
+ * path is read under its own base name, and without `ctx` the work is quiet and never cancelled: both
+ * are for tests, benches and tools; activities pass the real name and their Temporal context.
  */
-export async function extractFile(provider: ProviderName, filePath: string): Promise<ExtractedDocument> {
-  const extract = PROVIDERS[provider];
+export async function extractFile(
+  providerName: string,
+  file: SourceFile | string,
+  ctx: ProviderContext = localContext(),
+): Promise<ExtractedDocument> {
+  const provider = byName.get(providerName);
   // Provider names arrive through workflow history, so an old or mistyped name is possible at run time.
-  if (!extract) throw new UnsupportedFileTypeError(`unknown content provider "${String(provider)}"`);
-  return extract(filePath);
+  if (!provider) throw new UnsupportedFileTypeError(`unknown content provider "${String(providerName)}"`);
+  ctx.signal.throwIfAborted();
+  return provider.extract(typeof file === 'string' ? await localFile(file) : file, ctx);
 }

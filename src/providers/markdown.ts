@@ -1,5 +1,6 @@
 import { parse as parseYaml } from 'yaml';
-import type { ExtractedDocument, ExtractedSection, SectionKind } from '../domain/content.js';
+import type { ExtractedSection, SectionKind } from '../domain/content.js';
+import type { ContentProvider } from './provider.js';
 import { readUtf8File } from './read-text.js';
 
 const ATX_HEADING = /^ {0,3}(#{1,6})(?:[ \t]+(.*?))?(?:[ \t]+#+)?[ \t]*$/;
@@ -16,19 +17,26 @@ const IMAGE_ONLY = /^(?:\s*!\[[^\]]*\](?:\[[^\]]*\]|\([^)]*\))\s*)+$/;
 
 /**
  * A line-oriented reader for the block structure that matters to chunking (headings, paragraphs,
- * lists, fences, tables); inline markup is kept as written because it reads fine as text.
+ * lists, fences, tables); inline markup is kept as written because it reads fine as text. An empty
+ * file has no sections.
  */
-export async function extractMarkdown(filePath: string): Promise<ExtractedDocument> {
-  const source = await readUtf8File(filePath);
-  const { body, frontMatter } = splitFrontMatter(source);
-  const { sections, droppedDataImages } = parseBlocks(body);
-  const metadata: Record<string, unknown> = {};
-  if (frontMatter) metadata.frontMatter = frontMatter;
-  if (droppedDataImages > 0) metadata.droppedDataImages = droppedDataImages;
-  const title = sections.find((s) => s.kind === 'heading')?.text;
-  if (title) metadata.title = title;
-  return { provider: 'markdown', sections, metadata };
-}
+export const markdownProvider: ContentProvider = {
+  name: 'markdown',
+  version: '1.0.0',
+  mimeTypes: ['text/markdown', 'text/x-markdown'],
+  extensions: ['.md', '.markdown'],
+  async extract(file, ctx) {
+    const source = await readUtf8File(file, ctx.signal);
+    const { body, frontMatter } = splitFrontMatter(source);
+    const { sections, droppedDataImages } = parseBlocks(body);
+    const metadata: Record<string, unknown> = {};
+    if (frontMatter) metadata.frontMatter = frontMatter;
+    if (droppedDataImages > 0) metadata.droppedDataImages = droppedDataImages;
+    const title = sections.find((s) => s.kind === 'heading')?.text;
+    if (title) metadata.title = title;
+    return { provider: 'markdown', sections, metadata };
+  },
+};
 
 function splitFrontMatter(text: string): { body: string; frontMatter?: Record<string, unknown> } {
   const match = /^---[ \t]*\n([\s\S]*?)\n(?:---|\.\.\.)[ \t]*(?:\n|$)/.exec(text);

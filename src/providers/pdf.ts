@@ -1,7 +1,6 @@
-import { readFile } from 'node:fs/promises';
-import { basename } from 'node:path';
 import type { ExtractedDocument, ExtractedSection } from '../domain/content.js';
 import { CorruptFileError } from '../domain/errors.js';
+import { type ContentProvider, type ProviderContext, readSourceFile, type SourceFile } from './provider.js';
 
 type PdfJs = typeof import('pdfjs-dist/legacy/build/pdf.mjs');
 
@@ -30,12 +29,24 @@ interface TextItemLike {
 /**
  * Per-page text with 1-based page numbers. Each page becomes paragraphs (split on vertical gaps),
  * lists, and headings (lines set clearly larger than the document's body text, nested by size), so
- * chunks can break where the author did. Pages without a text layer (scans, pictures) are listed in metadata for a later OCR step.
+ * chunks can break where the author did. Pages without a text layer (scans, pictures) are listed in
+ * metadata for a later OCR step. An empty file is corrupt: no PDF is zero bytes.
  */
-export async function extractPdf(filePath: string): Promise<ExtractedDocument> {
+export const pdfProvider: ContentProvider = {
+  name: 'pdf',
+  version: '1.0.0',
+  mimeTypes: ['application/pdf'],
+  extensions: ['.pdf'],
+  extract: extractPdf,
+};
+
+async function extractPdf(file: SourceFile, ctx: ProviderContext): Promise<ExtractedDocument> {
+  const { name } = file;
+  const { signal } = ctx;
   const pdfjs = await loadPdfJs();
-  const name = basename(filePath);
-  const data = new Uint8Array(await readFile(filePath));
+  const data = new Uint8Array(await readSourceFile(file, signal));
+  if (data.length === 0) throw new CorruptFileError(`${name} is empty (0 bytes), not a PDF`);
+  signal.throwIfAborted();
   const task = pdfjs.getDocument({
     data,
     // Text extraction needs neither eval'd font programs nor font faces; both only cost time here.
@@ -44,52 +55,71 @@ export async function extractPdf(filePath: string): Promise<ExtractedDocument> {
     useSystemFonts: false,
     verbosity: pdfjs.VerbosityLevel.ERRORS,
   });
-  let doc: Awaited<typeof task.promise>;
+  // Destroying the loading task also ends the document, so a page being read stops at once.
+  const stop = () => void task.destroy().catch(() => undefined);
+  signal.addEventListener('abort', stop, { once: true });
   try {
-    doc = await task.promise;
-  } catch (err) {
-    await task.destroy().catch(() => undefined);
-    throw corrupt(name, err);
-  }
-  try {
-    // Lines of every page first: what counts as body text (and so as a heading) is a property of the
-    // whole document, and a page of diagrams or footnotes would mislead a per-page guess.
-    const pages: Line[][] = [];
-    for (let pageNumber = 1; pageNumber <= doc.numPages; pageNumber++) {
-      const page = await doc.getPage(pageNumber);
-      const content = await page.getTextContent();
-      page.cleanup();
-      pages.push(toLines(content.items as unknown[]));
+    let doc: Awaited<typeof task.promise>;
+    try {
+      doc = await task.promise;
+    } catch (err) {
+      await task.destroy().catch(() => undefined);
+      signal.throwIfAborted();
+      throw corrupt(name, err);
     }
-    const body = bodySize(pages.flat());
-    const sections: ExtractedSection[] = [];
-    const pagesWithoutText: number[] = [];
-    const headings: { size: number; text: string }[] = [];
-    pages.forEach((lines, index) => {
-      const page = index + 1;
-      if (lines.length === 0) pagesWithoutText.push(page);
-      for (const block of toBlocks(lines, body)) {
-        if (block.kind === 'heading') {
-          // Larger type means an outer heading; equal or smaller closes the previous one.
-          while (headings.length && (headings.at(-1) as { size: number }).size <= block.size) headings.pop();
-          headings.push({ size: block.size, text: block.text.replace(/\s+/g, ' ') });
-        }
-        const heading = headings.length ? headings.map((h) => h.text).join(' > ') : undefined;
-        sections.push({ text: block.text, page, kind: block.kind, ...(heading ? { heading } : {}) });
+    try {
+      // Lines of every page first: what counts as body text (and so as a heading) is a property of the
+      // whole document, and a page of diagrams or footnotes would mislead a per-page guess.
+      const pages: Line[][] = [];
+      for (let pageNumber = 1; pageNumber <= doc.numPages; pageNumber++) {
+        signal.throwIfAborted();
+        const page = await doc.getPage(pageNumber);
+        const content = await page.getTextContent();
+        page.cleanup();
+        pages.push(toLines(content.items as unknown[]));
+        ctx.heartbeat({ page: pageNumber, of: doc.numPages });
       }
-    });
-    const info = ((await doc.getMetadata().catch(() => undefined))?.info ?? {}) as Record<string, unknown>;
-    const metadata: Record<string, unknown> = { pagesWithoutText };
-    for (const key of ['Title', 'Author', 'Subject', 'Producer', 'Creator', 'CreationDate']) {
-      const value = info[key];
-      if (typeof value === 'string' && value.trim())
-        metadata[key[0]?.toLowerCase() + key.slice(1)] = value.trim();
+      signal.throwIfAborted();
+      const body = bodySize(pages.flat());
+      const sections: ExtractedSection[] = [];
+      const pagesWithoutText: number[] = [];
+      const headings: { size: number; text: string }[] = [];
+      pages.forEach((lines, index) => {
+        const page = index + 1;
+        if (lines.length === 0) pagesWithoutText.push(page);
+        for (const block of toBlocks(lines, body)) {
+          if (block.kind === 'heading') {
+            // Larger type means an outer heading; equal or smaller closes the previous one.
+            while (headings.length && (headings.at(-1) as { size: number }).size <= block.size)
+              headings.pop();
+            headings.push({ size: block.size, text: block.text.replace(/\s+/g, ' ') });
+          }
+          const heading = headings.length ? headings.map((h) => h.text).join(' > ') : undefined;
+          sections.push({ text: block.text, page, kind: block.kind, ...(heading ? { heading } : {}) });
+        }
+      });
+      if (pagesWithoutText.length > 0) {
+        // Worth a line: their text is missing from the result until an OCR step reads them.
+        ctx.log.info('PDF pages without a text layer', { file: name, pages: pagesWithoutText });
+      }
+      const info = ((await doc.getMetadata().catch(() => undefined))?.info ?? {}) as Record<string, unknown>;
+      const metadata: Record<string, unknown> = { pagesWithoutText };
+      for (const key of ['Title', 'Author', 'Subject', 'Producer', 'Creator', 'CreationDate']) {
+        const value = info[key];
+        if (typeof value === 'string' && value.trim())
+          metadata[key[0]?.toLowerCase() + key.slice(1)] = value.trim();
+      }
+      return { provider: 'pdf', pageCount: doc.numPages, sections, metadata };
+    } catch (err) {
+      // A cancelled extraction fails with the cancellation, not as a damaged file.
+      signal.throwIfAborted();
+      throw corrupt(name, err);
+    } finally {
+      // Already destroyed when the abort listener ran first; that second destroy has nothing to report.
+      await doc.destroy().catch(() => undefined);
     }
-    return { provider: 'pdf', pageCount: doc.numPages, sections, metadata };
-  } catch (err) {
-    throw corrupt(name, err);
   } finally {
-    await doc.destroy();
+    signal.removeEventListener('abort', stop);
   }
 }
 

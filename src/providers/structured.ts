@@ -1,42 +1,65 @@
-import { basename } from 'node:path';
 import { parseAllDocuments } from 'yaml';
-import type { ExtractedDocument, ExtractedSection } from '../domain/content.js';
-import { fileExtension } from '../domain/content.js';
+import type { ExtractedSection } from '../domain/content.js';
 import { CorruptFileError } from '../domain/errors.js';
+import { bareMime, fileExtension } from '../domain/provider-catalog.js';
 import { jsonErrorOffset, lineAndColumn } from './json-position.js';
+import type { ContentProvider, SourceFile } from './provider.js';
 import { readUtf8File } from './read-text.js';
 
 // Deeper trees are rare and unreadable as indented text anyway; past this they are kept as one JSON line,
 // which also keeps recursion far from the stack limit.
 const MAX_DEPTH = 32;
 
-export async function extractStructured(filePath: string): Promise<ExtractedDocument> {
-  const text = await readUtf8File(filePath);
-  const ext = fileExtension(filePath);
-  const asJson = ext === '.json' || (ext !== '.yaml' && ext !== '.yml' && /^\s*[[{]/.test(text));
-  const roots = asJson ? [parseJson(text, filePath)] : parseYaml(text, filePath);
+/**
+ * JSON and YAML as readable "key: value" lines, one section per top-level key. An empty JSON file is
+ * corrupt (JSON needs one value); an empty YAML file is an empty stream, so it has no sections.
+ */
+export const structuredProvider: ContentProvider = {
+  name: 'structured',
+  version: '1.0.0',
+  mimeTypes: [
+    'application/json',
+    'text/json',
+    'application/x-yaml',
+    'application/yaml',
+    'text/yaml',
+    'text/x-yaml',
+  ],
+  extensions: ['.json', '.yaml', '.yml'],
+  async extract(file, ctx) {
+    const text = await readUtf8File(file, ctx.signal);
+    const format = formatOf(file, text);
+    const roots = format === 'json' ? [parseJson(text, file.name)] : parseYaml(text, file.name);
 
-  const sections: ExtractedSection[] = [];
-  roots.forEach((root, index) => {
-    const prefix = roots.length > 1 ? `document ${index + 1}` : undefined;
-    sections.push(...sectionsOf(root, prefix));
-  });
-  return {
-    provider: 'structured',
-    sections,
-    metadata: { format: asJson ? 'json' : 'yaml', documents: roots.length },
-  };
+    const sections: ExtractedSection[] = [];
+    roots.forEach((root, index) => {
+      const prefix = roots.length > 1 ? `document ${index + 1}` : undefined;
+      sections.push(...sectionsOf(root, prefix));
+    });
+    return { provider: 'structured', sections, metadata: { format, documents: roots.length } };
+  },
+};
+
+/** The real name's extension decides, then the mime type; only when both are silent is the text sniffed. */
+function formatOf(file: SourceFile, text: string): 'json' | 'yaml' {
+  const ext = fileExtension(file.name);
+  if (ext === '.json') return 'json';
+  if (ext === '.yaml' || ext === '.yml') return 'yaml';
+  const mime = bareMime(file.mimeType);
+  if (mime.endsWith('/json')) return 'json';
+  if (mime.endsWith('yaml')) return 'yaml';
+  // YAML is a superset of JSON, but JSON's parser gives far better error positions for JSON-looking text.
+  return /^\s*[[{]/.test(text) ? 'json' : 'yaml';
 }
 
-function parseJson(text: string, filePath: string): unknown {
+function parseJson(text: string, name: string): unknown {
+  if (!text.trim()) throw new CorruptFileError(`${name} is empty: a JSON file must hold a value`);
   try {
     return JSON.parse(text);
   } catch (err) {
     const offset = jsonErrorOffset(text);
     const where = offset >= 0 ? describeOffset(text, offset) : 'unknown position';
-    throw new CorruptFileError(
-      `${basename(filePath)} is not valid JSON (${where}): ${(err as Error).message}`,
-    );
+    throw new CorruptFileError(`${name} is not valid JSON (${where}): ${(err as Error).message}`);
   }
 }
 
@@ -45,7 +68,7 @@ function describeOffset(text: string, offset: number): string {
   return `line ${line}, column ${column}, offset ${offset}`;
 }
 
-function parseYaml(text: string, filePath: string): unknown[] {
+function parseYaml(text: string, name: string): unknown[] {
   const docs = parseAllDocuments(text);
   // A stream that is not a document list at all comes back as an EmptyStream with its own errors.
   const list = Array.isArray(docs) ? docs : [docs];
@@ -53,7 +76,7 @@ function parseYaml(text: string, filePath: string): unknown[] {
     const first = doc.errors[0];
     if (first) {
       // The yaml message already ends with "at line L, column C" and a caret excerpt.
-      throw new CorruptFileError(`${basename(filePath)} is not valid YAML: ${first.message.trim()}`);
+      throw new CorruptFileError(`${name} is not valid YAML: ${first.message.trim()}`);
     }
   }
   return list.map((doc) => doc.toJS() as unknown);

@@ -36,7 +36,9 @@ function formatValue(value: unknown): string {
 
 /** `12:00:01.234 WARN  p8fs-bridge: event dead-lettered reason="…" seq=12` */
 export function formatPrettyLine(record: Record<string, unknown>): string {
-  const time = new Date(typeof record.time === 'number' ? record.time : Date.now()).toISOString().slice(11, 23);
+  const time = new Date(typeof record.time === 'number' ? record.time : Date.now())
+    .toISOString()
+    .slice(11, 23);
   const level = (LEVEL_NAMES[Number(record.level)] ?? String(record.level)).padEnd(5);
   const fields = Object.entries(record)
     .filter(([key, value]) => !HIDDEN.has(key) && value !== undefined)

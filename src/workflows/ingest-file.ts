@@ -100,7 +100,10 @@ export async function ingestFile(input: IngestFileInput): Promise<IngestOutcome>
     };
   } catch (error) {
     const failure = describeFailure(error);
-    log.warn('ingestFile failed', { path: event.path, ...failure, stack: undefined });
+    // A corrupt or unsupported file is an outcome this workflow reports, not a fault of the system;
+    // only failures that exhausted their retries deserve a warning.
+    const expected = NON_RETRYABLE_ERROR_TYPES.includes(failure.errorType);
+    (expected ? log.info : log.warn)('ingestFile failed', { path: event.path, ...failure, stack: undefined });
     await act.recordIngestFailure(input, failure);
     // Fail the run itself so it shows as failed in the Temporal UI; retrying the workflow cannot help.
     throw ApplicationFailure.nonRetryable(`${event.path}: ${failure.message}`, failure.errorType);

@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fileIdFor } from '../../src/domain/ids.js';
-import { mimeTypeForFileName } from '../../src/domain/mime.js';
+import { mimeTypeForFileName } from '../../src/domain/provider-catalog.js';
 import { samplesDir } from '../../src/stack/paths.js';
 import { createPipeline, eventually, type Pipeline } from '../support/pipeline.js';
 import { uniqueTenant } from '../support/test-stack.js';

@@ -35,7 +35,8 @@ const FIXTURE: Record<string, string> = {
   'src/domain/ok.ts': "import { createHash } from 'node:crypto';\nexport const ok = createHash;",
   'src/domain/impure.ts': "import { step } from '../activities/step.js';\nexport const impure = step;",
   'src/domain/io.ts': "import { readFileSync } from 'node:fs';\nexport const io = readFileSync;",
-  'src/workflows/typed.ts': "import type { step } from '../activities/step.js';\nexport type T = typeof step;",
+  'src/workflows/typed.ts':
+    "import type { step } from '../activities/step.js';\nexport type T = typeof step;",
   'src/workflows/calls.ts': "import { step } from '../activities/step.js';\nexport const calls = step;",
   'src/bridge/route.ts': "import { worker } from '../workers/worker.js';\nexport const route = worker;",
   'src/config/settings.ts': "import { server } from '../stack/server.js';\nexport const settings = server;",

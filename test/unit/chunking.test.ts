@@ -1,8 +1,8 @@
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { type Chunk, chunkDocument, countTokens } from '../../src/domain/chunking.js';
-import { type ExtractedDocument, type ExtractedSection, pickProvider } from '../../src/domain/content.js';
-import { extractFile } from '../../src/providers/index.js';
+import type { ExtractedDocument, ExtractedSection } from '../../src/domain/content.js';
+import { extractFile, pickProvider } from '../../src/providers/index.js';
 import { TEXT_SAMPLE_FILES as SAMPLE_FILES, SAMPLES_DIR } from '../support/samples.js';
 
 const samples = SAMPLES_DIR;

@@ -3,9 +3,15 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { crc32 } from 'node:zlib';
 import { afterAll, describe, expect, it, vi } from 'vitest';
-import { describeUnsupported, type ExtractedDocument, pickProvider } from '../../src/domain/content.js';
+import type { ExtractedDocument } from '../../src/domain/content.js';
 import { CorruptFileError, UnsupportedFileTypeError } from '../../src/domain/errors.js';
-import { extractFile } from '../../src/providers/index.js';
+import {
+  createProviderCatalog,
+  describeUnsupported,
+  fileExtension,
+  mimeTypeForFileName,
+} from '../../src/domain/provider-catalog.js';
+import { extractFile, localContext, pickProvider } from '../../src/providers/index.js';
 
 const samples = path.resolve(process.cwd(), '../shared/samples');
 const sample = (name: string) => path.join(samples, name);
@@ -79,8 +85,49 @@ describe('pickProvider', () => {
   });
 
   it('rejects an unknown provider name at run time', async () => {
-    const err = await rejection(extractFile('nope' as never, sample('small/sample.txt')));
+    const err = await rejection(extractFile('nope', sample('small/sample.txt')));
     expect(err).toBeInstanceOf(UnsupportedFileTypeError);
+  });
+});
+
+describe('provider catalog', () => {
+  it('has one extension rule: a leading-dot name is a hidden file without an extension', () => {
+    expect(fileExtension('/buckets/t/uploads/Report.PDF')).toBe('.pdf');
+    expect(fileExtension('archive.tar.gz')).toBe('.gz');
+    expect(fileExtension('.bashrc')).toBe('');
+    expect(fileExtension('config/.env')).toBe('');
+    expect(fileExtension('.config.yaml')).toBe('.yaml');
+    expect(fileExtension('dir.d/README')).toBe('');
+    expect(fileExtension('trailing.')).toBe('.');
+  });
+
+  it('derives upload mime types from the same extension rule', () => {
+    expect(mimeTypeForFileName('notes.MD')).toBe('text/markdown');
+    expect(mimeTypeForFileName('/x/config.yml')).toBe('application/x-yaml');
+    expect(mimeTypeForFileName('Sample.wav')).toBe('audio/wav');
+    expect(mimeTypeForFileName('table.csv')).toBe('text/csv');
+    expect(mimeTypeForFileName('.md')).toBe('application/octet-stream');
+    expect(mimeTypeForFileName('dir.md/README')).toBe('application/octet-stream');
+    expect(mimeTypeForFileName('README')).toBe('application/octet-stream');
+  });
+
+  it('chooses from descriptor data alone, and refuses two providers claiming one type', () => {
+    const catalog = createProviderCatalog([
+      { name: 'plain', mimeTypes: ['text/plain'], extensions: ['.txt'] },
+      { name: 'csv', mimeTypes: ['text/csv'], extensions: ['.csv'] },
+      { name: 'audio', mimeTypes: ['audio/wav'], extensions: ['.wav'] },
+    ]);
+    expect(catalog.names).toEqual(['plain', 'csv', 'audio']);
+    expect(catalog.pick('text/plain', 'table.csv')).toBe('csv');
+    expect(catalog.pick('text/plain', 'sound.wav')).toBe('plain');
+    expect(catalog.pick('application/octet-stream', 'sound.WAV')).toBe('audio');
+    expect(catalog.pick(undefined, '.wav')).toBeUndefined();
+    expect(() =>
+      createProviderCatalog([
+        { name: 'a', mimeTypes: ['text/plain'], extensions: ['.txt'] },
+        { name: 'b', mimeTypes: ['text/x-b'], extensions: ['.TXT'] },
+      ]),
+    ).toThrow('content providers a and b both claim .txt');
   });
 });
 
@@ -238,6 +285,19 @@ describe('structured provider', () => {
     expect(err.message).toMatch(/line \d+, column \d+/);
   });
 
+  it('tells JSON from YAML by the real file name, then the mime type, and names the real file', async () => {
+    const path = tempFile('source', '{a: 1}\n');
+    const asYaml = await extractFile('structured', { path, name: 'flow.yaml', size: 7 });
+    expect(asYaml.metadata.format).toBe('yaml');
+    expect(asYaml.sections.map((s) => s.text)).toEqual(['a: 1']);
+    const byMime = await extractFile('structured', { path, name: 'flow', mimeType: 'text/yaml', size: 7 });
+    expect(byMime.metadata.format).toBe('yaml');
+    const err = await rejection(extractFile('structured', { path, name: 'report.json', size: 7 }));
+    expect(err).toBeInstanceOf(CorruptFileError);
+    expect(err.message).toContain('report.json is not valid JSON');
+    expect(err.message).not.toContain('source');
+  });
+
   it('renders every document of a multi-document YAML stream', async () => {
     const file = tempFile('multi.yml', 'name: one\n---\nname: two\n');
     const doc = await extractFile('structured', file);
@@ -310,6 +370,15 @@ describe('pdf provider', () => {
     expect(err).toBeInstanceOf(CorruptFileError);
     expect(err.message).toContain('random.pdf');
     expect(err.message).toContain('Invalid PDF structure');
+  });
+
+  it('reports progress per page through ctx.heartbeat', async () => {
+    const beats: unknown[] = [];
+    await extractFile('pdf', sample('small/sample.pdf'), localContext({ heartbeat: (d) => beats.push(d) }));
+    expect(beats).toEqual([
+      { page: 1, of: 2 },
+      { page: 2, of: 2 },
+    ]);
   });
 
   it('rejects a truncated copy of Sample.pdf as corrupt', async () => {

@@ -13,7 +13,7 @@ import type pg from 'pg';
 import { deletePrefix, downloadToFile, getJson, headObject, putJson } from '../../clients/object-store.js';
 import type { Config } from '../../config/config.js';
 import { type Chunk, chunkDocument } from '../../domain/chunking.js';
-import { describeUnsupported, type ExtractedDocument, pickProvider } from '../../domain/content.js';
+import type { ExtractedDocument } from '../../domain/content.js';
 import { MissingObjectError, UnsupportedFileTypeError } from '../../domain/errors.js';
 import { fileIdFor, P8FS_NAMESPACE, uuidV5 } from '../../domain/ids.js';
 import {
@@ -24,7 +24,8 @@ import {
   type RegisteredFile,
   type StoreResult,
 } from '../../domain/ingest.js';
-import { extractFile } from '../../providers/index.js';
+import { describeUnsupported } from '../../domain/provider-catalog.js';
+import { extractFile, type ProviderContext, pickProvider } from '../../providers/index.js';
 import { createWorkDir } from '../work-dirs.js';
 import {
   deleteFileRows,
@@ -50,6 +51,35 @@ function throttledHeartbeat(everyMs = 2000): (details: unknown) => void {
     last = now;
     Context.current().heartbeat(details);
   };
+}
+
+/**
+ * What a provider gets from the running activity: Temporal's cancellation signal, a throttled heartbeat
+ * tagged with the step, and the activity logger (which adds workflow and activity ids to every line).
+ */
+function providerContext(): ProviderContext {
+  const { cancellationSignal, log } = Context.current();
+  const heartbeat = throttledHeartbeat();
+  return {
+    signal: cancellationSignal,
+    heartbeat: (details) => heartbeat({ step: 'extract', progress: details }),
+    log,
+    config: {},
+  };
+}
+
+/**
+ * The temp file's name: the real file's base name, so parser errors name what the user uploaded. Path
+ * separators and control characters are dropped, and a name that could leave the folder ("..") or is
+ * too long for the file system falls back to something safe (keeping the extension where it can).
+ */
+function safeBaseName(fileName: string): string {
+  const base = (fileName.split(/[/\\]/).pop() ?? '').replace(/\p{Cc}/gu, '').trim();
+  if (!base || base === '.' || base === '..') return 'source';
+  // Most file systems cap a name at 255 bytes; a multi-byte name may reach that well before 255 characters.
+  if (Buffer.byteLength(base) <= 200) return base;
+  const ext = /\.[^.]{1,16}$/.exec(base)?.[0] ?? '';
+  return `source${ext}`;
 }
 
 /** The workflow this activity runs for (ingest activities only ever run inside a workflow). */
@@ -95,7 +125,12 @@ export function createIngestActivities({ cfg, pool, s3 }: IngestDeps) {
         status: 'processing',
       });
       const provider = pickProvider(mimeType, event.fileName);
-      if (!provider) throw new UnsupportedFileTypeError(describeUnsupported(mimeType, event.fileName));
+      if (!provider) {
+        const reason = describeUnsupported(mimeType, event.fileName);
+        Context.current().log.info('unsupported file', { path: event.path, mimeType, reason });
+        throw new UnsupportedFileTypeError(reason);
+      }
+      Context.current().log.debug('file registered', { path: event.path, fileId, provider, size: head.size });
       return {
         fileId,
         jobId,
@@ -109,18 +144,37 @@ export function createIngestActivities({ cfg, pool, s3 }: IngestDeps) {
     /** Streams the object to a temp file, extracts its text and writes the ExtractedDocument to S3. */
     async extractText(input: IngestFileInput, file: RegisteredFile): Promise<ExtractionResult> {
       const { event } = input;
+      const { cancellationSignal: signal, log } = Context.current();
       const heartbeat = throttledHeartbeat();
       const workDir = await createWorkDir();
       try {
-        await pauseForFaultInjection();
-        const localPath = join(workDir, 'source');
-        const downloaded = await downloadToFile(s3, event.bucket, event.key, localPath, (bytes) =>
-          heartbeat({ step: 'download', bytes, of: file.size }),
+        await pauseForFaultInjection(cfg.worker.faultPauseExtractMs, signal);
+        const localPath = join(workDir, safeBaseName(event.fileName));
+        const downloaded = await downloadToFile(
+          s3,
+          event.bucket,
+          event.key,
+          localPath,
+          (bytes) => heartbeat({ step: 'download', bytes, of: file.size }),
+          signal,
         );
         Context.current().heartbeat({ step: 'extract', bytes: downloaded.bytes });
-        const document = await extractFile(file.provider, localPath);
+        const source = {
+          path: localPath,
+          name: event.fileName,
+          size: downloaded.bytes,
+          ...(file.mimeType ? { mimeType: file.mimeType } : {}),
+        };
+        const document = await extractFile(file.provider, source, providerContext());
         const extractedKey = `${derivedPrefix(event.tenantId, file.fileId, input.version)}/extracted.json`;
         await putJson(s3, derivedBucket, extractedKey, document);
+        log.info('file extracted', {
+          path: event.path,
+          provider: document.provider,
+          bytes: downloaded.bytes,
+          pageCount: document.pageCount,
+          sections: document.sections.length,
+        });
         return {
           extractedKey,
           provider: document.provider,
@@ -218,14 +272,15 @@ export function createIngestActivities({ cfg, pool, s3 }: IngestDeps) {
 export type IngestActivities = ReturnType<typeof createIngestActivities>;
 
 /**
- * Chaos testing aid: P8FS_FAULT_PAUSE_EXTRACT_MS holds each extraction (heartbeating) so a test can kill
- * the worker mid-activity. Unset in normal runs.
+ * Chaos testing aid: cfg.worker.faultPauseExtractMs (P8FS_FAULT_PAUSE_EXTRACT_MS) holds each extraction
+ * (heartbeating) so a test can kill the worker mid-activity; 0 in normal runs. A cancellation ends the
+ * pause with the cancellation, as it would end a real download.
  */
-async function pauseForFaultInjection(): Promise<void> {
-  const pauseMs = Number(process.env.P8FS_FAULT_PAUSE_EXTRACT_MS ?? 0);
+async function pauseForFaultInjection(pauseMs: number, signal: AbortSignal): Promise<void> {
   const until = Date.now() + pauseMs;
-  while (Date.now() < until) {
+  while (Date.now() < until && !signal.aborted) {
     Context.current().heartbeat({ step: 'fault-injection-pause' });
-    await sleep(Math.min(500, until - Date.now()));
+    await sleep(Math.min(500, until - Date.now()), undefined, { signal }).catch(() => undefined);
   }
+  signal.throwIfAborted();
 }

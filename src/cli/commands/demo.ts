@@ -21,7 +21,7 @@ import { createS3Client } from '../../clients/s3.js';
 import { type Config, loadConfig } from '../../config/config.js';
 import { databaseName, ensureDatabase } from '../../db/ensure-database.js';
 import { migrate } from '../../db/migrate.js';
-import { mimeTypeForFileName } from '../../domain/mime.js';
+import { mimeTypeForFileName } from '../../domain/provider-catalog.js';
 import { createEventFor, publishEvent, type UploadedObject, uploadFile } from '../../events/publish.js';
 import { samplesDir } from '../../stack/paths.js';
 import { formatStatus, stackUp } from '../../stack/stack.js';

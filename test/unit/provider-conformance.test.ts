@@ -1,0 +1,276 @@
+/**
+ * Rules every content provider in PROVIDERS must keep, checked the same way for each: a new provider
+ * gets a fixture entry below (a real sample, bytes its format forbids, what an empty file means) and
+ * then passes or fails the same checks as the others.
+ */
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import type { ExtractedDocument } from '../../src/domain/content.js';
+import { CorruptFileError } from '../../src/domain/errors.js';
+import {
+  bareMime,
+  createProviderCatalog,
+  GENERIC_MIME_TYPE,
+  mimeTypeForFileName,
+} from '../../src/domain/provider-catalog.js';
+import {
+  type ContentProvider,
+  localContext,
+  PROVIDERS,
+  pickProvider,
+  type SourceFile,
+} from '../../src/providers/index.js';
+import { SAMPLES_DIR } from '../support/samples.js';
+
+const NO_SECTIONS = 'no sections';
+type EmptyFile = typeof NO_SECTIONS | RegExp;
+
+interface Fixture {
+  /** Real files from ../shared/samples this provider reads. */
+  samples: string[];
+  /** Files whose bytes the format forbids: each must be a CorruptFileError naming the file. */
+  corrupt: () => { name: string; bytes: Uint8Array }[];
+  /** What a 0-byte file with this extension gives: no sections, or a CorruptFileError saying so. */
+  empty: (extension: string) => EmptyFile;
+}
+
+const sampleBytes = (name: string) => new Uint8Array(readFileSync(path.join(SAMPLES_DIR, name)));
+const utf8 = (text: string) => new TextEncoder().encode(text);
+const INVALID_UTF8 = new Uint8Array([0x63, 0x61, 0x66, 0xe9, 0x20, 0xff, 0xfe]);
+const WITH_NUL = utf8('# Title\n\nsome\u0000text\n');
+// Bytes that start right (a ZIP signature, a PDF header) and then go nowhere.
+const ZIP_GARBAGE = new Uint8Array([0x50, 0x4b, 0x03, 0x04, ...new Array(60).fill(0x41)]);
+const PDF_GARBAGE = utf8('%PDF-1.7\n1 0 obj\n<< /Type /Catalog /Pages 9 0 R >>\nendobj\ntrailer\n<<>>\n');
+const randomish = (n: number) => new Uint8Array(n).map((_, i) => (i * 7919 + 13) % 251);
+const half = (bytes: Uint8Array) => bytes.subarray(0, Math.floor(bytes.length / 2));
+
+const FIXTURES: Readonly<Record<string, Fixture>> = {
+  text: {
+    samples: ['small/sample.txt'],
+    corrupt: () => [
+      { name: 'latin1.txt', bytes: INVALID_UTF8 },
+      { name: 'binary.log', bytes: WITH_NUL },
+    ],
+    empty: () => NO_SECTIONS,
+  },
+  markdown: {
+    samples: ['content/Sample.md', 'content/diary_sample.md'],
+    corrupt: () => [
+      { name: 'notes.md', bytes: WITH_NUL },
+      { name: 'notes.markdown', bytes: INVALID_UTF8 },
+    ],
+    empty: () => NO_SECTIONS,
+  },
+  structured: {
+    samples: ['small/sample.json', 'small/sample.yaml'],
+    corrupt: () => [
+      { name: 'bad.json', bytes: utf8('{"a": [1, 2}') },
+      { name: 'bad.yaml', bytes: utf8('a: 1\nb: [1, 2\nc: d: e\n') },
+      { name: 'binary.yml', bytes: INVALID_UTF8 },
+    ],
+    // JSON needs one value, so an empty .json is damaged; an empty YAML stream is valid and holds nothing.
+    empty: (extension) => (extension === '.json' ? /is empty: a JSON file must hold a value/ : NO_SECTIONS),
+  },
+  pdf: {
+    samples: ['content/Sample.pdf', 'small/sample.pdf'],
+    corrupt: () => [
+      { name: 'random.pdf', bytes: randomish(4096) },
+      { name: 'header-only.pdf', bytes: PDF_GARBAGE },
+      { name: 'truncated.pdf', bytes: half(sampleBytes('content/Sample.pdf')) },
+    ],
+    empty: () => /is empty \(0 bytes\), not a PDF/,
+  },
+  docx: {
+    samples: ['content/Sample.docx'],
+    corrupt: () => [
+      { name: 'text.docx', bytes: utf8('plain text pretending to be a document') },
+      { name: 'zip-garbage.docx', bytes: ZIP_GARBAGE },
+      { name: 'truncated.docx', bytes: sampleBytes('content/Sample.docx').subarray(0, 5000) },
+    ],
+    empty: () => /is empty \(0 bytes\), not a DOCX file/,
+  },
+};
+
+const tmp = mkdtempSync(path.join(tmpdir(), 'p8fs-conformance-'));
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+let uploads = 0;
+
+/**
+ * Writes bytes under a temp name that differs from `name`, as the activity's download does not promise
+ * to keep it: messages must name the real file, never the temp one.
+ */
+function upload(name: string, bytes: Uint8Array): SourceFile {
+  const file = path.join(tmp, `upload-${++uploads}`);
+  writeFileSync(file, bytes);
+  return { path: file, name, size: bytes.length };
+}
+
+function sampleFile(name: string): SourceFile {
+  const file = path.join(SAMPLES_DIR, name);
+  return { path: file, name: path.basename(name), size: statSync(file).size };
+}
+
+async function rejection(promise: Promise<unknown>): Promise<unknown> {
+  try {
+    await promise;
+  } catch (err) {
+    return err;
+  }
+  throw new Error('expected a rejection');
+}
+
+function expectWellFormed(provider: ContentProvider, doc: ExtractedDocument): void {
+  expect(doc.provider).toBe(provider.name);
+  expect(doc.sections.every((s) => s.text.trim().length > 0)).toBe(true);
+  if (doc.pageCount === undefined) {
+    expect(doc.sections.filter((s) => s.page !== undefined)).toEqual([]);
+  } else {
+    expect(Number.isInteger(doc.pageCount) && doc.pageCount >= 1).toBe(true);
+    const outOfRange = doc.sections.filter(
+      (s) => !Number.isInteger(s.page) || (s.page as number) < 1 || (s.page as number) > (doc.pageCount ?? 0),
+    );
+    expect(outOfRange).toEqual([]);
+  }
+  // Extracted documents travel as JSON through S3: nothing may be lost on the way.
+  expect(JSON.parse(JSON.stringify(doc))).toEqual(doc);
+}
+
+describe('the provider list', () => {
+  it('has a conformance fixture for every provider, and none for providers that are gone', () => {
+    expect(Object.keys(FIXTURES).sort()).toEqual(PROVIDERS.map((p) => p.name).sort());
+  });
+
+  it('gives no two providers the same name, mime type or extension', () => {
+    // "value: provider, provider" for every value more than one provider claims.
+    const shared = (claims: (p: ContentProvider) => readonly string[]) => {
+      const owners = new Map<string, string[]>();
+      for (const p of PROVIDERS)
+        for (const value of claims(p)) owners.set(value, [...(owners.get(value) ?? []), p.name]);
+      return [...owners]
+        .filter(([, names]) => names.length > 1)
+        .map(([v, names]) => `${v}: ${names.join(', ')}`);
+    };
+    expect(shared((p) => [p.name])).toEqual([]);
+    expect(shared((p) => p.mimeTypes)).toEqual([]);
+    expect(shared((p) => p.extensions)).toEqual([]);
+  });
+});
+
+describe.each(PROVIDERS.map((p) => [p.name, p] as const))('%s provider', (name, provider) => {
+  const fixture = FIXTURES[name] as Fixture;
+
+  it('describes itself: name, version, bare lower-case mime types, dotted lower-case extensions', () => {
+    expect(provider.name).toMatch(/^[a-z][a-z0-9-]*$/);
+    expect(provider.version).toMatch(/^\d+\.\d+\.\d+$/);
+    expect(provider.mimeTypes.length).toBeGreaterThan(0);
+    expect(provider.extensions.length).toBeGreaterThan(0);
+    for (const mime of provider.mimeTypes) {
+      expect(mime).toMatch(/^[a-z]+\/[a-z0-9.+-]+$/);
+      expect(bareMime(mime)).toBe(mime);
+      // The generic binary type says nothing about content: claiming it would swallow unknown files.
+      expect(mime).not.toBe(GENERIC_MIME_TYPE);
+    }
+    for (const ext of provider.extensions) expect(ext).toMatch(/^\.[a-z0-9]+$/);
+  });
+
+  it('is what the catalog picks for each of its mime types and extensions', () => {
+    for (const mime of provider.mimeTypes) expect(pickProvider(mime, 'upload')).toBe(name);
+    for (const ext of provider.extensions) {
+      const fileName = `Upload${ext.toUpperCase()}`;
+      expect(pickProvider(undefined, fileName)).toBe(name);
+      expect(pickProvider(GENERIC_MIME_TYPE, fileName)).toBe(name);
+      // Uploads are labelled from the one extension table; that label must lead back to this provider.
+      expect(provider.mimeTypes).toContain(mimeTypeForFileName(fileName));
+      expect(pickProvider(mimeTypeForFileName(fileName), fileName)).toBe(name);
+    }
+  });
+
+  it.each(fixture.samples)('extracts %s the same way twice, well formed', async (sample) => {
+    const first = await provider.extract(sampleFile(sample), localContext());
+    const second = await provider.extract(sampleFile(sample), localContext());
+    expect(first.sections.length).toBeGreaterThan(0);
+    expectWellFormed(provider, first);
+    expect(second).toEqual(first);
+  });
+
+  it('rejects bytes its format forbids with a CorruptFileError naming the real file', async () => {
+    for (const { name: fileName, bytes } of fixture.corrupt()) {
+      const file = upload(fileName, bytes);
+      const err = await rejection(provider.extract(file, localContext()));
+      expect(err, fileName).toBeInstanceOf(CorruptFileError);
+      expect((err as Error).message).toContain(fileName);
+      expect((err as Error).message).not.toContain(path.basename(file.path));
+    }
+  });
+
+  it.each(provider.extensions)('reads an empty (0-byte) %s file as the format says', async (ext) => {
+    const expected = fixture.empty(ext);
+    const file = upload(`empty${ext}`, new Uint8Array(0));
+    if (expected === NO_SECTIONS) {
+      const doc = await provider.extract(file, localContext());
+      expect(doc.sections).toEqual([]);
+      expectWellFormed(provider, doc);
+    } else {
+      const err = await rejection(provider.extract(file, localContext()));
+      expect(err).toBeInstanceOf(CorruptFileError);
+      expect((err as Error).message).toMatch(expected);
+      expect((err as Error).message).toContain(`empty${ext}`);
+    }
+  });
+
+  it('stops with the signal reason when cancelled before it starts', async () => {
+    const controller = new AbortController();
+    // Temporal aborts with a CancelledFailure, which must come back unchanged to count as a cancellation.
+    const reason = new Error('cancelled before start');
+    controller.abort(reason);
+    const sample = fixture.samples[0] as string;
+    const ctx = localContext({ signal: controller.signal });
+    expect(await rejection(provider.extract(sampleFile(sample), ctx))).toBe(reason);
+  });
+});
+
+describe('cancelling a PDF extraction', () => {
+  const pdf = PROVIDERS.find((p) => p.name === 'pdf') as ContentProvider;
+
+  it('stops between pages with the signal reason, not a CorruptFileError', async () => {
+    const controller = new AbortController();
+    const reason = new Error('activity cancelled');
+    const beats: unknown[] = [];
+    const ctx = localContext({
+      signal: controller.signal,
+      heartbeat: (details) => {
+        beats.push(details);
+        controller.abort(reason);
+      },
+    });
+    const err = await rejection(pdf.extract(sampleFile('content/Sample.pdf'), ctx));
+    expect(err).toBe(reason);
+    expect(beats).toEqual([{ page: 1, of: 8 }]);
+  });
+
+  it.each([0, 1, 5])(
+    'stops with the reason when the abort lands %i ms in (read, load or first page)',
+    async (ms) => {
+      const controller = new AbortController();
+      const reason = new Error('activity cancelled');
+      const running = pdf.extract(
+        sampleFile('content/Sample.pdf'),
+        localContext({ signal: controller.signal }),
+      );
+      // The whole document takes hundreds of milliseconds, so each delay lands inside the extraction.
+      setTimeout(() => controller.abort(reason), ms);
+      expect(await rejection(running)).toBe(reason);
+    },
+  );
+});
+
+describe('the catalog over every provider', () => {
+  it('is buildable from the descriptors alone', () => {
+    const catalog = createProviderCatalog(
+      PROVIDERS.map(({ name, mimeTypes, extensions }) => ({ name, mimeTypes, extensions })),
+    );
+    expect(catalog.names).toEqual(PROVIDERS.map((p) => p.name));
+  });
+});
