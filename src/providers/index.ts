@@ -6,6 +6,7 @@
 import type { ExtractedDocument } from '../domain/content.js';
 import { UnsupportedFileTypeError } from '../domain/errors.js';
 import { createProviderCatalog } from '../domain/provider-catalog.js';
+import { codeProvider } from './code.js';
 import { docxProvider } from './docx.js';
 import { markdownProvider } from './markdown.js';
 import { pdfProvider } from './pdf.js';
@@ -23,6 +24,7 @@ export const PROVIDERS = [
   structuredProvider,
   pdfProvider,
   docxProvider,
+  codeProvider,
 ] as const satisfies readonly ContentProvider[];
 
 /** Chooses providers from the descriptors' data; throws at import if two providers claim one type. */

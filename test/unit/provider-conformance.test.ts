@@ -7,6 +7,7 @@ import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { projectRoot } from '../../src/config/project-root.js';
 import type { ExtractedDocument } from '../../src/domain/content.js';
 import { CorruptFileError } from '../../src/domain/errors.js';
 import {
@@ -82,6 +83,18 @@ const FIXTURES: Readonly<Record<string, Fixture>> = {
     ],
     empty: () => /is empty \(0 bytes\), not a PDF/,
   },
+  code: {
+    // The project's own source is real code of two languages.
+    samples: [
+      path.join(projectRoot(), 'src/domain/tiers.ts'),
+      path.join(projectRoot(), 'scripts/copy-assets.mjs'),
+    ],
+    corrupt: () => [
+      { name: 'binary.py', bytes: WITH_NUL },
+      { name: 'latin1.go', bytes: INVALID_UTF8 },
+    ],
+    empty: () => NO_SECTIONS,
+  },
   docx: {
     samples: ['content/Sample.docx'],
     corrupt: () => [
@@ -107,8 +120,9 @@ function upload(name: string, bytes: Uint8Array): SourceFile {
   return { path: file, name, size: bytes.length };
 }
 
+/** A sample of ../shared/samples, or a file of this project (its own source code is real code). */
 function sampleFile(name: string): SourceFile {
-  const file = path.join(SAMPLES_DIR, name);
+  const file = path.resolve(SAMPLES_DIR, name);
   return { path: file, name: path.basename(name), size: statSync(file).size };
 }
 
@@ -181,9 +195,11 @@ describe.each(PROVIDERS.map((p) => [p.name, p] as const))('%s provider', (name, 
       const fileName = `Upload${ext.toUpperCase()}`;
       expect(pickProvider(undefined, fileName)).toBe(name);
       expect(pickProvider(GENERIC_MIME_TYPE, fileName)).toBe(name);
-      // Uploads are labelled from the one extension table; that label must lead back to this provider.
-      expect(provider.mimeTypes).toContain(mimeTypeForFileName(fileName));
-      expect(pickProvider(mimeTypeForFileName(fileName), fileName)).toBe(name);
+      // Uploads are labelled from the one extension table (or generically, for extensions it does not
+      // list); either label must lead back to this provider.
+      const label = mimeTypeForFileName(fileName);
+      if (label !== GENERIC_MIME_TYPE) expect(provider.mimeTypes).toContain(label);
+      expect(pickProvider(label, fileName)).toBe(name);
     }
   });
 
