@@ -11,7 +11,6 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { jetstream } from '@nats-io/jetstream';
 import { WorkflowFailedError, type WorkflowHandle, WorkflowNotFoundError } from '@temporalio/client';
 import type { Command } from 'commander';
-import { pino } from 'pino';
 import { Bridge } from '../../bridge/bridge.js';
 import { type PlannedStart, planRoute } from '../../bridge/route-event.js';
 import { connectNats } from '../../clients/nats.js';
@@ -22,9 +21,11 @@ import { type Config, loadConfig } from '../../config/config.js';
 import { databaseName, ensureDatabase } from '../../db/ensure-database.js';
 import { migrate } from '../../db/migrate.js';
 import { mimeTypeForFileName } from '../../domain/provider-catalog.js';
+import { TIERS } from '../../domain/tiers.js';
 import { createEventFor, publishEvent, type UploadedObject, uploadFile } from '../../events/publish.js';
 import { samplesDir } from '../../stack/paths.js';
 import { formatStatus, stackUp } from '../../stack/stack.js';
+import { createLogger } from '../../telemetry/logger.js';
 import { connectTemporal } from '../../temporal/connection.js';
 import { ingestFileHandle } from '../../temporal/starts.js';
 import { createStorageWorkers } from '../../workers/storage-worker.js';
@@ -142,9 +143,14 @@ async function runDemo(options: { tenant: string; skipStack: boolean }): Promise
     `database ${databaseName(cfg)}: ${applied.length === 0 ? 'schema up to date' : `${applied.length} migration(s) applied`}`,
   );
 
-  const log = pino({ level: 'warn' });
+  // The demo's own lines are its output; the processes it hosts speak only when something is wrong, in
+  // the same readable voice (JSON only when asked for with P8FS_LOG_FORMAT=json).
+  const log = createLogger(
+    { logLevel: 'warn', logFormat: cfg.logFormat === 'json' ? 'json' : 'pretty' },
+    'p8fs-demo',
+  );
   const bridge = await Bridge.create(cfg, log);
-  const workers = await createStorageWorkers(cfg, ['small', 'medium', 'large']);
+  const workers = await createStorageWorkers(cfg, [...TIERS], {}, log);
   const workersRunning = workers.run();
   const temporal = await connectTemporal(cfg);
   const nc = await connectNats(cfg, 'p8fs-demo');
