@@ -13,7 +13,7 @@ import { resolve } from 'node:path';
 import type { WorkflowHandle } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fileIdFor } from '../../src/domain/ids.js';
-import type { IngestOutcome } from '../../src/domain/ingest.js';
+import { ingestFileHandle } from '../../src/temporal/starts.js';
 import { createPipeline, eventually, type Pipeline } from '../support/pipeline.js';
 import { isolatedEnv, uniqueTenant } from '../support/test-stack.js';
 
@@ -148,8 +148,7 @@ describe('chaos: worker killed mid-activity (real Temporal, NATS, SeaweedFS, Pos
       const result = pipeline().results.find((r) => r.kind === 'started');
       return result?.kind === 'started' ? result.workflowId : undefined;
     });
-    const handle =
-      pipeline().temporal.workflow.getHandle<(input: unknown) => Promise<IngestOutcome>>(workflowId);
+    const handle = ingestFileHandle(pipeline().temporal, workflowId);
 
     // The first worker has picked up extractText and is holding it (heartbeating) in the fault pause.
     const running = await withWorkerOutput(
