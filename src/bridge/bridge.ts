@@ -21,22 +21,35 @@ import type { Client } from '@temporalio/client';
 import { connectNats } from '../clients/nats.js';
 import { createS3Client } from '../clients/s3.js';
 import type { Config } from '../config/config.js';
+import type { IgnoreCategory } from '../domain/storage-event.js';
 import { publishDeadLetter } from '../events/dead-letter.js';
 import { ensureStreams } from '../events/streams.js';
 import { countersAsPrometheus, startHealthServer } from '../telemetry/health-server.js';
 import type { Logger } from '../telemetry/logger.js';
 import { lazyTemporalClient } from '../temporal/connection.js';
+import { DEFAULT_IGNORED_LOG_INTERVAL_MS, IgnoredEventLog } from './ignored-events.js';
 import { type RouteResult, routeEvent } from './route-event.js';
 
 export interface BridgeCounters {
   received: number;
   started: number;
   deduplicated: number;
+  /** All ignored events; the three below split them by category. */
   ignored: number;
+  ignoredDirectory: number;
+  ignoredMultipartPart: number;
+  ignoredRenameToItself: number;
   deadLettered: number;
   retried: number;
   temporalPauses: number;
 }
+
+/** Which counter holds each ignore category (flat numbers, so /metrics and sums stay simple). */
+const IGNORED_COUNTER: Readonly<Record<IgnoreCategory, keyof BridgeCounters>> = {
+  directory: 'ignoredDirectory',
+  'multipart-part': 'ignoredMultipartPart',
+  'rename-to-itself': 'ignoredRenameToItself',
+};
 
 export function zeroCounters(): BridgeCounters {
   return {
@@ -44,10 +57,18 @@ export function zeroCounters(): BridgeCounters {
     started: 0,
     deduplicated: 0,
     ignored: 0,
+    ignoredDirectory: 0,
+    ignoredMultipartPart: 0,
+    ignoredRenameToItself: 0,
     deadLettered: 0,
     retried: 0,
     temporalPauses: 0,
   };
+}
+
+export interface BridgeOptions {
+  /** At most one info line per ignore category per interval (default 10 s); the rest are counted. */
+  ignoredLogIntervalMs?: number;
 }
 
 const MAX_NAK_DELAY_MS = 60_000;
@@ -60,6 +81,7 @@ export class Bridge {
   private temporalDownSince: number | undefined;
   private loop: Promise<void> | undefined;
   private health: Server | undefined;
+  private readonly ignoredLog: IgnoredEventLog;
   /** Called after each message is settled; tests and the demo use it to follow progress. */
   onResult: (result: RouteResult, msg: { subject: string; seq: number }) => void = () => undefined;
 
@@ -71,9 +93,15 @@ export class Bridge {
     private readonly consumer: Consumer,
     private readonly s3: S3Client,
     private readonly temporal: Client,
-  ) {}
+    options: BridgeOptions,
+  ) {
+    this.ignoredLog = new IgnoredEventLog(
+      log,
+      options.ignoredLogIntervalMs ?? DEFAULT_IGNORED_LOG_INTERVAL_MS,
+    );
+  }
 
-  static async create(cfg: Config, log: Logger): Promise<Bridge> {
+  static async create(cfg: Config, log: Logger, options: BridgeOptions = {}): Promise<Bridge> {
     const nc = await connectNats(cfg, 'p8fs-bridge');
     const jsm = await jetstreamManager(nc);
     await ensureStreams(jsm, cfg);
@@ -81,7 +109,7 @@ export class Bridge {
     const consumer = await js.consumers.get(cfg.nats.eventsStream, cfg.nats.bridgeConsumer);
     // Lazy: the bridge starts (and buffers in JetStream) even while Temporal is down.
     const temporal = lazyTemporalClient(cfg);
-    return new Bridge(cfg, log, nc, js, consumer, createS3Client(cfg), temporal);
+    return new Bridge(cfg, log, nc, js, consumer, createS3Client(cfg), temporal, options);
   }
 
   start(): void {
@@ -93,6 +121,7 @@ export class Bridge {
   async stop(): Promise<void> {
     this.stopping = true;
     await this.loop?.catch((error) => this.log.error({ err: error }, 'bridge loop failed'));
+    this.ignoredLog.flush();
     this.health?.close();
     await this.nc.drain().catch(() => undefined);
     await this.temporal.connection.close().catch(() => undefined);
@@ -180,7 +209,8 @@ export class Bridge {
         return;
       case 'ignored':
         this.counters.ignored += 1;
-        this.log.debug({ reason: result.reason, seq: msg.seq }, 'event ignored');
+        this.counters[IGNORED_COUNTER[result.category]] += 1;
+        this.ignoredLog.record(result.category, result.reason, msg.seq);
         await msg.ackAck();
         return;
       case 'rejected':

@@ -8,19 +8,24 @@ import { type Client, WorkflowExecutionAlreadyStartedError } from '@temporalio/c
 import type { SearchAttributePair } from '@temporalio/common';
 import { headObject } from '../clients/object-store.js';
 import type { Config } from '../config/config.js';
-import { errorText } from '../domain/errors.js';
-import { eventVersion, ingestWorkflowId } from '../domain/ids.js';
+import { eventVersion, ingestWorkflowId, storedObjectVersion } from '../domain/ids.js';
 import type { IngestFileInput } from '../domain/ingest.js';
-import { parseStorageEvent, type StorageEvent } from '../domain/storage-event.js';
+import {
+  boundedMimeType,
+  type IgnoreCategory,
+  parseStorageEvent,
+  type StorageEvent,
+} from '../domain/storage-event.js';
 import { type Tier, tierForSize } from '../domain/tiers.js';
 import { taskQueueFor } from '../temporal/names.js';
 import { SearchAttributes } from '../temporal/search-attributes.js';
 import { startIngestFile } from '../temporal/starts.js';
+import { classifyHeadError, classifyStartError } from './failures.js';
 
 export type RouteResult =
   | { kind: 'started'; workflowId: string; runId: string; tier: Tier; taskQueue: string; event: StorageEvent }
   | { kind: 'deduplicated'; workflowId: string; tier: Tier; event: StorageEvent }
-  | { kind: 'ignored'; reason: string }
+  | { kind: 'ignored'; reason: string; category: IgnoreCategory }
   | { kind: 'rejected'; reason: string }
   /** Something transient failed (S3 or Temporal unreachable): nak and try again later. */
   | { kind: 'retry'; reason: string; temporalUnavailable: boolean };
@@ -32,17 +37,70 @@ export interface RouteDeps {
 }
 
 const START_DEADLINE_MS = 10_000;
+/**
+ * Temporal refuses a search attribute value over 2 KB (`limit.searchAttributeSizePerValue`); Keyword
+ * values are cut well below, at a character boundary, so an odd file name never blocks a start.
+ */
+export const MAX_KEYWORD_BYTES = 1000;
+
+/**
+ * Buckets that are never tenants: the configured derived-data bucket; the parser adds every `p8fs-…`
+ * bucket (RESERVED_BUCKET_PREFIX) on its own.
+ */
+export function reservedBuckets(cfg: Pick<Config, 's3'>): string[] {
+  return [cfg.s3.derivedBucket];
+}
+
+type Facts =
+  | { kind: 'event'; event: StorageEvent }
+  | Exclude<RouteResult, { kind: 'started' | 'deduplicated' }>;
 
 /** Resolves size, type and version from S3 for events that name an object that must exist. */
-async function withObjectFacts(deps: RouteDeps, event: StorageEvent): Promise<StorageEvent | string> {
-  const head = await headObject(deps.s3, event.bucket, event.key);
-  if (!head) return `${event.type} event for s3://${event.bucket}/${event.key}, which does not exist`;
-  const storedType =
-    head.contentType && head.contentType !== 'application/octet-stream' ? head.contentType : undefined;
-  // A version from the producer wins; otherwise the object's etag + mtime tell one upload from the next.
-  const version =
-    event.version ?? [head.etag, head.lastModified?.getTime()].filter((part) => part !== undefined).join('-');
-  return { ...event, size: head.size, mimeType: event.mimeType ?? storedType, version: version || undefined };
+async function withObjectFacts(deps: RouteDeps, event: StorageEvent): Promise<Facts> {
+  const where = `s3://${event.bucket}/${event.key}`;
+  let head: Awaited<ReturnType<typeof headObject>>;
+  try {
+    head = await headObject(deps.s3, event.bucket, event.key);
+  } catch (error) {
+    const failure = classifyHeadError(error);
+    if (failure.kind === 'permanent') {
+      return {
+        kind: 'rejected',
+        reason: `S3 at ${deps.cfg.s3.endpoint} refused HEAD ${where}: ${failure.message}`,
+      };
+    }
+    return {
+      kind: 'retry',
+      reason: `S3 at ${deps.cfg.s3.endpoint} failed: ${failure.message}`,
+      temporalUnavailable: false,
+    };
+  }
+  if (!head) return { kind: 'rejected', reason: `${event.type} event for ${where}, which does not exist` };
+  const storedType = boundedMimeType(
+    head.contentType === 'application/octet-stream' ? undefined : head.contentType,
+  );
+  const resolved: StorageEvent = { ...event, size: head.size };
+  const mimeType = event.mimeType ?? storedType;
+  if (mimeType !== undefined) resolved.mimeType = mimeType;
+  // What the workflow will read is the object as it is now: its etag (+ Last-Modified) is the version,
+  // whatever the producer said (an mtime of one-second resolution would merge two saves in a second).
+  const version = storedObjectVersion(head) ?? event.version;
+  if (version !== undefined) resolved.version = version;
+  return { kind: 'event', event: resolved };
+}
+
+/** `text` cut to at most `maxBytes` bytes of UTF-8, never inside a character. */
+export function cutUtf8(text: string, maxBytes: number): string {
+  if (Buffer.byteLength(text, 'utf8') <= maxBytes) return text;
+  let bytes = 0;
+  let end = 0;
+  for (const char of text) {
+    const size = Buffer.byteLength(char, 'utf8');
+    if (bytes + size > maxBytes) break;
+    bytes += size;
+    end += char.length;
+  }
+  return text.slice(0, end);
 }
 
 export interface PlannedStart {
@@ -63,23 +121,15 @@ export async function planRoute(
   payload: Uint8Array | string,
   source: string,
 ): Promise<PlannedStart | Exclude<RouteResult, { kind: 'started' | 'deduplicated' }>> {
-  const parsed = parseStorageEvent(payload);
+  const parsed = parseStorageEvent(payload, { reservedBuckets: reservedBuckets(deps.cfg) });
   if (parsed.kind === 'reject') return { kind: 'rejected', reason: parsed.reason };
-  if (parsed.kind === 'ignore') return { kind: 'ignored', reason: parsed.reason };
+  if (parsed.kind === 'ignore') return { kind: 'ignored', reason: parsed.reason, category: parsed.category };
 
   let event = parsed.event;
   if (event.type !== 'delete') {
-    try {
-      const resolved = await withObjectFacts(deps, event);
-      if (typeof resolved === 'string') return { kind: 'rejected', reason: resolved };
-      event = resolved;
-    } catch (error) {
-      return {
-        kind: 'retry',
-        reason: `S3 at ${deps.cfg.s3.endpoint} failed: ${errorText(error)}`,
-        temporalUnavailable: false,
-      };
-    }
+    const facts = await withObjectFacts(deps, event);
+    if (facts.kind !== 'event') return facts;
+    event = facts.event;
   }
   const tier = tierForSize(event.size ?? 0, deps.cfg.tiers);
   const version = eventVersion(event);
@@ -94,15 +144,16 @@ export async function planRoute(
   };
 }
 
-function searchAttributesFor(plan: PlannedStart): SearchAttributePair[] {
+export function searchAttributesFor(plan: Pick<PlannedStart, 'event' | 'tier'>): SearchAttributePair[] {
   const { event } = plan;
+  const keyword = (value: string) => cutUtf8(value, MAX_KEYWORD_BYTES);
   const pairs: SearchAttributePair[] = [
-    { key: SearchAttributes.TenantId, value: event.tenantId },
+    { key: SearchAttributes.TenantId, value: keyword(event.tenantId) },
     { key: SearchAttributes.Tier, value: plan.tier },
-    { key: SearchAttributes.FileName, value: event.fileName },
+    { key: SearchAttributes.FileName, value: keyword(event.fileName) },
     { key: SearchAttributes.JobType, value: `ingest_${event.type}` },
   ];
-  if (event.mimeType) pairs.push({ key: SearchAttributes.MimeType, value: event.mimeType });
+  if (event.mimeType) pairs.push({ key: SearchAttributes.MimeType, value: keyword(event.mimeType) });
   if (event.size !== undefined) pairs.push({ key: SearchAttributes.FileSize, value: event.size });
   return pairs;
 }
@@ -126,9 +177,18 @@ export async function startPlanned(deps: RouteDeps, plan: PlannedStart): Promise
   } catch (error) {
     if (error instanceof WorkflowExecutionAlreadyStartedError)
       return { kind: 'deduplicated', workflowId, tier, event };
+    // Rejected for what this event is (too large a value, invalid UTF-8): retrying cannot help, so it
+    // goes to the DLQ now. Anything else means Temporal is not usable right now: nak and pause.
+    const failure = classifyStartError(error);
+    if (failure.kind === 'permanent') {
+      return {
+        kind: 'rejected',
+        reason: `Temporal at ${deps.cfg.temporal.address} rejected the start of ${JSON.stringify(workflowId)}: ${failure.message}`,
+      };
+    }
     return {
       kind: 'retry',
-      reason: `Temporal at ${deps.cfg.temporal.address} did not accept the start: ${errorText(error)}`,
+      reason: `Temporal at ${deps.cfg.temporal.address} did not accept the start: ${failure.message}`,
       temporalUnavailable: true,
     };
   }

@@ -41,11 +41,17 @@ export function resourceIdFor(fileId: string, ordinal: number): string {
 }
 
 /**
- * The producer's version when it sent one; otherwise a digest of what the event says, so the same event
- * published twice (a retrying producer, a replay) dedups to the same workflow.
+ * The version of what an event talks about, best evidence first:
+ * 1. `version`: content identity. For create, update and rename the bridge sets it from S3 (see
+ *    `storedObjectVersion`); otherwise it is the producer's etag, md5, version or sequence.
+ * 2. `mtime`: the producer's modification time. One-second resolution: two saves within one second share
+ *    it, so it is used only when nothing better is known (a delete that names no version).
+ * 3. A digest of what the event says, so the same event published twice (a retrying producer, a replay)
+ *    dedups to the same workflow.
  */
 export function eventVersion(event: StorageEvent): string {
   if (event.version !== undefined && event.version !== '') return event.version;
+  if (event.mtime !== undefined && event.mtime !== '') return event.mtime;
   const { type, path, size, mimeType, oldPath } = event;
   // Fixed key order and explicit nulls keep the digest stable however the event object was built.
   const canonical = JSON.stringify({
@@ -56,6 +62,19 @@ export function eventVersion(event: StorageEvent): string {
     oldPath: oldPath ?? null,
   });
   return sha256Hex(canonical).slice(0, 16);
+}
+
+/**
+ * The version of an object as S3 stores it now, which is what an ingest workflow reads: its etag (the
+ * content) and its Last-Modified (so the same bytes uploaded again after a delete are a new version).
+ * A second save within the same second has new bytes, hence a new etag, hence a new version. Undefined
+ * when S3 gave no etag: the caller then falls back to the producer's version.
+ */
+export function storedObjectVersion(head: { etag?: string; lastModified?: Date }): string | undefined {
+  const etag = head.etag?.replace(/^"(.*)"$/, '$1');
+  if (!etag) return undefined;
+  const modified = head.lastModified?.getTime();
+  return modified === undefined || Number.isNaN(modified) ? etag : `${etag}-${modified}`;
 }
 
 /**

@@ -2,6 +2,15 @@
  * The storage-event contract: every producer shape we accept, normalised once into a StorageEvent, or a
  * readable reason why the message is ignored or dead-lettered. Pure on purpose (no node builtins) so the
  * bridge, the CLI and Temporal workflow code can all share the exact same rules.
+ *
+ * Rules that keep one tenant's event inside that tenant:
+ * - the bucket is the tenant, and P8FS's own buckets are never tenants: the derived-data bucket (passed in
+ *   as `reservedBuckets`, from the configuration) and every bucket starting with `p8fs-`;
+ * - a rename stays inside one bucket ("rename across tenants" otherwise);
+ * - no path escapes its bucket (`..`, `.`, `//`, backslashes, control characters, unpaired surrogates,
+ *   and the same once percent-decoded), and a `bucket` field must agree with the path.
+ * Input never indexes a plain object: lookups use Maps or own properties, so "constructor" or
+ * "__proto__" are just unknown words.
  */
 
 export type StorageEventType = 'create' | 'update' | 'delete' | 'rename';
@@ -20,37 +29,70 @@ export interface StorageEvent {
   fileName: string;
   /** Bytes; undefined when the producer did not send it (the router then asks S3). */
   size?: number;
+  /** At most MAX_MIME_TYPE_CHARS characters. */
   mimeType?: string;
-  /** Explicit version from the producer (etag, version, mtime or sequence), as a string. */
+  /**
+   * Content identity from the producer (etag, md5, version or sequence, the first one set), as a string.
+   * The bridge replaces it by what S3 says about the object for create, update and rename events.
+   */
   version?: string;
+  /**
+   * The producer's modification time (mtime, entry.attributes.mtime). One-second resolution: two saves
+   * in the same second share it, so it is a version only when nothing better is known.
+   */
+  mtime?: string;
   oldPath?: string;
   oldKey?: string;
 }
 
+/** Why an event needs no work, as a fixed category (counted by the bridge) beside the readable reason. */
+export type IgnoreCategory = 'directory' | 'multipart-part' | 'rename-to-itself';
+export const IGNORE_CATEGORIES: readonly IgnoreCategory[] = [
+  'directory',
+  'multipart-part',
+  'rename-to-itself',
+];
+
 export type ParseOutcome =
   | { kind: 'event'; event: StorageEvent }
-  | { kind: 'ignore'; reason: string }
+  | { kind: 'ignore'; reason: string; category: IgnoreCategory }
   | { kind: 'reject'; reason: string };
 
-const TYPE_ALIASES: Readonly<Record<string, StorageEventType>> = {
-  create: 'create',
-  created: 'create',
-  put: 'create',
-  upload: 'create',
-  uploaded: 'create',
-  update: 'update',
-  updated: 'update',
-  modify: 'update',
-  modified: 'update',
-  delete: 'delete',
-  deleted: 'delete',
-  remove: 'delete',
-  removed: 'delete',
-  rename: 'rename',
-  renamed: 'rename',
-  move: 'rename',
-  moved: 'rename',
-};
+export interface ParseOptions {
+  /**
+   * Buckets that belong to P8FS itself and so are never tenants (the derived-data bucket of the
+   * configuration). Every bucket starting with RESERVED_BUCKET_PREFIX is reserved as well, whatever is
+   * passed here. Events naming a reserved bucket are rejected.
+   */
+  reservedBuckets?: readonly string[];
+}
+
+/** Buckets named `p8fs-…` are P8FS's own (derived data and whatever comes next), never a tenant's. */
+export const RESERVED_BUCKET_PREFIX = 'p8fs-';
+
+/** RFC 6838 allows 127 + 1 + 127 characters for type/subtype; parameters fit in what is left. */
+export const MAX_MIME_TYPE_CHARS = 255;
+
+// A Map, not an object: input such as "constructor" or "__proto__" must not find Object.prototype.
+const TYPE_ALIASES: ReadonlyMap<string, StorageEventType> = new Map([
+  ['create', 'create'],
+  ['created', 'create'],
+  ['put', 'create'],
+  ['upload', 'create'],
+  ['uploaded', 'create'],
+  ['update', 'update'],
+  ['updated', 'update'],
+  ['modify', 'update'],
+  ['modified', 'update'],
+  ['delete', 'delete'],
+  ['deleted', 'delete'],
+  ['remove', 'delete'],
+  ['removed', 'delete'],
+  ['rename', 'rename'],
+  ['renamed', 'rename'],
+  ['move', 'rename'],
+  ['moved', 'rename'],
+]);
 
 const TYPE_FIELDS = ['event_type', 'operation', 'type'];
 const PATH_FIELDS = ['path', 'key', 'entry.FullPath'];
@@ -60,8 +102,9 @@ const OLD_PATH_FIELDS = ['old_path', 'old_key', 'from'];
 const KEY_FIELDS = new Set(['key', 'new_key', 'old_key', 'from', 'to']);
 const SIZE_FIELDS = ['size', 'file_size', 'entry.Size', 'entry.attributes.file_size'];
 const MIME_FIELDS = ['content_type', 'mime_type', 'entry.Mime', 'entry.attributes.mime'];
-// entry.attributes.mtime comes last so filer events get a real version even without a top-level one.
-const VERSION_FIELDS = ['etag', 'version', 'mtime', 'sequence', 'entry.attributes.mtime'];
+// Content identity first; a modification time (one-second resolution) is kept apart as a last resort.
+const VERSION_FIELDS = ['etag', 'md5', 'version', 'sequence', 'entry.attributes.md5'];
+const MTIME_FIELDS = ['mtime', 'entry.attributes.mtime'];
 const DIRECTORY_FLAGS = ['is_directory', 'isDirectory', 'entry.IsDirectory'];
 const MODE_FIELDS = ['entry.attributes.mode', 'entry.attributes.file_mode'];
 
@@ -71,30 +114,48 @@ const S3_MAX_KEY_BYTES = 1024;
 const MAX_VERSION_CHARS = 200;
 // biome-ignore lint/suspicious/noControlCharactersInRegex: rejecting them is the goal
 const CONTROL_CHAR = /[\u0000-\u001f\u007f]/;
+/** With the u flag a well-formed pair is one code point, so this finds only unpaired surrogates. */
+const LONE_SURROGATE = /[\ud800-\udfff]/u;
+const MIME_ESSENCE = /^[a-z0-9!#$&^_.+-]+\/[a-z0-9!#$&^_.+-]+$/i;
 
 type Json = Record<string, unknown>;
 
 /** Thrown inside the parser to stop at the first problem; never escapes parseStorageEvent. */
 class Outcome {
-  constructor(
-    readonly kind: 'ignore' | 'reject',
-    readonly reason: string,
-  ) {}
+  constructor(readonly outcome: Exclude<ParseOutcome, { kind: 'event' }>) {}
 }
 function reject(reason: string): never {
-  throw new Outcome('reject', reason);
+  throw new Outcome({ kind: 'reject', reason });
 }
-function ignore(reason: string): never {
-  throw new Outcome('ignore', reason);
+function ignore(category: IgnoreCategory, reason: string): never {
+  throw new Outcome({ kind: 'ignore', reason, category });
 }
 
-export function parseStorageEvent(input: unknown): ParseOutcome {
+export function parseStorageEvent(input: unknown, options: ParseOptions = {}): ParseOutcome {
   try {
-    return { kind: 'event', event: normalise(decode(input)) };
+    return { kind: 'event', event: normalise(decode(input), options.reservedBuckets ?? []) };
   } catch (error) {
-    if (error instanceof Outcome) return { kind: error.kind, reason: error.reason };
+    if (error instanceof Outcome) return error.outcome;
     throw error;
   }
+}
+
+/** True for a bucket of P8FS itself: one of `reservedBuckets`, or any name starting with `p8fs-`. */
+export function isReservedBucket(bucket: string, reservedBuckets: readonly string[] = []): boolean {
+  return bucket.startsWith(RESERVED_BUCKET_PREFIX) || reservedBuckets.includes(bucket);
+}
+
+/**
+ * A content type as an event may carry it: unchanged when it is short and plain; otherwise its bare
+ * `type/subtype` when that is short and well-formed; otherwise unknown (the provider is then chosen by
+ * the file name). For types that come from elsewhere than the event, e.g. S3's stored Content-Type.
+ */
+export function boundedMimeType(value: string | undefined): string | undefined {
+  const trimmed = value?.trim();
+  if (!trimmed || CONTROL_CHAR.test(trimmed) || LONE_SURROGATE.test(trimmed)) return undefined;
+  if (trimmed.length <= MAX_MIME_TYPE_CHARS) return trimmed;
+  const essence = trimmed.split(';', 1)[0]?.trim() ?? '';
+  return essence.length <= MAX_MIME_TYPE_CHARS && MIME_ESSENCE.test(essence) ? essence : undefined;
 }
 
 function decode(input: unknown): Json {
@@ -132,17 +193,21 @@ interface PathParts {
   fileName: string;
 }
 
-function normalise(json: Json): StorageEvent {
+function normalise(json: Json, reservedBuckets: readonly string[]): StorageEvent {
   const type = readType(json);
   const isRename = type === 'rename';
   const target = locatePath(json, isRename ? NEW_PATH_FIELDS : PATH_FIELDS);
   const old = isRename ? locatePath(json, OLD_PATH_FIELDS) : undefined;
 
   for (const located of [target, old]) if (located) checkSafety(located);
+  // Before anything is ignored: no event that reaches a reserved bucket or another tenant's bucket is
+  // harmless enough to be skipped quietly.
+  for (const located of [target, old]) if (located) checkTenantBucket(located, reservedBuckets);
+  if (old) checkSameBucket(old, target);
   const flag = directoryFlag(json);
   for (const located of [target, old]) {
     if (located && (flag || located.path.endsWith('/'))) {
-      ignore(`${located.label} is a directory${flag ? ` (${flag})` : ''}`);
+      ignore('directory', `${located.label} is a directory${flag ? ` (${flag})` : ''}`);
     }
   }
 
@@ -150,12 +215,9 @@ function normalise(json: Json): StorageEvent {
   const oldParts = old ? splitPath(old) : undefined;
   checkBucketField(json, parts.tenantId);
   if (old && oldParts) {
-    if (oldParts.tenantId !== parts.tenantId) {
-      reject(
-        `rename moves a file between buckets (${old.label} to ${target.label}); only renames within a bucket are supported`,
-      );
+    if (old.path === target.path) {
+      ignore('rename-to-itself', `rename of ${target.label} to itself changes nothing`);
     }
-    if (old.path === target.path) ignore(`rename of ${target.label} to itself changes nothing`);
   }
 
   const event: StorageEvent = { type, path: target.path, bucket: parts.tenantId, ...parts };
@@ -163,8 +225,10 @@ function normalise(json: Json): StorageEvent {
   if (size !== undefined) event.size = size;
   const mimeType = readMime(json);
   if (mimeType !== undefined) event.mimeType = mimeType;
-  const version = readVersion(json);
+  const version = readVersion(json, VERSION_FIELDS);
   if (version !== undefined) event.version = version;
+  const mtime = readVersion(json, MTIME_FIELDS);
+  if (mtime !== undefined) event.mtime = mtime;
   if (old && oldParts) {
     event.oldPath = old.path;
     event.oldKey = oldParts.key;
@@ -178,11 +242,11 @@ function readType(json: Json): StorageEventType {
   if (typeof found.value !== 'string') {
     return reject(`${found.field} must be a string, got ${describeValue(found.value)}`);
   }
-  const type = TYPE_ALIASES[found.value.trim().toLowerCase()];
+  const type = TYPE_ALIASES.get(found.value.trim().toLowerCase());
   if (!type) {
     return reject(
       `unknown event type ${quote(found.value)} in ${found.field}; expected create, update, delete or rename ` +
-        `(aliases: ${Object.keys(TYPE_ALIASES).join(', ')})`,
+        `(aliases: ${[...TYPE_ALIASES.keys()].join(', ')})`,
     );
   }
   return type;
@@ -219,6 +283,10 @@ function locatePath(json: Json, fields: string[]): Located {
 /** Rules that make a path unsafe whatever its shape: they hold before anything is split or looked up. */
 function checkSafety({ path, label }: Located): void {
   if (CONTROL_CHAR.test(path)) reject(`${label} contains a control character (${controlName(path)})`);
+  // JSON "\ud800" decodes to half a character: no valid UTF-8 (S3 keys, Temporal ids) can carry it.
+  if (LONE_SURROGATE.test(path)) {
+    reject(`${label} contains an unpaired surrogate (${surrogateName(path)}), which is not valid UTF-8`);
+  }
   if (path.includes('\\')) reject(`${label} contains a backslash, which some tools treat as a separator`);
   checkSegments(label, path.split('/'), '');
   // Decode exactly once: what a lenient consumer would see must pass the same rules.
@@ -259,8 +327,9 @@ function splitPath({ path, label }: Located): PathParts {
   const rest = segments.slice(3);
   const fileName = rest.at(-1);
   if (fileName === undefined) return reject(`${label} names only the bucket ${quote(tenantId)}, not a file`);
-  if (rest[0] === MULTIPART_STAGING)
-    ignore(`${label} is a multipart upload part under ${MULTIPART_STAGING}/`);
+  if (rest[0] === MULTIPART_STAGING) {
+    ignore('multipart-part', `${label} is a multipart upload part under ${MULTIPART_STAGING}/`);
+  }
   const key = rest.join('/');
   const keyBytes = new TextEncoder().encode(key).length;
   if (keyBytes > S3_MAX_KEY_BYTES) {
@@ -268,6 +337,32 @@ function splitPath({ path, label }: Located): PathParts {
   }
   const category = rest.length > 1 ? (rest[0] as string) : 'uncategorized';
   return { tenantId, key, category, fileName };
+}
+
+/** The bucket of a path must be a tenant's: P8FS's own buckets (derived data, `p8fs-…`) are not. */
+function checkTenantBucket({ path, label }: Located, reservedBuckets: readonly string[]): void {
+  const bucket = bucketOf(path);
+  if (bucket === undefined || !isReservedBucket(bucket, reservedBuckets)) return;
+  reject(
+    `${label} is in the reserved bucket ${quote(bucket)}, which is not a tenant: the derived-data bucket ` +
+      `and every bucket starting with "${RESERVED_BUCKET_PREFIX}" belong to P8FS itself`,
+  );
+}
+
+function bucketOf(path: string): string | undefined {
+  const [root, buckets, bucket] = path.split('/');
+  return root === '' && buckets === 'buckets' ? bucket : undefined;
+}
+
+function checkSameBucket(old: Located, target: Located): void {
+  const from = bucketOf(old.path);
+  const to = bucketOf(target.path);
+  // A path outside /buckets/ is rejected with its own reason when it is split.
+  if (from === undefined || to === undefined || from === to) return;
+  reject(
+    `rename across tenants: ${old.label} is in bucket ${quote(from)} but ${target.label} ` +
+      `is in bucket ${quote(to)}; a rename must stay inside one bucket`,
+  );
 }
 
 function checkBucketField(json: Json, tenantId: string): void {
@@ -315,21 +410,28 @@ function readSize(json: Json): number | undefined {
 function readMime(json: Json): string | undefined {
   const found = firstPresent(json, MIME_FIELDS, true);
   if (!found) return undefined;
-  if (typeof found.value !== 'string' || CONTROL_CHAR.test(found.value)) {
-    return reject(`mime type field ${found.field} must be a plain string, got ${describeValue(found.value)}`);
+  const { field, value } = found;
+  if (typeof value !== 'string' || CONTROL_CHAR.test(value) || LONE_SURROGATE.test(value)) {
+    return reject(`mime type field ${field} must be a plain string, got ${describeValue(value)}`);
   }
-  return found.value.trim();
+  const mime = value.trim();
+  if (mime.length > MAX_MIME_TYPE_CHARS) {
+    return reject(
+      `mime type field ${field} is ${mime.length} characters long; at most ${MAX_MIME_TYPE_CHARS} allowed`,
+    );
+  }
+  return mime;
 }
 
-function readVersion(json: Json): string | undefined {
-  const found = firstPresent(json, VERSION_FIELDS, true);
+function readVersion(json: Json, fields: string[]): string | undefined {
+  const found = firstPresent(json, fields, true);
   if (!found) return undefined;
   const { field, value } = found;
   let version: string | undefined;
   if (typeof value === 'number' && Number.isFinite(value)) version = String(value);
   // ETags arrive quoted per HTTP; the quotes are not part of the identity.
   if (typeof value === 'string') version = value.trim().replace(/^"(.*)"$/, '$1');
-  if (version === undefined || version === '' || CONTROL_CHAR.test(version)) {
+  if (version === undefined || version === '' || CONTROL_CHAR.test(version) || LONE_SURROGATE.test(version)) {
     return reject(`version field ${field} must be a non-empty string or number, got ${describeValue(value)}`);
   }
   if (version.length > MAX_VERSION_CHARS) {
@@ -381,6 +483,11 @@ function describeValue(value: unknown): string {
   if (typeof value === 'string') return quote(value);
   if (typeof value === 'number' || typeof value === 'boolean') return String(value);
   return describeType(value);
+}
+
+function surrogateName(text: string): string {
+  const code = text.match(LONE_SURROGATE)?.[0]?.charCodeAt(0) ?? 0;
+  return `U+${code.toString(16).toUpperCase().padStart(4, '0')}`;
 }
 
 function controlName(text: string): string {

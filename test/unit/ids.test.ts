@@ -5,6 +5,7 @@ import {
   ingestWorkflowId,
   P8FS_NAMESPACE,
   resourceIdFor,
+  storedObjectVersion,
   uuidV5,
 } from '../../src/domain/ids.js';
 import { parseStorageEvent, type StorageEvent } from '../../src/domain/storage-event.js';
@@ -94,6 +95,56 @@ describe('eventVersion', () => {
     expect(eventVersion({ ...report, type: 'update' })).not.toBe(version);
     expect(eventVersion({ ...report, path: '/buckets/tenant-test/uploads/other.pdf' })).not.toBe(version);
     expect(eventVersion({ ...report, oldPath: '/buckets/tenant-test/x.pdf' })).not.toBe(version);
+  });
+});
+
+describe('eventVersion: content identity before a modification time', () => {
+  it('prefers the content version over the mtime, and the mtime over the digest', () => {
+    expect(eventVersion({ ...report, version: 'etag-1', mtime: '1718000000' })).toBe('etag-1');
+    expect(eventVersion({ ...report, mtime: '1718000000' })).toBe('1718000000');
+    expect(eventVersion({ ...report, version: '', mtime: '' })).toBe(eventVersion(report));
+  });
+
+  it('an event with both an etag and an mtime takes the etag (the mtime no longer wins)', () => {
+    const event = eventOf({ event_type: 'update', path: report.path, mtime: 1718000000, etag: '"abc"' });
+    expect(eventVersion(event)).toBe('abc');
+  });
+});
+
+describe('storedObjectVersion', () => {
+  const second = new Date('2026-06-01T12:00:00.000Z');
+
+  it('is the etag plus Last-Modified in ms, as S3 reports them', () => {
+    expect(storedObjectVersion({ etag: '5d41402abc4b2a76b9719d911017c592', lastModified: second })).toBe(
+      `5d41402abc4b2a76b9719d911017c592-${second.getTime()}`,
+    );
+    expect(storedObjectVersion({ etag: '"quoted"', lastModified: second })).toBe(
+      `quoted-${second.getTime()}`,
+    );
+  });
+
+  it('tells two saves within the same second apart by their content', () => {
+    const v1 = storedObjectVersion({ etag: 'aaa', lastModified: second });
+    const v2 = storedObjectVersion({ etag: 'bbb', lastModified: second });
+    expect(v1).not.toBe(v2);
+    const sameMtime = { ...report, type: 'update' as const, mtime: String(second.getTime() / 1000) };
+    expect(ingestWorkflowId({ ...sameMtime, version: v1 })).not.toBe(
+      ingestWorkflowId({ ...sameMtime, version: v2 }),
+    );
+  });
+
+  it('tells the same bytes uploaded again later apart by Last-Modified', () => {
+    const later = new Date(second.getTime() + 1000);
+    expect(storedObjectVersion({ etag: 'aaa', lastModified: second })).not.toBe(
+      storedObjectVersion({ etag: 'aaa', lastModified: later }),
+    );
+  });
+
+  it('is the etag alone without a usable Last-Modified, and undefined without an etag', () => {
+    expect(storedObjectVersion({ etag: 'aaa' })).toBe('aaa');
+    expect(storedObjectVersion({ etag: 'aaa', lastModified: new Date(Number.NaN) })).toBe('aaa');
+    expect(storedObjectVersion({ lastModified: second })).toBeUndefined();
+    expect(storedObjectVersion({ etag: '' })).toBeUndefined();
   });
 });
 

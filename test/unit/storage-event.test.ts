@@ -1,7 +1,16 @@
 import { Command } from 'commander';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type EventCheckIo, registerEventCommands } from '../../src/cli/commands/event.js';
-import { type ParseOutcome, parseStorageEvent, type StorageEvent } from '../../src/domain/storage-event.js';
+import {
+  boundedMimeType,
+  IGNORE_CATEGORIES,
+  isReservedBucket,
+  MAX_MIME_TYPE_CHARS,
+  type ParseOutcome,
+  parseStorageEvent,
+  RESERVED_BUCKET_PREFIX,
+  type StorageEvent,
+} from '../../src/domain/storage-event.js';
 import { tierForSize } from '../../src/domain/tiers.js';
 
 const MiB = 1024 * 1024;
@@ -208,20 +217,35 @@ describe('parseStorageEvent: accepted shapes', () => {
   it.each([
     ['etag', { etag: 'abc123' }, 'abc123'],
     ['etag (HTTP-quoted)', { etag: '"abc123"' }, 'abc123'],
+    ['md5', { md5: 'XrY7u+Ae7tCTyyK7j1rNww==' }, 'XrY7u+Ae7tCTyyK7j1rNww=='],
     ['version', { version: 'v7' }, 'v7'],
-    ['mtime (number)', { mtime: 1718000000 }, '1718000000'],
-    ['mtime (string)', { mtime: '1718000000' }, '1718000000'],
     ['sequence', { sequence: 99 }, '99'],
-    ['entry.attributes.mtime', { entry: { FullPath: PDF, attributes: { mtime: 1718000000 } } }, '1718000000'],
-  ])('reads the version from %s', (_field, extra, version) => {
-    expect(eventOf(create({ path: PDF, ...extra })).version).toBe(version);
+    ['entry.attributes.md5', { entry: { FullPath: PDF, attributes: { md5: 'q1w2' } } }, 'q1w2'],
+  ])('reads the content version from %s', (_field, extra, version) => {
+    const event = eventOf(create({ path: PDF, ...extra }));
+    expect(event.version).toBe(version);
+    expect(event.mtime).toBeUndefined();
   });
 
-  it('takes the first version field present: etag, version, mtime, sequence', () => {
-    expect(eventOf(create({ path: PDF, sequence: 3, mtime: 2, version: 'v', etag: 'e' })).version).toBe('e');
-    expect(eventOf(create({ path: PDF, sequence: 3, mtime: 2 })).version).toBe('2');
+  it.each([
+    ['mtime (number)', { mtime: 1718000000 }, '1718000000'],
+    ['mtime (string)', { mtime: '1718000000' }, '1718000000'],
+    ['entry.attributes.mtime', { entry: { FullPath: PDF, attributes: { mtime: 1718000000 } } }, '1718000000'],
+  ])('keeps a modification time from %s apart from the content version', (_field, extra, mtime) => {
+    const event = eventOf(create({ path: PDF, ...extra }));
+    expect(event.mtime).toBe(mtime);
+    expect(event.version).toBeUndefined();
+  });
+
+  it('takes the first content version present (etag, md5, version, sequence) and the mtime beside it', () => {
+    const all = eventOf(create({ path: PDF, sequence: 3, mtime: 2, version: 'v', md5: 'm', etag: 'e' }));
+    expect(all).toMatchObject({ version: 'e', mtime: '2' });
+    expect(eventOf(create({ path: PDF, sequence: 3, mtime: 2 }))).toMatchObject({ version: '3', mtime: '2' });
     expect(eventOf(create({ path: PDF, etag: '', sequence: 3 })).version).toBe('3');
-    expect(eventOf(create({ path: PDF })).version).toBeUndefined();
+    expect(eventOf(create({ path: PDF, md5: 'm', version: 'v' })).version).toBe('m');
+    const bare = eventOf(create({ path: PDF }));
+    expect(bare.version).toBeUndefined();
+    expect('mtime' in bare).toBe(false);
   });
 });
 
@@ -284,10 +308,39 @@ describe('parseStorageEvent: rename', () => {
     ).toMatch(/new_path .* control character \(NUL/);
   });
 
-  it('rejects a rename between buckets', () => {
+  it('rejects a rename between buckets as a rename across tenants, naming both buckets', () => {
     expect(
       rejected({ event_type: 'rename', old_path: '/buckets/a/x.txt', new_path: '/buckets/b/x.txt' }),
-    ).toMatch(/between buckets/);
+    ).toBe(
+      'rename across tenants: old_path "/buckets/a/x.txt" is in bucket "a" but new_path "/buckets/b/x.txt" ' +
+        'is in bucket "b"; a rename must stay inside one bucket',
+    );
+  });
+
+  it.each([
+    [
+      'old_key as an absolute path into another bucket',
+      { bucket: 'a', old_key: '/buckets/b/x.txt', new_key: 'y.txt' },
+    ],
+    ['from / to in two buckets', { from: '/buckets/b/secret.txt', to: '/buckets/a/mine.txt' }],
+    [
+      'old_path in another bucket, new path as a key of mine',
+      { bucket: 'a', old_path: '/buckets/b/s.txt', key: 'm.txt' },
+    ],
+    ['a directory moved across buckets', { old_path: '/buckets/b/dir/', new_path: '/buckets/a/dir/' }],
+  ])('rejects a rename across tenants: %s', (_what, fields) => {
+    expect(rejected({ event_type: 'rename', ...fields })).toMatch(/^rename across tenants: /);
+  });
+
+  it("rejects every trick that reaches another bucket from a tenant's path", () => {
+    expect(rejected(create({ path: '/buckets/a/../b/uploads/x.txt' }))).toMatch(/escapes its bucket/);
+    expect(rejected(create({ bucket: 'a', key: '../b/uploads/x.txt' }))).toMatch(/escapes its bucket/);
+    expect(rejected(create({ path: '/buckets/a/%2e%2e/b/x.txt' }))).toMatch(/percent-encoded "\.\."/);
+    expect(rejected(create({ path: '/buckets/a/..%2fb%2fx.txt' }))).toMatch(/percent-encoded "\/"/);
+    expect(rejected(create({ bucket: 'a', path: '/buckets/b/x.txt' }))).toMatch(/bucket "a" does not match/);
+    expect(
+      rejected({ event_type: 'rename', bucket: 'a', old_key: 'x.txt', new_path: '/buckets/b/x.txt' }),
+    ).toMatch(/^rename across tenants: old_key "x.txt" in bucket "a" is in bucket "a" but new_path/);
   });
 
   it('ignores a rename onto itself and renames of directories', () => {
@@ -533,6 +586,149 @@ describe('parseStorageEvent: rejected events', () => {
   });
 });
 
+describe('parseStorageEvent: reserved buckets are never tenants', () => {
+  const reserved = { reservedBuckets: ['derived-data'] };
+  const rejectedWith = (input: unknown) => {
+    const outcome = parseStorageEvent(input, reserved);
+    if (outcome.kind !== 'reject') throw new Error(`expected reject, got ${JSON.stringify(outcome)}`);
+    return outcome.reason;
+  };
+
+  it('rejects the configured derived-data bucket, naming it', () => {
+    expect(rejectedWith(create({ path: '/buckets/derived-data/t1/abc/v1/extracted.json' }))).toBe(
+      'path "/buckets/derived-data/t1/abc/v1/extracted.json" is in the reserved bucket "derived-data", ' +
+        'which is not a tenant: the derived-data bucket and every bucket starting with "p8fs-" belong to P8FS itself',
+    );
+    expect(
+      rejectedWith({ event_type: 'delete', bucket: 'derived-data', key: 't1/abc/v1/chunks.json' }),
+    ).toMatch(/reserved bucket "derived-data"/);
+  });
+
+  it('rejects every p8fs- bucket, even when the caller passes no reserved names', () => {
+    for (const bucket of ['p8fs-derived', 'p8fs-anything', 'p8fs-']) {
+      expect(rejected(create({ path: `/buckets/${bucket}/t1/x.json` }))).toMatch(
+        new RegExp(`reserved bucket "${bucket}"`),
+      );
+    }
+    expect(isReservedBucket('p8fs-derived')).toBe(true);
+    expect(isReservedBucket('derived-data', ['derived-data'])).toBe(true);
+    expect(isReservedBucket('p8fs', ['derived-data'])).toBe(false);
+    expect(isReservedBucket('tenant-p8fs-x')).toBe(false);
+    expect(RESERVED_BUCKET_PREFIX).toBe('p8fs-');
+  });
+
+  it('rejects rather than ignores directories, multipart parts and renames touching a reserved bucket', () => {
+    expect(rejectedWith(create({ path: '/buckets/derived-data/t1/', is_directory: true }))).toMatch(
+      /reserved/,
+    );
+    expect(rejectedWith(create({ path: '/buckets/p8fs-derived/.uploads/1/0001.part' }))).toMatch(/reserved/);
+    expect(
+      rejectedWith({
+        event_type: 'rename',
+        old_path: '/buckets/derived-data/t1/x',
+        new_path: '/buckets/t1/x',
+      }),
+    ).toMatch(/^old_path .* reserved bucket "derived-data"/);
+    expect(
+      rejectedWith({
+        event_type: 'rename',
+        old_path: '/buckets/t1/x',
+        new_path: '/buckets/p8fs-derived/t1/x',
+      }),
+    ).toMatch(/^new_path .* reserved bucket "p8fs-derived"/);
+  });
+
+  it('still accepts tenant buckets that merely contain the words', () => {
+    expect(eventOf(create({ path: '/buckets/tenant-p8fs-derived/a.txt' })).tenantId).toBe(
+      'tenant-p8fs-derived',
+    );
+    expect(parseStorageEvent(create({ path: '/buckets/derived/a.txt' }), reserved).kind).toBe('event');
+  });
+});
+
+describe('parseStorageEvent: input that names Object.prototype members', () => {
+  const NAMES = ['constructor', '__proto__', 'toString', 'hasOwnProperty', 'valueOf', 'isPrototypeOf'];
+  for (const field of ['event_type', 'operation', 'type']) {
+    it.each(NAMES)(`rejects ${field} %s as an unknown event type`, (name) => {
+      const reason = rejected({ [field]: name, path: PDF });
+      expect(reason).toMatch(new RegExp(`^unknown event type "${name}" in ${field}; expected create`));
+    });
+  }
+
+  it('rejects them in any case and with spaces, and does not list them as aliases', () => {
+    expect(rejected({ event_type: ' Constructor ', path: PDF })).toMatch(/unknown event type/);
+    expect(rejected({ event_type: 'TOSTRING', path: PDF })).toMatch(/unknown event type/);
+    expect(rejected({ event_type: 'nope', path: PDF })).toMatch(
+      /\(aliases: create, created, put, upload, uploaded, update, .*moved\)$/,
+    );
+  });
+
+  it('does not read fields through __proto__ or constructor keys of the payload', () => {
+    expect(rejected(`{"__proto__": {"event_type": "create"}, "path": "${PDF}"}`)).toMatch(
+      /missing event type/,
+    );
+    expect(rejected(`{"event_type": "create", "__proto__": {"path": "${PDF}"}}`)).toMatch(/missing path/);
+    expect(eventOf(`{"event_type": "create", "path": "${PDF}", "constructor": 1, "__proto__": 2}`).path).toBe(
+      PDF,
+    );
+  });
+});
+
+describe('parseStorageEvent: text that cannot be valid UTF-8, and bounded mime types', () => {
+  it('rejects a path with an unpaired surrogate (JSON "\\ud800"), naming it', () => {
+    expect(rejected('{"event_type":"create","path":"/buckets/t/a\\ud800b.txt"}')).toBe(
+      'path "/buckets/t/a\\ud800b.txt" contains an unpaired surrogate (U+D800), which is not valid UTF-8',
+    );
+    expect(
+      rejected({ event_type: 'rename', old_path: '/buckets/t/\udc00', new_path: '/buckets/t/b.txt' }),
+    ).toMatch(/^old_path .* unpaired surrogate \(U\+DC00\)/);
+    // A well-formed pair (an emoji) is fine.
+    expect(eventOf(create({ path: '/buckets/t/\ud83d\ude00.txt' })).fileName).toBe('😀.txt');
+  });
+
+  it('rejects a mime type or version with an unpaired surrogate', () => {
+    expect(rejected(create({ path: PDF, mime_type: 'text/\ud800' }))).toMatch(/mime type field mime_type/);
+    expect(rejected(create({ path: PDF, etag: 'e\udfff' }))).toMatch(/version field etag/);
+  });
+
+  it(`rejects a mime type longer than ${MAX_MIME_TYPE_CHARS} characters, and keeps one that fits`, () => {
+    const long = `text/plain; note=${'x'.repeat(2048)}`;
+    expect(rejected(create({ path: PDF, content_type: long }))).toBe(
+      `mime type field content_type is ${long.length} characters long; at most ${MAX_MIME_TYPE_CHARS} allowed`,
+    );
+    const fits = `application/${'x'.repeat(MAX_MIME_TYPE_CHARS - 'application/'.length)}`;
+    expect(eventOf(create({ path: PDF, mime_type: fits })).mimeType).toBe(fits);
+  });
+
+  it('bounds a mime type from elsewhere (S3): kept, cut to its bare type, or dropped', () => {
+    expect(boundedMimeType('text/plain; charset=utf-8')).toBe('text/plain; charset=utf-8');
+    expect(boundedMimeType(`text/plain; note=${'x'.repeat(2048)}`)).toBe('text/plain');
+    expect(boundedMimeType(`application/${'x'.repeat(2048)}`)).toBeUndefined();
+    expect(boundedMimeType(`${'garbage '.repeat(300)}`)).toBeUndefined();
+    expect(boundedMimeType('text/plain\r\nX-Evil: 1')).toBeUndefined();
+    expect(boundedMimeType('  ')).toBeUndefined();
+    expect(boundedMimeType(undefined)).toBeUndefined();
+  });
+});
+
+describe('parseStorageEvent: ignore categories', () => {
+  const categoryOf = (input: unknown) => {
+    const outcome = parseStorageEvent(input);
+    if (outcome.kind !== 'ignore') throw new Error(`expected ignore, got ${JSON.stringify(outcome)}`);
+    return outcome.category;
+  };
+
+  it('names the category of every ignored event', () => {
+    expect(categoryOf(create({ path: '/buckets/t/docs/' }))).toBe('directory');
+    expect(categoryOf(create({ path: '/buckets/t/docs', is_directory: true }))).toBe('directory');
+    expect(categoryOf(create({ path: '/buckets/t/.uploads/1/0001.part' }))).toBe('multipart-part');
+    expect(categoryOf({ event_type: 'rename', old_path: '/buckets/t/a', new_path: '/buckets/t/a' })).toBe(
+      'rename-to-itself',
+    );
+    expect(IGNORE_CATEGORIES).toEqual(['directory', 'multipart-part', 'rename-to-itself']);
+  });
+});
+
 describe('tierForSize', () => {
   const thresholds = { smallMaxBytes: 100 * MiB, mediumMaxBytes: GiB };
 
@@ -635,6 +831,16 @@ describe('p8fs event check', () => {
     const result = await check([], {}, '{"event_type":"create","path":"/buckets/t/docs/"}');
     expect(result.code).toBe(0);
     expect(result.err).toEqual(['ignored: path "/buckets/t/docs/" is a directory']);
+  });
+
+  it('rejects an event under the derived-data bucket, as the bridge does', async () => {
+    const result = await check(
+      [],
+      {},
+      '{"event_type":"create","path":"/buckets/p8fs-derived/t/x/extracted.json"}',
+    );
+    expect(result.code).toBe(1);
+    expect(result.err).toEqual([expect.stringMatching(/^rejected: path .* reserved bucket "p8fs-derived"/)]);
   });
 
   it('names a file it cannot read', async () => {

@@ -4,6 +4,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
+import { reservedBuckets } from '../../bridge/route-event.js';
 import { loadConfig } from '../../config/config.js';
 import { fileIdFor, ingestWorkflowId } from '../../domain/ids.js';
 import { parseStorageEvent, type StorageEvent } from '../../domain/storage-event.js';
@@ -64,7 +65,8 @@ async function checkEvent(file: string, io: EventCheckIo): Promise<number> {
     io.err(`cannot read event file ${JSON.stringify(file)}: ${readErrorText(error)}`);
     return 1;
   }
-  const outcome = parseStorageEvent(payload);
+  // The same reserved buckets as the bridge: the configured derived-data bucket (and every `p8fs-…`).
+  const outcome = parseStorageEvent(payload, { reservedBuckets: reservedBucketsOfEnvironment() });
   if (outcome.kind === 'reject') {
     io.err(`rejected: ${outcome.reason}`);
     return 1;
@@ -85,6 +87,14 @@ async function checkEvent(file: string, io: EventCheckIo): Promise<number> {
   io.out(`workflow id: ${ingestWorkflowId(outcome.event)}`);
   io.out(`file id: ${fileIdFor(outcome.event.tenantId, outcome.event.path)}`);
   return 0;
+}
+
+function reservedBucketsOfEnvironment(): string[] {
+  try {
+    return reservedBuckets(loadConfig());
+  } catch {
+    return []; // A broken configuration is reported where it matters; `p8fs-…` buckets stay reserved.
+  }
 }
 
 function describeTier(event: StorageEvent, io: EventCheckIo): string {
