@@ -22,22 +22,23 @@ export const GENERIC_MIME_TYPE = 'application/octet-stream';
  * names it. The conformance test checks that every provider's extensions map here to a type the same
  * provider claims, so an upload labelled by this table always reaches the provider its extension names.
  */
-const MIME_BY_EXTENSION: Readonly<Record<string, string>> = {
-  '.txt': 'text/plain',
-  '.text': 'text/plain',
-  '.log': 'text/plain',
-  '.md': 'text/markdown',
-  '.markdown': 'text/markdown',
-  '.json': 'application/json',
-  '.yaml': 'application/x-yaml',
-  '.yml': 'application/x-yaml',
-  '.pdf': 'application/pdf',
-  '.docx': 'application/vnd.openxmlformats-officedocument.wordprocessingml.document',
-  '.wav': 'audio/wav',
-  '.mp3': 'audio/mpeg',
-  '.csv': 'text/csv',
-  '.html': 'text/html',
-};
+// A Map, not an object: the key comes from user input, and "constructor" must not find a prototype member.
+const MIME_BY_EXTENSION: ReadonlyMap<string, string> = new Map([
+  ['.txt', 'text/plain'],
+  ['.text', 'text/plain'],
+  ['.log', 'text/plain'],
+  ['.md', 'text/markdown'],
+  ['.markdown', 'text/markdown'],
+  ['.json', 'application/json'],
+  ['.yaml', 'application/x-yaml'],
+  ['.yml', 'application/x-yaml'],
+  ['.pdf', 'application/pdf'],
+  ['.docx', 'application/vnd.openxmlformats-officedocument.wordprocessingml.document'],
+  ['.wav', 'audio/wav'],
+  ['.mp3', 'audio/mpeg'],
+  ['.csv', 'text/csv'],
+  ['.html', 'text/html'],
+]);
 
 /**
  * Lower-case extension with its dot ("" when the name has none); works on names, keys and paths alike.
@@ -57,7 +58,7 @@ export function bareMime(mimeType: string | undefined): string {
 
 /** The mime type a producer would send for a file name; used for uploads (CLI, publish, tests). */
 export function mimeTypeForFileName(fileName: string): string {
-  return MIME_BY_EXTENSION[fileExtension(fileName)] ?? GENERIC_MIME_TYPE;
+  return MIME_BY_EXTENSION.get(fileExtension(fileName)) ?? GENERIC_MIME_TYPE;
 }
 
 /** Message for an unsupported file: "no content provider for audio/wav (.wav) yet". */
