@@ -2,6 +2,7 @@
 // Errors print as one readable message, not a stack dump; P8FS_DEBUG=1 adds the stack.
 
 import { loadConfig } from '../config/config.js';
+import { redactSecrets } from '../config/redact.js';
 import { errorText } from '../domain/errors.js';
 import { main } from './main.js';
 
@@ -15,7 +16,7 @@ function debugRequested(): boolean {
 }
 
 main().catch((error: unknown) => {
-  console.error(`p8fs: ${errorText(error)}`);
+  console.error(`p8fs: ${redactSecrets(errorText(error))}`);
   if (debugRequested()) console.error(error);
   process.exitCode = 1;
 });

@@ -1,6 +1,8 @@
 /**
  * Follows a workflow's history and reports each activity as it starts and ends, so long CLI work shows
- * its steps live. Reads history only; never changes the workflow.
+ * its steps live. An activity that keeps failing retryably never shows in the history until it gives up,
+ * so pending activities are read as well: each new attempt after a failure is reported as `retrying`
+ * with the last failure. Reads only; never changes the workflow.
  */
 
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -58,6 +60,22 @@ export async function followActivities(
             activity: names.get(String(failed.scheduledEventId)) ?? 'activity',
             state: 'failed',
             detail: failed.failure?.message ?? undefined,
+          });
+        }
+      }
+      if (!finalPass) {
+        const description = await handle.describe();
+        for (const pending of description.raw.pendingActivities ?? []) {
+          const attempt = pending.attempt ?? 1;
+          if (attempt < 2 || !pending.lastFailure) continue;
+          const key = `r${pending.activityId}:${attempt}`;
+          if (seen.has(key)) continue;
+          seen.add(key);
+          onStep({
+            activity: pending.activityType?.name ?? 'activity',
+            state: 'retrying',
+            attempt,
+            detail: pending.lastFailure.message ?? undefined,
           });
         }
       }

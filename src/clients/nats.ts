@@ -1,5 +1,6 @@
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import type { Config } from '../config/config.js';
+import { redactUrl } from '../config/redact.js';
 import { errorText } from '../domain/errors.js';
 
 export async function connectNats(cfg: Config, name: string): Promise<NatsConnection> {
@@ -7,6 +8,6 @@ export async function connectNats(cfg: Config, name: string): Promise<NatsConnec
     return await connect({ servers: cfg.nats.url, name, timeout: 5000, maxReconnectAttempts: -1 });
   } catch (error) {
     const reason = errorText(error);
-    throw new Error(`NATS at ${cfg.nats.url} unreachable: ${reason}`);
+    throw new Error(`NATS at ${redactUrl(cfg.nats.url)} unreachable: ${reason}`);
   }
 }

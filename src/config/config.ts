@@ -3,6 +3,8 @@
  * local stack (`p8fs stack up`), and a validator; `loadConfig()` fails with a message that names each
  * bad variable and what was expected, so a typo is caught at start-up rather than at the first request.
  */
+
+import { isIP } from 'node:net';
 import {
   type ClientConfigProfile,
   type ClientConnectConfig,
@@ -12,6 +14,8 @@ import {
 import { z } from 'zod';
 import { errorText } from '../domain/errors.js';
 import type { Tier } from '../domain/tiers.js';
+import { type LimitsConfig, readLimits } from './limits.js';
+import { isSecretVariable, REDACTED, redactSecrets, redactUrl } from './redact.js';
 
 export const MiB = 1024 * 1024;
 export const GiB = 1024 * MiB;
@@ -19,9 +23,13 @@ export const GiB = 1024 * MiB;
 type Env = Record<string, string | undefined>;
 
 export class ConfigError extends Error {
-  constructor(readonly problems: string[]) {
-    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+  readonly problems: string[];
+  constructor(problems: string[]) {
+    // Values are redacted where they are read; this is the last line of defence for any other text.
+    const redacted = problems.map(redactSecrets);
+    super(`Invalid configuration:\n${redacted.map((p) => `  - ${p}`).join('\n')}`);
     this.name = 'ConfigError';
+    this.problems = redacted;
   }
 }
 
@@ -45,6 +53,13 @@ const subject = z.string().regex(/^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/, 'a NATS 
 const logLevel = z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']);
 const logFormat = z.enum(['auto', 'pretty', 'json']);
 const flag = z.enum(['0', '1', 'true', 'false']).transform((v) => v === '1' || v === 'true');
+const ipAddress = z.string().refine((value) => isIP(value) !== 0, { message: 'an IPv4 or IPv6 address' });
+
+/** 127.0.0.0/8, localhost and ::1: the only hosts the local stack's default S3 keys are meant for. */
+export function isLoopbackHost(hostname: string): boolean {
+  const host = hostname.replace(/^\[(.*)\]$/, '$1').toLowerCase();
+  return host === 'localhost' || host === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
+}
 
 /** Reads one variable through a schema, recording a readable problem instead of throwing. */
 class EnvReader {
@@ -60,7 +75,9 @@ class EnvReader {
     const parsed = schema.safeParse(value);
     if (parsed.success) return parsed.data;
     const expected = parsed.error.issues.map((issue) => issue.message).join('; ');
-    this.problems.push(`${variable}=${JSON.stringify(value)} is invalid: expected ${expected}`);
+    // A secret is never echoed; a URL is echoed without its password or token.
+    const shown = isSecretVariable(variable) ? REDACTED : JSON.stringify(redactUrl(value));
+    this.problems.push(`${variable}=${shown} is invalid: expected ${expected}`);
     return undefined as T | undefined;
   }
 }
@@ -71,7 +88,7 @@ export interface PgConfig {
   database: string;
   user: string;
   password: string;
-  /** Set when DATABASE_URL was given; it wins over the P8FS_PG_* parts. */
+  /** Set when DATABASE_URL was given; it wins over the P8FS_PG_* parts. Print it only through redactUrl. */
   connectionString?: string;
 }
 
@@ -116,9 +133,15 @@ export interface Config {
   pg: PgConfig;
   tiers: { smallMaxBytes: number; mediumMaxBytes: number };
   chunking: { maxTokens: number; overlapTokens: number };
+  /** Extraction limits and memory ceiling per tier (P8FS_LIMIT_*, P8FS_EXTRACT_MEMORY_MB): limits.ts. */
+  limits: LimitsConfig;
   bridge: { healthPort: number; batchSize: number; nakDelayMs: number; maxDeliver: number };
   worker: {
     metricsPort: number;
+    /** Address the Prometheus exporter binds (P8FS_WORKER_METRICS_HOST): loopback unless configured. */
+    metricsHost: string;
+    /** A stopping worker drains in-flight activities this long, then cancels them and exits. */
+    shutdownGraceSeconds: number;
     concurrency: Record<Tier, number>;
     /** P8FS_WORKFLOW_BUNDLE=source bundles src/workflows even when a prebuilt bundle exists. */
     bundleFromSource: boolean;
@@ -211,6 +234,7 @@ export function loadConfig(env: Env = process.env): Config {
     pg,
     tiers: { smallMaxBytes, mediumMaxBytes },
     chunking: { maxTokens, overlapTokens },
+    limits: readLimits(env, r.problems),
     bridge: {
       healthPort: r.get('P8FS_BRIDGE_HEALTH_PORT', nonNegativeInt, '8090'),
       batchSize: r.get('P8FS_BRIDGE_BATCH_SIZE', positiveInt, '64'),
@@ -219,6 +243,8 @@ export function loadConfig(env: Env = process.env): Config {
     },
     worker: {
       metricsPort: r.get('P8FS_WORKER_METRICS_PORT', nonNegativeInt, '9464'),
+      metricsHost: r.get('P8FS_WORKER_METRICS_HOST', ipAddress, '127.0.0.1'),
+      shutdownGraceSeconds: r.get('P8FS_WORKER_SHUTDOWN_GRACE_SECONDS', nonNegativeInt, '20'),
       concurrency: {
         small: r.get('P8FS_WORKER_CONCURRENCY_SMALL', positiveInt, '8'),
         medium: r.get('P8FS_WORKER_CONCURRENCY_MEDIUM', positiveInt, '2'),
@@ -241,9 +267,23 @@ export function loadConfig(env: Env = process.env): Config {
       seaweedVolumePort: r.get('P8FS_SEAWEEDFS_VOLUME_PORT', port, '8081'),
     },
   };
+  requireRemoteS3Keys(r, env, s3Endpoint);
   if (r.problems.length > 0) throw new ConfigError(r.problems);
   // Every field was validated above; a missing one would have added a problem.
   return config as Config;
+}
+
+/**
+ * The local stack's S3 keys are defaults for a loopback endpoint only: a remote endpoint with an unset
+ * key would otherwise be tried with `p8fs-local-secret` and fail far from the cause.
+ */
+function requireRemoteS3Keys(r: EnvReader, env: Env, endpoint: string | undefined): void {
+  if (endpoint === undefined || isLoopbackHost(new URL(endpoint).hostname)) return;
+  const missing = ['P8FS_S3_ACCESS_KEY', 'P8FS_S3_SECRET_KEY'].filter((v) => !env[v]);
+  if (missing.length === 0) return;
+  r.problems.push(
+    `${missing.join(' and ')} must be set for the remote S3 endpoint P8FS_SEAWEEDFS_ENDPOINT=${JSON.stringify(redactUrl(endpoint))} (the local stack's default keys are used only for a loopback endpoint: 127.0.0.0/8, localhost, ::1)`,
+  );
 }
 
 /**
@@ -262,7 +302,7 @@ function readTemporal(r: EnvReader, env: Env, uiPort: number | undefined): Tempo
     profile = loadClientConfigProfile({ overrideEnvVars: definedEnv });
   } catch (error) {
     r.problems.push(
-      `Temporal client profile (TEMPORAL_CONFIG_FILE=${JSON.stringify(env.TEMPORAL_CONFIG_FILE ?? '(default path)')}, TEMPORAL_PROFILE=${JSON.stringify(env.TEMPORAL_PROFILE ?? 'default')}) could not be read: ${errorText(error)}`,
+      `Temporal client profile (TEMPORAL_CONFIG_FILE=${JSON.stringify(env.TEMPORAL_CONFIG_FILE ?? '(default path)')}, TEMPORAL_PROFILE=${JSON.stringify(env.TEMPORAL_PROFILE ?? 'default')}) could not be read: ${redactSecrets(errorText(error))}`,
     );
   }
   const address = r.get('TEMPORAL_ADDRESS', hostPort, profile.address ?? '127.0.0.1:7233');
@@ -272,7 +312,7 @@ function readTemporal(r: EnvReader, env: Env, uiPort: number | undefined): Tempo
     connect = toClientOptions({ ...profile, address, namespace });
   } catch (error) {
     r.problems.push(
-      `Temporal TLS settings (TEMPORAL_TLS_* or the profile's tls) are unusable: ${errorText(error)}`,
+      `Temporal TLS settings (TEMPORAL_TLS_* or the profile's tls) are unusable: ${redactSecrets(errorText(error))}`,
     );
   }
   return {

@@ -4,6 +4,7 @@
  */
 import { existsSync } from 'node:fs';
 import type { Config } from '../config/config.js';
+import { redactSecrets } from '../config/redact.js';
 import { errorText } from '../domain/errors.js';
 import { resolveStackDir, serverBinDir } from './paths.js';
 import { waitFor } from './processes.js';
@@ -101,7 +102,7 @@ export function formatStatus(states: ServerState[]): string {
     const endpoints = Object.entries(s.endpoints)
       .map(([k, v]) => `${k} ${v}`)
       .join(', ');
-    return `  ${s.name.padEnd(10)} ${s.state.padEnd(8)} ${endpoints}`;
+    return redactSecrets(`  ${s.name.padEnd(10)} ${s.state.padEnd(8)} ${endpoints}`);
   });
   return lines.join('\n');
 }

@@ -1,8 +1,14 @@
 /**
  * The Temporal worker runtime of a process, installed once: the SDK's logs (its own, and what workflows
  * and activities log through `log`/`Context.log`) forwarded into the app's logger at the configured
- * level, and the SDK's Prometheus metrics. Every worker kind (storage tiers, LLM) starts here.
+ * level, and the SDK's Prometheus metrics on P8FS_WORKER_METRICS_HOST:P8FS_WORKER_METRICS_PORT (loopback
+ * unless configured). Every worker kind (storage tiers, LLM) starts here.
+ *
+ * Signals are the process's business, not the SDK's: the runtime installs no SIGINT/SIGTERM handlers
+ * (the SDK's would swallow the signal and leave a process that waits on something else running), so a
+ * command that wants a graceful drain handles the signals itself (`p8fs worker` does).
  */
+import { createServer } from 'node:net';
 import { ApplicationFailure } from '@temporalio/common';
 import { DefaultLogger, type LogEntry, type LogLevel, Runtime } from '@temporalio/worker';
 import type { Config } from '../config/config.js';
@@ -60,6 +66,9 @@ export function sdkLogRecord(entry: LogEntry): { level: LogLevel; fields: Record
   // an activity failing because its file is corrupt is an expected outcome the workflow reports.
   let level = entry.level;
   if ((component === 'worker' || component === 'core') && level === 'INFO') level = 'DEBUG';
+  // Our workflows log their own failure with its reason (at warn only when it is unexpected); the SDK's
+  // generic line repeats it, with an error that lost its type on the way out of the workflow sandbox.
+  if (component === 'worker' && entry.message === 'Workflow failed') level = 'DEBUG';
   if (expected && (level === 'WARN' || level === 'ERROR')) level = 'DEBUG';
   return { level, fields };
 }
@@ -67,21 +76,84 @@ export function sdkLogRecord(entry: LogEntry): { level: LogLevel; fields: Record
 export interface RuntimeOptions {
   /** Serve the SDK's Prometheus metrics on this port (0 = off). */
   metricsPort: number;
+  /** Address to bind the metrics exporter to; default cfg.worker.metricsHost (127.0.0.1). */
+  metricsHost?: string;
+}
+
+/** `host:port` as a socket address: IPv6 literals in brackets. */
+export function socketAddress(host: string, port: number): string {
+  return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
+}
+
+/** A start-up failure of the metrics exporter, naming the variables that choose its address. */
+export class MetricsPortError extends Error {
+  override readonly name = 'MetricsPortError';
+}
+
+function metricsProblem(host: string, port: number, reason: string): MetricsPortError {
+  return new MetricsPortError(
+    `worker metrics exporter cannot listen on ${socketAddress(host, port)} ` +
+      `(P8FS_WORKER_METRICS_HOST=${host}, P8FS_WORKER_METRICS_PORT=${port}): ${reason}. ` +
+      'Give each worker process on this host its own P8FS_WORKER_METRICS_PORT, or 0 to turn its metrics off.',
+  );
+}
+
+/** Resolves when `host:port` can be bound right now; rejects with a MetricsPortError naming why not. */
+export function checkMetricsAddress(host: string, port: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', (error: NodeJS.ErrnoException) => {
+      const reason =
+        error.code === 'EADDRINUSE'
+          ? 'the port is already in use (another worker or program on this host)'
+          : error.code === 'EADDRNOTAVAIL'
+            ? 'the address is not one of this host'
+            : `${error.code ?? error.name}: ${error.message}`;
+      reject(metricsProblem(host, port, reason));
+    });
+    server.listen({ host, port, exclusive: true }, () => server.close(() => resolve()));
+  });
 }
 
 /** Installs the runtime once per process; later calls are no-ops (the SDK allows only one). */
 export function installWorkerRuntime(cfg: Config, log: Logger, options: RuntimeOptions): void {
   if (installed) return;
-  installed = true;
+  const host = options.metricsHost ?? cfg.worker.metricsHost;
   const sdkLog = log.child({ component: 'temporal' });
-  Runtime.install({
-    logger: new DefaultLogger(SDK_LEVEL[cfg.logLevel], (entry) => {
-      const { level, fields } = sdkLogRecord(entry);
-      sdkLog[PINO_LEVEL[level]](fields, entry.message);
-    }),
-    telemetryOptions:
-      options.metricsPort > 0
-        ? { metrics: { prometheus: { bindAddress: `0.0.0.0:${options.metricsPort}` } } }
-        : undefined,
-  });
+  try {
+    Runtime.install({
+      logger: new DefaultLogger(SDK_LEVEL[cfg.logLevel], (entry) => {
+        const { level, fields } = sdkLogRecord(entry);
+        sdkLog[PINO_LEVEL[level]](fields, entry.message);
+      }),
+      shutdownSignals: [],
+      telemetryOptions:
+        options.metricsPort > 0
+          ? { metrics: { prometheus: { bindAddress: socketAddress(host, options.metricsPort) } } }
+          : undefined,
+    });
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    if (options.metricsPort > 0 && /metrics|prometheus|address/i.test(message)) {
+      throw metricsProblem(host, options.metricsPort, message);
+    }
+    throw error;
+  }
+  installed = true;
+}
+
+/**
+ * The runtime for a worker process: first checks that the metrics address is free (a taken port is a
+ * clear start-up error naming P8FS_WORKER_METRICS_PORT, instead of the SDK's bare "Address already in
+ * use" and a process left waiting), then installs it. Call before creating workers.
+ */
+export async function startWorkerRuntime(
+  cfg: Config,
+  log: Logger,
+  options: RuntimeOptions = { metricsPort: cfg.worker.metricsPort },
+): Promise<void> {
+  if (installed) return;
+  const host = options.metricsHost ?? cfg.worker.metricsHost;
+  if (options.metricsPort > 0) await checkMetricsAddress(host, options.metricsPort);
+  installWorkerRuntime(cfg, log, options);
 }

@@ -13,7 +13,7 @@ import type { Tier } from '../domain/tiers.js';
 import { createLogger, type Logger } from '../telemetry/logger.js';
 import { connectWorkerConnection } from '../temporal/connection.js';
 import { taskQueueFor } from '../temporal/names.js';
-import { installWorkerRuntime } from './runtime.js';
+import { startWorkerRuntime } from './runtime.js';
 import { workflowBundle } from './workflow-bundle.js';
 
 export interface StorageWorkers {
@@ -29,7 +29,8 @@ export async function createStorageWorkers(
   overrides: Partial<WorkerOptions> = {},
   log: Logger = createLogger(cfg, 'p8fs-worker'),
 ): Promise<StorageWorkers> {
-  installWorkerRuntime(cfg, log, { metricsPort: cfg.worker.metricsPort });
+  // A taken metrics port is a clear start-up error here, before any worker polls.
+  await startWorkerRuntime(cfg, log);
   await removeOrphanedWorkDirs();
   const connection = await connectWorkerConnection(cfg);
   const pool = createPool(cfg, Math.max(4, ...tiers.map((t) => cfg.worker.concurrency[t])));
@@ -45,7 +46,8 @@ export async function createStorageWorkers(
         workflowBundle: bundle,
         activities,
         maxConcurrentActivityTaskExecutions: cfg.worker.concurrency[tier],
-        shutdownGraceTime: '20 seconds',
+        // In-flight activities get this long to finish on shutdown, then they are cancelled.
+        shutdownGraceTime: cfg.worker.shutdownGraceSeconds * 1000,
         ...overrides,
       }),
     ),

@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, GiB, loadConfig, MiB, portOf } from '../../src/config/config.js';
+import { pgAddress } from '../../src/clients/postgres.js';
+import { ConfigError, GiB, isLoopbackHost, loadConfig, MiB, portOf } from '../../src/config/config.js';
+import { redactSecrets, redactUrl } from '../../src/config/redact.js';
 import { taskQueueFor } from '../../src/temporal/names.js';
 
 function problemsOf(env: Record<string, string>): string[] {
@@ -115,5 +117,130 @@ describe('config module', () => {
     expect(portOf('nats://127.0.0.1:4222')).toBe(4222);
     expect(portOf('127.0.0.1:7233')).toBe(7233);
     expect(portOf('http://seaweed')).toBe(80);
+  });
+
+  it('has a bounded worker shutdown and a loopback metrics exporter by default', () => {
+    expect(loadConfig({}).worker).toMatchObject({
+      metricsPort: 9464,
+      metricsHost: '127.0.0.1',
+      shutdownGraceSeconds: 20,
+    });
+    expect(
+      loadConfig({
+        P8FS_WORKER_METRICS_HOST: '0.0.0.0',
+        P8FS_WORKER_SHUTDOWN_GRACE_SECONDS: '3',
+      }).worker,
+    ).toMatchObject({ metricsHost: '0.0.0.0', shutdownGraceSeconds: 3 });
+    expect(problemsOf({ P8FS_WORKER_METRICS_HOST: 'metrics.example' })[0]).toMatch(
+      /P8FS_WORKER_METRICS_HOST="metrics\.example" is invalid: expected an IPv4 or IPv6 address/,
+    );
+    expect(problemsOf({ P8FS_WORKER_SHUTDOWN_GRACE_SECONDS: '-1' })[0]).toMatch(
+      /P8FS_WORKER_SHUTDOWN_GRACE_SECONDS="-1" is invalid/,
+    );
+  });
+});
+
+describe('secrets are never printed', () => {
+  it.each([
+    ['postgres://app:s3cret@db:5432/p8fs', 'postgres://app:***@db:5432/p8fs'],
+    ['nats://user:pa55@nats.internal:4222', 'nats://user:***@nats.internal:4222'],
+    ['nats://t0ken@nats:4222', 'nats://***@nats:4222'],
+    // Invalid URLs are the ones errors print: an unencoded "/", "@" or ":" in the password.
+    ['postgres://app:se/cr@t@db:99999/p8fs', 'postgres://app:***@db:99999/p8fs'],
+    [
+      'postgresql://app:a:b@db/x?sslmode=require&password=hunter2',
+      'postgresql://app:***@db/x?sslmode=require&password=***',
+    ],
+    [
+      'https://s3.example.com/bucket?X-Amz-Signature=abc&x=1',
+      'https://s3.example.com/bucket?X-Amz-Signature=***&x=1',
+    ],
+    ['http://127.0.0.1:8333', 'http://127.0.0.1:8333'],
+    ['not a url', 'not a url'],
+  ])('redactUrl(%j) = %j', (value, redacted) => {
+    expect(redactUrl(value)).toBe(redacted);
+  });
+
+  it('redacts every URL inside free text and leaves the rest alone', () => {
+    expect(
+      redactSecrets('NATS at nats://u:p4ss@h:4222 unreachable; PostgreSQL at "postgres://a:b@c/d" down'),
+    ).toBe('NATS at nats://u:***@h:4222 unreachable; PostgreSQL at "postgres://a:***@c/d" down');
+    expect(redactSecrets('plain text with user:pass but no scheme')).toBe(
+      'plain text with user:pass but no scheme',
+    );
+  });
+
+  it.each([
+    ['DATABASE_URL', 'postgres://app:s3cretpw@db:99999/p8fs'],
+    ['DATABASE_URL', 'mysql://app:s3cretpw@db/p8fs'],
+    ['DATABASE_URL', 'postgres://app:s3cret/pw@db/p8fs with spaces'],
+    ['P8FS_NATS_URL', 'http://natsuser:s3cretpw@nats:4222'],
+    ['P8FS_SEAWEEDFS_ENDPOINT', 'ftp://ak:s3cretpw@seaweed'],
+    ['OPENAI_BASE_URL', 'ws://k:s3cretpw@llm'],
+  ])('a bad %s names the variable but not the password', (variable, value) => {
+    let error: unknown;
+    try {
+      loadConfig({ [variable]: value });
+    } catch (caught) {
+      error = caught;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    const config = error as ConfigError;
+    expect(config.message).toContain(`${variable}=`);
+    expect(config.message).toContain(':***@');
+    expect(config.message).not.toMatch(/s3cret/);
+    expect(config.problems.join('\n')).not.toMatch(/s3cret/);
+  });
+
+  it('pgAddress shows host, port and database only', () => {
+    const cfg = loadConfig({ DATABASE_URL: 'postgres://app:s3cretpw@db:6543/p8fs?password=s3cretpw' });
+    expect(pgAddress(cfg)).toBe('db:6543/p8fs');
+    expect(pgAddress(loadConfig({ P8FS_PG_PASSWORD: 's3cretpw' }))).toBe('127.0.0.1:5433/p8fs');
+  });
+});
+
+describe('S3 keys for a remote endpoint', () => {
+  it.each(['127.0.0.1', '127.4.5.6', 'localhost', '[::1]'])(
+    '%s is loopback: local keys are the default',
+    (host) => {
+      const cfg = loadConfig({ P8FS_SEAWEEDFS_ENDPOINT: `http://${host}:8333` });
+      expect(cfg.s3).toMatchObject({
+        accessKeyId: 'p8fs-local-access',
+        secretAccessKey: 'p8fs-local-secret',
+      });
+    },
+  );
+
+  it.each(['seaweedfs', 's3.example.com', '10.0.0.7', '128.0.0.1', '[::2]', 'localhost.example.com'])(
+    '%s is remote: both keys must be given',
+    (host) => {
+      const problems = problemsOf({ P8FS_SEAWEEDFS_ENDPOINT: `https://${host}:8333` });
+      expect(problems).toHaveLength(1);
+      expect(problems[0]).toMatch(
+        /^P8FS_S3_ACCESS_KEY and P8FS_S3_SECRET_KEY must be set for the remote S3 endpoint P8FS_SEAWEEDFS_ENDPOINT=/,
+      );
+      expect(problems[0]).not.toContain('p8fs-local-secret');
+    },
+  );
+
+  it('names the one key that is missing, and accepts both', () => {
+    const endpoint = 'https://s3.example.com';
+    expect(problemsOf({ P8FS_SEAWEEDFS_ENDPOINT: endpoint, P8FS_S3_ACCESS_KEY: 'ak' })).toEqual([
+      expect.stringMatching(/^P8FS_S3_SECRET_KEY must be set for the remote S3 endpoint/),
+    ]);
+    expect(problemsOf({ P8FS_SEAWEEDFS_ENDPOINT: endpoint, P8FS_S3_SECRET_KEY: 'sk' })).toEqual([
+      expect.stringMatching(/^P8FS_S3_ACCESS_KEY must be set for the remote S3 endpoint/),
+    ]);
+    const cfg = loadConfig({
+      P8FS_SEAWEEDFS_ENDPOINT: endpoint,
+      P8FS_S3_ACCESS_KEY: 'ak',
+      P8FS_S3_SECRET_KEY: 'sk',
+    });
+    expect(cfg.s3).toMatchObject({ accessKeyId: 'ak', secretAccessKey: 'sk' });
+  });
+
+  it('recognises loopback hosts', () => {
+    expect(['127.0.0.1', '127.255.0.9', 'LOCALHOST', '::1', '[::1]'].every(isLoopbackHost)).toBe(true);
+    expect(['0.0.0.0', '10.0.0.1', '127.0.0', 'my-localhost', '::'].some(isLoopbackHost)).toBe(false);
   });
 });

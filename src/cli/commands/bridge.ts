@@ -2,6 +2,14 @@ import type { Command } from 'commander';
 import { Bridge } from '../../bridge/bridge.js';
 import { loadConfig } from '../../config/config.js';
 import { createLogger } from '../../telemetry/logger.js';
+import { signalExitCode } from './worker.js';
+
+/**
+ * How long a stopping bridge waits for the batch in hand. Routing one batch takes well under this; a
+ * bridge paused because Temporal is away may be sleeping between probes, and must not hold the stop.
+ * What it has not acked is redelivered by JetStream to the next bridge, so nothing is lost by leaving.
+ */
+const STOP_TIMEOUT_MS = 10_000;
 
 async function runBridge(): Promise<void> {
   const cfg = loadConfig();
@@ -17,15 +25,27 @@ async function runBridge(): Promise<void> {
     },
     'bridge running',
   );
-  await new Promise<void>((resolve) => {
-    const shutdown = (signal: string) => {
-      log.info({ signal }, 'shutting down: finishing the batch in hand');
-      resolve();
+  const signal = await new Promise<NodeJS.Signals>((resolve) => {
+    const shutdown = (received: NodeJS.Signals) => {
+      log.info({ signal: received }, 'shutting down: finishing the batch in hand');
+      // A second signal ends the process at once; JetStream redelivers whatever was not acked.
+      process.once('SIGINT', () => process.exit(signalExitCode('SIGINT')));
+      process.once('SIGTERM', () => process.exit(signalExitCode('SIGTERM')));
+      resolve(received);
     };
     process.once('SIGINT', shutdown);
     process.once('SIGTERM', shutdown);
   });
+  const timer = setTimeout(() => {
+    log.warn(
+      { signal, waitedMs: STOP_TIMEOUT_MS, counters: bridge.counters },
+      'bridge did not stop in time: exiting; JetStream redelivers the messages not acked',
+    );
+    process.exit(1);
+  }, STOP_TIMEOUT_MS);
+  timer.unref();
   await bridge.stop();
+  clearTimeout(timer);
   log.info({ counters: bridge.counters }, 'bridge stopped');
 }
 
@@ -38,7 +58,12 @@ export function registerBridgeCommand(program: Command): void {
     )
     .addHelpText(
       'after',
-      '\nHealth and counters: GET /health and /metrics on P8FS_BRIDGE_HEALTH_PORT (default 8090).\nStops gracefully on SIGINT/SIGTERM after the batch in hand.',
+      [
+        '',
+        'Health and counters: GET /health and /metrics on P8FS_BRIDGE_HEALTH_PORT (default 8090).',
+        'Stops gracefully on SIGINT/SIGTERM after the batch in hand (at most 10 s, then it exits 1; JetStream',
+        'redelivers what was not acked). A second signal exits at once.',
+      ].join('\n'),
     )
     .action(runBridge);
 }

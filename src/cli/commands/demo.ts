@@ -156,6 +156,22 @@ async function runDemo(options: { tenant: string; skipStack: boolean }): Promise
   const nc = await connectNats(cfg, 'p8fs-demo');
   const s3 = createS3Client(cfg);
   const rows: Row[] = [];
+  // Ctrl-C or SIGTERM: stop the bridge and the workers (in-flight activities get the grace period), say
+  // what is left, and exit; workflows are durable and finish when workers run again. A second signal
+  // exits at once.
+  let stopping = false;
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (stopping) process.exit(signal === 'SIGINT' ? 130 : 143);
+    stopping = true;
+    say(
+      `${signal}: stopping the bridge and the workers; workflows still running resume with the next \`make demo\``,
+    );
+    void bridge.stop().finally(() => {
+      workers.shutdown();
+      void workersRunning.finally(() => process.exit(signal === 'SIGINT' ? 130 : 143));
+    });
+  };
+  process.once('SIGINT', onSignal).once('SIGTERM', onSignal);
   bridge.start();
   say(
     `bridge consuming ${cfg.nats.eventsStream}; workers on ${cfg.temporal.taskQueuePrefix}-storage-{small,medium,large}`,
@@ -221,6 +237,7 @@ async function runDemo(options: { tenant: string; skipStack: boolean }): Promise
       }),
     );
   } finally {
+    process.off('SIGINT', onSignal).off('SIGTERM', onSignal);
     await bridge.stop();
     workers.shutdown();
     await workersRunning;

@@ -7,17 +7,19 @@ import type { Command } from 'commander';
 import { connectNats } from '../../clients/nats.js';
 import { createPool } from '../../clients/postgres.js';
 import { type Config, loadConfig } from '../../config/config.js';
+import { redactSecrets } from '../../config/redact.js';
 import { errorText } from '../../domain/errors.js';
 import { formatStatus, stackStatus } from '../../stack/stack.js';
 import { connectTemporal } from '../../temporal/connection.js';
 import { WorkflowTypes } from '../../temporal/names.js';
 
+/** Prints one part of the status; every line passes through redactSecrets (URLs may carry passwords). */
 async function section(title: string, body: () => Promise<string[]>): Promise<void> {
   console.log(`\n${title}`);
   try {
-    for (const line of await body()) console.log(`  ${line}`);
+    for (const line of await body()) console.log(`  ${redactSecrets(line)}`);
   } catch (error) {
-    console.log(`  unavailable: ${errorText(error)}`);
+    console.log(`  unavailable: ${redactSecrets(errorText(error))}`);
   }
 }
 
