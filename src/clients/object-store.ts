@@ -1,9 +1,11 @@
 /**
- * S3 (SeaweedFS) access used by activities: HEAD, streamed download to disk with a running sha256, and
- * small JSON objects for derived data (extracted text, chunks) that must not travel through history.
+ * S3 (SeaweedFS) access used by activities: HEAD, streamed download to disk with a running sha256,
+ * streamed upload of a local file, and small JSON objects for derived data (extracted text, chunks)
+ * that must not travel through history.
  */
 import { createHash } from 'node:crypto';
-import { createWriteStream } from 'node:fs';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -109,6 +111,41 @@ export async function putJson(s3: S3Client, bucket: string, key: string, value: 
     await ensureBucket(s3, bucket);
     await put();
   }
+}
+
+/**
+ * Streams a local file to an object (the extracted document a sandboxed extraction wrote to disk), so the
+ * worker never holds it in memory. Like putJson, it creates the bucket on first use; a retry after a
+ * removed bucket opens the file again, as a consumed stream cannot be sent twice.
+ */
+export async function putFile(
+  s3: S3Client,
+  bucket: string,
+  key: string,
+  path: string,
+  contentType = 'application/json',
+): Promise<{ bytes: number }> {
+  const { size } = await stat(path);
+  const put = () =>
+    s3.send(
+      new PutObjectCommand({
+        Bucket: bucket,
+        Key: key,
+        Body: createReadStream(path),
+        ContentLength: size,
+        ContentType: contentType,
+      }),
+    );
+  await ensureBucket(s3, bucket);
+  try {
+    await put();
+  } catch (error) {
+    if ((error as { name?: string }).name !== 'NoSuchBucket') throw error;
+    knownBuckets.delete(bucket);
+    await ensureBucket(s3, bucket);
+    await put();
+  }
+  return { bytes: size };
 }
 
 export async function getJson<T>(s3: S3Client, bucket: string, key: string): Promise<T> {

@@ -22,7 +22,32 @@ export class MissingObjectError extends NonRetryableError {
   override readonly name = 'MissingObjectError';
 }
 
-export const NON_RETRYABLE_ERRORS = [CorruptFileError, UnsupportedFileTypeError, MissingObjectError] as const;
+/**
+ * The file crosses a limit on what one extraction may produce or use (decompressed bytes, pages, nesting,
+ * line length, memory): a property of the file, so retrying cannot help. The message names the limit,
+ * its value, the variable that sets it and the file.
+ */
+export class LimitExceededError extends NonRetryableError {
+  override readonly name = 'LimitExceededError';
+}
+
+/**
+ * S3 or PostgreSQL refused a request for what it holds, not because it is unavailable: a data exception
+ * or integrity violation (SQLSTATE classes 22, 23), an invalid statement (42), a key or request S3
+ * rejects (4xx other than 403, 404, 408, 409, 429). The same request fails the same way on every retry,
+ * so the file fails now; the message names the server's code and words.
+ */
+export class PermanentStorageError extends NonRetryableError {
+  override readonly name = 'PermanentStorageError';
+}
+
+export const NON_RETRYABLE_ERRORS = [
+  CorruptFileError,
+  UnsupportedFileTypeError,
+  MissingObjectError,
+  LimitExceededError,
+  PermanentStorageError,
+] as const;
 
 /** Temporal matches `ApplicationFailure.type`, which the SDK takes from the thrown error's `name`. */
 export const NON_RETRYABLE_ERROR_TYPES: readonly string[] = NON_RETRYABLE_ERRORS.map(

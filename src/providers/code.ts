@@ -58,7 +58,7 @@ export const codeProvider: ContentProvider = {
   ],
   extensions: [...LANGUAGES.keys()],
   async extract(file, ctx) {
-    const text = await readUtf8File(file, ctx.signal);
+    const text = await readUtf8File(file, ctx);
     const sections: ExtractedSection[] = text
       .split(/\n[ \t]*\n/)
       .map((block) => block.replace(/\s+$/, '').replace(/^\n+/, ''))

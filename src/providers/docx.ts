@@ -1,7 +1,15 @@
 import mammoth from 'mammoth';
 import type { ExtractedSection, SectionKind } from '../domain/content.js';
-import { CorruptFileError, errorText } from '../domain/errors.js';
+import { CorruptFileError, errorText, NonRetryableError } from '../domain/errors.js';
+import {
+  checkExtractedChars,
+  type ExtractionLimits,
+  exhausted,
+  isResourceExhaustion,
+  limitExceeded,
+} from './limits.js';
 import { type ContentProvider, readSourceFile } from './provider.js';
+import { BoundedZip, ZipBudgetError, ZipFormatError } from './zip.js';
 
 // Images are never read: mammoth would otherwise base64 every picture into the HTML we then throw away.
 const skipImages = mammoth.images.imgElement(async () => ({ src: '' }));
@@ -9,7 +17,9 @@ const skipImages = mammoth.images.imgElement(async () => ({ src: '' }));
 /**
  * DOCX through mammoth's HTML (not its raw text, which flattens tables into loose lines), then the
  * block elements become sections: headings set the heading path, tables become "cell | cell" rows.
- * An empty file is corrupt: a DOCX is a ZIP package and never zero bytes.
+ * An empty file is corrupt: a DOCX is a ZIP package and never zero bytes. mammoth reads the package
+ * through our own ZIP reader, which inflates only the parts mammoth asks for and stops at the limit on
+ * decompressed bytes (an 840 KB DOCX can hold gigabytes of XML).
  */
 export const docxProvider: ContentProvider = {
   name: 'docx',
@@ -18,25 +28,38 @@ export const docxProvider: ContentProvider = {
   extensions: ['.docx'],
   async extract(file, ctx) {
     const { name } = file;
+    const { limits } = ctx.config;
     const buffer = await readSourceFile(file, ctx.signal);
     if (buffer.length === 0) throw new CorruptFileError(`${name} is empty (0 bytes), not a DOCX file`);
-    // A DOCX is a ZIP; checking the signature gives a clearer message than mammoth's zip error.
+    // Word's encrypted (password-protected) documents and the old .doc format are OLE files, not ZIPs.
+    if (buffer.length >= 4 && buffer.readUInt32LE(0) === 0xe011cfd0) {
+      throw new CorruptFileError(`${name} is password-protected or an old .doc file, not a DOCX package`);
+    }
+    // A DOCX is a ZIP; checking the signature gives a clearer message than a zip error.
     if (buffer.length < 4 || buffer.readUInt32LE(0) !== 0x04034b50) {
       throw new CorruptFileError(`${name} is damaged or not a DOCX file (no ZIP signature)`);
     }
     let html: string;
     let warnings: string[];
     try {
-      // mammoth cannot be interrupted; a cancellation is noticed as soon as it returns.
-      const result = await mammoth.convertToHtml({ buffer }, { convertImage: skipImages });
+      const zip = new BoundedZip(buffer, limits.maxDecompressedBytes, ctx.signal);
+      // mammoth takes a zip object with exists() and read() in place of a buffer ({ file }, not in its
+      // types); it cannot be interrupted otherwise, so a cancellation is noticed at the next part read.
+      const input = { file: zip } as unknown as Parameters<typeof mammoth.convertToHtml>[0];
+      const result = await mammoth.convertToHtml(input, { convertImage: skipImages });
       html = result.value;
       warnings = result.messages.map((m) => m.message);
     } catch (err) {
       ctx.signal.throwIfAborted();
-      throw new CorruptFileError(`${name} is damaged or not a DOCX file (${errorText(err)})`);
+      throw docxFailure(name, err, limits);
     }
     ctx.signal.throwIfAborted();
     const sections = htmlToSections(html);
+    checkExtractedChars(
+      name,
+      limits,
+      sections.reduce((n, section) => n + section.text.length, 0),
+    );
     const metadata: Record<string, unknown> = {};
     if (warnings.length) metadata.warnings = warnings.slice(0, 20);
     const title = sections.find((s) => s.kind === 'heading')?.text;
@@ -44,6 +67,18 @@ export const docxProvider: ContentProvider = {
     return { provider: 'docx', sections, metadata };
   },
 };
+
+/**
+ * Why mammoth (or our ZIP reader under it) failed, told apart: the decompressed-bytes limit, the engine
+ * outgrown ("Invalid string length" is not damage), or a package that is damaged or not a DOCX.
+ */
+function docxFailure(name: string, err: unknown, limits: ExtractionLimits): Error {
+  if (err instanceof NonRetryableError) return err;
+  if (err instanceof ZipBudgetError) return limitExceeded(name, limits, 'maxDecompressedBytes', err.message);
+  if (isResourceExhaustion(err)) return exhausted(name, err);
+  const reason = err instanceof ZipFormatError ? err.message : errorText(err);
+  return new CorruptFileError(`${name} is damaged or not a DOCX file (${reason})`);
+}
 
 const TAG = /<(\/?)([a-zA-Z][a-zA-Z0-9]*)\b[^>]*?(\/?)>|([^<]+)/g;
 

@@ -4,10 +4,11 @@
  * same rules as the others.
  */
 import type { ExtractedDocument } from '../domain/content.js';
-import { UnsupportedFileTypeError } from '../domain/errors.js';
+import { NonRetryableError, UnsupportedFileTypeError } from '../domain/errors.js';
 import { createProviderCatalog } from '../domain/provider-catalog.js';
 import { codeProvider } from './code.js';
 import { docxProvider } from './docx.js';
+import { checkExtractedChars, exhausted, isResourceExhaustion } from './limits.js';
 import { markdownProvider } from './markdown.js';
 import { pdfProvider } from './pdf.js';
 import type { ContentProvider, ProviderContext, SourceFile } from './provider.js';
@@ -15,7 +16,20 @@ import { localContext, localFile } from './provider.js';
 import { structuredProvider } from './structured.js';
 import { textProvider } from './text.js';
 
-export type { ContentProvider, ProviderConfig, ProviderContext, SourceFile } from './provider.js';
+export {
+  DEFAULT_LIMITS,
+  type ExtractionLimits,
+  LIMIT_NAMES,
+  type LimitName,
+  limitVariable,
+} from './limits.js';
+export type {
+  ContentProvider,
+  ProviderConfig,
+  ProviderContext,
+  ProviderLog,
+  SourceFile,
+} from './provider.js';
 export { localContext, localFile } from './provider.js';
 
 export const PROVIDERS = [
@@ -42,6 +56,10 @@ const byName: ReadonlyMap<string, ContentProvider> = new Map(PROVIDERS.map((p) =
  * buffer, so one can later stream a file larger than memory without changing this signature. A bare
  * path is read under its own base name, and without `ctx` the work is quiet and never cancelled: both
  * are for tests, benches and tools; activities pass the real name and their Temporal context.
+ *
+ * Whatever the provider, the extracted characters are held to the limit, and an error that says the
+ * file outgrew the engine ("Invalid string length", a stack overflow) becomes a LimitExceededError:
+ * a property of the file, never reported as damage and never retried.
  */
 export async function extractFile(
   providerName: string,
@@ -52,5 +70,20 @@ export async function extractFile(
   // Provider names arrive through workflow history, so an old or mistyped name is possible at run time.
   if (!provider) throw new UnsupportedFileTypeError(`unknown content provider "${String(providerName)}"`);
   ctx.signal.throwIfAborted();
-  return provider.extract(typeof file === 'string' ? await localFile(file) : file, ctx);
+  const source = typeof file === 'string' ? await localFile(file) : file;
+  let document: ExtractedDocument;
+  try {
+    document = await provider.extract(source, ctx);
+  } catch (err) {
+    if (!(err instanceof NonRetryableError) && isResourceExhaustion(err) && !ctx.signal.aborted) {
+      throw exhausted(source.name, err);
+    }
+    throw err;
+  }
+  checkExtractedChars(
+    source.name,
+    ctx.config.limits,
+    document.sections.reduce((n, s) => n + s.text.length, 0),
+  );
+  return document;
 }

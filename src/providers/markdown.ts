@@ -26,8 +26,8 @@ export const markdownProvider: ContentProvider = {
   mimeTypes: ['text/markdown', 'text/x-markdown'],
   extensions: ['.md', '.markdown'],
   async extract(file, ctx) {
-    const source = await readUtf8File(file, ctx.signal);
-    const { body, frontMatter } = splitFrontMatter(source);
+    const source = await readUtf8File(file, ctx);
+    const { body, frontMatter } = splitFrontMatter(source, ctx.config.limits.maxYamlAliases);
     const { sections, droppedDataImages } = parseBlocks(body);
     const metadata: Record<string, unknown> = {};
     if (frontMatter) metadata.frontMatter = frontMatter;
@@ -38,17 +38,22 @@ export const markdownProvider: ContentProvider = {
   },
 };
 
-function splitFrontMatter(text: string): { body: string; frontMatter?: Record<string, unknown> } {
+function splitFrontMatter(
+  text: string,
+  maxAliasCount: number,
+): { body: string; frontMatter?: Record<string, unknown> } {
   const match = /^---[ \t]*\n([\s\S]*?)\n(?:---|\.\.\.)[ \t]*(?:\n|$)/.exec(text);
   if (!match) return { body: text };
   try {
-    const data: unknown = parseYaml(match[1] ?? '');
+    // Aliases are bounded like the structured provider's; unique keys are not checked (the check is
+    // quadratic in the yaml package, and for metadata the last value of a repeated key is fine).
+    const data: unknown = parseYaml(match[1] ?? '', { maxAliasCount, uniqueKeys: false });
     // A leading thematic break followed by prose is not front matter; only a mapping counts.
     if (typeof data === 'object' && data !== null && !Array.isArray(data)) {
       return { body: text.slice(match[0].length), frontMatter: data as Record<string, unknown> };
     }
   } catch {
-    // Not YAML, so not front matter: the block stays part of the body.
+    // Not YAML (or aliases expanding past the limit), so not front matter: the block stays in the body.
   }
   return { body: text };
 }

@@ -1,5 +1,7 @@
 import type { ExtractedDocument, ExtractedSection } from '../domain/content.js';
-import { CorruptFileError } from '../domain/errors.js';
+import { CorruptFileError, NonRetryableError } from '../domain/errors.js';
+import { checkExtractedChars, exhausted, isResourceExhaustion, limitExceeded } from './limits.js';
+import { measureFlateStreams } from './pdf-streams.js';
 import { type ContentProvider, type ProviderContext, readSourceFile, type SourceFile } from './provider.js';
 
 type PdfJs = typeof import('pdfjs-dist/legacy/build/pdf.mjs');
@@ -30,7 +32,9 @@ interface TextItemLike {
  * Per-page text with 1-based page numbers. Each page becomes paragraphs (split on vertical gaps),
  * lists, and headings (lines set clearly larger than the document's body text, nested by size), so
  * chunks can break where the author did. Pages without a text layer (scans, pictures) are listed in
- * metadata for a later OCR step. An empty file is corrupt: no PDF is zero bytes.
+ * metadata for a later OCR step. An empty file is corrupt: no PDF is zero bytes. Limits: pages, extracted
+ * characters, and the bytes its flate streams inflate to (measured before pdfjs reads the file, see
+ * pdf-streams.ts).
  */
 export const pdfProvider: ContentProvider = {
   name: 'pdf',
@@ -43,9 +47,21 @@ export const pdfProvider: ContentProvider = {
 async function extractPdf(file: SourceFile, ctx: ProviderContext): Promise<ExtractedDocument> {
   const { name } = file;
   const { signal } = ctx;
+  const { limits } = ctx.config;
   const pdfjs = await loadPdfJs();
-  const data = new Uint8Array(await readSourceFile(file, signal));
-  if (data.length === 0) throw new CorruptFileError(`${name} is empty (0 bytes), not a PDF`);
+  const bytes = await readSourceFile(file, signal);
+  if (bytes.length === 0) throw new CorruptFileError(`${name} is empty (0 bytes), not a PDF`);
+  const inflated = await measureFlateStreams(bytes, limits.maxDecompressedBytes, signal);
+  if (inflated.bytes > limits.maxDecompressedBytes) {
+    const measured = `${inflated.measured} of ${inflated.streams} measured`;
+    throw limitExceeded(
+      name,
+      limits,
+      'maxDecompressedBytes',
+      `its flate streams inflate past it (${measured})`,
+    );
+  }
+  const data = new Uint8Array(bytes);
   signal.throwIfAborted();
   const task = pdfjs.getDocument({
     data,
@@ -68,15 +84,22 @@ async function extractPdf(file: SourceFile, ctx: ProviderContext): Promise<Extra
       throw corrupt(name, err);
     }
     try {
+      if (doc.numPages > limits.maxPages) {
+        throw limitExceeded(name, limits, 'maxPages', `it has ${doc.numPages} pages`);
+      }
       // Lines of every page first: what counts as body text (and so as a heading) is a property of the
       // whole document, and a page of diagrams or footnotes would mislead a per-page guess.
       const pages: Line[][] = [];
+      let characters = 0;
       for (let pageNumber = 1; pageNumber <= doc.numPages; pageNumber++) {
         signal.throwIfAborted();
         const page = await doc.getPage(pageNumber);
         const content = await page.getTextContent();
         page.cleanup();
-        pages.push(toLines(content.items as unknown[]));
+        const lines = toLines(content.items as unknown[]);
+        pages.push(lines);
+        characters = lines.reduce((n, line) => n + line.text.length + 1, characters);
+        checkExtractedChars(name, limits, characters);
         ctx.heartbeat({ page: pageNumber, of: doc.numPages });
       }
       signal.throwIfAborted();
@@ -123,8 +146,10 @@ async function extractPdf(file: SourceFile, ctx: ProviderContext): Promise<Extra
   }
 }
 
+/** A failure of pdfjs, told apart: a limit crossed, the engine outgrown, a locked or damaged file. */
 function corrupt(name: string, err: unknown): Error {
-  if (err instanceof CorruptFileError) return err;
+  if (err instanceof NonRetryableError) return err;
+  if (isResourceExhaustion(err)) return exhausted(name, err);
   const reason = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
   const what =
     err instanceof Error && err.name === 'PasswordException'

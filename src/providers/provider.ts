@@ -7,6 +7,9 @@ import { readFile, stat } from 'node:fs/promises';
 import { basename } from 'node:path';
 import type { ExtractedDocument } from '../domain/content.js';
 import type { ProviderDescriptor } from '../domain/provider-catalog.js';
+import { DEFAULT_LIMITS, type ExtractionLimits } from './limits.js';
+
+export type { ExtractionLimits, LimitName } from './limits.js';
 
 /** A downloaded file: where it is now, and what it was called where it came from. */
 export interface SourceFile {
@@ -26,11 +29,13 @@ export interface ProviderLog {
 }
 
 /**
- * Settings providers read, chunking aside. Empty today; limits (pages, bytes), OCR and transcription
- * settings are added here as optional fields when a provider needs them.
+ * Settings providers read, chunking aside. OCR and transcription settings are added here as fields when
+ * a provider needs them.
  */
-// biome-ignore lint/suspicious/noEmptyInterface: an interface, so later settings are added as fields.
-export interface ProviderConfig {}
+export interface ProviderConfig {
+  /** What one file may expand to (src/providers/limits.ts); workers set them per storage tier. */
+  limits: ExtractionLimits;
+}
 
 export interface ProviderContext {
   /** Aborted when the work is cancelled: long loops check it and stop with its reason. */
@@ -49,13 +54,16 @@ export interface ContentProvider extends ProviderDescriptor {
 
 const silent: ProviderLog = { debug() {}, info() {}, warn() {}, error() {} };
 
-/** A context for work outside Temporal (tests, benches): never aborted unless given a signal, quiet. */
+/**
+ * A context for work outside Temporal (tests, benches): never aborted unless given a signal, quiet, with
+ * the small tier's default limits.
+ */
 export function localContext(overrides: Partial<ProviderContext> = {}): ProviderContext {
   return {
     signal: new AbortController().signal,
     heartbeat: () => undefined,
     log: silent,
-    config: {},
+    config: { limits: DEFAULT_LIMITS },
     ...overrides,
   };
 }

@@ -1,18 +1,20 @@
-import { parseAllDocuments } from 'yaml';
+import { isMap, isScalar, isSeq, Lexer, type Node, parseAllDocuments } from 'yaml';
 import type { ExtractedSection } from '../domain/content.js';
-import { CorruptFileError } from '../domain/errors.js';
+import { CorruptFileError, NonRetryableError } from '../domain/errors.js';
 import { bareMime, fileExtension } from '../domain/provider-catalog.js';
 import { jsonErrorOffset, lineAndColumn } from './json-position.js';
+import { type ExtractionLimits, isResourceExhaustion, limitExceeded } from './limits.js';
 import type { ContentProvider, SourceFile } from './provider.js';
 import { readUtf8File } from './read-text.js';
 
-// Deeper trees are rare and unreadable as indented text anyway; past this they are kept as one JSON line,
-// which also keeps recursion far from the stack limit.
-const MAX_DEPTH = 32;
+// Deeper trees are unreadable as indented text: past this they are kept as one JSON line. How deep a
+// file may nest at all is a limit (maxNestingDepth), checked before anything recursive sees the data.
+const MAX_RENDER_DEPTH = 32;
 
 /**
  * JSON and YAML as readable "key: value" lines, one section per top-level key. An empty JSON file is
- * corrupt (JSON needs one value); an empty YAML file is an empty stream, so it has no sections.
+ * corrupt (JSON needs one value); an empty YAML file is an empty stream, so it has no sections. Nesting
+ * depth, YAML aliases and the rendered characters are bounded by the limits (src/providers/limits.ts).
  */
 export const structuredProvider: ContentProvider = {
   name: 'structured',
@@ -27,14 +29,19 @@ export const structuredProvider: ContentProvider = {
   ],
   extensions: ['.json', '.yaml', '.yml'],
   async extract(file, ctx) {
-    const text = await readUtf8File(file, ctx.signal);
+    const { limits } = ctx.config;
+    // Minified JSON is one long line by design: only the character limit applies here, not the line limit.
+    const text = await readUtf8File(file, ctx, { lineLimit: false });
     const format = formatOf(file, text);
-    const roots = format === 'json' ? [parseJson(text, file.name)] : parseYaml(text, file.name);
+    const roots =
+      format === 'json' ? [parseJson(text, file.name, limits)] : parseYaml(text, file.name, limits);
+    ctx.signal.throwIfAborted();
 
+    const out = new Renderer(file.name, limits);
     const sections: ExtractedSection[] = [];
     roots.forEach((root, index) => {
       const prefix = roots.length > 1 ? `document ${index + 1}` : undefined;
-      sections.push(...sectionsOf(root, prefix));
+      sections.push(...out.sectionsOf(root, prefix));
     });
     return { provider: 'structured', sections, metadata: { format, documents: roots.length } };
   },
@@ -52,14 +59,44 @@ function formatOf(file: SourceFile, text: string): 'json' | 'yaml' {
   return /^\s*[[{]/.test(text) ? 'json' : 'yaml';
 }
 
-function parseJson(text: string, name: string): unknown {
+function parseJson(text: string, name: string, limits: ExtractionLimits): unknown {
   if (!text.trim()) throw new CorruptFileError(`${name} is empty: a JSON file must hold a value`);
+  checkJsonDepth(text, name, limits);
   try {
     return JSON.parse(text);
   } catch (err) {
+    if (isResourceExhaustion(err)) throw err;
     const offset = jsonErrorOffset(text);
     const where = offset >= 0 ? describeOffset(text, offset) : 'unknown position';
     throw new CorruptFileError(`${name} is not valid JSON (${where}): ${(err as Error).message}`);
+  }
+}
+
+/** Brackets outside strings, counted without recursion: a file nested past the limit is never parsed. */
+function checkJsonDepth(text: string, name: string, limits: ExtractionLimits): void {
+  const max = limits.maxNestingDepth;
+  let depth = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 0x22) {
+      // A string: skip to its closing quote, stepping over escapes.
+      for (i++; i < text.length; i++) {
+        const d = text.charCodeAt(i);
+        if (d === 0x5c) i++;
+        else if (d === 0x22) break;
+      }
+    } else if (c === 0x5b || c === 0x7b) {
+      if (++depth > max) {
+        throw limitExceeded(
+          name,
+          limits,
+          'maxNestingDepth',
+          `level ${depth} opens at ${describeOffset(text, i)}`,
+        );
+      }
+    } else if (c === 0x5d || c === 0x7d) {
+      depth--;
+    }
   }
 }
 
@@ -68,62 +105,232 @@ function describeOffset(text: string, offset: number): string {
   return `line ${line}, column ${column}, offset ${offset}`;
 }
 
-function parseYaml(text: string, name: string): unknown[] {
-  const docs = parseAllDocuments(text);
+function parseYaml(text: string, name: string, limits: ExtractionLimits): unknown[] {
+  checkYamlTokens(text, name, limits);
+  let docs: ReturnType<typeof parseAllDocuments>;
+  try {
+    // Unique keys are checked below in one pass: the yaml package's own check is quadratic in the number
+    // of keys of a map (32,000 keys take a minute).
+    docs = parseAllDocuments(text, { uniqueKeys: false });
+  } catch (err) {
+    throw yamlFailure(err, name, limits);
+  }
   // A stream that is not a document list at all comes back as an EmptyStream with its own errors.
   const list = Array.isArray(docs) ? docs : [docs];
   for (const doc of list) {
     const first = doc.errors[0];
     if (first) {
+      // The parser reports its own stack overflow as an error of the document: nesting, not damage.
+      const where = / at line \d+, column \d+/.exec(first.message)?.[0] ?? '';
+      if (/Maximum call stack/.test(first.message)) {
+        throw limitExceeded(
+          name,
+          limits,
+          'maxNestingDepth',
+          `nested too deeply for the parser to follow${where}`,
+        );
+      }
       // The yaml message already ends with "at line L, column C" and a caret excerpt.
       throw new CorruptFileError(`${name} is not valid YAML: ${first.message.trim()}`);
     }
   }
-  return list.map((doc) => doc.toJS() as unknown);
+  for (const doc of list) checkYamlTree(doc.contents, text, name, limits);
+  return list.map((doc) => {
+    try {
+      return doc.toJS({ maxAliasCount: limits.maxYamlAliases }) as unknown;
+    } catch (err) {
+      throw yamlFailure(err, name, limits);
+    }
+  });
 }
 
-/** One section per top-level key (or array item) so chunk boundaries follow the data's own structure. */
-function sectionsOf(root: unknown, prefix: string | undefined): ExtractedSection[] {
-  const join = (key: string) => (prefix ? `${prefix} > ${key}` : key);
-  if (isRecord(root) || Array.isArray(root)) {
-    const entries = Array.isArray(root)
-      ? root.map((v, i) => [`[${i}]`, v] as const)
-      : Object.entries(root).map(([k, v]) => [k, v] as const);
-    return entries.map(([key, value]) => ({
-      text: render({ [key]: value }, 0).join('\n'),
-      heading: join(key),
-      kind: Array.isArray(value) ? ('list' as const) : ('paragraph' as const),
-    }));
-  }
-  const text = scalar(root);
-  return text.trim() ? [{ text, kind: 'paragraph', ...(prefix ? { heading: prefix } : {}) }] : [];
-}
-
-/** YAML-like lines without quoting: "key: value", nested keys indented, array items as "- " bullets. */
-function render(value: unknown, depth: number): string[] {
-  const pad = '  '.repeat(depth);
-  if (depth > MAX_DEPTH) return [`${pad}${JSON.stringify(value)}`];
-  const lines: string[] = [];
-  if (Array.isArray(value)) {
-    for (const item of value) {
-      if (isComposite(item)) {
-        const inner = render(item, depth + 1);
-        // The first nested line takes the bullet, YAML-style, instead of leaving a bare "-" line.
-        lines.push(`${pad}- ${(inner[0] ?? '').trimStart()}`, ...inner.slice(1));
-      } else {
-        lines.push(...block(`${pad}- `, scalar(item), pad));
+/**
+ * One pass over the tokens before anything is built: alias nodes over the limit ("billion laughs" needs
+ * many) and flow collections nested past the depth limit stop the file at once.
+ */
+function checkYamlTokens(text: string, name: string, limits: ExtractionLimits): void {
+  let aliases = 0;
+  let flowDepth = 0;
+  let previous = '';
+  for (const token of new Lexer().lex(text)) {
+    const first = token.charCodeAt(0);
+    // "\x1f" marks the scalar that follows, so a block scalar's "*text" is not an alias.
+    if (first === 0x2a && previous !== '\x1f') {
+      if (++aliases > limits.maxYamlAliases) {
+        throw limitExceeded(name, limits, 'maxYamlAliases', `more than ${limits.maxYamlAliases} alias nodes`);
       }
+    } else if (token === '[' || token === '{') {
+      if (++flowDepth > limits.maxNestingDepth) {
+        throw limitExceeded(
+          name,
+          limits,
+          'maxNestingDepth',
+          `more than ${limits.maxNestingDepth} levels of [ and {`,
+        );
+      }
+    } else if (token === ']' || token === '}') {
+      flowDepth--;
     }
-    return lines;
+    previous = token;
   }
-  if (isRecord(value)) {
-    for (const [key, item] of Object.entries(value)) {
-      if (isComposite(item)) lines.push(`${pad}${key}:`, ...render(item, depth + 1));
-      else lines.push(...block(`${pad}${key}: `, scalar(item), pad));
+}
+
+/** Nesting depth and unique map keys, walked without recursion. */
+function checkYamlTree(root: unknown, text: string, name: string, limits: ExtractionLimits): void {
+  const where = (node: Node) => {
+    const offset = node.range?.[0];
+    if (offset === undefined) return 'unknown position';
+    const { line, column } = lineAndColumn(text, offset);
+    return `line ${line}, column ${column}`;
+  };
+  const stack: [unknown, number][] = [[root, 1]];
+  while (stack.length > 0) {
+    const [node, depth] = stack.pop() as [unknown, number];
+    if (!isMap(node) && !isSeq(node)) continue;
+    if (depth > limits.maxNestingDepth) {
+      throw limitExceeded(name, limits, 'maxNestingDepth', `level ${depth} opens at ${where(node)}`);
     }
-    return lines;
+    if (isSeq(node)) {
+      for (const item of node.items) stack.push([item, depth + 1]);
+      continue;
+    }
+    const keys = new Set<unknown>();
+    for (const pair of node.items) {
+      const key = pair.key;
+      if (isScalar(key)) {
+        if (keys.has(key.value)) {
+          throw new CorruptFileError(`${name} is not valid YAML: Map keys must be unique at ${where(key)}`);
+        }
+        keys.add(key.value);
+      } else {
+        stack.push([key, depth + 1]);
+      }
+      stack.push([pair.value, depth + 1]);
+    }
   }
-  return [`${pad}${scalar(value)}`];
+}
+
+/** What the yaml package throws, told apart: limits crossed, the engine outgrown, or a damaged file. */
+function yamlFailure(err: unknown, name: string, limits: ExtractionLimits): Error {
+  if (err instanceof NonRetryableError) return err;
+  const message = err instanceof Error ? err.message : String(err);
+  if (/Excessive alias count|Alias resolution is disabled/.test(message)) {
+    return limitExceeded(
+      name,
+      limits,
+      'maxYamlAliases',
+      'its aliases expand exponentially ("billion laughs")',
+    );
+  }
+  if (/Maximum call stack/.test(message)) {
+    return limitExceeded(name, limits, 'maxNestingDepth', 'nested too deeply for the parser to follow');
+  }
+  if (isResourceExhaustion(err)) return err as Error;
+  // Unresolved aliases, bad merge keys: properties of the file, which retrying cannot change.
+  return new CorruptFileError(`${name} is not valid YAML: ${message.trim()}`);
+}
+
+/**
+ * Renders parsed values as sections, counting what it writes: aliases may share one value many times over
+ * (or contain themselves), so depth and characters are bounded here too, not only in the source text.
+ */
+class Renderer {
+  private characters = 0;
+
+  constructor(
+    private readonly name: string,
+    private readonly limits: ExtractionLimits,
+  ) {}
+
+  /** One section per top-level key (or array item) so chunk boundaries follow the data's own structure. */
+  sectionsOf(root: unknown, prefix: string | undefined): ExtractedSection[] {
+    const join = (key: string) => (prefix ? `${prefix} > ${key}` : key);
+    if (isRecord(root) || Array.isArray(root)) {
+      const entries = Array.isArray(root)
+        ? root.map((v, i) => [`[${i}]`, v] as const)
+        : Object.entries(root).map(([k, v]) => [k, v] as const);
+      return entries.map(([key, value]) => ({
+        text: this.render({ [key]: value }, 0).join('\n'),
+        heading: join(key),
+        kind: Array.isArray(value) ? ('list' as const) : ('paragraph' as const),
+      }));
+    }
+    const text = this.count(scalar(root));
+    return text.trim() ? [{ text, kind: 'paragraph', ...(prefix ? { heading: prefix } : {}) }] : [];
+  }
+
+  private count(line: string): string {
+    this.characters += line.length + 1;
+    if (this.characters > this.limits.maxExtractedChars) {
+      throw limitExceeded(this.name, this.limits, 'maxExtractedChars', 'its values repeat through aliases');
+    }
+    return line;
+  }
+
+  private push(lines: string[], ...more: string[]): void {
+    for (const line of more) lines.push(this.count(line));
+  }
+
+  /** YAML-like lines without quoting: "key: value", nested keys indented, array items as "- " bullets. */
+  private render(value: unknown, depth: number): string[] {
+    const pad = '  '.repeat(depth);
+    if (depth > this.limits.maxNestingDepth) {
+      throw limitExceeded(
+        this.name,
+        this.limits,
+        'maxNestingDepth',
+        `level ${depth} reached through aliases`,
+      );
+    }
+    if (depth > MAX_RENDER_DEPTH) {
+      this.checkDepth(value, depth);
+      return [this.count(`${pad}${JSON.stringify(value)}`)];
+    }
+    const lines: string[] = [];
+    if (Array.isArray(value)) {
+      for (const item of value) {
+        if (isComposite(item)) {
+          const inner = this.render(item, depth + 1);
+          // The first nested line takes the bullet, YAML-style, instead of leaving a bare "-" line.
+          lines.push(`${pad}- ${(inner[0] ?? '').trimStart()}`, ...inner.slice(1));
+        } else {
+          this.push(lines, ...block(`${pad}- `, scalar(item), pad));
+        }
+      }
+      return lines;
+    }
+    if (isRecord(value)) {
+      for (const [key, item] of Object.entries(value)) {
+        if (isComposite(item)) lines.push(this.count(`${pad}${key}:`), ...this.render(item, depth + 1));
+        else this.push(lines, ...block(`${pad}${key}: `, scalar(item), pad));
+      }
+      return lines;
+    }
+    return [this.count(`${pad}${scalar(value)}`)];
+  }
+
+  /**
+   * What JSON.stringify is about to see, walked without recursion: nesting past the limit (a value that
+   * contains itself nests without end) stops here rather than as a stack overflow or a circular-JSON
+   * TypeError; every node costs a character, so shared values cannot make the walk explode either.
+   */
+  private checkDepth(root: unknown, rootDepth: number): void {
+    const stack: [unknown, number][] = [[root, rootDepth]];
+    while (stack.length > 0) {
+      const [value, depth] = stack.pop() as [unknown, number];
+      if (typeof value !== 'object' || value === null || value instanceof Date) continue;
+      this.count('');
+      if (depth > this.limits.maxNestingDepth) {
+        throw limitExceeded(
+          this.name,
+          this.limits,
+          'maxNestingDepth',
+          `level ${depth} reached through aliases`,
+        );
+      }
+      for (const item of Array.isArray(value) ? value : Object.values(value)) stack.push([item, depth + 1]);
+    }
+  }
 }
 
 /** Multi-line strings continue on indented lines so they stay visibly inside their key. */

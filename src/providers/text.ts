@@ -8,7 +8,7 @@ export const textProvider: ContentProvider = {
   mimeTypes: ['text/plain'],
   extensions: ['.txt', '.text', '.log'],
   async extract(file, ctx) {
-    const text = await readUtf8File(file, ctx.signal);
+    const text = await readUtf8File(file, ctx);
     return {
       provider: 'text',
       sections: splitParagraphs(text).map((p) => ({ text: p, kind: 'paragraph' })),

@@ -9,7 +9,7 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { projectRoot } from '../../src/config/project-root.js';
 import type { ExtractedDocument } from '../../src/domain/content.js';
-import { CorruptFileError } from '../../src/domain/errors.js';
+import { CorruptFileError, LimitExceededError, NonRetryableError } from '../../src/domain/errors.js';
 import {
   bareMime,
   createProviderCatalog,
@@ -18,11 +18,17 @@ import {
 } from '../../src/domain/provider-catalog.js';
 import {
   type ContentProvider,
+  DEFAULT_LIMITS,
+  type ExtractionLimits,
+  type LimitName,
+  limitVariable,
   localContext,
   PROVIDERS,
   pickProvider,
   type SourceFile,
 } from '../../src/providers/index.js';
+import { formatBytes } from '../../src/providers/limits.js';
+import { deepJson, docxXmlBomb, MiB, pdfFlateBomb, yamlBillionLaughs } from '../support/hostile-files.js';
 import { SAMPLES_DIR } from '../support/samples.js';
 
 const NO_SECTIONS = 'no sections';
@@ -35,6 +41,21 @@ interface Fixture {
   corrupt: () => { name: string; bytes: Uint8Array }[];
   /** What a 0-byte file with this extension gives: no sections, or a CorruptFileError saying so. */
   empty: (extension: string) => EmptyFile;
+  /**
+   * Files that cross one limit when it is set low (every other limit at its default): each must be a
+   * LimitExceededError naming the limit, its value, its variable and the real file. Small files and
+   * small limits, so a provider that ignored a limit would still finish quickly here.
+   */
+  limits: () => LimitCase[];
+}
+
+interface LimitCase {
+  name: string;
+  /** The file's bytes, or a sample of ../shared/samples. */
+  bytes?: Uint8Array;
+  sample?: string;
+  limit: LimitName;
+  value: number;
 }
 
 const sampleBytes = (name: string) => new Uint8Array(readFileSync(path.join(SAMPLES_DIR, name)));
@@ -55,6 +76,16 @@ const FIXTURES: Readonly<Record<string, Fixture>> = {
       { name: 'binary.log', bytes: WITH_NUL },
     ],
     empty: () => NO_SECTIONS,
+    limits: () => [
+      {
+        name: 'one-line.txt',
+        bytes: utf8(`short\n${'x'.repeat(5000)}\nshort\n`),
+        limit: 'maxLineChars',
+        value: 1000,
+      },
+      { name: 'no-newline.log', bytes: utf8('lol '.repeat(1_000_000)), limit: 'maxLineChars', value: 1000 },
+      { name: 'long.txt', bytes: utf8('word '.repeat(10_000)), limit: 'maxExtractedChars', value: 1000 },
+    ],
   },
   markdown: {
     samples: ['content/Sample.md', 'content/diary_sample.md'],
@@ -63,6 +94,15 @@ const FIXTURES: Readonly<Record<string, Fixture>> = {
       { name: 'notes.markdown', bytes: INVALID_UTF8 },
     ],
     empty: () => NO_SECTIONS,
+    limits: () => [
+      {
+        name: 'wide.md',
+        bytes: utf8(`# Title\n\n${'word '.repeat(1000)}\n`),
+        limit: 'maxLineChars',
+        value: 1000,
+      },
+      { name: 'Sample.md', sample: 'content/Sample.md', limit: 'maxExtractedChars', value: 1000 },
+    ],
   },
   structured: {
     samples: ['small/sample.json', 'small/sample.yaml'],
@@ -73,6 +113,28 @@ const FIXTURES: Readonly<Record<string, Fixture>> = {
     ],
     // JSON needs one value, so an empty .json is damaged; an empty YAML stream is valid and holds nothing.
     empty: (extension) => (extension === '.json' ? /is empty: a JSON file must hold a value/ : NO_SECTIONS),
+    limits: () => [
+      { name: 'deep.json', bytes: utf8(deepJson(100)), limit: 'maxNestingDepth', value: 10 },
+      { name: 'deep-flow.yaml', bytes: utf8(`a: ${deepJson(100)}\n`), limit: 'maxNestingDepth', value: 10 },
+      {
+        name: 'deep-block.yml',
+        bytes: utf8(`${Array.from({ length: 30 }, (_, i) => `${'  '.repeat(i)}k${i}:`).join('\n')} leaf\n`),
+        limit: 'maxNestingDepth',
+        value: 10,
+      },
+      // 90 alias nodes (under the limit of 100) that expand to 10^10 strings: yaml's maxAliasCount stops it.
+      { name: 'laughs.yaml', bytes: utf8(yamlBillionLaughs(10)), limit: 'maxYamlAliases', value: 100 },
+      // 490 alias nodes: counted in the tokens before anything is built.
+      { name: 'many-aliases.yaml', bytes: utf8(yamlBillionLaughs(50)), limit: 'maxYamlAliases', value: 100 },
+      // Few aliases, each pasting a large value: the rendered text crosses the character limit.
+      {
+        name: 'paste.yaml',
+        bytes: utf8(`big: &big "${'x'.repeat(5000)}"\ncopies: [${new Array(20).fill('*big').join(', ')}]\n`),
+        limit: 'maxExtractedChars',
+        value: 50_000,
+      },
+      { name: 'sample.json', sample: 'small/sample.json', limit: 'maxExtractedChars', value: 100 },
+    ],
   },
   pdf: {
     samples: ['content/Sample.pdf', 'small/sample.pdf'],
@@ -82,6 +144,17 @@ const FIXTURES: Readonly<Record<string, Fixture>> = {
       { name: 'truncated.pdf', bytes: half(sampleBytes('content/Sample.pdf')) },
     ],
     empty: () => /is empty \(0 bytes\), not a PDF/,
+    limits: () => [
+      { name: 'Sample.pdf', sample: 'content/Sample.pdf', limit: 'maxPages', value: 3 },
+      { name: 'Sample.pdf', sample: 'content/Sample.pdf', limit: 'maxExtractedChars', value: 1000 },
+      // ~8 KB of PDF whose content stream inflates to 8 MiB.
+      {
+        name: 'flate-bomb.pdf',
+        bytes: pdfFlateBomb({ inflatedBytes: 8 * MiB }),
+        limit: 'maxDecompressedBytes',
+        value: MiB,
+      },
+    ],
   },
   code: {
     // The project's own source is real code of two languages.
@@ -94,6 +167,20 @@ const FIXTURES: Readonly<Record<string, Fixture>> = {
       { name: 'latin1.go', bytes: INVALID_UTF8 },
     ],
     empty: () => NO_SECTIONS,
+    limits: () => [
+      {
+        name: 'bundle.min.js',
+        bytes: utf8(`var a=${'1+'.repeat(5000)}1;\n`),
+        limit: 'maxLineChars',
+        value: 1000,
+      },
+      {
+        name: 'tiers.ts',
+        sample: path.join(projectRoot(), 'src/domain/tiers.ts'),
+        limit: 'maxExtractedChars',
+        value: 100,
+      },
+    ],
   },
   docx: {
     samples: ['content/Sample.docx'],
@@ -103,6 +190,24 @@ const FIXTURES: Readonly<Record<string, Fixture>> = {
       { name: 'truncated.docx', bytes: sampleBytes('content/Sample.docx').subarray(0, 5000) },
     ],
     empty: () => /is empty \(0 bytes\), not a DOCX file/,
+    limits: () => [
+      // The directory declares 8 MiB for word/document.xml: refused before inflating.
+      {
+        name: 'xml-bomb.docx',
+        bytes: docxXmlBomb({ inflatedBytes: 8 * MiB }),
+        limit: 'maxDecompressedBytes',
+        value: MiB,
+      },
+      // The directory claims 1,000 bytes, the part inflates to 8 MiB: stopped while inflating.
+      {
+        name: 'lying.docx',
+        bytes: docxXmlBomb({ inflatedBytes: 8 * MiB, declaredSize: 1000 }),
+        limit: 'maxDecompressedBytes',
+        value: MiB,
+      },
+      { name: 'Sample.docx', sample: 'content/Sample.docx', limit: 'maxDecompressedBytes', value: 10 * 1024 },
+      { name: 'Sample.docx', sample: 'content/Sample.docx', limit: 'maxExtractedChars', value: 1000 },
+    ],
   },
 };
 
@@ -218,6 +323,41 @@ describe.each(PROVIDERS.map((p) => [p.name, p] as const))('%s provider', (name, 
       expect(err, fileName).toBeInstanceOf(CorruptFileError);
       expect((err as Error).message).toContain(fileName);
       expect((err as Error).message).not.toContain(path.basename(file.path));
+    }
+  });
+
+  it('stops at each limit with a LimitExceededError naming the limit, its value, its variable and the file', async () => {
+    const cases = fixture.limits();
+    expect(cases.length).toBeGreaterThan(0);
+    for (const { name: fileName, bytes, sample, limit, value } of cases) {
+      const file = bytes ? upload(fileName, bytes) : { ...sampleFile(sample as string), name: fileName };
+      const limits: ExtractionLimits = { ...DEFAULT_LIMITS, [limit]: value };
+      const started = Date.now();
+      const err = await rejection(provider.extract(file, localContext({ config: { limits } })));
+      expect(err, `${fileName} (${limit})`).toBeInstanceOf(LimitExceededError);
+      const message = (err as Error).message;
+      expect(message).toContain(fileName);
+      expect(message).toContain(limitVariable(limit));
+      expect(message).toContain(`the ${limit === 'maxDecompressedBytes' ? formatBytes(value) : value} limit`);
+      // Crossing a limit is found on the way, not after the work: these files are small, so is the time.
+      expect(Date.now() - started, `${fileName} (${limit})`).toBeLessThan(5000);
+    }
+  });
+
+  it('names the variable that set a limit when a tier variable did', async () => {
+    const [first] = fixture.limits();
+    const { name: fileName, bytes, sample, limit, value } = first as LimitCase;
+    const file = bytes ? upload(fileName, bytes) : { ...sampleFile(sample as string), name: fileName };
+    const variable = `${limitVariable(limit)}_SMALL`;
+    const limits: ExtractionLimits = { ...DEFAULT_LIMITS, [limit]: value, variables: { [limit]: variable } };
+    const err = await rejection(provider.extract(file, localContext({ config: { limits } })));
+    expect((err as Error).message).toContain(`(${variable})`);
+  });
+
+  it('raises nothing but non-retryable errors for damaged input (a retry would fail the same way)', async () => {
+    for (const { name: fileName, bytes } of fixture.corrupt()) {
+      const err = await rejection(provider.extract(upload(fileName, bytes), localContext()));
+      expect(err, fileName).toBeInstanceOf(NonRetryableError);
     }
   });
 

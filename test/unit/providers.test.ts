@@ -2,16 +2,36 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { crc32 } from 'node:zlib';
-import { afterAll, describe, expect, it, vi } from 'vitest';
+import mammoth from 'mammoth';
+import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
+import { LIMIT_DEFAULTS, readLimits } from '../../src/config/limits.js';
 import type { ExtractedDocument } from '../../src/domain/content.js';
-import { CorruptFileError, UnsupportedFileTypeError } from '../../src/domain/errors.js';
+import {
+  CorruptFileError,
+  LimitExceededError,
+  NON_RETRYABLE_ERROR_TYPES,
+  NonRetryableError,
+  UnsupportedFileTypeError,
+} from '../../src/domain/errors.js';
 import {
   createProviderCatalog,
   describeUnsupported,
   fileExtension,
   mimeTypeForFileName,
 } from '../../src/domain/provider-catalog.js';
-import { extractFile, localContext, pickProvider } from '../../src/providers/index.js';
+import {
+  DEFAULT_LIMITS,
+  type ExtractionLimits,
+  extractFile,
+  LIMIT_NAMES,
+  limitVariable,
+  localContext,
+  pickProvider,
+} from '../../src/providers/index.js';
+import { isResourceExhaustion } from '../../src/providers/limits.js';
+import { findFlateStreams, measureFlateStreams } from '../../src/providers/pdf-streams.js';
+import { textProvider } from '../../src/providers/text.js';
+import { docxXmlBomb, MiB, pdfFlateBomb } from '../support/hostile-files.js';
 
 const samples = path.resolve(process.cwd(), '../shared/samples');
 const sample = (name: string) => path.join(samples, name);
@@ -438,6 +458,202 @@ describe('docx provider', () => {
     const file = tempFile('truncated.docx', whole.subarray(0, 5000));
     const err = await rejection(extractFile('docx', file));
     expect(err).toBeInstanceOf(CorruptFileError);
+  });
+});
+
+describe('extraction limits', () => {
+  const limited = (overrides: Partial<ExtractionLimits>) =>
+    localContext({ config: { limits: { ...DEFAULT_LIMITS, ...overrides } } });
+  afterEach(() => vi.restoreAllMocks());
+
+  it("are non-retryable: LimitExceededError is one of Temporal's nonRetryableErrorTypes", () => {
+    expect(new LimitExceededError('x')).toBeInstanceOf(NonRetryableError);
+    expect(NON_RETRYABLE_ERROR_TYPES).toContain('LimitExceededError');
+  });
+
+  it('counts a line in characters, not bytes: 150 two-byte letters fit a 200-character limit', async () => {
+    const file = tempFile('accents.txt', `${'é'.repeat(150)}\n`);
+    const doc = await extractFile('text', file, limited({ maxLineChars: 200 }));
+    expect(doc.sections[0]?.text).toHaveLength(150);
+    const over = tempFile('accents-over.txt', `ok\n${'é'.repeat(250)}\n`);
+    const err = await rejection(extractFile('text', over, limited({ maxLineChars: 200 })));
+    expect(err).toBeInstanceOf(LimitExceededError);
+    expect(err.message).toBe(
+      'accents-over.txt has a line longer than the 200 limit on characters per line (P8FS_LIMIT_MAX_LINE_CHARS): line 2 holds at least 250 characters',
+    );
+  });
+
+  it('lets one long line through for JSON (minified JSON is one line), holding it to the character limit', async () => {
+    const file = tempFile(
+      'minified.json',
+      JSON.stringify({ items: Array.from({ length: 500 }, (_, i) => i) }),
+    );
+    const doc = await extractFile('structured', file, limited({ maxLineChars: 100 }));
+    expect(doc.sections).toHaveLength(1);
+  });
+
+  it('reports a RangeError ("Invalid string length") as a limit, never as a damaged file', async () => {
+    vi.spyOn(mammoth, 'convertToHtml').mockRejectedValue(new RangeError('Invalid string length'));
+    const err = await rejection(extractFile('docx', sample('content/Sample.docx')));
+    expect(err).toBeInstanceOf(LimitExceededError);
+    expect(err).not.toBeInstanceOf(CorruptFileError);
+    expect(err.message).toContain('Sample.docx expands beyond what one extraction can hold in memory');
+    expect(err.message).toContain('RangeError: Invalid string length');
+    expect(err.message).not.toMatch(/damaged or not/);
+  });
+
+  it('turns an engine limit from any provider into a LimitExceededError (extractFile catches what they miss)', async () => {
+    vi.spyOn(textProvider, 'extract').mockRejectedValue(new RangeError('Maximum call stack size exceeded'));
+    const err = await rejection(extractFile('text', sample('small/sample.txt')));
+    expect(err).toBeInstanceOf(LimitExceededError);
+    expect(err.message).toContain('sample.txt nests deeper than the extraction can follow');
+    expect(isResourceExhaustion(new Error('UnknownErrorException: Array buffer allocation failed'))).toBe(
+      true,
+    );
+    expect(isResourceExhaustion(new TypeError('Cannot read properties of undefined'))).toBe(false);
+  });
+
+  it('holds every provider to the character limit in extractFile too', async () => {
+    const err = await rejection(
+      extractFile('pdf', sample('small/sample.pdf'), limited({ maxExtractedChars: 10 })),
+    );
+    expect(err).toBeInstanceOf(LimitExceededError);
+    expect(err.message).toContain('sample.pdf yields more text than the 10 limit on extracted characters');
+  });
+
+  it('YAML: recursive and unresolved aliases and repeated keys are damaged files, not retryable errors', async () => {
+    const recursive = await rejection(extractFile('structured', tempFile('self.yaml', 'a: &a [1, *a]\n')));
+    expect(recursive).toBeInstanceOf(NonRetryableError);
+    expect(recursive.message).toContain('self.yaml');
+    const unresolved = await rejection(extractFile('structured', tempFile('dangling.yaml', 'a: *nowhere\n')));
+    expect(unresolved).toBeInstanceOf(NonRetryableError);
+    expect(unresolved.message).toContain('dangling.yaml');
+    const repeated = await rejection(extractFile('structured', tempFile('twice.yaml', 'a: 1\nb: 2\na: 3\n')));
+    expect(repeated).toBeInstanceOf(CorruptFileError);
+    expect(repeated.message).toBe(
+      'twice.yaml is not valid YAML: Map keys must be unique at line 3, column 1',
+    );
+  });
+
+  it('YAML: nesting so deep that the parser overflows its stack is a limit, not an invalid file', async () => {
+    const lines = Array.from({ length: 3000 }, (_, i) => `${' '.repeat(i)}-`);
+    const err = await rejection(
+      extractFile('structured', tempFile('stairs.yaml', `${lines.join('\n')} leaf\n`)),
+    );
+    expect(err).toBeInstanceOf(LimitExceededError);
+    expect(err.message).toMatch(
+      /^stairs\.yaml nests deeper than the 128 limit on nesting depth \(P8FS_LIMIT_MAX_NESTING_DEPTH\): nested too deeply for the parser to follow at line \d+, column \d+$/,
+    );
+  });
+
+  it("YAML: a map of 40,000 keys parses in seconds (the yaml package's own key check is quadratic)", async () => {
+    const keys = Array.from({ length: 40_000 }, (_, i) => `key${i}: value ${i}`).join('\n');
+    const started = Date.now();
+    const doc = await extractFile('structured', tempFile('wide.yaml', keys));
+    expect(doc.sections).toHaveLength(40_000);
+    expect(Date.now() - started).toBeLessThan(10_000);
+  });
+
+  it('PDF: flate streams are measured only as far as needed, images and other filters left alone', async () => {
+    const pdf = readFileSync(sample('content/Sample.pdf'));
+    const streams = findFlateStreams(pdf);
+    expect(streams.length).toBeGreaterThan(0);
+    const measured = await measureFlateStreams(pdf, 64 * MiB, new AbortController().signal);
+    expect(measured.bytes).toBeLessThanOrEqual(64 * MiB);
+    expect(measured.streams).toBe(streams.length);
+    const bomb = pdfFlateBomb({ inflatedBytes: 64 * MiB });
+    expect(bomb.length).toBeLessThan(200_000);
+    const exploded = await measureFlateStreams(bomb, 8 * MiB, new AbortController().signal);
+    expect(exploded).toEqual({ bytes: expect.any(Number), measured: 1, streams: 1 });
+    expect(exploded.bytes).toBeGreaterThan(8 * MiB);
+    // Stopped just past the budget: the rest of the 64 MiB was never inflated.
+    expect(exploded.bytes).toBeLessThan(9 * MiB);
+    // Hex in front of the flate filter is not measured: that bomb is left to the extraction's memory ceiling.
+    expect(findFlateStreams(pdfFlateBomb({ inflatedBytes: MiB, hexWrapped: true }))).toEqual([]);
+  });
+
+  it('DOCX: entries mammoth never reads (images) do not count against the decompressed bytes', async () => {
+    const doc = await extractFile(
+      'docx',
+      sample('content/Sample.docx'),
+      limited({ maxDecompressedBytes: MiB }),
+    );
+    expect(doc.sections.length).toBeGreaterThan(0);
+    const bomb = tempFile('bomb.docx', docxXmlBomb({ inflatedBytes: 4 * MiB }));
+    const err = await rejection(extractFile('docx', bomb, limited({ maxDecompressedBytes: MiB })));
+    expect(err.message).toBe(
+      'bomb.docx expands beyond the 1 MiB limit on decompressed bytes (P8FS_LIMIT_MAX_DECOMPRESSED_BYTES): word/document.xml declares 4.7 MiB after 968 bytes already read',
+    );
+  });
+});
+
+describe('extraction limits: configuration (P8FS_LIMIT_*, P8FS_EXTRACT_MEMORY_MB)', () => {
+  it("has per-tier defaults that grow with the tier, and the providers' own defaults are the small tier's", () => {
+    const problems: string[] = [];
+    const limits = readLimits({}, problems);
+    expect(problems).toEqual([]);
+    const { memoryMb, ...small } = LIMIT_DEFAULTS.small;
+    expect(limits.small.extraction).toEqual({ ...small, variables: {} });
+    expect(DEFAULT_LIMITS).toEqual(small);
+    expect(memoryMb).toBe(1024);
+    expect([limits.small.memoryMb, limits.medium.memoryMb, limits.large.memoryMb]).toEqual([
+      1024, 2048, 4096,
+    ]);
+    for (const name of LIMIT_NAMES) {
+      expect(limits.medium.extraction[name]).toBeGreaterThanOrEqual(limits.small.extraction[name]);
+      expect(limits.large.extraction[name]).toBeGreaterThanOrEqual(limits.medium.extraction[name]);
+    }
+    expect(limits.small.memoryVariable).toBe('P8FS_EXTRACT_MEMORY_MB');
+  });
+
+  it('reads one variable for every tier and one per tier (which wins and is named in messages)', () => {
+    const problems: string[] = [];
+    const limits = readLimits(
+      {
+        P8FS_LIMIT_MAX_PAGES: '100',
+        P8FS_LIMIT_MAX_PAGES_LARGE: '900',
+        P8FS_LIMIT_MAX_DECOMPRESSED_BYTES_SMALL: '64MiB',
+        P8FS_EXTRACT_MEMORY_MB_MEDIUM: '3000',
+      },
+      problems,
+    );
+    expect(problems).toEqual([]);
+    expect([limits.small, limits.medium, limits.large].map((t) => t.extraction.maxPages)).toEqual([
+      100, 100, 900,
+    ]);
+    expect(limits.large.extraction.variables).toEqual({ maxPages: 'P8FS_LIMIT_MAX_PAGES_LARGE' });
+    expect(limits.small.extraction.maxDecompressedBytes).toBe(64 * MiB);
+    expect(limits.small.extraction.variables?.maxDecompressedBytes).toBe(
+      'P8FS_LIMIT_MAX_DECOMPRESSED_BYTES_SMALL',
+    );
+    expect(limits.medium.memoryMb).toBe(3000);
+    expect(limits.medium.memoryVariable).toBe('P8FS_EXTRACT_MEMORY_MB_MEDIUM');
+  });
+
+  it('names each bad variable and what it expects', () => {
+    const problems: string[] = [];
+    readLimits(
+      {
+        P8FS_LIMIT_MAX_LINE_CHARS: 'lots',
+        P8FS_LIMIT_MAX_NESTING_DEPTH_SMALL: '100000',
+        P8FS_LIMIT_MAX_DECOMPRESSED_BYTES: '1.5GiB',
+        P8FS_EXTRACT_MEMORY_MB: '0',
+      },
+      problems,
+    );
+    expect(problems).toEqual([
+      'P8FS_LIMIT_MAX_DECOMPRESSED_BYTES="1.5GiB" is invalid: expected a whole number at least 1 (bytes, or with a KiB, MiB or GiB suffix)',
+      'P8FS_LIMIT_MAX_LINE_CHARS="lots" is invalid: expected a whole number at least 1',
+      'P8FS_EXTRACT_MEMORY_MB="0" is invalid: expected a whole number 128 to 1048576',
+      'P8FS_LIMIT_MAX_NESTING_DEPTH_SMALL="100000" is invalid: expected a whole number 1 to 1000',
+    ]);
+  });
+
+  it('uses the variable names the providers name in their messages', () => {
+    const problems: string[] = [];
+    const env = Object.fromEntries(LIMIT_NAMES.map((name) => [limitVariable(name), 'x']));
+    readLimits(env, problems);
+    expect(problems.map((p) => p.split('=')[0])).toEqual(LIMIT_NAMES.map(limitVariable));
   });
 });
 
