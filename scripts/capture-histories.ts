@@ -14,6 +14,7 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { mkdir, readdir, rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
+import { DeleteObjectCommand } from '@aws-sdk/client-s3';
 import { WorkflowFailedError } from '@temporalio/client';
 import { planRoute, type RouteDeps, startPlanned } from '../src/bridge/route-event.js';
 import { projectRoot } from '../src/config/project-root.js';
@@ -81,6 +82,8 @@ const captures: Capture[] = [
     expect: 'renamed',
     async prepare(p) {
       await putSample(p, 'content/Sample.md', 'archive/Sample.md');
+      // A rename in S3 is a copy and a delete; the event comes after both.
+      await p.s3.send(new DeleteObjectCommand({ Bucket: tenant, Key: 'uploads/Sample.md' }));
       return {
         event_type: 'rename',
         old_path: path('uploads/Sample.md'),
@@ -92,7 +95,8 @@ const captures: Capture[] = [
     // Sample.pdf was stored by the second capture: its rows and derived objects go.
     name: 'delete-stored',
     expect: 'deleted',
-    async prepare() {
+    async prepare(p) {
+      await p.s3.send(new DeleteObjectCommand({ Bucket: tenant, Key: 'uploads/Sample.pdf' }));
       return { event_type: 'delete', path: path('uploads/Sample.pdf') };
     },
   },

@@ -10,10 +10,15 @@
  * short pieces (words, overlap tails) through a cache, and every finished chunk once to report an
  * exact tokenCount. Packing itself only adds numbers.
  *
+ * Big documents: `chunkSteps` is the same algorithm as a generator that takes sections one by one and
+ * hands out each chunk as soon as it is final, with a pause point (`undefined`) at least every few
+ * milliseconds of work, so a caller can yield to its event loop, heartbeat and stop on cancellation
+ * while chunking hundreds of megabytes; `chunkDocument` is that generator collected.
+ *
  * Do not import this module from workflow code: it loads the tokenizer tables.
  */
 import { countTokens as countCl100k } from 'gpt-tokenizer/encoding/cl100k_base';
-import type { ExtractedDocument, SectionKind } from './content.js';
+import type { ExtractedDocument, ExtractedSection, SectionKind } from './content.js';
 
 export interface ChunkOptions {
   maxTokens: number;
@@ -95,32 +100,57 @@ interface Overlap {
  * overlapTokens of whole words, except where a chunk starts at a heading. Deterministic.
  */
 export function chunkDocument(doc: ExtractedDocument, options: ChunkOptions): Chunk[] {
+  const chunks: Chunk[] = [];
+  for (const step of chunkSteps(doc.sections, options)) if (step) chunks.push(step);
+  return chunks;
+}
+
+/**
+ * `chunkDocument` one step at a time: yields each chunk as soon as it is final (the same chunks, in the
+ * same order) and `undefined` between bounded pieces of work, where the caller may pause. Sections are
+ * read lazily, and the units already packed are dropped, so memory follows the section at hand.
+ */
+export function* chunkSteps(
+  sections: Iterable<ExtractedSection>,
+  options: ChunkOptions,
+): Generator<Chunk | undefined, void, undefined> {
   const { maxTokens, overlapTokens } = validate(options);
   // Leaves room for the overlap and the blank line before a unit, so any unit fits a fresh chunk.
   const unitLimit = Math.max(1, maxTokens - overlapTokens - 1);
-  const sections: SectionInfo[] = [];
-  const units: Unit[] = [];
-  for (const section of doc.sections) {
+  const packer = new Packer(maxTokens, overlapTokens);
+  for (const section of sections) {
     const text = section.text.trim();
     if (!text) continue;
-    const index = sections.length;
+    // Every piece of a section is known before its first unit is packed: packing reads the section's
+    // total (a section that fits a fresh chunk whole is not split).
     const pieces: Piece[] = [];
-    splitToFit(
-      text,
-      countTokens(text),
-      LINE_KINDS.has(section.kind) ? LINE_LEVELS : PROSE_LEVELS,
-      0,
-      unitLimit,
-      pieces,
-    );
     let tokens = 0;
-    pieces.forEach((piece, i) => {
-      units.push({ ...piece, section: index, first: i === 0 });
+    const levels = LINE_KINDS.has(section.kind) ? LINE_LEVELS : PROSE_LEVELS;
+    for (const piece of splitToFit(text, countIfShort(text, unitLimit), levels, 0, unitLimit)) {
+      pieces.push(piece);
       tokens += piece.tokens;
-    });
-    sections.push({ kind: section.kind, page: section.page, heading: section.heading, tokens });
+      if (pieces.length % PIECES_PER_STEP === 0) yield undefined;
+    }
+    packer.addSection({ kind: section.kind, page: section.page, heading: section.heading, tokens }, pieces);
+    yield* packer.pack();
+    yield undefined;
   }
-  return pack(units, sections, maxTokens, overlapTokens);
+  yield* packer.finish();
+}
+
+/** Pieces split between two pause points: each costs one short token count. */
+const PIECES_PER_STEP = 64;
+
+/**
+ * A text certainly longer than `limit` tokens is not counted whole (counting 100 MB at once would block
+ * for seconds): no cl100k_base token spans more than 128 characters (a run of spaces), so more than
+ * 256 characters per allowed token cannot fit. Such a text is cut without its count.
+ */
+const MAX_CHARS_PER_TOKEN = 256;
+const TOO_LONG = Number.POSITIVE_INFINITY;
+
+function countIfShort(text: string, limit: number, count: (text: string) => number = countTokens): number {
+  return text.length > limit * MAX_CHARS_PER_TOKEN ? TOO_LONG : count(text);
 }
 
 function validate(options: ChunkOptions): ChunkOptions {
@@ -136,51 +166,55 @@ function validate(options: ChunkOptions): ChunkOptions {
   return options;
 }
 
-/** Appends pieces of at most `limit` tokens, cutting at the coarsest level that gets there. */
-function splitToFit(
+/** Pieces of at most `limit` tokens, cut at the coarsest level that gets there. */
+function* splitToFit(
   text: string,
   tokens: number,
   levels: RegExp[],
   level: number,
   limit: number,
-  out: Piece[],
-): void {
+): Generator<Piece, void, undefined> {
   if (tokens <= limit) {
-    out.push({ text, tokens });
+    yield { text, tokens };
     return;
   }
   const gap = levels[level];
   if (!gap) {
-    hardSplit(text, limit, out);
+    yield* hardSplit(text, limit);
     return;
   }
   const parts = cutAt(text, gap);
-  if (parts.length === 1) {
-    splitToFit(text, tokens, levels, level + 1, limit, out);
+  const first = parts.next();
+  const second = parts.next();
+  if (first.done || second.done) {
+    yield* splitToFit(text, tokens, levels, level + 1, limit);
     return;
   }
   const count = gap === WORD_GAP ? countPiece : countTokens;
-  for (const part of parts) splitToFit(part, count(part), levels, level + 1, limit, out);
+  yield* splitToFit(first.value, countIfShort(first.value, limit, count), levels, level + 1, limit);
+  yield* splitToFit(second.value, countIfShort(second.value, limit, count), levels, level + 1, limit);
+  for (const part of parts) {
+    yield* splitToFit(part, countIfShort(part, limit, count), levels, level + 1, limit);
+  }
 }
 
-function cutAt(text: string, gap: RegExp): string[] {
-  const parts: string[] = [];
+/** The text cut before each match of `gap` (lazily: a huge section is never cut all at once). */
+function* cutAt(text: string, gap: RegExp): Generator<string, void, undefined> {
   let start = 0;
   for (const match of text.matchAll(gap)) {
     if (match.index > start) {
-      parts.push(text.slice(start, match.index));
+      yield text.slice(start, match.index);
       start = match.index;
     }
   }
-  parts.push(text.slice(start));
-  return parts;
+  yield text.slice(start);
 }
 
 /**
  * Last resort for a single "word" longer than a chunk (a base64 blob, a minified line): cut by
  * characters at the longest prefix that fits. Never splits a surrogate pair.
  */
-function hardSplit(text: string, limit: number, out: Piece[]): void {
+function* hardSplit(text: string, limit: number): Generator<Piece, void, undefined> {
   let rest = text;
   while (rest) {
     // A token rarely spans more than a few dozen characters, which bounds each search.
@@ -203,7 +237,7 @@ function hardSplit(text: string, limit: number, out: Piece[]): void {
       best = isHighSurrogate(rest.charCodeAt(0)) ? 2 : 1;
       bestTokens = countTokens(rest.slice(0, best));
     }
-    out.push({ text: rest.slice(0, best), tokens: bestTokens });
+    yield { text: rest.slice(0, best), tokens: bestTokens };
     rest = rest.slice(best);
   }
 }
@@ -212,78 +246,122 @@ function isHighSurrogate(code: number): boolean {
   return code >= 0xd800 && code <= 0xdbff;
 }
 
-/** Greedy packing over the units, with the boundary preferences described on chunkDocument. */
-function pack(units: Unit[], sections: SectionInfo[], maxTokens: number, overlapTokens: number): Chunk[] {
-  const chunks: Chunk[] = [];
+/**
+ * Greedy packing over the units, with the boundary preferences described on chunkDocument. Units arrive
+ * a section at a time (`addSection`); `pack` emits every chunk that no later unit can change, and
+ * `finish` the last one. The decision at a unit looks only at that unit, the ones before it in the
+ * current chunk and its section's total, so packing as units arrive gives the chunks packing all of
+ * them at once would.
+ */
+class Packer {
+  private readonly sections: SectionInfo[] = [];
+  private readonly units: Unit[] = [];
   // A heading only closes a chunk holding at least this much, so a title is not left on its own.
-  const headingBreakMin = Math.max(1, Math.floor(maxTokens / 8));
-  const isHeading = (u: Unit) => sections[u.section]?.kind === 'heading';
+  private readonly headingBreakMin: number;
+  private overlap: Overlap | undefined;
+  private start = 0; // the current chunk's own units are units[start..i)
+  private ownTokens = 0;
+  private tokens = 0;
+  private i = 0;
+  private emitted = 0;
 
-  let overlap: Overlap | undefined;
-  let start = 0; // the current chunk's own units are units[start..i)
-  let ownTokens = 0;
-  let tokens = 0;
-  let i = 0;
+  constructor(
+    private readonly maxTokens: number,
+    private readonly overlapTokens: number,
+  ) {
+    this.headingBreakMin = Math.max(1, Math.floor(maxTokens / 8));
+  }
 
-  const emit = () => {
-    let end = i;
+  addSection(info: SectionInfo, pieces: Piece[]): void {
+    const index = this.sections.length;
+    this.sections.push(info);
+    pieces.forEach((piece, i) => {
+      this.units.push({ ...piece, section: index, first: i === 0 });
+    });
+  }
+
+  /** Packs the units that have arrived; yields each chunk that is final. */
+  *pack(): Generator<Chunk, void, undefined> {
+    const { units, sections, maxTokens, overlapTokens } = this;
+    while (this.i < units.length) {
+      const unit = units[this.i] as Unit;
+      const sep = unit.first && (this.i > this.start || this.overlap) ? 1 : 0;
+      if (this.i > this.start) {
+        const section = sections[unit.section] as SectionInfo;
+        const last = units[this.i - 1] as Unit;
+        const afterHeading = this.isHeading(last);
+        const headingBreak =
+          unit.first && section.kind === 'heading' && !afterHeading && this.ownTokens >= this.headingBreakMin;
+        const overflow = this.tokens + sep + unit.tokens > maxTokens;
+        // Rather than split a section that would fit whole into the next chunk, end this one early;
+        // but fill up anyway when this chunk is still small and the section is big.
+        const sectionBreak =
+          unit.first &&
+          !afterHeading &&
+          this.tokens + sep + section.tokens > maxTokens &&
+          (section.tokens + overlapTokens + 1 <= maxTokens || this.tokens >= maxTokens / 4);
+        if (headingBreak || overflow || sectionBreak) {
+          // Headings belong with what follows them, never at the end of a chunk.
+          let keep = this.i;
+          while (keep > this.start && this.isHeading(units[keep - 1] as Unit)) keep--;
+          if (keep > this.start) this.i = keep;
+          // Only headings so far: take the front of the next unit rather than emit the headings alone.
+          else if (!this.overlap && splitFront(units, this.i, maxTokens - this.tokens - sep)) continue;
+          yield this.emit();
+          continue;
+        }
+      }
+      this.tokens += sep + unit.tokens;
+      this.ownTokens += unit.tokens;
+      this.i++;
+    }
+  }
+
+  /** The last chunk, once every section has arrived. */
+  *finish(): Generator<Chunk, void, undefined> {
+    yield* this.pack();
+    if (this.i > this.start) yield this.emit();
+  }
+
+  private isHeading(u: Unit): boolean {
+    return this.sections[u.section]?.kind === 'heading';
+  }
+
+  private emit(): Chunk {
+    const { units, sections, maxTokens, overlapTokens } = this;
+    let end = this.i;
+    let chunk: Chunk;
     for (;;) {
-      const built = build(units, start, end, overlap);
+      const built = build(units, this.start, end, this.overlap);
       const exact = countTokens(built.text);
       if (exact <= maxTokens) {
-        chunks.push(describe(chunks.length, built.text, exact, units, sections, start, end, overlap));
-        i = end;
-        const next = units[i];
+        chunk = describe(this.emitted++, built.text, exact, units, sections, this.start, end, this.overlap);
+        this.i = end;
+        const next = units[this.i];
         // A chunk that starts at a heading starts a topic; the previous topic's tail would only blur it.
-        const wantsOverlap = overlapTokens > 0 && next !== undefined && !(next.first && isHeading(next));
-        overlap = wantsOverlap ? tailOf(built, overlapTokens) : undefined;
+        const wantsOverlap = overlapTokens > 0 && next !== undefined && !(next.first && this.isHeading(next));
+        this.overlap = wantsOverlap ? tailOf(built, overlapTokens) : undefined;
         break;
       }
       // Estimates summed below the limit but the exact count did not: give back the last unit.
-      if (end - start > 1) end--;
-      else if (overlap) overlap = undefined;
+      if (end - this.start > 1) end--;
+      else if (this.overlap) this.overlap = undefined;
       else throw new Error(`chunker invariant broken: a single unit counts ${exact} > ${maxTokens} tokens`);
     }
-    start = i;
-    ownTokens = 0;
-    tokens = overlap?.tokens ?? 0;
-  };
-
-  while (i < units.length) {
-    const unit = units[i] as Unit;
-    const sep = unit.first && (i > start || overlap) ? 1 : 0;
-    if (i > start) {
-      const section = sections[unit.section] as SectionInfo;
-      const last = units[i - 1] as Unit;
-      const afterHeading = isHeading(last);
-      const headingBreak =
-        unit.first && section.kind === 'heading' && !afterHeading && ownTokens >= headingBreakMin;
-      const overflow = tokens + sep + unit.tokens > maxTokens;
-      // Rather than split a section that would fit whole into the next chunk, end this one early;
-      // but fill up anyway when this chunk is still small and the section is big.
-      const sectionBreak =
-        unit.first &&
-        !afterHeading &&
-        tokens + sep + section.tokens > maxTokens &&
-        (section.tokens + overlapTokens + 1 <= maxTokens || tokens >= maxTokens / 4);
-      if (headingBreak || overflow || sectionBreak) {
-        // Headings belong with what follows them, never at the end of a chunk.
-        let keep = i;
-        while (keep > start && isHeading(units[keep - 1] as Unit)) keep--;
-        if (keep > start) i = keep;
-        // Only headings so far: take the front of the next unit rather than emit the headings alone.
-        else if (!overlap && splitFront(units, i, maxTokens - tokens - sep)) continue;
-        emit();
-        continue;
-      }
+    this.start = this.i;
+    this.ownTokens = 0;
+    this.tokens = this.overlap?.tokens ?? 0;
+    // Units before the current chunk are never looked at again: drop them now and then.
+    if (this.start >= DROP_UNITS_AFTER) {
+      units.splice(0, this.start);
+      this.i -= this.start;
+      this.start = 0;
     }
-    tokens += sep + unit.tokens;
-    ownTokens += unit.tokens;
-    i++;
+    return chunk;
   }
-  if (i > start) emit();
-  return chunks;
 }
+
+const DROP_UNITS_AFTER = 4096;
 
 /**
  * Replaces units[index] by a front part of at most `room` tokens, cut at a word gap, and the rest.
@@ -291,7 +369,7 @@ function pack(units: Unit[], sections: SectionInfo[], maxTokens: number, overlap
  */
 function splitFront(units: Unit[], index: number, room: number): boolean {
   const unit = units[index] as Unit;
-  const words = cutAt(unit.text, WORD_GAP);
+  const words = [...cutAt(unit.text, WORD_GAP)];
   let used = 0;
   let taken = 0;
   for (const word of words) {

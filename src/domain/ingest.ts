@@ -1,7 +1,9 @@
 /**
  * What flows through the `ingestFile` workflow's history: references and counts only (keys, ids, sizes),
- * never file contents or chunk text. Pure types, safe to import from workflow code.
+ * never file contents or chunk text. Workflow code imports only the types of this module (derivedPrefix
+ * hashes with node:crypto and runs in activities).
  */
+import { createHash } from 'node:crypto';
 import type { ProviderName } from './content.js';
 import type { StorageEvent } from './storage-event.js';
 import type { Tier } from './tiers.js';
@@ -23,6 +25,11 @@ export interface RegisteredFile {
   provider: ProviderName;
   /** The object's Last-Modified (ISO 8601), stored as each resource's timestamp. */
   lastModified?: string;
+  /**
+   * The object's etag when it was registered: storing checks that S3 still holds this object (absent in
+   * results recorded before it existed; those runs check only that the object still exists).
+   */
+  etag?: string;
 }
 
 export interface ExtractionResult {
@@ -36,7 +43,7 @@ export interface ExtractionResult {
 }
 
 export interface ChunkingResult {
-  /** Object key in the derived bucket holding the chunks as JSON. */
+  /** Object key in the derived bucket holding the chunks: JSON Lines (`.jsonl`), or a JSON array (`.json`). */
   chunksKey: string;
   chunkCount: number;
   tokenCount: number;
@@ -45,6 +52,17 @@ export interface ChunkingResult {
 export interface StoreResult {
   resourcesStored: number;
   resourcesReplaced: number;
+  /**
+   * Set when nothing was stored because this run no longer describes S3 (the object is gone or holds
+   * other bytes, whose own event does the work) or a later attempt of this activity took over.
+   */
+  superseded?: string;
+}
+
+/** What recordIngestFailure did: recorded the failure, or nothing because the run was superseded. */
+export interface FailureRecord {
+  fileId: string;
+  superseded?: string;
 }
 
 export type IngestOutcome =
@@ -59,10 +77,28 @@ export type IngestOutcome =
     }
   | { status: 'deleted'; fileId: string; resourcesDeleted: number }
   | { status: 'renamed'; fileId: string; fromFileId: string; resourcesMoved: number }
-  | { status: 'failed'; fileId: string; errorType: string; message: string };
+  | { status: 'failed'; fileId: string; errorType: string; message: string }
+  /**
+   * The event no longer describes S3 by the time its run wanted to write (the object was deleted,
+   * renamed or overwritten meanwhile): nothing of it was written, and the later event's run owns the rows.
+   */
+  | { status: 'superseded'; fileId: string; reason: string };
 
-/** Where an ingest step writes its derived output, under the derived bucket. */
+/**
+ * Where an ingest step writes its derived output, under the derived bucket. The version becomes one path
+ * segment for any string: kept as it is when it is a plain name (an etag, a hash), otherwise (other
+ * characters, empty, `.`/`..`, which S3 would resolve as a path, or long) a hash of it, readable part first,
+ * so two versions never share a folder.
+ */
 export function derivedPrefix(tenantId: string, fileId: string, version: string): string {
-  const safeVersion = version.replace(/[^A-Za-z0-9._-]/g, '_');
-  return `${tenantId}/${fileId}/${safeVersion}`;
+  return `${tenantId}/${fileId}/${versionSegment(version)}`;
+}
+
+const PLAIN_VERSION = /^[A-Za-z0-9_-][A-Za-z0-9._-]{0,127}$/;
+
+function versionSegment(version: string): string {
+  if (PLAIN_VERSION.test(version)) return version;
+  const readable = version.replace(/[^A-Za-z0-9_-]+/g, '_').slice(0, 40);
+  const hash = createHash('sha256').update(version).digest('hex').slice(0, 32);
+  return `${readable}~${hash}`.replace(/^_*~/, 'v~');
 }

@@ -1,6 +1,11 @@
 /**
  * ingestFile: one storage event → the file's chunks as `resources` rows. Deterministic code only: all
  * I/O is in activities, and history holds keys, ids and counts, never contents.
+ *
+ * Events of one file may overlap (a delete or rename arriving while the create still runs). The
+ * activities that write rows decide under the file's lock, by looking at S3, whether their event still
+ * describes the object; when it does not they write nothing and the run ends `superseded`. That is only
+ * a different return value for the same commands, so histories recorded before it replay unchanged.
  */
 import { ActivityFailure, ApplicationFailure, log, proxyActivities } from '@temporalio/workflow';
 import type { IngestActivities } from '../activities/ingest/activities.js';
@@ -61,8 +66,12 @@ export async function ingestFile(input: IngestFileInput): Promise<IngestOutcome>
 
   if (event.type === 'delete') {
     const deleted = await act.deleteFile(input);
+    if (deleted.superseded !== undefined) {
+      log.info('delete superseded', { path: event.path, reason: deleted.superseded });
+      return { status: 'superseded', fileId: deleted.fileId, reason: deleted.superseded };
+    }
     log.info('file deleted', { path: event.path, resourcesDeleted: deleted.resourcesDeleted });
-    return { status: 'deleted', ...deleted };
+    return { status: 'deleted', fileId: deleted.fileId, resourcesDeleted: deleted.resourcesDeleted };
   }
   if (event.type === 'rename') {
     const renamed = await act.renameFile(input);
@@ -83,6 +92,10 @@ export async function ingestFile(input: IngestFileInput): Promise<IngestOutcome>
     const extraction = await act.extractText(input, file);
     const chunking = await act.chunkText(input, file, extraction);
     const stored = await act.storeChunks(input, file, extraction, chunking);
+    if (stored.superseded !== undefined) {
+      log.info('ingestFile superseded', { path: event.path, reason: stored.superseded });
+      return { status: 'superseded', fileId: file.fileId, reason: stored.superseded };
+    }
     log.info('ingestFile completed', {
       path: event.path,
       provider: extraction.provider,
@@ -104,7 +117,13 @@ export async function ingestFile(input: IngestFileInput): Promise<IngestOutcome>
     // only failures that exhausted their retries deserve a warning.
     const expected = NON_RETRYABLE_ERROR_TYPES.includes(failure.errorType);
     (expected ? log.info : log.warn)('ingestFile failed', { path: event.path, ...failure, stack: undefined });
-    await act.recordIngestFailure(input, failure);
+    const recorded = await act.recordIngestFailure(input, failure);
+    // Failed because S3 changed under the run (e.g. the object was deleted while it was extracted): the
+    // later event's run owns the rows, and nothing was recorded. Not a failure of this file.
+    if (recorded.superseded !== undefined) {
+      log.info('ingestFile superseded', { path: event.path, reason: recorded.superseded });
+      return { status: 'superseded', fileId: recorded.fileId, reason: recorded.superseded };
+    }
     // Fail the run itself so it shows as failed in the Temporal UI; retrying the workflow cannot help.
     throw ApplicationFailure.nonRetryable(`${event.path}: ${failure.message}`, failure.errorType);
   }

@@ -4,7 +4,7 @@
  * reason and their original payload, directories are ignored and counted, sizes come from S3 when the
  * event has none, and delete/rename events change the stored rows.
  */
-import { ListObjectsV2Command } from '@aws-sdk/client-s3';
+import { DeleteObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BridgeCounters } from '../../src/bridge/bridge.js';
 import type { RouteResult } from '../../src/bridge/route-event.js';
@@ -222,6 +222,8 @@ describe('bridge dead letters, ignores, sizes from S3, deletes and renames (real
     expect(created.chunkCount).toBeGreaterThan(1);
     expect(await rowsOf(created.fileId)).toEqual({ files: 1, resources: created.chunkCount });
 
+    // A producer publishes the delete after S3 deleted the object.
+    await p.s3.send(new DeleteObjectCommand({ Bucket: tenant, Key: 'uploads/to-delete.txt' }));
     await p.publish({ event_type: 'delete', path: created.path });
     const deleted = await resultOf(await startedFor('delete', created.path));
     expect(deleted).toEqual({
@@ -252,6 +254,8 @@ describe('bridge dead letters, ignores, sizes from S3, deletes and renames (real
     const newKey = 'reports/new-name.txt';
     const newPath = `/buckets/${tenant}/${newKey}`;
     await p.putObject(tenant, newKey, body, 'text/plain');
+    // A rename in S3 is a copy and a delete; the event comes after both.
+    await p.s3.send(new DeleteObjectCommand({ Bucket: tenant, Key: 'uploads/old-name.txt' }));
     await p.publish({ event_type: 'rename', old_path: created.path, new_path: newPath });
     const renamed = await resultOf(await startedFor('rename', newPath));
     const newFileId = fileIdFor(tenant, newPath);

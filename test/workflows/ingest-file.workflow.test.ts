@@ -12,7 +12,7 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker, type WorkflowBundle } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { IngestActivities } from '../../src/activities/ingest/activities.js';
-import { CorruptFileError } from '../../src/domain/errors.js';
+import { CorruptFileError, MissingObjectError, PermanentStorageError } from '../../src/domain/errors.js';
 import type {
   ChunkingResult,
   ExtractionResult,
@@ -249,6 +249,75 @@ describe('ingestFile with mocked activities', () => {
       });
     },
   );
+
+  it('storeChunks superseded (S3 changed under the run): the run completes as superseded, nothing else runs', async () => {
+    const reason = 's3://acme/uploads/report.pdf no longer exists (deleted or renamed meanwhile)';
+    const mock = mockActivities({
+      storeChunks: async () => ({ resourcesStored: 0, resourcesReplaced: 0, superseded: reason }),
+    });
+    await expect(runIngest(createInput(), mock.activities)).resolves.toEqual({
+      status: 'superseded',
+      fileId: file.fileId,
+      reason,
+    });
+    expect(mock.names()).toEqual(['registerFile', 'extractText', 'chunkText', 'storeChunks']);
+  });
+
+  it('a failure whose record is superseded (the object is gone): the run completes as superseded, not failed', async () => {
+    const reason = 's3://acme/uploads/report.pdf no longer exists (deleted or renamed meanwhile)';
+    const mock = mockActivities({
+      extractText: async () => {
+        throw new MissingObjectError('object s3://acme/uploads/report.pdf does not exist');
+      },
+      recordIngestFailure: async () => ({ fileId: file.fileId, superseded: reason }),
+    });
+    await expect(runIngest(createInput(), mock.activities)).resolves.toEqual({
+      status: 'superseded',
+      fileId: file.fileId,
+      reason,
+    });
+    expect(mock.names()).toEqual(['registerFile', 'extractText', 'recordIngestFailure']);
+    expect(mock.calls[2]?.args[1]).toMatchObject({ errorType: 'MissingObjectError' });
+  });
+
+  it('a delete superseded (the object exists again): the outcome is superseded', async () => {
+    const reason = 's3://acme/uploads/report.pdf exists again (etag abc): it was re-created after the delete';
+    const mock = mockActivities({
+      deleteFile: async () => ({ fileId: file.fileId, resourcesDeleted: 0, superseded: reason }),
+    });
+    const input = inputFor({ event_type: 'delete', path: '/buckets/acme/uploads/report.pdf' });
+    await expect(runIngest(input, mock.activities)).resolves.toEqual({
+      status: 'superseded',
+      fileId: file.fileId,
+      reason,
+    });
+    expect(mock.names()).toEqual(['deleteFile']);
+  });
+
+  it('a permanent storage failure (PermanentStorageError) is not retried: recorded once, the run fails', async () => {
+    const message = 'storeChunks: PostgreSQL refused: SQLSTATE 23514: new row violates check constraint';
+    const mock = mockActivities({
+      storeChunks: async () => {
+        throw new PermanentStorageError(message);
+      },
+    });
+    const error = await runIngest(createInput(), mock.activities).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(mock.names()).toEqual([
+      'registerFile',
+      'extractText',
+      'chunkText',
+      'storeChunks',
+      'recordIngestFailure',
+    ]);
+    expect(mock.calls[4]?.args[1]).toMatchObject({ errorType: 'PermanentStorageError', message });
+    expect((error as WorkflowFailedError).cause).toMatchObject({
+      type: 'PermanentStorageError',
+      nonRetryable: true,
+    });
+  });
 
   it('a retryable failure is retried, and the second attempt completes the file', async () => {
     const mock = mockActivities({

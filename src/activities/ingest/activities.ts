@@ -6,35 +6,45 @@
  */
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
+import { setTimeout as sleep, setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { Context } from '@temporalio/activity';
 import type pg from 'pg';
-import { deletePrefix, downloadToFile, getJson, headObject, putJson } from '../../clients/object-store.js';
+import { deletePrefix, downloadToFile, getJson, headObject, putFile } from '../../clients/object-store.js';
 import type { Config } from '../../config/config.js';
-import { type Chunk, chunkDocument } from '../../domain/chunking.js';
-import type { ExtractedDocument } from '../../domain/content.js';
-import { MissingObjectError, UnsupportedFileTypeError } from '../../domain/errors.js';
+import { type Chunk, chunkSteps } from '../../domain/chunking.js';
+import { cleanText } from '../../domain/clean-text.js';
+import type { ExtractedDocument, ExtractedSection } from '../../domain/content.js';
+import { errorText, MissingObjectError, UnsupportedFileTypeError } from '../../domain/errors.js';
 import { fileIdFor, P8FS_NAMESPACE, uuidV5 } from '../../domain/ids.js';
 import {
   type ChunkingResult,
   derivedPrefix,
   type ExtractionResult,
+  type FailureRecord,
   type IngestFileInput,
   type RegisteredFile,
   type StoreResult,
 } from '../../domain/ingest.js';
 import { describeUnsupported } from '../../domain/provider-catalog.js';
-import { extractFile, type ProviderContext, pickProvider } from '../../providers/index.js';
+import type { StorageEvent } from '../../domain/storage-event.js';
+import { type ProviderConfig, type ProviderContext, pickProvider } from '../../providers/index.js';
 import { createWorkDir } from '../work-dirs.js';
+import { JsonLinesWriter, readJsonValues } from './derived-objects.js';
+import { extractInSandbox } from './extraction-sandbox.js';
 import {
   deleteFileRows,
+  type LockWait,
   recordFailure,
+  registeredEtagOf,
   renameFileRows,
   replaceResources,
+  type Superseded,
   upsertFile,
   upsertRunningJob,
+  withFileLocks,
 } from './file-records.js';
+import { withStorageErrorsClassified } from './storage-errors.js';
 
 export interface IngestDeps {
   cfg: Config;
@@ -57,14 +67,14 @@ function throttledHeartbeat(everyMs = 2000): (details: unknown) => void {
  * What a provider gets from the running activity: Temporal's cancellation signal, a throttled heartbeat
  * tagged with the step, and the activity logger (which adds workflow and activity ids to every line).
  */
-function providerContext(): ProviderContext {
+function providerContext(config: ProviderConfig): ProviderContext {
   const { cancellationSignal, log } = Context.current();
   const heartbeat = throttledHeartbeat();
   return {
     signal: cancellationSignal,
     heartbeat: (details) => heartbeat({ step: 'extract', progress: details }),
     log,
-    config: {},
+    config,
   };
 }
 
@@ -93,36 +103,130 @@ function jobIdFor(workflowId: string): string {
   return uuidV5(`job:${workflowId}`, P8FS_NAMESPACE);
 }
 
-export function createIngestActivities({ cfg, pool, s3 }: IngestDeps) {
+/** How an activity waits for a file's lock: heartbeating, and stopping when it is cancelled. */
+function lockWait(): LockWait {
+  const { cancellationSignal } = Context.current();
+  const heartbeat = throttledHeartbeat(1000);
+  return { signal: cancellationSignal, onWait: () => heartbeat({ step: 'wait-for-file-lock' }) };
+}
+
+/**
+ * Long CPU work in slices: call it often; about every `sliceMs` it heartbeats, lets the event loop run
+ * (so heartbeats, cancellation and other activities' I/O get through) and throws if the activity was
+ * cancelled. The slice is a small fraction of the smallest heartbeat timeout (15 s).
+ */
+function cooperativePause(details: () => unknown, sliceMs = 100): () => Promise<void> | undefined {
+  const { cancellationSignal: signal } = Context.current();
+  const heartbeat = throttledHeartbeat(1000);
+  let sliceStart = Date.now();
+  return () => {
+    if (Date.now() - sliceStart < sliceMs) return undefined;
+    return (async () => {
+      heartbeat(details());
+      await yieldToEventLoop();
+      signal.throwIfAborted();
+      sliceStart = Date.now();
+    })();
+  };
+}
+
+/** The old object of a rename: its key from the event, or from the old path for events without one. */
+function oldObjectOf(event: StorageEvent): { bucket: string; key: string } {
+  if (event.oldKey !== undefined) return { bucket: event.bucket, key: event.oldKey };
+  const prefix = `/buckets/${event.bucket}/`;
+  const oldPath = event.oldPath ?? event.path;
+  return { bucket: event.bucket, key: oldPath.startsWith(prefix) ? oldPath.slice(prefix.length) : oldPath };
+}
+
+/** Section texts and headings as PostgreSQL can store them (see domain/clean-text.ts). */
+function* cleanSections(sections: ExtractedSection[]): Generator<ExtractedSection> {
+  for (const section of sections) {
+    const text = cleanText(section.text);
+    const heading = section.heading === undefined ? undefined : cleanText(section.heading);
+    yield text === section.text && heading === section.heading ? section : { ...section, text, heading };
+  }
+}
+
+/**
+ * The ingest activities, each throwing S3 and PostgreSQL failures that no retry can fix as
+ * PermanentStorageError (non-retryable; see storage-errors.ts), so such a file fails at once.
+ */
+export function createIngestActivities(deps: IngestDeps) {
+  return withStorageErrorsClassified(ingestActivities(deps));
+}
+
+function ingestActivities({ cfg, pool, s3 }: IngestDeps) {
   const derivedBucket = cfg.s3.derivedBucket;
 
+  /**
+   * Under a file's lock: does S3 still hold the object this run registered? Gone, or other bytes (a
+   * newer upload, whose own run stores it), means this run is superseded.
+   */
+  async function registeredObjectCheck(
+    event: StorageEvent,
+    registeredEtag: string | undefined,
+  ): Promise<Superseded | undefined> {
+    const where = `s3://${event.bucket}/${event.key}`;
+    const head = await headObject(s3, event.bucket, event.key);
+    if (!head)
+      return { reason: `${where} no longer exists (deleted or renamed meanwhile)`, objectGone: true };
+    if (registeredEtag !== undefined && head.etag !== undefined && head.etag !== registeredEtag) {
+      return {
+        reason: `${where} was overwritten meanwhile (etag ${head.etag}, this run read ${registeredEtag}); the newer upload's run stores it`,
+        objectGone: false,
+      };
+    }
+    return undefined;
+  }
+
+  /** A superseded version's derived objects serve nobody: removed, best effort. */
+  async function dropDerived(input: IngestFileInput, fileId: string): Promise<void> {
+    const prefix = `${derivedPrefix(input.event.tenantId, fileId, input.version)}/`;
+    await deletePrefix(s3, derivedBucket, prefix).catch((error: unknown) => {
+      Context.current().log.warn('could not remove derived objects', { prefix, error: errorText(error) });
+    });
+  }
+
   return {
-    /** HEADs the object, picks the content provider, upserts the files row (processing) and the job row. */
+    /**
+     * HEADs the object, picks the content provider, upserts the files row (processing) and the job row,
+     * under the file's lock (so a store or delete of another event of the file sees either all of it or
+     * none). The etag read here is what later steps check S3 against.
+     */
     async registerFile(input: IngestFileInput): Promise<RegisteredFile> {
       const { event } = input;
       const workflow = currentWorkflow();
       const fileId = fileIdFor(event.tenantId, event.path);
       const jobId = jobIdFor(workflow.workflowId);
-      const head = await headObject(s3, event.bucket, event.key);
-      if (!head) throw new MissingObjectError(`object s3://${event.bucket}/${event.key} does not exist`);
-      const mimeType =
-        head.contentType && head.contentType !== 'application/octet-stream'
-          ? head.contentType
-          : event.mimeType;
-      await upsertRunningJob(pool, {
-        jobId,
-        tenantId: event.tenantId,
-        workflowId: workflow.workflowId,
-        runId: workflow.runId,
-        payload: { event, tier: input.tier, version: input.version, source: input.source },
-      });
-      await upsertFile(pool, {
-        fileId,
-        event,
-        size: head.size,
-        mimeType,
-        version: input.version,
-        status: 'processing',
+      const { head, mimeType } = await withFileLocks(pool, [fileId], lockWait(), async (client) => {
+        const found = await headObject(s3, event.bucket, event.key);
+        if (!found) throw new MissingObjectError(`object s3://${event.bucket}/${event.key} does not exist`);
+        const type =
+          found.contentType && found.contentType !== 'application/octet-stream'
+            ? found.contentType
+            : event.mimeType;
+        await upsertRunningJob(client, {
+          jobId,
+          tenantId: event.tenantId,
+          workflowId: workflow.workflowId,
+          runId: workflow.runId,
+          payload: {
+            event,
+            tier: input.tier,
+            version: input.version,
+            source: input.source,
+            registeredEtag: found.etag,
+          },
+        });
+        await upsertFile(client, {
+          fileId,
+          event,
+          size: found.size,
+          mimeType: type,
+          version: input.version,
+          status: 'processing',
+        });
+        return { head: found, mimeType: type };
       });
       const provider = pickProvider(mimeType, event.fileName);
       if (!provider) {
@@ -138,6 +242,7 @@ export function createIngestActivities({ cfg, pool, s3 }: IngestDeps) {
         mimeType,
         provider,
         lastModified: head.lastModified?.toISOString(),
+        ...(head.etag !== undefined ? { etag: head.etag } : {}),
       };
     },
 
@@ -165,22 +270,36 @@ export function createIngestActivities({ cfg, pool, s3 }: IngestDeps) {
           size: downloaded.bytes,
           ...(file.mimeType ? { mimeType: file.mimeType } : {}),
         };
-        const document = await extractFile(file.provider, source, providerContext());
+        // In an extraction process with the tier's limits and memory ceiling (extraction-sandbox.ts): the
+        // document goes to a JSON file beside the download and from there to S3, never into this process.
+        const limits = cfg.limits[input.tier];
+        const extracted = await extractInSandbox(
+          file.provider,
+          source,
+          providerContext({ limits: limits.extraction }),
+          {
+            memoryMb: limits.memoryMb,
+            memoryVariable: limits.memoryVariable,
+            outputPath: `${localPath}.extracted.json`,
+          },
+        );
         const extractedKey = `${derivedPrefix(event.tenantId, file.fileId, input.version)}/extracted.json`;
-        await putJson(s3, derivedBucket, extractedKey, document);
+        await putFile(s3, derivedBucket, extractedKey, extracted.path);
         log.info('file extracted', {
           path: event.path,
-          provider: document.provider,
+          provider: extracted.provider,
           bytes: downloaded.bytes,
-          pageCount: document.pageCount,
-          sections: document.sections.length,
+          pageCount: extracted.pageCount,
+          sections: extracted.sectionCount,
+          extractMs: extracted.durationMs,
+          extractPeakRssMb: extracted.peakRssMb,
         });
         return {
           extractedKey,
-          provider: document.provider,
-          pageCount: document.pageCount,
-          sectionCount: document.sections.length,
-          characters: document.sections.reduce((n, s) => n + s.text.length, 0),
+          provider: extracted.provider,
+          pageCount: extracted.pageCount,
+          sectionCount: extracted.sectionCount,
+          characters: extracted.characters,
           contentHash: downloaded.sha256,
         };
       } finally {
@@ -188,82 +307,196 @@ export function createIngestActivities({ cfg, pool, s3 }: IngestDeps) {
       }
     },
 
-    /** Reads the extracted document from S3, chunks it token-aware and writes the chunks to S3. */
+    /**
+     * Reads the extracted document from S3, chunks it token-aware and writes the chunks to S3 as JSON
+     * Lines. Chunking runs in slices (see cooperativePause) and the chunks are uploaded in parts while
+     * later ones are still being cut, so a document of hundreds of megabytes heartbeats all along.
+     */
     async chunkText(
       input: IngestFileInput,
       file: RegisteredFile,
       extraction: ExtractionResult,
     ): Promise<ChunkingResult> {
+      const { cancellationSignal: signal } = Context.current();
       const document = await getJson<ExtractedDocument>(s3, derivedBucket, extraction.extractedKey);
-      const chunks = chunkDocument(document, cfg.chunking);
-      const chunksKey = `${derivedPrefix(input.event.tenantId, file.fileId, input.version)}/chunks.json`;
-      await putJson(s3, derivedBucket, chunksKey, chunks);
-      return {
-        chunksKey,
-        chunkCount: chunks.length,
-        tokenCount: chunks.reduce((n, c) => n + c.tokenCount, 0),
-      };
+      Context.current().heartbeat({ step: 'chunk', sections: document.sections.length });
+      const chunksKey = `${derivedPrefix(input.event.tenantId, file.fileId, input.version)}/chunks.jsonl`;
+      const writer = new JsonLinesWriter(s3, derivedBucket, chunksKey, { signal });
+      let tokenCount = 0;
+      const pause = cooperativePause(() => ({ step: 'chunk', chunks: writer.lines, bytes: writer.bytes }));
+      try {
+        for (const step of chunkSteps(cleanSections(document.sections), cfg.chunking)) {
+          if (step) {
+            tokenCount += step.tokenCount;
+            await writer.write(step);
+          }
+          const paused = pause();
+          if (paused) await paused;
+        }
+        await writer.close();
+      } catch (error) {
+        await writer.abort();
+        throw error;
+      }
+      return { chunksKey, chunkCount: writer.lines, tokenCount };
     },
 
-    /** Replaces the file's resources with the chunks in one transaction and completes file and job rows. */
+    /**
+     * Replaces the file's resources with the chunks in one transaction and completes file and job rows.
+     * The chunks stream from S3 into insert batches, heartbeating after each. Under the file's lock it
+     * first claims the file for this attempt and checks that S3 still holds the registered object; an
+     * earlier attempt that wakes up late, or a run whose object was deleted, renamed or overwritten
+     * meanwhile, writes nothing and reports `superseded`.
+     */
     async storeChunks(
       input: IngestFileInput,
       file: RegisteredFile,
       extraction: ExtractionResult,
       chunking: ChunkingResult,
     ): Promise<StoreResult> {
-      const chunks = await getJson<Chunk[]>(s3, derivedBucket, chunking.chunksKey);
+      const { info, cancellationSignal: signal, log } = Context.current();
+      const workflow = currentWorkflow();
+      const heartbeat = throttledHeartbeat(1000);
+      let objectChanged = false;
       const stored = await replaceResources(pool, {
         fileId: file.fileId,
         jobId: file.jobId,
         event: input.event,
-        chunks,
+        chunks: readJsonValues<Chunk>(s3, derivedBucket, chunking.chunksKey, signal),
         provider: extraction.provider,
         pageCount: extraction.pageCount,
         contentHash: extraction.contentHash,
         version: input.version,
         resourceTimestamp: file.lastModified,
+        ...(file.etag !== undefined ? { sourceEtag: file.etag } : {}),
+        claim: { runId: workflow.runId, attempt: info.attempt },
+        check: async () => {
+          const superseded = await registeredObjectCheck(input.event, file.etag);
+          if (superseded) objectChanged = true;
+          return superseded;
+        },
+        wait: lockWait(),
+        onBatch: (rows) => heartbeat({ step: 'store', rows, of: chunking.chunkCount }),
       });
+      if ('superseded' in stored) {
+        log.info('store superseded: nothing written', { path: input.event.path, reason: stored.superseded });
+        if (objectChanged) await dropDerived(input, file.fileId);
+        return { resourcesStored: 0, resourcesReplaced: 0, superseded: stored.superseded };
+      }
       return { resourcesStored: stored.inserted, resourcesReplaced: stored.replaced };
     },
 
-    /** Delete event: removes the file row (resources cascade) and its derived objects. */
-    async deleteFile(input: IngestFileInput): Promise<{ fileId: string; resourcesDeleted: number }> {
-      const fileId = fileIdFor(input.event.tenantId, input.event.path);
-      const resourcesDeleted = await deleteFileRows(pool, fileId);
-      await deletePrefix(s3, derivedBucket, `${input.event.tenantId}/${fileId}/`);
-      return { fileId, resourcesDeleted };
+    /**
+     * Delete event: removes the file row (resources cascade) and its derived objects, under the file's
+     * lock and only if the object is really gone from S3. An object at the path again was re-created
+     * after the delete: its own create run owns the rows, and this delete is superseded.
+     */
+    async deleteFile(
+      input: IngestFileInput,
+    ): Promise<{ fileId: string; resourcesDeleted: number; superseded?: string }> {
+      const { event } = input;
+      const fileId = fileIdFor(event.tenantId, event.path);
+      const result = await deleteFileRows(pool, {
+        fileId,
+        wait: lockWait(),
+        check: async () => {
+          const head = await headObject(s3, event.bucket, event.key);
+          if (!head) return undefined;
+          return `s3://${event.bucket}/${event.key} exists again (etag ${head.etag ?? 'unknown'}): it was re-created after the delete, and its own create run owns the rows`;
+        },
+        // Under the lock, so a create run of a re-created object (which waits for it) never loses its own.
+        afterDelete: async () => {
+          await deletePrefix(s3, derivedBucket, `${event.tenantId}/${fileId}/`);
+        },
+      });
+      if ('superseded' in result) {
+        Context.current().log.info('delete superseded', { path: event.path, reason: result.superseded });
+        return { fileId, resourcesDeleted: 0, superseded: result.superseded };
+      }
+      return { fileId, resourcesDeleted: result.deleted };
     },
 
-    /** Rename event: moves rows to the new path; `moved: undefined` when the old path was never stored. */
+    /**
+     * Rename event: moves rows to the new path when they are known to hold the renamed object (see
+     * renameFileRows); otherwise removes the old path's rows if its object is gone and returns
+     * `moved: undefined`, and the workflow ingests the new path in full.
+     */
     async renameFile(
       input: IngestFileInput,
     ): Promise<{ fileId: string; fromFileId: string; moved: number | undefined }> {
       const { event } = input;
       const fromPath = event.oldPath ?? event.path;
-      const result = await renameFileRows(pool, { tenantId: event.tenantId, path: fromPath }, event);
+      const fromFileId = fileIdFor(event.tenantId, fromPath);
+      const old = oldObjectOf(event);
+      const result = await renameFileRows(pool, { tenantId: event.tenantId, path: fromPath }, event, {
+        wait: lockWait(),
+        objects: async () => {
+          const [oldHead, newHead] = await Promise.all([
+            headObject(s3, old.bucket, old.key),
+            headObject(s3, event.bucket, event.key),
+          ]);
+          return {
+            oldExists: oldHead !== undefined,
+            newExists: newHead !== undefined,
+            ...(newHead?.etag !== undefined ? { newEtag: newHead.etag } : {}),
+          };
+        },
+        afterOldRemoved: async (_client, removedFileId) => {
+          await deletePrefix(s3, derivedBucket, `${event.tenantId}/${removedFileId}/`);
+        },
+      });
+      if (result.kind === 'ingest') {
+        Context.current().log.info('rename: ingesting the new path in full', {
+          from: fromPath,
+          to: event.path,
+          reason: result.reason,
+        });
+      }
       return {
         fileId: fileIdFor(event.tenantId, event.path),
-        fromFileId: fileIdFor(event.tenantId, fromPath),
-        moved: result?.moved,
+        fromFileId,
+        moved: result.kind === 'moved' ? result.moved : undefined,
       };
     },
 
-    /** Non-retryable failure: files.status = failed, job failed, one errors row. */
+    /**
+     * Non-retryable failure: files.status = failed, job failed, one errors row; under the file's lock and
+     * only if S3 still holds the object this run registered. A failure because the object was deleted,
+     * renamed or overwritten meanwhile records nothing (`superseded`): the later event's run owns the rows.
+     */
     async recordIngestFailure(
       input: IngestFileInput,
       failure: { errorType: string; message: string; stack?: string },
-    ): Promise<{ fileId: string }> {
+    ): Promise<FailureRecord> {
       const { workflowId } = currentWorkflow();
       const fileId = fileIdFor(input.event.tenantId, input.event.path);
-      await recordFailure(pool, {
+      let objectChanged = false;
+      const result = await recordFailure(pool, {
         fileId,
         jobId: jobIdFor(workflowId),
         event: input.event,
         version: input.version,
         workflowId,
         ...failure,
+        wait: lockWait(),
+        check: async (client) => {
+          const superseded = await registeredObjectCheck(
+            input.event,
+            await registeredEtagOf(client, jobIdFor(workflowId)),
+          );
+          if (superseded) objectChanged = true;
+          return superseded;
+        },
       });
+      if ('superseded' in result) {
+        Context.current().log.info('failure not recorded: superseded', {
+          path: input.event.path,
+          failure: `${failure.errorType}: ${failure.message}`,
+          reason: result.superseded,
+        });
+        if (objectChanged) await dropDerived(input, fileId);
+        return { fileId, superseded: result.superseded };
+      }
       return { fileId };
     },
   };

@@ -1,13 +1,89 @@
 /**
  * PostgreSQL writes of the ingestion pipeline. Each function is idempotent: ids are deterministic, rows
  * are upserted, and a file's resources are replaced (never appended) in one transaction.
+ *
+ * Ordering. Events of one file may be processed out of order and overlap: a delete or rename can be
+ * handled while the create run of the same path is still extracting. Every write of a file's rows
+ * (register, store, failure, delete, rename) therefore runs in a transaction holding that file's lock
+ * (`lockFiles`: a transaction-level advisory lock on the file id, which exists before the files row
+ * does, plus the row itself FOR UPDATE where it exists) and, under that lock, asks S3 whether its event
+ * still describes the object (the `check` callbacks). This decides correctly because a storage event is
+ * produced only after S3 changed: if the HEAD under the lock shows the object this run registered, any
+ * later change (overwrite, delete, rename) has its own event whose run takes the same lock after this
+ * transaction commits and brings the rows up to date; if it shows something else, that change's run
+ * owns the rows and this run writes nothing of its version. So the rows always end up matching the
+ * object S3 holds after the last event.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import type pg from 'pg';
 import { inTransaction } from '../../db/transaction.js';
 import type { Chunk } from '../../domain/chunking.js';
+import { cleanJsonValue, cleanText } from '../../domain/clean-text.js';
 import { fileIdFor, resourceIdFor } from '../../domain/ids.js';
 import type { StorageEvent } from '../../domain/storage-event.js';
 import { WorkflowTypes } from '../../temporal/names.js';
+
+/** How a transaction waits for a file lock another one holds: heartbeating, and stopping when cancelled. */
+export interface LockWait {
+  signal?: AbortSignal;
+  /** Called while waiting (e.g. an activity heartbeat), at most every `pollMs`. */
+  onWait?: () => void;
+  pollMs?: number;
+}
+
+/** Why a write no longer applies; `objectGone`: the object is no longer in S3 at all. */
+export interface Superseded {
+  reason: string;
+  objectGone: boolean;
+}
+
+// The advisory-lock class of file locks (two-int form, apart from the migrations' single-bigint lock).
+const FILE_LOCK_CLASS = 0x7038_6601;
+
+function fileLockKey(fileId: string): number {
+  return Number.parseInt(fileId.replace(/-/g, '').slice(0, 8), 16) | 0;
+}
+
+/**
+ * Takes the file locks of `fileIds` for the rest of the transaction, in a fixed order (no deadlock
+ * between a rename and a store). Waits by polling `pg_try_advisory_xact_lock`, so a waiter keeps
+ * heartbeating while another transaction of the same file (a long store) finishes, and stops at once
+ * when its activity is cancelled.
+ */
+export async function lockFiles(
+  client: pg.PoolClient,
+  fileIds: string[],
+  wait: LockWait = {},
+): Promise<void> {
+  const keys = [...new Set(fileIds.map(fileLockKey))].sort((a, b) => a - b);
+  for (const key of keys) {
+    for (;;) {
+      wait.signal?.throwIfAborted();
+      const result = await client.query<{ locked: boolean }>(
+        'SELECT pg_try_advisory_xact_lock($1, $2) AS locked',
+        [FILE_LOCK_CLASS, key],
+      );
+      if (result.rows[0]?.locked) break;
+      wait.onWait?.();
+      await sleep(wait.pollMs ?? 250, undefined, wait.signal ? { signal: wait.signal } : undefined).catch(
+        () => undefined,
+      );
+    }
+  }
+}
+
+/** `work` in one transaction that holds the locks of `fileIds` (see lockFiles). */
+export function withFileLocks<T>(
+  pool: pg.Pool,
+  fileIds: string[],
+  wait: LockWait,
+  work: (client: pg.PoolClient) => Promise<T>,
+): Promise<T> {
+  return inTransaction(pool, async (client) => {
+    await lockFiles(client, fileIds, wait);
+    return work(client);
+  });
+}
 
 export interface FileRow {
   fileId: string;
@@ -31,13 +107,13 @@ export async function upsertFile(db: pg.Pool | pg.PoolClient, row: FileRow): Pro
     [
       row.fileId,
       event.tenantId,
-      `s3://${event.bucket}/${event.key}`,
-      event.path,
-      event.fileName,
-      event.category,
+      cleanText(`s3://${event.bucket}/${event.key}`),
+      cleanText(event.path),
+      cleanText(event.fileName),
+      cleanText(event.category),
       row.size ?? null,
-      row.mimeType ?? null,
-      row.version,
+      row.mimeType === undefined ? null : cleanText(row.mimeType),
+      cleanText(row.version),
       row.status,
     ],
   );
@@ -57,7 +133,7 @@ export async function upsertRunningJob(db: pg.Pool | pg.PoolClient, job: JobRow)
      VALUES ($1, $2, 'ingest_file', 'running', $3, $4, $5, now())
      ON CONFLICT (id) DO UPDATE SET status = 'running', run_id = EXCLUDED.run_id,
        started_at = COALESCE(jobs.started_at, now()), error = NULL`,
-    [job.jobId, job.tenantId, JSON.stringify(job.payload), job.workflowId, job.runId],
+    [job.jobId, job.tenantId, JSON.stringify(cleanJsonValue(job.payload)), job.workflowId, job.runId],
   );
 }
 
@@ -65,46 +141,148 @@ export interface StoreChunksInput {
   fileId: string;
   jobId: string;
   event: StorageEvent;
-  chunks: Chunk[];
+  /** The chunks, in order; an async source is read batch by batch inside the transaction. */
+  chunks: Iterable<Chunk> | AsyncIterable<Chunk>;
   provider: string;
   pageCount?: number;
   contentHash: string;
   version: string;
   resourceTimestamp?: string;
+  /** Etag of the S3 object the chunks were made from, kept as files.source_etag (renames compare it). */
+  sourceEtag?: string;
+  /**
+   * Who stores (workflow run and activity attempt). The claim is kept on the files row: an attempt that
+   * finds a later attempt of the same run there has been superseded (Temporal gave up on it and started
+   * another) and writes nothing. Without a claim (benchmarks) nothing is checked.
+   */
+  claim?: { runId: string; attempt: number };
+  /** Under the lock, before anything is written: whether S3 still holds the object the chunks came from. */
+  check?: (client: pg.PoolClient) => Promise<Superseded | undefined>;
+  wait?: LockWait;
+  /** Called after each inserted batch with the rows inserted so far (heartbeats). */
+  onBatch?: (rows: number) => void;
 }
+
+export type StoreOutcome = { inserted: number; replaced: number } | { superseded: string };
 
 const INSERT_BATCH = 500;
 const RESOURCE_COLUMNS = 10;
 
-/** Replaces the file's resources with `chunks`, completes the files row and the job, all in one transaction. */
-export async function replaceResources(
-  pool: pg.Pool,
-  input: StoreChunksInput,
-): Promise<{ inserted: number; replaced: number }> {
-  return inTransaction(pool, async (client) => {
-    // Serialises concurrent stores of the same file (e.g. an old attempt still running): last one wins whole.
-    await client.query('SELECT id FROM files WHERE id = $1 FOR UPDATE', [input.fileId]);
+interface FileState {
+  status: string;
+  version: string | null;
+  store_run_id: string | null;
+  store_attempt: number | null;
+}
+
+async function lockedFileState(client: pg.PoolClient, fileId: string): Promise<FileState | undefined> {
+  const result = await client.query<FileState>(
+    'SELECT status, version, store_run_id, store_attempt FROM files WHERE id = $1 FOR UPDATE',
+    [fileId],
+  );
+  return result.rows[0];
+}
+
+/**
+ * Writes nothing of a superseded version, and removes what it left: its own `processing` row when the
+ * object is gone (a row of another version, or a finished one, belongs to another event's run), and
+ * marks its job cancelled with the reason.
+ */
+async function releaseVersion(
+  client: pg.PoolClient,
+  input: { fileId: string; jobId: string; version: string },
+  superseded: Superseded,
+): Promise<void> {
+  if (superseded.objectGone) {
+    await client.query(`DELETE FROM files WHERE id = $1 AND version = $2 AND status = 'processing'`, [
+      input.fileId,
+      cleanText(input.version),
+    ]);
+  }
+  await client.query(
+    `UPDATE jobs SET status = 'cancelled', error = $2, completed_at = now() WHERE id = $1 AND status = 'running'`,
+    [input.jobId, cleanText(`superseded: ${superseded.reason}`)],
+  );
+}
+
+async function* inBatches<T>(items: Iterable<T> | AsyncIterable<T>, size: number): AsyncGenerator<T[]> {
+  let batch: T[] = [];
+  for await (const item of items) {
+    batch.push(item);
+    if (batch.length >= size) {
+      yield batch;
+      batch = [];
+    }
+  }
+  if (batch.length > 0) yield batch;
+}
+
+/**
+ * Replaces the file's resources with `chunks`, completes the files row and the job, all in one
+ * transaction under the file's lock; or, when the store no longer applies (a later attempt claimed the
+ * file, or `check` finds S3 changed), writes nothing of it and says why.
+ */
+export async function replaceResources(pool: pg.Pool, input: StoreChunksInput): Promise<StoreOutcome> {
+  return withFileLocks(pool, [input.fileId], input.wait ?? {}, async (client) => {
+    const state = await lockedFileState(client, input.fileId);
+    const { claim } = input;
+    if (
+      claim &&
+      state?.store_run_id === claim.runId &&
+      state.store_attempt !== null &&
+      state.store_attempt > claim.attempt
+    ) {
+      return {
+        superseded: `attempt ${claim.attempt} of this store was superseded by attempt ${state.store_attempt}`,
+      };
+    }
+    const superseded = await input.check?.(client);
+    if (superseded) {
+      await releaseVersion(client, input, superseded);
+      return { superseded: superseded.reason };
+    }
+    // The row is gone only if a delete or rename removed it while S3 still held this object (e.g. it
+    // was re-created): this store then describes S3, so the row is written again.
+    if (!state) {
+      await upsertFile(client, {
+        fileId: input.fileId,
+        event: input.event,
+        version: input.version,
+        status: 'processing',
+      });
+    }
+    if (claim) {
+      await client.query('UPDATE files SET store_run_id = $2, store_attempt = $3 WHERE id = $1', [
+        input.fileId,
+        claim.runId,
+        claim.attempt,
+      ]);
+    }
     const removed = await client.query('DELETE FROM resources WHERE file_id = $1', [input.fileId]);
-    const uri = `s3://${input.event.bucket}/${input.event.key}`;
-    for (let start = 0; start < input.chunks.length; start += INSERT_BATCH) {
-      const batch = input.chunks.slice(start, start + INSERT_BATCH);
+    const uri = cleanText(`s3://${input.event.bucket}/${input.event.key}`);
+    const name = cleanText(input.event.fileName);
+    const category = cleanText(input.event.category);
+    let inserted = 0;
+    for await (const batch of inBatches(input.chunks, INSERT_BATCH)) {
+      input.wait?.signal?.throwIfAborted();
       const values: unknown[] = [];
       const rows = batch.map((chunk, i) => {
-        const metadata = {
+        // Text PostgreSQL cannot hold (NUL, lone surrogates) is cleaned, not a reason to fail the file.
+        const metadata = cleanJsonValue({
           pages: chunk.pages,
           heading: chunk.heading,
           kinds: chunk.kinds,
           token_count: chunk.tokenCount,
           provider: input.provider,
           version: input.version,
-        };
+        });
         values.push(
           resourceIdFor(input.fileId, chunk.ordinal),
           input.event.tenantId,
           input.fileId,
-          input.event.fileName,
-          input.event.category,
-          chunk.text,
+          name,
+          category,
+          cleanText(chunk.text),
           chunk.ordinal,
           uri,
           JSON.stringify(metadata),
@@ -118,24 +296,31 @@ export async function replaceResources(
          VALUES ${rows.join(', ')}`,
         values,
       );
+      inserted += batch.length;
+      input.onBatch?.(inserted);
     }
     await client.query(
       `UPDATE files SET status = 'completed', provider = $2, page_count = $3, chunk_count = $4,
-         content_hash = $5, error = NULL WHERE id = $1`,
-      [input.fileId, input.provider, input.pageCount ?? null, input.chunks.length, input.contentHash],
+         content_hash = $5, source_etag = $6, error = NULL WHERE id = $1`,
+      [
+        input.fileId,
+        cleanText(input.provider),
+        input.pageCount ?? null,
+        inserted,
+        input.contentHash,
+        input.sourceEtag ?? null,
+      ],
     );
     await client.query(
       `UPDATE jobs SET status = 'completed', completed_at = now(), error = NULL, result = $2 WHERE id = $1`,
       [
         input.jobId,
-        JSON.stringify({
-          chunks: input.chunks.length,
-          pages: input.pageCount ?? null,
-          provider: input.provider,
-        }),
+        JSON.stringify(
+          cleanJsonValue({ chunks: inserted, pages: input.pageCount ?? null, provider: input.provider }),
+        ),
       ],
     );
-    return { inserted: input.chunks.length, replaced: removed.rowCount ?? 0 };
+    return { inserted, replaced: removed.rowCount ?? 0 };
   });
 }
 
@@ -148,24 +333,38 @@ export interface FailureInput {
   message: string;
   stack?: string;
   workflowId: string;
+  /** Under the lock, before anything is written: whether the event still describes S3. */
+  check?: (client: pg.PoolClient) => Promise<Superseded | undefined>;
+  wait?: LockWait;
 }
 
-/** Marks the file failed, fails its job and writes an errors row, in one transaction. */
-export async function recordFailure(pool: pg.Pool, input: FailureInput): Promise<void> {
-  return inTransaction(pool, async (client) => {
+/**
+ * Marks the file failed, fails its job and writes an errors row, in one transaction under the file's
+ * lock; or, when `check` finds S3 changed under the run (the object deleted, renamed or overwritten, so
+ * the failure is most likely that change seen from inside the run), records nothing of this version.
+ */
+export async function recordFailure(
+  pool: pg.Pool,
+  input: FailureInput,
+): Promise<{ recorded: true } | { superseded: string }> {
+  return withFileLocks(pool, [input.fileId], input.wait ?? {}, async (client) => {
+    await lockedFileState(client, input.fileId);
+    const superseded = await input.check?.(client);
+    if (superseded) {
+      await releaseVersion(client, input, superseded);
+      return { superseded: superseded.reason };
+    }
+    const error = cleanText(`${input.errorType}: ${input.message}`);
     await upsertFile(client, {
       fileId: input.fileId,
       event: input.event,
       version: input.version,
       status: 'failed',
     });
-    await client.query('UPDATE files SET error = $2 WHERE id = $1', [
-      input.fileId,
-      `${input.errorType}: ${input.message}`,
-    ]);
+    await client.query('UPDATE files SET error = $2 WHERE id = $1', [input.fileId, error]);
     await client.query(`UPDATE jobs SET status = 'failed', error = $2, completed_at = now() WHERE id = $1`, [
       input.jobId,
-      `${input.errorType}: ${input.message}`,
+      error,
     ]);
     // One errors row per (workflow, error type): a retried recordFailure must not add a second one.
     await client.query(
@@ -174,54 +373,137 @@ export async function recordFailure(pool: pg.Pool, input: FailureInput): Promise
        WHERE NOT EXISTS (SELECT 1 FROM errors WHERE metadata->>'workflow_id' = $5 AND metadata->>'error_type' = $6)`,
       [
         input.event.tenantId,
-        `${input.event.path}: ${input.errorType}: ${input.message}`,
-        input.stack ?? null,
-        JSON.stringify({
-          workflow_id: input.workflowId,
-          error_type: input.errorType,
-          file_id: input.fileId,
-          path: input.event.path,
-        }),
-        input.workflowId,
-        input.errorType,
+        cleanText(`${input.event.path}: ${input.errorType}: ${input.message}`),
+        input.stack === undefined ? null : cleanText(input.stack),
+        JSON.stringify(
+          cleanJsonValue({
+            workflow_id: input.workflowId,
+            error_type: input.errorType,
+            file_id: input.fileId,
+            path: input.event.path,
+          }),
+        ),
+        cleanText(input.workflowId),
+        cleanText(input.errorType),
         WorkflowTypes.ingestFile,
       ],
     );
+    return { recorded: true };
   });
 }
 
-/** Deletes the file's row; its resources and moments go with it (ON DELETE CASCADE). */
-export async function deleteFileRows(pool: pg.Pool, fileId: string): Promise<number> {
-  const counted = await pool.query<{ n: number }>(
-    'SELECT count(*)::int AS n FROM resources WHERE file_id = $1',
-    [fileId],
-  );
-  await pool.query('DELETE FROM files WHERE id = $1', [fileId]);
-  return counted.rows[0]?.n ?? 0;
+export interface DeleteInput {
+  fileId: string;
+  /** Under the lock: why the rows must stay (S3 holds an object at the path again), if they must. */
+  check?: (client: pg.PoolClient) => Promise<string | undefined>;
+  /** Under the lock, after the rows are deleted (the derived objects go too). */
+  afterDelete?: (client: pg.PoolClient) => Promise<void>;
+  wait?: LockWait;
 }
 
 /**
- * Moves a file's rows to its new path: the file id (uuid v5 of tenant + path) and each resource id
- * (file id + ordinal) follow, so ids stay deterministic after a rename. A file already at the new path is
- * replaced. Returns undefined when nothing was stored at the old path.
+ * Deletes the file's row (its resources and moments go with it: ON DELETE CASCADE) under the file's
+ * lock, unless `check` says S3 holds an object at the path again: that object's own create run owns the
+ * rows, and the delete is superseded.
+ */
+export async function deleteFileRows(
+  pool: pg.Pool,
+  input: DeleteInput,
+): Promise<{ deleted: number } | { superseded: string }> {
+  return withFileLocks(pool, [input.fileId], input.wait ?? {}, async (client) => {
+    await lockedFileState(client, input.fileId);
+    const keep = await input.check?.(client);
+    if (keep !== undefined) return { superseded: keep };
+    const counted = await client.query<{ n: number }>(
+      'SELECT count(*)::int AS n FROM resources WHERE file_id = $1',
+      [input.fileId],
+    );
+    await client.query('DELETE FROM files WHERE id = $1', [input.fileId]);
+    await input.afterDelete?.(client);
+    return { deleted: counted.rows[0]?.n ?? 0 };
+  });
+}
+
+/** What S3 holds at both ends of a rename, looked at under the locks of both files. */
+export interface RenameObjects {
+  oldExists: boolean;
+  newExists: boolean;
+  newEtag?: string;
+}
+
+export type RenameOutcome =
+  | { kind: 'moved'; fromFileId: string; toFileId: string; moved: number }
+  /** Rows were not moved (`reason`); the new path must be ingested in full. */
+  | { kind: 'ingest'; reason: string };
+
+export interface RenameInput {
+  /** HEADs of the old and the new object, under the locks. */
+  objects: () => Promise<RenameObjects>;
+  /** Under the locks, after the old path's rows were removed (its derived objects go too). */
+  afterOldRemoved?: (client: pg.PoolClient, fromFileId: string) => Promise<void>;
+  wait?: LockWait;
+}
+
+/**
+ * Moves a file's rows to its new path, under the locks of both paths: the file id (uuid v5 of tenant +
+ * path) and each resource id (file id + ordinal) follow, so ids stay deterministic after a rename. A
+ * file already at the new path is replaced. Rows move only when they are known to describe the renamed
+ * object: the old row is `completed`, the old object is gone and the new object's etag is the one the
+ * rows were made from. Otherwise (nothing stored at the old path, the old row still `processing` or
+ * `failed`, made from other bytes, or from bytes nobody recorded) the old path's row is removed when its
+ * object is gone, and the caller ingests the new path in full.
  */
 export async function renameFileRows(
   pool: pg.Pool,
   from: { tenantId: string; path: string },
   to: StorageEvent,
-): Promise<{ fromFileId: string; toFileId: string; moved: number } | undefined> {
+  input: RenameInput,
+): Promise<RenameOutcome> {
   const fromFileId = fileIdFor(from.tenantId, from.path);
   const toFileId = fileIdFor(to.tenantId, to.path);
-  return inTransaction(pool, async (client) => {
-    const existing = await client.query('SELECT id FROM files WHERE id = $1 FOR UPDATE', [fromFileId]);
-    if (existing.rowCount === 0) {
-      return undefined;
+  return withFileLocks(pool, [fromFileId, toFileId], input.wait ?? {}, async (client) => {
+    const existing = await client.query<{ status: string; source_etag: string | null }>(
+      'SELECT status, source_etag FROM files WHERE id = $1 FOR UPDATE',
+      [fromFileId],
+    );
+    const row = existing.rows[0];
+    if (!row) return { kind: 'ingest', reason: 'nothing was stored at the old path' };
+    const objects = await input.objects();
+    if (objects.oldExists) {
+      // Re-created after the rename: that object's own create run owns the old path's rows.
+      return { kind: 'ingest', reason: 'the old path holds an object again; its rows stay with it' };
     }
-    if (toFileId !== fromFileId) await client.query('DELETE FROM files WHERE id = $1', [toFileId]);
+    const sameBytes =
+      row.status === 'completed' &&
+      row.source_etag !== null &&
+      objects.newEtag !== undefined &&
+      row.source_etag === objects.newEtag;
+    if (!sameBytes || toFileId === fromFileId) {
+      await client.query('DELETE FROM files WHERE id = $1', [fromFileId]);
+      await input.afterOldRemoved?.(client, fromFileId);
+      const reason =
+        row.status !== 'completed'
+          ? `the old path's row was ${row.status}`
+          : !objects.newExists
+            ? 'the new path holds no object'
+            : row.source_etag === null
+              ? 'the stored rows do not record which bytes they were made from'
+              : 'the new object holds other bytes than the stored rows';
+      return { kind: 'ingest', reason };
+    }
+    await client.query('DELETE FROM files WHERE id = $1', [toFileId]);
     // resources.file_id follows through ON UPDATE CASCADE.
     await client.query(
       `UPDATE files SET id = $2, path = $3, uri = $4, name = $5, category = $6, tenant_id = $7 WHERE id = $1`,
-      [fromFileId, toFileId, to.path, `s3://${to.bucket}/${to.key}`, to.fileName, to.category, to.tenantId],
+      [
+        fromFileId,
+        toFileId,
+        cleanText(to.path),
+        cleanText(`s3://${to.bucket}/${to.key}`),
+        cleanText(to.fileName),
+        cleanText(to.category),
+        to.tenantId,
+      ],
     );
     const ordinals = await client.query<{ ordinal: number }>(
       'SELECT ordinal FROM resources WHERE file_id = $1',
@@ -235,14 +517,26 @@ export async function renameFileRows(
          WHERE r.file_id = $1 AND r.ordinal = v.ordinal`,
         [
           toFileId,
-          to.fileName,
-          to.category,
-          `s3://${to.bucket}/${to.key}`,
+          cleanText(to.fileName),
+          cleanText(to.category),
+          cleanText(`s3://${to.bucket}/${to.key}`),
           ordinals.rows.map((r) => r.ordinal),
           ids,
         ],
       );
     }
-    return { fromFileId, toFileId, moved: ordinals.rows.length };
+    return { kind: 'moved', fromFileId, toFileId, moved: ordinals.rows.length };
   });
+}
+
+/** The etag registerFile read for a job (kept in its payload), if it got that far. */
+export async function registeredEtagOf(
+  db: pg.Pool | pg.PoolClient,
+  jobId: string,
+): Promise<string | undefined> {
+  const result = await db.query<{ etag: string | null }>(
+    `SELECT payload->>'registeredEtag' AS etag FROM jobs WHERE id = $1`,
+    [jobId],
+  );
+  return result.rows[0]?.etag ?? undefined;
 }
