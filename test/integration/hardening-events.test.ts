@@ -357,6 +357,12 @@ describe('hostile storage events through the real bridge (real servers: Temporal
     const garbageDescription = await ingestFileHandle(p.temporal, second.workflowId).describe();
     expect(garbageDescription.typedSearchAttributes.get(SearchAttributes.MimeType)).toBeUndefined();
     expect((await typedHandle.result()).status).toBe('completed');
+    // The files row keeps the bounded type too, never the 2 KB the uploader stored.
+    const stored = await p.pool.query<{ mime_type: string | null }>(
+      'SELECT mime_type FROM files WHERE tenant_id = $1 AND uri LIKE $2',
+      [tenant, '%long-type.txt'],
+    );
+    expect(stored.rows[0]?.mime_type).toBe('text/plain');
     expect(delta(before)).toEqual({ received: 2, started: 2 });
     expect(bridge.counters.temporalPauses).toBe(0);
     expect(bridge.temporalAvailable).toBe(true);

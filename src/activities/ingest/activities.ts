@@ -27,7 +27,7 @@ import {
   type StoreResult,
 } from '../../domain/ingest.js';
 import { describeUnsupported } from '../../domain/provider-catalog.js';
-import type { StorageEvent } from '../../domain/storage-event.js';
+import { boundedMimeType, type StorageEvent } from '../../domain/storage-event.js';
 import { type ProviderConfig, type ProviderContext, pickProvider } from '../../providers/index.js';
 import { createWorkDir } from '../work-dirs.js';
 import { JsonLinesWriter, readJsonValues } from './derived-objects.js';
@@ -201,10 +201,10 @@ function ingestActivities({ cfg, pool, s3 }: IngestDeps) {
       const { head, mimeType } = await withFileLocks(pool, [fileId], lockWait(), async (client) => {
         const found = await headObject(s3, event.bucket, event.key);
         if (!found) throw new MissingObjectError(`object s3://${event.bucket}/${event.key} does not exist`);
-        const type =
-          found.contentType && found.contentType !== 'application/octet-stream'
-            ? found.contentType
-            : event.mimeType;
+        // The stored Content-Type is the uploader's word and may be anything (2 KB of it, control
+        // characters): only a bounded, well-formed type reaches the files row and the provider choice.
+        const stored = boundedMimeType(found.contentType);
+        const type = stored && stored !== 'application/octet-stream' ? stored : event.mimeType;
         await upsertRunningJob(client, {
           jobId,
           tenantId: event.tenantId,
