@@ -147,6 +147,8 @@ export interface Config {
     bundleFromSource: boolean;
     /** Chaos tests only: hold each extraction this long (heartbeating) so a worker can be killed mid-step. */
     faultPauseExtractMs: number;
+    /** Chaos tests only: extractText fails retryably on its first N attempts (a step that keeps failing). */
+    faultFailExtractAttempts: number;
   };
   llm: { openaiApiKey?: string; openaiBaseUrl: string; anthropicApiKey?: string };
   stack: {
@@ -253,6 +255,7 @@ export function loadConfig(env: Env = process.env): Config {
       bundleFromSource:
         r.get('P8FS_WORKFLOW_BUNDLE', z.enum(['prebuilt', 'source']), 'prebuilt') === 'source',
       faultPauseExtractMs: r.get('P8FS_FAULT_PAUSE_EXTRACT_MS', nonNegativeInt, '0'),
+      faultFailExtractAttempts: r.get('P8FS_FAULT_FAIL_EXTRACT_ATTEMPTS', nonNegativeInt, '0'),
     },
     llm: {
       openaiApiKey: r.get('OPENAI_API_KEY', z.string().min(1)),

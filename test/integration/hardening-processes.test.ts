@@ -244,13 +244,10 @@ describe('hardening: processes stop promptly and leave nothing behind silently (
   it('a self-test whose step keeps failing: SIGTERM → exits at once, terminates its workflow and says so', async () => {
     const tenant = newTenant('selfsigterm');
     const sample = join(tempDir, 'never-stored.txt');
-    writeFileSync(sample, 'the derived bucket cannot exist, so extractText fails retryably forever\n');
+    writeFileSync(sample, 'extractText fails retryably on every attempt (fault injection)\n');
     const selfTest = p8fs(
       ['storage-worker', '--tier', 'small', '--send-sample', sample, '--tenant', tenant],
-      {
-        // A name S3 refuses (InvalidBucketName): putJson fails on every attempt, retryably.
-        P8FS_DERIVED_BUCKET: `xn--${tenant}`,
-      },
+      { P8FS_FAULT_FAIL_EXTRACT_ATTEMPTS: '1000' },
     );
     await selfTest.waitFor(/3\/5 routed to \S+ as workflow \S+/);
     const workflowId = /routed to \S+ as workflow (\S+)/.exec(selfTest.output())?.[1] as string;
@@ -298,7 +295,7 @@ describe('hardening: processes stop promptly and leave nothing behind silently (
         '15',
         '--keep-workflow',
       ],
-      { P8FS_DERIVED_BUCKET: `xn--${tenant}` },
+      { P8FS_FAULT_FAIL_EXTRACT_ATTEMPTS: '1000' },
     );
     const result = await exitWithin(selfTest, 15_000 + GRACE_SECONDS * 1000 + EXIT_MARGIN_MS + 10_000);
     log(`self-test --timeout 15 → exit ${result.code} after ${((result.at - started) / 1000).toFixed(1)} s`);

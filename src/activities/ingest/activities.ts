@@ -254,6 +254,7 @@ function ingestActivities({ cfg, pool, s3 }: IngestDeps) {
       const workDir = await createWorkDir();
       try {
         await pauseForFaultInjection(cfg.worker.faultPauseExtractMs, signal);
+        failForFaultInjection(cfg.worker.faultFailExtractAttempts);
         const localPath = join(workDir, safeBaseName(event.fileName));
         const downloaded = await downloadToFile(
           s3,
@@ -509,6 +510,19 @@ export type IngestActivities = ReturnType<typeof createIngestActivities>;
  * (heartbeating) so a test can kill the worker mid-activity; 0 in normal runs. A cancellation ends the
  * pause with the cancellation, as it would end a real download.
  */
+/**
+ * Chaos testing aid: cfg.worker.faultFailExtractAttempts (P8FS_FAULT_FAIL_EXTRACT_ATTEMPTS) makes the
+ * first N attempts of each extraction fail retryably, as an unreachable dependency would. 0 in normal runs.
+ */
+function failForFaultInjection(attempts: number): void {
+  const { attempt } = Context.current().info;
+  if (attempt <= attempts) {
+    throw new Error(
+      `fault injection: extractText fails on attempt ${attempt} of the first ${attempts} (P8FS_FAULT_FAIL_EXTRACT_ATTEMPTS)`,
+    );
+  }
+}
+
 async function pauseForFaultInjection(pauseMs: number, signal: AbortSignal): Promise<void> {
   const until = Date.now() + pauseMs;
   while (Date.now() < until && !signal.aborted) {
