@@ -127,10 +127,13 @@ export function installWorkerRuntime(cfg: Config, log: Logger, options: RuntimeO
         sdkLog[PINO_LEVEL[level]](fields, entry.message);
       }),
       shutdownSignals: [],
-      telemetryOptions:
-        options.metricsPort > 0
+      telemetryOptions: {
+        // The SDK core's own (Rust) logs join the same logger instead of printing their own format.
+        logging: { filter: { core: SDK_LEVEL[cfg.logLevel], other: 'WARN' }, forward: {} },
+        ...(options.metricsPort > 0
           ? { metrics: { prometheus: { bindAddress: socketAddress(host, options.metricsPort) } } }
-          : undefined,
+          : {}),
+      },
     });
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
