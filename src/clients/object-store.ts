@@ -102,6 +102,14 @@ export async function putJson(s3: S3Client, bucket: string, key: string, value: 
         ContentType: 'application/json',
       }),
     );
+  await putCreatingBucket(s3, bucket, put);
+}
+
+/**
+ * Runs a PUT into a bucket this process creates on first use, and once more after creating it again if
+ * it was removed behind this process's back. `put` must build a fresh request body on each call.
+ */
+async function putCreatingBucket(s3: S3Client, bucket: string, put: () => Promise<unknown>): Promise<void> {
   await ensureBucket(s3, bucket);
   try {
     await put();
@@ -136,15 +144,7 @@ export async function putFile(
         ContentType: contentType,
       }),
     );
-  await ensureBucket(s3, bucket);
-  try {
-    await put();
-  } catch (error) {
-    if ((error as { name?: string }).name !== 'NoSuchBucket') throw error;
-    knownBuckets.delete(bucket);
-    await ensureBucket(s3, bucket);
-    await put();
-  }
+  await putCreatingBucket(s3, bucket, put);
   return { bytes: size };
 }
 
