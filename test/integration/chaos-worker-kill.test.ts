@@ -1,19 +1,10 @@
-/**
- * Chaos on real servers: the storage worker process is SIGKILLed in the middle of extracting Sample.pdf.
- * Temporal must notice through the activity heartbeat timeout (15 s on the small tier), retry extractText
- * on a freshly started worker process, and the idempotent activities must leave exactly one files row,
- * one jobs row and one resources row per chunk.
- *
- * The workers run as real `p8fs worker --tier small` child processes (through tsx) with the same isolated
- * environment as this file's pipeline; the first one holds extractText with P8FS_FAULT_PAUSE_EXTRACT_MS.
- */
-import { type ChildProcess, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { WorkflowHandle } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fileIdFor } from '../../src/domain/ids.js';
 import { ingestFileHandle } from '../../src/temporal/starts.js';
+import { spawnWorkerProcess, type WorkerProcess } from '../support/cli.js';
 import { createPipeline, eventually, type Pipeline } from '../support/pipeline.js';
 import { isolatedEnv, uniqueTenant } from '../support/test-stack.js';
 
@@ -26,11 +17,6 @@ const env = isolatedEnv('workerkill');
 const tenant = uniqueTenant('workerkill');
 let p: Pipeline | undefined;
 
-interface WorkerProcess {
-  child: ChildProcess;
-  output: string[];
-  exited: Promise<void>;
-}
 const workerProcesses: WorkerProcess[] = [];
 // Last resort if this test process ends without afterAll: no worker outlives it.
 process.on('exit', () => {
@@ -44,35 +30,9 @@ function pipeline(): Pipeline {
   return p;
 }
 
-/** process.env without any setting of ours, so the child reads exactly `env` (as the pipeline did). */
-function baseEnv(): NodeJS.ProcessEnv {
-  const base: NodeJS.ProcessEnv = {};
-  for (const [key, value] of Object.entries(process.env)) {
-    if (/^(P8FS_|TEMPORAL_|DATABASE_URL$)/.test(key)) continue;
-    base[key] = value;
-  }
-  return base;
-}
-
 /** `p8fs worker --tier small` as a child process of this test. */
 function spawnWorker(extra: Record<string, string>): WorkerProcess {
-  const childEnv = baseEnv();
-  for (const [key, value] of Object.entries(env)) if (value !== undefined) childEnv[key] = value;
-  Object.assign(childEnv, { P8FS_WORKER_METRICS_PORT: '0' }, extra);
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/run.ts', 'worker', '--tier', 'small'], {
-    cwd: process.cwd(),
-    env: childEnv,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const output: string[] = [];
-  const keep = (chunk: Buffer) => {
-    output.push(...chunk.toString().split('\n').filter(Boolean));
-    if (output.length > 200) output.splice(0, output.length - 200);
-  };
-  child.stdout?.on('data', keep);
-  child.stderr?.on('data', keep);
-  const exited = new Promise<void>((done) => child.once('exit', () => done()));
-  const worker = { child, output, exited };
+  const worker = spawnWorkerProcess({ ...env, P8FS_WORKER_METRICS_PORT: '0', ...extra });
   workerProcesses.push(worker);
   return worker;
 }

@@ -1,20 +1,3 @@
-/**
- * Small files that expand to gigabytes, against a real `p8fs worker --tier small` (a child process of this
- * test, through tsx) and the real servers: a DOCX XML bomb, a PDF flate bomb, YAML "billion laughs", a
- * 200 MB single-line text file, and a PDF bomb hidden from the flate pre-scan (ASCIIHex in front of
- * Flate) that only the extraction process's memory ceiling can stop. For each: the workflow fails
- * non-retryably within seconds with an error naming the limit and the file, the files row is failed
- * with that reason and one errors row, the worker keeps its pid and its own peak RSS stays under budget,
- * and normal files keep flowing (one during the memory kill, one after).
- *
- * The hostile files are generated here (never committed): the 200 MB line in a temp folder, the bombs in
- * memory (~1–6 MB each). A guard in this process polls the worker and its extraction processes every
- * 100 ms and SIGKILLs them all above 4 GiB together, so a regression cannot take the machine down.
- *
- * P8FS_TEST_BOMBS_WORKER=dist runs the worker from the build (`node bin/p8fs.js`, after `make build`), so
- * the extraction process is forked from dist/…/extraction-child.js instead of the .ts file under tsx.
- */
-import { type ChildProcess, spawn } from 'node:child_process';
 import {
   createReadStream,
   existsSync,
@@ -42,6 +25,7 @@ import type { StorageEvent } from '../../src/domain/storage-event.js';
 import { extractFile, localContext, localFile } from '../../src/providers/index.js';
 import { taskQueueFor } from '../../src/temporal/names.js';
 import { type IngestFileHandle, startIngestFile } from '../../src/temporal/starts.js';
+import { spawnWorkerProcess, type WorkerProcess } from '../support/cli.js';
 import {
   docxXmlBomb,
   GiB,
@@ -105,50 +89,22 @@ function childPids(pid: number): number[] {
   return pids;
 }
 
-interface Worker {
-  child: ChildProcess;
-  pid: number;
-  output: string[];
-  exited: Promise<void>;
-}
+type Worker = WorkerProcess;
 
 function alive(worker: Worker): boolean {
   return worker.child.exitCode === null && worker.child.signalCode === null;
 }
 
 /** process.env without any setting of ours, so the child reads exactly `env`. */
-function baseEnv(): NodeJS.ProcessEnv {
-  const base: NodeJS.ProcessEnv = {};
-  for (const [key, value] of Object.entries(process.env)) {
-    if (/^(P8FS_|TEMPORAL_|DATABASE_URL$)/.test(key)) continue;
-    base[key] = value;
-  }
-  return base;
-}
-
 function spawnWorker(): Worker {
-  const childEnv = baseEnv();
-  for (const [key, value] of Object.entries(env)) if (value !== undefined) childEnv[key] = value;
-  // JSON lines, so the sandbox's warning about a killed extraction can be read back with its numbers.
-  Object.assign(childEnv, { P8FS_WORKER_METRICS_PORT: '0', P8FS_LOG_FORMAT: 'json', P8FS_LOG_LEVEL: 'warn' });
   const fromDist = process.env.P8FS_TEST_BOMBS_WORKER === 'dist';
   if (fromDist && !existsSync('dist/cli/run.js'))
     throw new Error('P8FS_TEST_BOMBS_WORKER=dist needs `make build`');
-  const command = fromDist ? ['bin/p8fs.js'] : ['--import', 'tsx', 'src/cli/run.ts'];
-  const child = spawn(process.execPath, [...command, 'worker', '--tier', 'small'], {
-    cwd: process.cwd(),
-    env: childEnv,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const output: string[] = [];
-  const keep = (chunk: Buffer) => {
-    output.push(...chunk.toString().split('\n').filter(Boolean));
-    if (output.length > 400) output.splice(0, output.length - 400);
-  };
-  child.stdout?.on('data', keep);
-  child.stderr?.on('data', keep);
-  const exited = new Promise<void>((done) => child.once('exit', () => done()));
-  return { child, pid: child.pid ?? -1, output, exited };
+  // JSON lines, so the sandbox's warning about a killed extraction can be read back with its numbers.
+  return spawnWorkerProcess(
+    { ...env, P8FS_WORKER_METRICS_PORT: '0', P8FS_LOG_FORMAT: 'json', P8FS_LOG_LEVEL: 'warn' },
+    { fromDist, maxLines: 400 },
+  );
 }
 
 let worker: Worker | undefined;

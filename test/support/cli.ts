@@ -71,3 +71,49 @@ export function startCli(args: string[], env: Record<string, string | undefined>
     },
   };
 }
+
+export interface WorkerProcess {
+  child: ChildProcess;
+  pid: number;
+  /** The last `maxLines` lines of its stdout and stderr. */
+  output: string[];
+  exited: Promise<void>;
+}
+
+/** process.env without any setting of ours, so a child reads exactly the environment a test gives it. */
+export function envWithoutOurSettings(): NodeJS.ProcessEnv {
+  const base: NodeJS.ProcessEnv = {};
+  for (const [key, value] of Object.entries(process.env)) {
+    if (/^(P8FS_|TEMPORAL_|DATABASE_URL$)/.test(key)) continue;
+    base[key] = value;
+  }
+  return base;
+}
+
+/**
+ * `p8fs worker --tier small` as a child process with exactly `env` (an isolated test environment), from
+ * source through tsx or, with `fromDist`, the built `bin/p8fs.js`.
+ */
+export function spawnWorkerProcess(
+  env: Record<string, string | undefined>,
+  options: { fromDist?: boolean; maxLines?: number } = {},
+): WorkerProcess {
+  const childEnv = envWithoutOurSettings();
+  for (const [key, value] of Object.entries(env)) if (value !== undefined) childEnv[key] = value;
+  const entry = options.fromDist ? ['bin/p8fs.js'] : ['--import', 'tsx', 'src/cli/run.ts'];
+  const child = spawn(process.execPath, [...entry, 'worker', '--tier', 'small'], {
+    cwd: projectRoot(),
+    env: childEnv,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const maxLines = options.maxLines ?? 200;
+  const output: string[] = [];
+  const keep = (chunk: Buffer) => {
+    output.push(...chunk.toString().split('\n').filter(Boolean));
+    if (output.length > maxLines) output.splice(0, output.length - maxLines);
+  };
+  child.stdout?.on('data', keep);
+  child.stderr?.on('data', keep);
+  const exited = new Promise<void>((done) => child.once('exit', () => done()));
+  return { child, pid: child.pid ?? -1, output, exited };
+}
