@@ -9,7 +9,8 @@ import { databaseName, ensureDatabase } from '../db/ensure-database.js';
 import { errorText } from '../domain/errors.js';
 import { LOOPBACK, type ServerSpec } from './server-spec.js';
 
-function postgresBinDir(): string {
+/** The newest PostgreSQL server binaries Debian installed (also used by tests that run a private cluster). */
+export function postgresBinDir(): string {
   const root = '/usr/lib/postgresql';
   const versions = existsSync(root)
     ? readdirSync(root)

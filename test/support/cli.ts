@@ -1,4 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { projectRoot } from '../../src/config/project-root.js';
 
 export interface CliResult {
@@ -116,4 +117,13 @@ export function spawnWorkerProcess(
   child.stderr?.on('data', keep);
   const exited = new Promise<void>((done) => child.once('exit', () => done()));
   return { child, pid: child.pid ?? -1, output, exited };
+}
+
+/** The last lines of a server's log file, for test failure messages. */
+export function logFileTail(logFile: string, lines = 30): string {
+  try {
+    return readFileSync(logFile, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
+  } catch {
+    return '(no log)';
+  }
 }

@@ -5,17 +5,10 @@
  * clone under /root); trust authentication on 127.0.0.1 and a free port. stop()/start() keep the data.
  */
 import { execFileSync } from 'node:child_process';
-import {
-  chmodSync,
-  chownSync,
-  existsSync,
-  mkdirSync,
-  mkdtempSync,
-  readdirSync,
-  readFileSync,
-  rmSync,
-} from 'node:fs';
+import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
+import { postgresBinDir } from '../../src/stack/postgres-server.js';
+import { logFileTail } from './cli.js';
 import { freePort } from './ports.js';
 
 export interface PrivatePostgres {
@@ -38,23 +31,11 @@ export interface PrivatePostgres {
   logTail(lines?: number): string;
 }
 
-function binDir(): string {
-  const root = '/usr/lib/postgresql';
-  const versions = existsSync(root)
-    ? readdirSync(root)
-        .filter((v) => existsSync(join(root, v, 'bin', 'initdb')))
-        .sort((a, b) => Number(b) - Number(a))
-    : [];
-  if (versions.length === 0)
-    throw new Error('PostgreSQL server binaries not found under /usr/lib/postgresql');
-  return join(root, versions[0] as string, 'bin');
-}
-
 const asRoot = process.getuid?.() === 0;
 
 /** initdb refuses to run as root: as root, the binaries run as the `postgres` user. */
 function runPg(binary: string, args: string[]): string {
-  const full = join(binDir(), binary);
+  const full = join(postgresBinDir(), binary);
   const [command, commandArgs] = asRoot ? ['runuser', ['-u', 'postgres', '--', full, ...args]] : [full, args];
   try {
     return execFileSync(command, commandArgs, { stdio: 'pipe' }).toString();
@@ -160,11 +141,7 @@ export function privatePostgres(options: { user?: string } = {}): PrivatePostgre
       liveDataDirs.delete(dataDir);
     },
     logTail(lines = 30) {
-      try {
-        return readFileSync(logFile, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
-      } catch {
-        return '(no log)';
-      }
+      return logFileTail(logFile, lines);
     },
   };
   return server;

@@ -4,7 +4,7 @@
  * restart on the same file keeps namespaces, search attributes, task queues and running workflows.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, rmSync } from 'node:fs';
 import { createConnection } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,6 +12,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Connection } from '@temporalio/client';
 import { serverBinDir } from '../../src/stack/paths.js';
 import { temporalDevServerArgs } from '../../src/stack/servers.js';
+import { logFileTail } from './cli.js';
 
 export interface PrivateTemporalOptions {
   /**
@@ -183,11 +184,7 @@ export function privateTemporal(options: PrivateTemporalOptions = {}): PrivateTe
       rmSync(dir, { recursive: true, force: true });
     },
     logTail(lines = 30) {
-      try {
-        return readFileSync(logFile, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
-      } catch {
-        return '(no log)';
-      }
+      return logFileTail(logFile, lines);
     },
   };
   return server;
