@@ -9,6 +9,7 @@ import { registerDlqCommands } from './commands/dlq.js';
 import { registerEventCommands } from './commands/event.js';
 import { registerMigrateCommand } from './commands/migrate.js';
 import { registerNotBuiltCommands } from './commands/not-built.js';
+import { registerSeaweedEventsCommand } from './commands/seaweed-events.js';
 import { registerStackCommands } from './commands/stack.js';
 import { registerStatusCommand } from './commands/status.js';
 import { registerStorageWorkerCommand } from './commands/storage-worker.js';
@@ -21,6 +22,7 @@ export function buildProgram(): Command {
   registerStackCommands(program);
   registerMigrateCommand(program);
   registerBridgeCommand(program);
+  registerSeaweedEventsCommand(program);
   registerWorkerCommand(program);
   registerStorageWorkerCommand(program);
   registerEventCommands(program);

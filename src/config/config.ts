@@ -136,6 +136,20 @@ export interface Config {
   /** Extraction limits and memory ceiling per tier (P8FS_LIMIT_*, P8FS_EXTRACT_MEMORY_MB): limits.ts. */
   limits: LimitsConfig;
   bridge: { healthPort: number; batchSize: number; nakDelayMs: number; maxDeliver: number };
+  /** `p8fs seaweed-events`: the filer metadata stream → storage events on JetStream. */
+  subscriber: {
+    /** host:port of the filer's gRPC API (P8FS_SEAWEEDFS_FILER_GRPC; default: filer HTTP port + 10000). */
+    filerGrpc: string;
+    /** Only changes below this filer path are published (P8FS_SUBSCRIBER_PATH_PREFIX, default /buckets/). */
+    pathPrefix: string;
+    /** NATS KV bucket holding the resume cursor (last published ts_ns) under the subscriber's name. */
+    cursorBucket: string;
+    /** The subscriber's name: the filer client name and the cursor's key (several may run side by side). */
+    name: string;
+    /** Where a subscriber without a cursor starts: `now`, or `beginning` (everything the filer logged). */
+    start: 'now' | 'beginning';
+    healthPort: number;
+  };
   worker: {
     metricsPort: number;
     /** Address the Prometheus exporter binds (P8FS_WORKER_METRICS_HOST): loopback unless configured. */
@@ -242,6 +256,22 @@ export function loadConfig(env: Env = process.env): Config {
       batchSize: r.get('P8FS_BRIDGE_BATCH_SIZE', positiveInt, '64'),
       nakDelayMs: r.get('P8FS_BRIDGE_NAK_DELAY_MS', positiveInt, '5000'),
       maxDeliver: r.get('P8FS_BRIDGE_MAX_DELIVER', positiveInt, '50'),
+    },
+    subscriber: {
+      filerGrpc: r.get(
+        'P8FS_SEAWEEDFS_FILER_GRPC',
+        hostPort,
+        filerUrl ? `${new URL(filerUrl).hostname}:${portOf(filerUrl) + 10000}` : '127.0.0.1:18888',
+      ),
+      pathPrefix: r.get(
+        'P8FS_SUBSCRIBER_PATH_PREFIX',
+        z.string().regex(/^\/buckets\/([a-z0-9._-]+\/?)?$/, '/buckets/ or /buckets/<bucket>/'),
+        '/buckets/',
+      ),
+      cursorBucket: r.get('P8FS_SUBSCRIBER_CURSOR_BUCKET', name, 'p8fs-subscriber-cursor'),
+      name: r.get('P8FS_SUBSCRIBER_NAME', name, 'seaweed-events'),
+      start: r.get('P8FS_SUBSCRIBER_START', z.enum(['now', 'beginning']), 'now'),
+      healthPort: r.get('P8FS_SUBSCRIBER_HEALTH_PORT', nonNegativeInt, '8091'),
     },
     worker: {
       metricsPort: r.get('P8FS_WORKER_METRICS_PORT', nonNegativeInt, '9464'),

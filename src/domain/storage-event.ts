@@ -263,9 +263,14 @@ function locatePath(json: Json, fields: string[]): Located {
     return reject(`${field} must be a non-empty string, got ${describeValue(value)}`);
   }
   if (!KEY_FIELDS.has(field) || value === '/buckets' || value.startsWith('/buckets/')) {
-    return { path: value, label: `${field} ${quote(value)}` };
+    // Some producers drop the leading slash ('buckets/{tenant}/...'); it is the same path.
+    const path = value.startsWith('buckets/') ? `/${value}` : value;
+    return { path, label: `${field} ${quote(value)}` };
   }
   const bucket = json.bucket;
+  if (value.startsWith('buckets/') && (typeof bucket !== 'string' || bucket === '')) {
+    return { path: `/${value}`, label: `${field} ${quote(value)}` };
+  }
   if (typeof bucket !== 'string' || bucket === '') {
     return reject(
       `${field} ${quote(value)} is not a /buckets/{tenant}/... path and there is no "bucket" field to place it in`,

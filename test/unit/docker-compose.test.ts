@@ -42,7 +42,7 @@ interface ComposeFile {
 const compose = parse(source, { merge: true }) as ComposeFile;
 
 const INFRA = ['temporal-postgresql', 'temporal', 'temporal-ui', 'nats', 'seaweedfs', 'postgres'];
-const APP_LONG_RUNNING = ['bridge', 'worker-small', 'worker-medium', 'worker-large'];
+const APP_LONG_RUNNING = ['bridge', 'seaweed-events', 'worker-small', 'worker-medium', 'worker-large'];
 const ONE_SHOT = ['temporal-admin-tools', 'migrate'];
 const LONG_RUNNING = [...INFRA, ...APP_LONG_RUNNING];
 const APP = ['migrate', ...APP_LONG_RUNNING];
@@ -234,6 +234,7 @@ describe('docker-compose.yml', () => {
     const commands: Record<string, string> = {
       migrate: 'migrate',
       bridge: 'bridge',
+      'seaweed-events': 'seaweed-events',
       'worker-small': 'worker --tier small',
       'worker-medium': 'worker --tier medium',
       'worker-large': 'worker --tier large',

@@ -435,7 +435,7 @@ describe('parseStorageEvent: rejected events', () => {
     expect(rejected(create({ path: '/etc/passwd' }))).toBe(
       'path "/etc/passwd" is not under /buckets/{tenant}/',
     );
-    expect(rejected(create({ path: 'buckets/t/a.pdf' }))).toMatch(/not under \/buckets/);
+    // 'buckets/t/a.pdf' (no leading slash) is accepted since issue 9: see "every producer shape".
     expect(rejected(create({ path: '/bucketsx/t/a.pdf' }))).toMatch(/not under \/buckets/);
     expect(rejected(create({ path: 'uploads/a.pdf' }))).toMatch(/"uploads\/a.pdf" is not under/);
   });
@@ -847,5 +847,78 @@ describe('p8fs event check', () => {
     const result = await check(['missing.json'], {});
     expect(result.code).toBe(1);
     expect(result.err).toEqual(['cannot read event file "missing.json": no such file']);
+  });
+});
+
+describe('parseStorageEvent: every producer shape (issue 9)', () => {
+  it.each([
+    ['path', { path: 'buckets/tenant-test/uploads/report.pdf' }],
+    ['entry.FullPath', { entry: { FullPath: 'buckets/tenant-test/uploads/report.pdf' } }],
+    ['key without a bucket field', { key: 'buckets/tenant-test/uploads/report.pdf' }],
+  ])('accepts a %s without the leading slash', (_shape, extra) => {
+    expect(eventOf(create(extra))).toMatchObject({
+      path: PDF,
+      tenantId: 'tenant-test',
+      key: 'uploads/report.pdf',
+    });
+  });
+
+  it('a key that starts with buckets/ inside a named bucket stays a key of that bucket', () => {
+    expect(eventOf(create({ bucket: 'tenant-test', key: 'buckets/report.pdf' }))).toMatchObject({
+      path: '/buckets/tenant-test/buckets/report.pdf',
+    });
+  });
+
+  it('accepts renames whose paths lack the leading slash', () => {
+    expect(
+      eventOf({
+        event_type: 'rename',
+        old_path: 'buckets/tenant-test/uploads/old.pdf',
+        new_path: 'buckets/tenant-test/uploads/new.pdf',
+      }),
+    ).toMatchObject({
+      path: '/buckets/tenant-test/uploads/new.pdf',
+      oldPath: '/buckets/tenant-test/uploads/old.pdf',
+    });
+  });
+
+  it.each([
+    ['ISO string', '2024-06-10T06:13:20Z'],
+    ['epoch seconds', 1718000000],
+    ['epoch ms', 1718000000123],
+    ['epoch seconds, float', 1718000000.25],
+    ['epoch seconds, numeric string', '1718000000'],
+    ['epoch ms, numeric string', '1718000000123'],
+    ['epoch seconds, float string', '1718000000.25'],
+  ])('accepts an mtime as %s and keeps it beside the version', (_shape, mtime) => {
+    expect(eventOf(create({ path: PDF, mtime })).mtime).toBe(String(mtime));
+  });
+
+  it.each([
+    [12, 12],
+    ['12', 12],
+    [' 12 ', 12],
+    ['0', 0],
+  ])('accepts the size %j', (size, expected) => {
+    expect(eventOf(create({ path: PDF, size })).size).toBe(expected);
+  });
+
+  it('accepts what the filer subscriber publishes (size, mime, ISO mtime, etag, md5, extra fields)', () => {
+    const event = eventOf({
+      event_type: 'create',
+      path: PDF,
+      size: 5242884,
+      mime_type: 'application/pdf',
+      mtime: '2026-11-30T05:33:40.000Z',
+      etag: '1b5586dcc4c977ad9eb82c917af59a83-2',
+      source: 'seaweedfs-filer',
+      filer_ts_ns: '1796016820436456159',
+    });
+    expect(event).toMatchObject({
+      size: 5242884,
+      mimeType: 'application/pdf',
+      version: '1b5586dcc4c977ad9eb82c917af59a83-2',
+      mtime: '2026-11-30T05:33:40.000Z',
+    });
   });
 });

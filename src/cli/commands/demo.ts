@@ -1,19 +1,18 @@
 /**
  * `p8fs demo` (what `make demo` runs): stack up, migrate, then the whole pipeline on the sample files —
- * upload to SeaweedFS, publish storage events to JetStream, the bridge starts workflows on the tier task
- * queues, workers ingest into PostgreSQL — with live progress and a table per file at the end.
- * A second run re-publishes the same events: the bridge deduplicates them and no row is added.
+ * upload to SeaweedFS with the S3 API only; the filer subscriber (run in-process, like the bridge) turns
+ * each upload into a storage event on JetStream, the bridge starts workflows on the tier task queues,
+ * workers ingest into PostgreSQL — with live progress and a table per file at the end.
+ * A second run uploads nothing that did not change, so no event and no new row.
  */
 import { createHash } from 'node:crypto';
 import { createReadStream, existsSync, readdirSync, statSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { jetstream } from '@nats-io/jetstream';
 import { WorkflowFailedError, type WorkflowHandle, WorkflowNotFoundError } from '@temporalio/client';
 import type { Command } from 'commander';
 import { Bridge } from '../../bridge/bridge.js';
 import { type PlannedStart, planRoute } from '../../bridge/route-event.js';
-import { connectNats } from '../../clients/nats.js';
 import { headObject } from '../../clients/object-store.js';
 import { connectClient, createPool } from '../../clients/postgres.js';
 import { createS3Client } from '../../clients/s3.js';
@@ -22,9 +21,10 @@ import { databaseName, ensureDatabase } from '../../db/ensure-database.js';
 import { migrate } from '../../db/migrate.js';
 import { mimeTypeForFileName } from '../../domain/provider-catalog.js';
 import { TIERS } from '../../domain/tiers.js';
-import { createEventFor, publishEvent, type UploadedObject, uploadFile } from '../../events/publish.js';
+import { type UploadedObject, uploadFile } from '../../events/publish.js';
 import { samplesDir } from '../../stack/paths.js';
 import { formatStatus, stackUp } from '../../stack/stack.js';
+import { Subscriber } from '../../subscriber/subscriber.js';
 import { createLogger } from '../../telemetry/logger.js';
 import { connectTemporal } from '../../temporal/connection.js';
 import { ingestFileHandle } from '../../temporal/starts.js';
@@ -44,6 +44,7 @@ interface Row {
 
 const say = (line: string) => console.log(`[demo] ${line}`);
 const ROUTE_TIMEOUT_MS = 5 * 60_000;
+const FILER_EVENT_TIMEOUT_MS = 60_000;
 
 function md5(file: string): Promise<string> {
   return new Promise((resolve, reject) => {
@@ -75,7 +76,7 @@ async function uploadIfChanged(
   file: string,
   tenant: string,
   category: string,
-): Promise<UploadedObject> {
+): Promise<UploadedObject & { uploaded: boolean }> {
   const s3 = createS3Client(cfg);
   try {
     const key = `${category}/${file.slice(file.lastIndexOf('/') + 1)}`;
@@ -89,9 +90,10 @@ async function uploadIfChanged(
         size,
         mimeType: mimeTypeForFileName(file),
         etag: head.etag,
+        uploaded: false,
       };
     }
-    return await uploadFile(s3, file, tenant, category);
+    return { ...(await uploadFile(s3, file, tenant, category)), uploaded: true };
   } finally {
     s3.destroy();
   }
@@ -153,7 +155,25 @@ async function runDemo(options: { tenant: string; skipStack: boolean }): Promise
   const workers = await createStorageWorkers(cfg, [...TIERS], {}, log);
   const workersRunning = workers.run();
   const temporal = await connectTemporal(cfg);
-  const nc = await connectNats(cfg, 'p8fs-demo');
+  // The subscriber in-process, without a health server (a `p8fs seaweed-events` may be serving its port).
+  // Only the demo tenant's bucket, with a cursor of its own, so other producers on the filer stay out.
+  const subscriber = await Subscriber.create(
+    {
+      ...cfg,
+      subscriber: {
+        ...cfg.subscriber,
+        healthPort: 0,
+        pathPrefix: `/buckets/${options.tenant}/`,
+        name: `${cfg.subscriber.name}-demo`,
+      },
+    },
+    log,
+  );
+  const filerEvents = new Map<string, Record<string, unknown>>();
+  subscriber.onEvent = (handled) => {
+    if (handled.kind === 'publish')
+      filerEvents.set(`${handled.event.path}@${handled.event.etag}`, handled.event);
+  };
   const s3 = createS3Client(cfg);
   const rows: Row[] = [];
   // Ctrl-C or SIGTERM: stop the bridge and the workers (in-flight activities get the grace period), say
@@ -166,34 +186,43 @@ async function runDemo(options: { tenant: string; skipStack: boolean }): Promise
     say(
       `${signal}: stopping the bridge and the workers; workflows still running resume with the next \`make demo\``,
     );
-    void bridge.stop().finally(() => {
+    void Promise.all([bridge.stop(), subscriber.stop()]).finally(() => {
       workers.shutdown();
       void workersRunning.finally(() => process.exit(signal === 'SIGINT' ? 130 : 143));
     });
   };
   process.once('SIGINT', onSignal).once('SIGTERM', onSignal);
   bridge.start();
+  subscriber.start();
+  await subscriber.positioned;
+  say(`filer subscriber following ${cfg.subscriber.pathPrefix} on ${cfg.subscriber.filerGrpc}`);
   say(
     `bridge consuming ${cfg.nats.eventsStream}; workers on ${cfg.temporal.taskQueuePrefix}-storage-{small,medium,large}`,
   );
   const started = Date.now();
   try {
-    const js = jetstream(nc);
     const planned: [Row, PlannedStart][] = [];
     for (const file of sampleFiles()) {
       const category = file.includes('/small/') ? 'small' : 'content';
       const object = await uploadIfChanged(cfg, file, options.tenant, category);
-      const row: Row = { file: `${category}/${basename(file)}`, size: object.size, status: 'published' };
+      const row: Row = { file: `${category}/${basename(file)}`, size: object.size, status: 'uploaded' };
       rows.push(row);
-      const event = createEventFor(object);
-      const published = await publishEvent(
-        js,
-        cfg.nats.eventsSubject,
-        event,
-        `${object.path}@${object.etag}`,
-      );
+      if (!object.uploaded) {
+        // No upload, so no filer event: follow the earlier run's workflow for this version instead.
+        const earlier = await earlierRun({ cfg, s3, temporal }, object);
+        say(`${row.file}: unchanged in S3 since an earlier run (no upload, so no filer event)`);
+        if (earlier) planned.push([row, earlier]);
+        else row.status = 'unchanged in S3; no earlier workflow found';
+        continue;
+      }
+      const event = await waitForFilerEvent(filerEvents, `${object.path}@${object.etag}`);
+      if (!event) {
+        row.status = `no filer event within ${FILER_EVENT_TIMEOUT_MS / 1000} s: is the filer's gRPC port (${cfg.subscriber.filerGrpc}) reachable?`;
+        say(`✗ ${row.file}: ${row.status}`);
+        continue;
+      }
       say(
-        `published ${row.file} (${object.size} bytes) as stream seq ${published.seq}${published.duplicate ? ' (duplicate: JetStream kept the first copy)' : ''}`,
+        `uploaded ${row.file} (${object.size} bytes) with S3 PutObject; its ${String(event.event_type)} event came from the filer (ts_ns ${String(event.filer_ts_ns)})`,
       );
       // Name the workflow exactly as the bridge does (whichever bridge routes the event), to follow it.
       const plan = await planRoute({ cfg, s3, temporal }, JSON.stringify(event), 'demo');
@@ -238,11 +267,11 @@ async function runDemo(options: { tenant: string; skipStack: boolean }): Promise
     );
   } finally {
     process.off('SIGINT', onSignal).off('SIGTERM', onSignal);
+    await subscriber.stop();
     await bridge.stop();
     workers.shutdown();
     await workersRunning;
     await temporal.connection.close();
-    await nc.close();
     s3.destroy();
   }
 
@@ -262,10 +291,45 @@ async function runDemo(options: { tenant: string; skipStack: boolean }): Promise
   } finally {
     await pool.end();
   }
+  console.log(`Subscriber counters: ${JSON.stringify(subscriber.counters)}`);
   console.log(`Bridge counters: ${JSON.stringify(bridge.counters)}`);
   console.log(`Temporal UI: ${cfg.temporal.uiUrl}/namespaces/${cfg.temporal.namespace}/workflows`);
   console.log('Audio files fail on purpose: transcription is not built yet (no provider for audio/wav).');
   return rows.every((r) => r.workflowId !== undefined);
+}
+
+/** The workflow an earlier demo run started for this object version (as a create or an update). */
+async function earlierRun(
+  deps: Parameters<typeof planRoute>[0],
+  object: UploadedObject,
+): Promise<PlannedStart | undefined> {
+  for (const type of ['create', 'update']) {
+    const event = { event_type: type, path: object.path, size: object.size, mime_type: object.mimeType };
+    const plan = await planRoute(deps, JSON.stringify(event), 'demo');
+    if (plan.kind !== 'planned') continue;
+    const found = await ingestFileHandle(deps.temporal, plan.workflowId)
+      .describe()
+      .then(
+        () => true,
+        () => false,
+      );
+    if (found) return plan;
+  }
+  return undefined;
+}
+
+/** The event the subscriber published for this object version (path@etag), once it has. */
+async function waitForFilerEvent(
+  events: Map<string, Record<string, unknown>>,
+  version: string,
+): Promise<Record<string, unknown> | undefined> {
+  const deadline = Date.now() + FILER_EVENT_TIMEOUT_MS;
+  while (Date.now() < deadline) {
+    const event = events.get(version);
+    if (event) return event;
+    await sleep(50);
+  }
+  return undefined;
 }
 
 export function registerDemoCommand(program: Command): void {

@@ -10,6 +10,7 @@ import { type Config, loadConfig } from '../../config/config.js';
 import { redactSecrets } from '../../config/redact.js';
 import { errorText } from '../../domain/errors.js';
 import { formatStatus, stackStatus } from '../../stack/stack.js';
+import { cursorAgeSeconds, readCursor } from '../../subscriber/cursor.js';
 import { connectTemporal } from '../../temporal/connection.js';
 import { WorkflowTypes } from '../../temporal/names.js';
 
@@ -85,6 +86,40 @@ async function temporalLines(cfg: Config): Promise<string[]> {
   }
 }
 
+/** The filer subscriber: its stored cursor (NATS KV) and, when it serves /health, its own view. */
+async function subscriberLines(cfg: Config): Promise<string[]> {
+  const { cursorBucket, name, healthPort } = cfg.subscriber;
+  const nc = await connectNats(cfg, 'p8fs-status');
+  const lines: string[] = [];
+  try {
+    const cursor = await readCursor(nc, cursorBucket, name);
+    if (cursor && /^\d+$/.test(cursor)) {
+      const at = new Date(Number(BigInt(cursor) / 1_000_000n)).toISOString();
+      lines.push(
+        `${name} cursor: ts_ns ${cursor} (${at}, ${cursorAgeSeconds(cursor).toFixed(1)} s ago; KV ${cursorBucket})`,
+      );
+    } else {
+      lines.push(`${name} cursor: none yet (start \`p8fs seaweed-events\`)`);
+    }
+  } finally {
+    await nc.close();
+  }
+  if (healthPort > 0) {
+    const health = await fetch(`http://127.0.0.1:${healthPort}/health`, { signal: AbortSignal.timeout(2000) })
+      .then((r) => r.json() as Promise<Record<string, unknown>>)
+      .catch(() => undefined);
+    if (health) {
+      const counters = (health.counters ?? {}) as Record<string, number>;
+      lines.push(
+        `${name}: ${String(health.status)}, filer ${String(health.filer)}, lag ${Number(health.lagSeconds ?? 0).toFixed(1)} s, ${counters.published ?? 0} published, ${counters.skipped ?? 0} skipped`,
+      );
+    } else {
+      lines.push(`${name}: not answering on http://127.0.0.1:${healthPort}/health`);
+    }
+  }
+  return lines;
+}
+
 export function registerStatusCommand(program: Command): void {
   program
     .command('status')
@@ -97,6 +132,7 @@ export function registerStatusCommand(program: Command): void {
           .map((l) => l.trim()),
       );
       await section('JetStream', () => streamLines(cfg));
+      await section('Filer subscriber', () => subscriberLines(cfg));
       await section('PostgreSQL', () => databaseLines(cfg));
       await section('Temporal', () => temporalLines(cfg));
     });

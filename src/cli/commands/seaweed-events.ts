@@ -1,0 +1,67 @@
+import type { Command } from 'commander';
+import { loadConfig } from '../../config/config.js';
+import { Subscriber } from '../../subscriber/subscriber.js';
+import { createLogger } from '../../telemetry/logger.js';
+import { signalExitCode } from './worker.js';
+
+/**
+ * How long a stopping subscriber waits for the event in hand (one publish and one cursor write). What it
+ * has not recorded in the cursor is replayed by the next start, and the replay's Nats-Msg-Ids make it a
+ * no-op, so leaving early loses nothing.
+ */
+const STOP_TIMEOUT_MS = 10_000;
+
+async function runSubscriber(): Promise<void> {
+  const cfg = loadConfig();
+  const log = createLogger(cfg, `p8fs-${cfg.subscriber.name}`);
+  const subscriber = await Subscriber.create(cfg, log);
+  subscriber.start();
+  log.info(
+    {
+      filer: cfg.subscriber.filerGrpc,
+      pathPrefix: cfg.subscriber.pathPrefix,
+      subject: cfg.nats.eventsSubject,
+      cursor: `${cfg.subscriber.cursorBucket}/${cfg.subscriber.name}`,
+      health: cfg.subscriber.healthPort > 0 ? `http://127.0.0.1:${cfg.subscriber.healthPort}/health` : 'off',
+    },
+    'subscriber running',
+  );
+  const signal = await new Promise<NodeJS.Signals>((resolve) => {
+    const shutdown = (received: NodeJS.Signals) => {
+      log.info({ signal: received }, 'shutting down: finishing the event in hand');
+      process.once('SIGINT', () => process.exit(signalExitCode('SIGINT')));
+      process.once('SIGTERM', () => process.exit(signalExitCode('SIGTERM')));
+      resolve(received);
+    };
+    process.once('SIGINT', shutdown);
+    process.once('SIGTERM', shutdown);
+  });
+  const timer = setTimeout(() => {
+    log.warn({ signal, waitedMs: STOP_TIMEOUT_MS }, 'subscriber did not stop in time: exiting');
+    process.exit(1);
+  }, STOP_TIMEOUT_MS);
+  timer.unref();
+  await subscriber.stop();
+  clearTimeout(timer);
+  log.info({ counters: subscriber.counters, cursorNs: subscriber.position }, 'subscriber stopped');
+}
+
+export function registerSeaweedEventsCommand(program: Command): void {
+  program
+    .command('seaweed-events')
+    .alias('subscriber')
+    .description(
+      "Follow the SeaweedFS filer's metadata stream under /buckets and publish a storage event per object change (uploads start ingestion by themselves)",
+    )
+    .addHelpText(
+      'after',
+      [
+        '',
+        'Filer gRPC: P8FS_SEAWEEDFS_FILER_GRPC (default: the filer HTTP port + 10000). Resumes from the cursor',
+        'in the NATS KV bucket P8FS_SUBSCRIBER_CURSOR_BUCKET (key P8FS_SUBSCRIBER_NAME), written after each',
+        'JetStream ack. Health and counters: GET /health and /metrics on P8FS_SUBSCRIBER_HEALTH_PORT',
+        '(default 8091). Stops gracefully on SIGINT/SIGTERM; a second signal exits at once.',
+      ].join('\n'),
+    )
+    .action(runSubscriber);
+}
