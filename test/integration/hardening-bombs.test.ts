@@ -34,7 +34,7 @@ import {
   writeSingleLineText,
   yamlBillionLaughs,
 } from '../support/hostile-files.js';
-import { createPipeline, type Pipeline } from '../support/pipeline.js';
+import { createPipeline, eventually, type Pipeline } from '../support/pipeline.js';
 import { SAMPLES_DIR } from '../support/samples.js';
 import { isolatedEnv, uniqueTenant } from '../support/test-stack.js';
 
@@ -419,9 +419,13 @@ describe('hostile files against a real worker (real Temporal, SeaweedFS, Postgre
       },
     );
     log(`small/sample.pdf ingested in ${normalMs} ms while the bomb was being extracted`);
-    const stopped = currentWorker().output.find((line) =>
-      line.includes('extraction stopped at its memory ceiling'),
-    );
+    // The SDK delivers activity log lines in batches (it buffers them ~100 ms to sort them by time).
+    const stopped = await eventually(
+      'the worker to log that the extraction was stopped at its memory ceiling',
+      async () =>
+        currentWorker().output.find((line) => line.includes('extraction stopped at its memory ceiling')),
+      10_000,
+    ).catch(() => undefined);
     expect(stopped, currentWorker().output.slice(-10).join('\n')).toBeDefined();
     log(`worker log: ${stopped}`);
     const rssMb = Number(/"rssMb":(\d+)/.exec(stopped ?? '')?.[1]);
