@@ -2,14 +2,7 @@ import type { Command } from 'commander';
 import { Bridge } from '../../bridge/bridge.js';
 import { loadConfig } from '../../config/config.js';
 import { createLogger } from '../../telemetry/logger.js';
-import { signalExitCode } from './worker.js';
-
-/**
- * How long a stopping bridge waits for the batch in hand. Routing one batch takes well under this; a
- * bridge paused because Temporal is away may be sleeping between probes, and must not hold the stop.
- * What it has not acked is redelivered by JetStream to the next bridge, so nothing is lost by leaving.
- */
-const STOP_TIMEOUT_MS = 10_000;
+import { runUntilSignal } from '../run-until-signal.js';
 
 async function runBridge(): Promise<void> {
   const cfg = loadConfig();
@@ -25,27 +18,19 @@ async function runBridge(): Promise<void> {
     },
     'bridge running',
   );
-  const signal = await new Promise<NodeJS.Signals>((resolve) => {
-    const shutdown = (received: NodeJS.Signals) => {
-      log.info({ signal: received }, 'shutting down: finishing the batch in hand');
-      // A second signal ends the process at once; JetStream redelivers whatever was not acked.
-      process.once('SIGINT', () => process.exit(signalExitCode('SIGINT')));
-      process.once('SIGTERM', () => process.exit(signalExitCode('SIGTERM')));
-      resolve(received);
-    };
-    process.once('SIGINT', shutdown);
-    process.once('SIGTERM', shutdown);
+  // How long a stopping bridge waits for the batch in hand. Routing one batch takes well under this; a
+  // bridge paused because Temporal is away may be sleeping between probes, and must not hold the stop.
+  // What it has not acked is redelivered by JetStream to the next bridge, so nothing is lost by leaving.
+  await runUntilSignal({
+    timeoutMs: 10_000,
+    log,
+    finishing: 'the batch in hand',
+    stop: () => bridge.stop(),
+    tooSlow: {
+      message: 'bridge did not stop in time: exiting; JetStream redelivers the messages not acked',
+      fields: () => ({ counters: bridge.counters }),
+    },
   });
-  const timer = setTimeout(() => {
-    log.warn(
-      { signal, waitedMs: STOP_TIMEOUT_MS, counters: bridge.counters },
-      'bridge did not stop in time: exiting; JetStream redelivers the messages not acked',
-    );
-    process.exit(1);
-  }, STOP_TIMEOUT_MS);
-  timer.unref();
-  await bridge.stop();
-  clearTimeout(timer);
   log.info({ counters: bridge.counters }, 'bridge stopped');
 }
 

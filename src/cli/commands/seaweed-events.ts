@@ -2,14 +2,7 @@ import type { Command } from 'commander';
 import { loadConfig } from '../../config/config.js';
 import { Subscriber } from '../../subscriber/subscriber.js';
 import { createLogger } from '../../telemetry/logger.js';
-import { signalExitCode } from './worker.js';
-
-/**
- * How long a stopping subscriber waits for the event in hand (one publish and one cursor write). What it
- * has not recorded in the cursor is replayed by the next start, and the replay's Nats-Msg-Ids make it a
- * no-op, so leaving early loses nothing.
- */
-const STOP_TIMEOUT_MS = 10_000;
+import { runUntilSignal } from '../run-until-signal.js';
 
 async function runSubscriber(): Promise<void> {
   const cfg = loadConfig();
@@ -26,23 +19,16 @@ async function runSubscriber(): Promise<void> {
     },
     'subscriber running',
   );
-  const signal = await new Promise<NodeJS.Signals>((resolve) => {
-    const shutdown = (received: NodeJS.Signals) => {
-      log.info({ signal: received }, 'shutting down: finishing the event in hand');
-      process.once('SIGINT', () => process.exit(signalExitCode('SIGINT')));
-      process.once('SIGTERM', () => process.exit(signalExitCode('SIGTERM')));
-      resolve(received);
-    };
-    process.once('SIGINT', shutdown);
-    process.once('SIGTERM', shutdown);
+  // How long a stopping subscriber waits for the event in hand (one publish and one cursor write). What it
+  // has not recorded in the cursor is replayed by the next start, and the replay's Nats-Msg-Ids make it a
+  // no-op, so leaving early loses nothing.
+  await runUntilSignal({
+    timeoutMs: 10_000,
+    log,
+    finishing: 'the event in hand',
+    stop: () => subscriber.stop(),
+    tooSlow: { message: 'subscriber did not stop in time: exiting' },
   });
-  const timer = setTimeout(() => {
-    log.warn({ signal, waitedMs: STOP_TIMEOUT_MS }, 'subscriber did not stop in time: exiting');
-    process.exit(1);
-  }, STOP_TIMEOUT_MS);
-  timer.unref();
-  await subscriber.stop();
-  clearTimeout(timer);
   log.info({ counters: subscriber.counters, cursorNs: subscriber.position }, 'subscriber stopped');
 }
 
