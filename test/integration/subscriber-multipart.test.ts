@@ -13,13 +13,10 @@ import {
   UploadPartCommand,
 } from '@aws-sdk/client-s3';
 import { jetstreamManager } from '@nats-io/jetstream';
-import { Kvm } from '@nats-io/kv';
-import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RouteResult } from '../../src/bridge/route-event.js';
-import { loadConfig } from '../../src/config/config.js';
-import { Subscriber } from '../../src/subscriber/subscriber.js';
-import { createPipeline, eventually, type Pipeline } from '../support/pipeline.js';
+import { eventually, type Pipeline } from '../support/pipeline.js';
+import { createSubscribedPipeline, type SubscribedPipeline } from '../support/subscriber.js';
 import { isolatedEnv, uniqueTenant } from '../support/test-stack.js';
 
 type Started = Extract<RouteResult, { kind: 'started' }>;
@@ -36,24 +33,15 @@ const env = isolatedEnv('multipart', {
 env.P8FS_SUBSCRIBER_CURSOR_BUCKET = `cursor-${env.P8FS_TASK_QUEUE_PREFIX}`;
 
 let p: Pipeline;
-let subscriber: Subscriber;
+let running: SubscribedPipeline | undefined;
 
 beforeAll(async () => {
-  p = await createPipeline('multipart', {}, env);
-  await p.startWorkers(['small', 'medium']);
-  await p.startBridge();
-  subscriber = await Subscriber.create(loadConfig(env), pino({ level: 'silent' }));
-  subscriber.start();
-  await p.putObject(tenant, '.keep-bucket', '');
+  running = await createSubscribedPipeline('multipart', env, tenant, ['small', 'medium']);
+  p = running.p;
 }, 60_000);
 
 afterAll(async () => {
-  await subscriber?.stop();
-  await new Kvm(p.nc)
-    .open(env.P8FS_SUBSCRIBER_CURSOR_BUCKET as string)
-    .then((kv) => kv.destroy())
-    .catch(() => undefined);
-  await p?.close();
+  await running?.close();
 });
 
 /** Text of exactly `bytes` bytes: varied words, so chunks are realistic. */
@@ -130,7 +118,7 @@ describe('multipart upload through the filer subscriber', () => {
     const started = p.results.filter((r): r is Started => r.kind === 'started' && r.event.path === path);
     expect(started).toHaveLength(1);
     expect(started[0]?.tier).toBe('medium');
-    expect(subscriber.skippedByReason.get('multipart-part')).toBeGreaterThanOrEqual(2);
+    expect(running?.subscriber.skippedByReason.get('multipart-part')).toBeGreaterThanOrEqual(2);
     console.log(
       `[subscriber-multipart] ${total} bytes in ${parts.length} parts → 1 event, 1 medium run in ${((Date.now() - began) / 1000).toFixed(1)} s`,
     );

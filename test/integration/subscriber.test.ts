@@ -10,14 +10,11 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { DeleteObjectCommand } from '@aws-sdk/client-s3';
-import { Kvm } from '@nats-io/kv';
-import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RouteResult } from '../../src/bridge/route-event.js';
-import { loadConfig } from '../../src/config/config.js';
-import { Subscriber } from '../../src/subscriber/subscriber.js';
-import { createPipeline, eventually, type Pipeline } from '../support/pipeline.js';
+import { eventually, type Pipeline } from '../support/pipeline.js';
 import { SAMPLES_DIR } from '../support/samples.js';
+import { createSubscribedPipeline, type SubscribedPipeline } from '../support/subscriber.js';
 import { isolatedEnv, uniqueTenant } from '../support/test-stack.js';
 
 type Started = Extract<RouteResult, { kind: 'started' }>;
@@ -31,25 +28,15 @@ const env = isolatedEnv('subscriber', {
 env.P8FS_SUBSCRIBER_CURSOR_BUCKET = `cursor-${env.P8FS_TASK_QUEUE_PREFIX}`;
 
 let p: Pipeline;
-let subscriber: Subscriber;
+let running: SubscribedPipeline | undefined;
 
 beforeAll(async () => {
-  p = await createPipeline('subscriber', {}, env);
-  await p.startWorkers(['small']);
-  await p.startBridge();
-  subscriber = await Subscriber.create(loadConfig(env), pino({ level: 'silent' }));
-  subscriber.start();
-  // Make the tenant's bucket (its creation is outside the subscriber's prefix).
-  await p.putObject(tenant, '.keep-bucket', '');
+  running = await createSubscribedPipeline('subscriber', env, tenant, ['small']);
+  p = running.p;
 }, 60_000);
 
 afterAll(async () => {
-  await subscriber?.stop();
-  await new Kvm(p.nc)
-    .open(env.P8FS_SUBSCRIBER_CURSOR_BUCKET as string)
-    .then((kv) => kv.destroy())
-    .catch(() => undefined);
-  await p?.close();
+  await running?.close();
 });
 
 function started(type: string, path: string): Started[] {
@@ -95,7 +82,7 @@ describe('the SeaweedFS filer subscriber', () => {
     const file = await completedFile(path);
     expect(file.resources).toBeGreaterThan(0);
     expect(started('create', path)).toHaveLength(1);
-    expect(subscriber.counters.published).toBeGreaterThanOrEqual(1);
+    expect(running?.subscriber.counters.published).toBeGreaterThanOrEqual(1);
   }, 120_000);
 
   it('an overwrite runs once for the new content; DeleteObject removes the rows', async () => {
@@ -151,6 +138,6 @@ describe('the SeaweedFS filer subscriber', () => {
       return r.rowCount === 0 ? true : undefined;
     });
     expect(started('rename', newPath).length).toBeGreaterThanOrEqual(1);
-    expect(subscriber.skippedByReason.get('directory')).toBeGreaterThan(0);
+    expect(running?.subscriber.skippedByReason.get('directory')).toBeGreaterThan(0);
   }, 120_000);
 });
