@@ -23,7 +23,7 @@ import { type Config, loadConfig } from '../../src/config/config.js';
 import { serverBinDir } from '../../src/stack/paths.js';
 import { connectTemporal } from '../../src/temporal/connection.js';
 import { ingestFileHandle } from '../../src/temporal/starts.js';
-import { runCli } from '../support/cli.js';
+import { envWithoutOurSettings, runCli } from '../support/cli.js';
 import { createTestDatabase, dropTestDatabase } from '../support/database.js';
 import { dropBucket, eventually } from '../support/pipeline.js';
 import { freePort } from '../support/ports.js';
@@ -66,10 +66,7 @@ process.on('exit', () => {
 
 /** `p8fs …` as a child process with exactly `extra` on top of this file's environment (no stray P8FS_*). */
 function p8fs(args: string[], extra: Record<string, string> = {}): Proc {
-  const childEnv: NodeJS.ProcessEnv = {};
-  for (const [key, value] of Object.entries(process.env)) {
-    if (!/^(P8FS_|TEMPORAL_|DATABASE_URL$)/.test(key)) childEnv[key] = value;
-  }
+  const childEnv = envWithoutOurSettings();
   for (const [key, value] of Object.entries({ ...env, ...extra }))
     if (value !== undefined) childEnv[key] = value;
   childEnv.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
