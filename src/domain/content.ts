@@ -6,7 +6,18 @@
 /** A content provider's name, as its descriptor declares it (see src/providers/index.ts). */
 export type ProviderName = string;
 
-export type SectionKind = 'paragraph' | 'heading' | 'table' | 'page' | 'code' | 'list';
+export type SectionKind =
+  | 'paragraph'
+  | 'heading'
+  | 'table'
+  | 'page'
+  | 'code'
+  | 'list'
+  | 'transcript'
+  | 'metadata';
+
+/** How the text was obtained, when it was not read directly from a text layer. */
+export type SectionSource = 'text' | 'ocr' | 'transcription';
 
 export interface ExtractedSection {
   text: string;
@@ -15,6 +26,17 @@ export interface ExtractedSection {
   /** Heading path the section sits under, outermost first: "Intro > Setup". */
   heading?: string;
   kind: SectionKind;
+  /** Spreadsheet sheet name (XLSX, ODS). */
+  sheet?: string;
+  /** 1-based slide number (PPTX). */
+  slide?: number;
+  /** Audio/video time range of the text, in seconds from the start. */
+  startSeconds?: number;
+  endSeconds?: number;
+  /** Set to 'ocr' or 'transcription' when the text did not come from a text layer. */
+  source?: SectionSource;
+  /** Anything else a search hit could be shown with (e.g. a code file's language, a CSV's header). */
+  metadata?: Record<string, unknown>;
 }
 
 export interface ExtractedDocument {
