@@ -152,7 +152,13 @@ async function runDemo(options: { tenant: string; skipStack: boolean }): Promise
     'p8fs-demo',
   );
   const bridge = await Bridge.create(cfg, log);
-  const workers = await createStorageWorkers(cfg, [...TIERS], {}, log);
+  // No metrics port: the workers `p8fs stack up` started may be serving it; those share the work anyway.
+  const workers = await createStorageWorkers(
+    { ...cfg, worker: { ...cfg.worker, metricsPort: 0 } },
+    [...TIERS],
+    {},
+    log,
+  );
   const workersRunning = workers.run();
   const temporal = await connectTemporal(cfg);
   // The subscriber in-process, without a health server (a `p8fs seaweed-events` may be serving its port).
