@@ -41,6 +41,12 @@ export interface StorageEvent {
    * in the same second share it, so it is a version only when nothing better is known.
    */
   mtime?: string;
+  /**
+   * The modification time as ISO 8601 UTC, whatever shape the producer sent (ISO string, epoch seconds,
+   * milliseconds, micro- or nanoseconds; number or numeric string). For people and queries; the raw
+   * `mtime` above stays what versions are derived from, so workflow ids do not depend on this reading.
+   */
+  modifiedAt?: string;
   oldPath?: string;
   oldKey?: string;
 }
@@ -105,6 +111,8 @@ const MIME_FIELDS = ['content_type', 'mime_type', 'entry.Mime', 'entry.attribute
 // Content identity first; a modification time (one-second resolution) is kept apart as a last resort.
 const VERSION_FIELDS = ['etag', 'md5', 'version', 'sequence', 'entry.attributes.md5'];
 const MTIME_FIELDS = ['mtime', 'entry.attributes.mtime'];
+/** Where a modification time may sit for `modifiedAt`: the mtime fields first, then other producers' names. */
+const MODIFIED_FIELDS = [...MTIME_FIELDS, 'last_modified', 'modified_at', 'timestamp'];
 const DIRECTORY_FLAGS = ['is_directory', 'isDirectory', 'entry.IsDirectory'];
 const MODE_FIELDS = ['entry.attributes.mode', 'entry.attributes.file_mode'];
 
@@ -229,6 +237,8 @@ function normalise(json: Json, reservedBuckets: readonly string[]): StorageEvent
   if (version !== undefined) event.version = version;
   const mtime = readVersion(json, MTIME_FIELDS);
   if (mtime !== undefined) event.mtime = mtime;
+  const modifiedAt = readTimestamp(json, MODIFIED_FIELDS);
+  if (modifiedAt !== undefined) event.modifiedAt = modifiedAt;
   if (old && oldParts) {
     event.oldPath = old.path;
     event.oldKey = oldParts.key;
@@ -426,6 +436,37 @@ function readMime(json: Json): string | undefined {
     );
   }
   return mime;
+}
+
+const EPOCH_NUMBER = /^\s*\d+(\.\d+)?\s*$/;
+const LATEST_MS = Date.UTC(9999, 11, 31);
+
+/**
+ * A point in time from any of the shapes producers send, as ISO 8601 UTC; undefined when the value is
+ * not one (the event is still accepted: the time is informative, and the raw mtime keeps its role).
+ * Epoch numbers are told apart by magnitude: below 1e11 seconds (until year 5138), below 1e14
+ * milliseconds, below 1e17 microseconds, else nanoseconds (SeaweedFS's ts_ns).
+ */
+export function normaliseTimestamp(value: unknown): string | undefined {
+  let ms: number | undefined;
+  if (typeof value === 'number' || (typeof value === 'string' && EPOCH_NUMBER.test(value))) {
+    const n = Number(value);
+    if (!Number.isFinite(n) || n < 0) return undefined;
+    ms = n < 1e11 ? n * 1000 : n < 1e14 ? n : n < 1e17 ? n / 1e3 : n / 1e6;
+  } else if (typeof value === 'string' && value.trim() !== '') {
+    const parsed = Date.parse(value.trim());
+    ms = Number.isNaN(parsed) ? undefined : parsed;
+  }
+  if (ms === undefined || ms > LATEST_MS) return undefined;
+  return new Date(Math.round(ms)).toISOString();
+}
+
+function readTimestamp(json: Json, fields: string[]): string | undefined {
+  for (const field of fields) {
+    const iso = normaliseTimestamp(get(json, field));
+    if (iso !== undefined) return iso;
+  }
+  return undefined;
 }
 
 function readVersion(json: Json, fields: string[]): string | undefined {

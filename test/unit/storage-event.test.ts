@@ -790,6 +790,19 @@ describe('p8fs event check', () => {
 
   const example = `{"event_type":"create","path":"${PDF}","size":840059,"mime_type":"application/pdf"}`;
 
+  it("prints the normalised shape of another producer's event (no leading slash, string size, epoch ms)", async () => {
+    const other =
+      '{"operation":"put","key":"buckets/tenant-test/uploads/r.pdf","file_size":"1234","mtime":1700000000500}';
+    const result = await check(['other.json'], { 'other.json': other });
+    expect(result.code).toBe(0);
+    expect(JSON.parse(result.out[0] ?? '')).toMatchObject({
+      type: 'create',
+      path: '/buckets/tenant-test/uploads/r.pdf',
+      size: 1234,
+      modifiedAt: '2023-11-14T22:13:20.500Z',
+    });
+  });
+
   it('prints the normalised event, its tier and its workflow id', async () => {
     const result = await check(['event.json'], { 'event.json': example });
     expect(result.code).toBe(0);
@@ -892,6 +905,34 @@ describe('parseStorageEvent: every producer shape (issue 9)', () => {
     ['epoch seconds, float string', '1718000000.25'],
   ])('accepts an mtime as %s and keeps it beside the version', (_shape, mtime) => {
     expect(eventOf(create({ path: PDF, mtime })).mtime).toBe(String(mtime));
+  });
+
+  it.each([
+    ['ISO string', '2024-06-10T06:13:20Z', '2024-06-10T06:13:20.000Z'],
+    ['ISO string with offset', '2024-06-10T08:13:20+02:00', '2024-06-10T06:13:20.000Z'],
+    ['epoch seconds', 1718000000, '2024-06-10T06:13:20.000Z'],
+    ['epoch ms', 1718000000123, '2024-06-10T06:13:20.123Z'],
+    ['epoch seconds, float', 1718000000.25, '2024-06-10T06:13:20.250Z'],
+    ['epoch seconds, numeric string', '1718000000', '2024-06-10T06:13:20.000Z'],
+    ['epoch ms, numeric string', '1718000000123', '2024-06-10T06:13:20.123Z'],
+    ['epoch seconds, float string', ' 1718000000.25 ', '2024-06-10T06:13:20.250Z'],
+    ['epoch ns (SeaweedFS ts_ns)', '1718000000123456789', '2024-06-10T06:13:20.123Z'],
+  ])('normalises an mtime given as %s to modifiedAt (ISO 8601 UTC)', (_shape, mtime, iso) => {
+    const event = eventOf(create({ path: PDF, mtime }));
+    expect(event.modifiedAt).toBe(iso);
+    // The raw value still drives versions, so workflow ids are the same as before normalising.
+    expect(event.mtime).toBe(String(mtime).trim());
+  });
+
+  it("reads modifiedAt from other producers' fields too, and leaves it unset for what is no time", () => {
+    expect(eventOf(create({ path: PDF, timestamp: 1718000000 })).modifiedAt).toBe('2024-06-10T06:13:20.000Z');
+    expect(eventOf(create({ path: PDF, last_modified: 'Mon, 10 Jun 2024 06:13:20 GMT' })).modifiedAt).toBe(
+      '2024-06-10T06:13:20.000Z',
+    );
+    const odd = eventOf(create({ path: PDF, mtime: 'yesterday-ish' }));
+    expect(odd.modifiedAt).toBeUndefined();
+    expect(odd.mtime).toBe('yesterday-ish');
+    expect(eventOf(create({ path: PDF, mtime: -5 })).modifiedAt).toBeUndefined();
   });
 
   it.each([
