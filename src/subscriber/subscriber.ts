@@ -62,6 +62,8 @@ export class Subscriber {
   private client: FilerClient | undefined;
   private health: Server | undefined;
   private lastError: string | undefined;
+  /** False between the NATS client's disconnect and reconnect: publishes wait, the cursor holds still. */
+  private natsConnected = true;
   private readonly wake = new AbortController();
   private markPositioned: () => void = () => undefined;
   /** Resolves once the start position is fixed: from then on no filer change is missed. */
@@ -96,6 +98,7 @@ export class Subscriber {
   start(): void {
     const port = this.cfg.subscriber.healthPort;
     if (port > 0) this.health = this.serveHealth(port);
+    void this.watchNats();
     this.running = this.loop();
   }
 
@@ -107,6 +110,19 @@ export class Subscriber {
     this.health?.close();
     this.client?.close();
     await this.nc.drain().catch(() => undefined);
+  }
+
+  /** Follows the NATS client's own reconnection (it retries forever) so health and logs tell the truth. */
+  private async watchNats(): Promise<void> {
+    for await (const status of this.nc.status()) {
+      if (status.type === 'disconnect') {
+        this.natsConnected = false;
+        this.log.warn({ server: status.server }, 'NATS disconnected: publishing paused, reconnecting');
+      } else if (status.type === 'reconnect') {
+        this.natsConnected = true;
+        this.log.info({ server: status.server }, 'NATS reconnected: publishing resumes from the cursor');
+      }
+    }
   }
 
   private async loop(): Promise<void> {
@@ -123,7 +139,9 @@ export class Subscriber {
         if (this.counters.seen > before) backoff = MIN_BACKOFF_MS;
         this.log.warn(
           { err: this.lastError, filer: this.cfg.subscriber.filerGrpc, retryInMs: backoff },
-          'filer metadata stream interrupted: resubscribing from the cursor',
+          this.natsConnected
+            ? 'filer metadata stream interrupted: resubscribing from the cursor'
+            : 'cannot publish while NATS is away: resubscribing from the cursor once it is back',
         );
       } finally {
         this.call = undefined;
@@ -221,14 +239,14 @@ export class Subscriber {
       log: this.log,
       health: () => {
         const filer = this.connected();
-        const nats = !this.nc.isClosed();
+        const nats = !this.nc.isClosed() && this.natsConnected;
         const ok = !this.stopping && nats;
         return {
           ok,
           body: {
             status: this.stopping ? 'stopping' : filer && nats ? 'ok' : 'degraded',
             filer: filer ? 'subscribed' : `reconnecting${this.lastError ? `: ${this.lastError}` : ''}`,
-            nats: nats ? 'connected' : 'closed',
+            nats: nats ? 'connected' : this.nc.isClosed() ? 'closed' : 'reconnecting',
             cursorNs: this.cursor,
             lagSeconds: this.lagSeconds,
             counters: this.counters,
