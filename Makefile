@@ -30,8 +30,8 @@ demo: setup build ## stack up, migrate, run the ingestion demo over ../shared/sa
 test: setup ## run every test against real servers (the test stack uses its own ports)
 	@echo "[test] type-checking"
 	@npx tsc -p tsconfig.json
-	@echo "[test] running vitest (the test stack starts on ports 2xxxx if it is not running)"
-	@npx vitest run --reporter=default --reporter=json --outputFile.json=.vitest-report.json; \
+	@echo "[test] running vitest (the test stack starts on ports 2xxxx if it is not running, and stops again at the end)"
+	@P8FS_TEST_STOP_STACK=1 npx vitest run --reporter=default --reporter=json --outputFile.json=.vitest-report.json; \
 	status=$$?; node scripts/test-summary.mjs .vitest-report.json; exit $$status
 
 bench: setup build ## benchmarks: ratios against baselines, written to docs/PERFORMANCE.md

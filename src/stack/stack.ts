@@ -72,8 +72,15 @@ export async function stackUp(cfg: Config, say: Say = console.log): Promise<Serv
   return states;
 }
 
-export async function stackDown(cfg: Config, say: Say = console.log): Promise<void> {
-  const servers = stackServers(cfg, resolveStackDir(cfg.stack.dir));
+/** Stops the servers this stack folder started (or only those named in `only`). */
+export async function stackDown(
+  cfg: Config,
+  say: Say = console.log,
+  only?: readonly ServerName[],
+): Promise<void> {
+  const servers = stackServers(cfg, resolveStackDir(cfg.stack.dir)).filter(
+    (server) => !only || only.includes(server.name),
+  );
   // Temporal first so it does not log a storm of errors while its neighbours go away.
   for (const server of [...servers].reverse()) {
     const stopped = await server.stop();

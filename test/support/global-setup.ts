@@ -1,14 +1,24 @@
-/** Brings the test stack up once for the whole run (reusing servers that already answer). */
-import { stackUp } from '../../src/stack/stack.js';
+/**
+ * Brings the test stack up once for the whole run (reusing servers that already answer). With
+ * P8FS_TEST_STOP_STACK=1 (what `make test` sets) the servers this run started are stopped again at the
+ * end; servers it found running are left alone, so a stack someone keeps up for quick re-runs survives.
+ */
+import { stackDown, stackUp } from '../../src/stack/stack.js';
 import { testStackConfig } from './test-stack.js';
 
-export default async function setup(): Promise<void> {
+export default async function setup(): Promise<(() => Promise<void>) | undefined> {
   if (process.env.P8FS_TEST_STACK === 'external') {
     console.log('[test-stack] P8FS_TEST_STACK=external: using the servers given by the environment');
-    return;
+    return undefined;
   }
   const started = Date.now();
   const states = await stackUp(testStackConfig(), (line) => console.log(`[test-stack] ${line}`));
   const summary = states.map((s) => `${s.name} ${s.state}`).join(', ');
   console.log(`[test-stack] ready in ${((Date.now() - started) / 1000).toFixed(1)} s: ${summary}`);
+  const ours = states.filter((s) => s.state === 'started').map((s) => s.name);
+  if (process.env.P8FS_TEST_STOP_STACK !== '1' || ours.length === 0) return undefined;
+  return async () => {
+    console.log(`[test-stack] stopping the servers this run started: ${ours.join(', ')}`);
+    await stackDown(testStackConfig(), (line) => console.log(`[test-stack] ${line}`), ours);
+  };
 }
