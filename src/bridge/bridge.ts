@@ -22,7 +22,7 @@ import { connectNats } from '../clients/nats.js';
 import { createS3Client } from '../clients/s3.js';
 import type { Config } from '../config/config.js';
 import type { IgnoreCategory } from '../domain/storage-event.js';
-import { publishDeadLetter } from '../events/dead-letter.js';
+import { publishDeadLetter, replaysOf } from '../events/dead-letter.js';
 import { ensureStreams } from '../events/streams.js';
 import { countersAsPrometheus, startHealthServer } from '../telemetry/health-server.js';
 import type { Logger } from '../telemetry/logger.js';
@@ -247,6 +247,7 @@ export class Bridge {
         subject: msg.subject,
         streamSequence: msg.seq,
         deliveryCount: msg.info.deliveryCount,
+        replays: replaysOf(msg.headers),
       },
       reason,
     );

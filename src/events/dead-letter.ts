@@ -14,6 +14,8 @@ export interface DeadLetter {
   streamSequence: number;
   deliveryCount: number;
   receivedAt: string;
+  /** How many times this event had been replayed from the DLQ before it landed here (again). */
+  replays?: number;
   /** The original payload as text when it is UTF-8, else base64 in `payloadBase64`. */
   payload?: string;
   payloadBase64?: string;
@@ -27,10 +29,25 @@ function asText(data: Uint8Array): string | undefined {
   }
 }
 
+/** The header a replay sets on the republished event, so a second failure shows the history. */
+export const REPLAYS_HEADER = 'P8FS-Replays';
+
+/** The replay count a message carries (0 when it was never replayed, or the header is not a count). */
+export function replaysOf(h: { get(name: string): string } | undefined): number {
+  const value = Number(h?.get(REPLAYS_HEADER) ?? '');
+  return Number.isSafeInteger(value) && value > 0 ? value : 0;
+}
+
 export async function publishDeadLetter(
   js: JetStreamClient,
   cfg: Config,
-  original: { data: Uint8Array; subject: string; streamSequence: number; deliveryCount: number },
+  original: {
+    data: Uint8Array;
+    subject: string;
+    streamSequence: number;
+    deliveryCount: number;
+    replays?: number;
+  },
   reason: string,
 ): Promise<void> {
   const text = asText(original.data);
@@ -41,6 +58,7 @@ export async function publishDeadLetter(
     streamSequence: original.streamSequence,
     deliveryCount: original.deliveryCount,
     receivedAt: new Date().toISOString(),
+    ...(original.replays ? { replays: original.replays } : {}),
     ...(text !== undefined
       ? { payload: text }
       : { payloadBase64: Buffer.from(original.data).toString('base64') }),

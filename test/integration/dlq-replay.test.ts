@@ -3,8 +3,10 @@
  * object is uploaded after its event arrived) `p8fs dlq replay` sends the event through the bridge again.
  * Real servers and the real CLI process.
  */
+import { jetstreamManager } from '@nats-io/jetstream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fileIdFor } from '../../src/domain/ids.js';
+import { listDeadLetters, type StoredDeadLetter } from '../../src/events/dead-letter-queue.js';
 import { runCli } from '../support/cli.js';
 import { createPipeline, eventually, type Pipeline } from '../support/pipeline.js';
 import { isolatedEnv, uniqueTenant } from '../support/test-stack.js';
@@ -21,6 +23,11 @@ beforeAll(async () => {
 afterAll(async () => {
   await p?.close();
 });
+
+/** The DLQ with sequence numbers, as the CLI sees it. */
+async function storedLetters(): Promise<StoredDeadLetter[]> {
+  return listDeadLetters(await jetstreamManager(p.nc), p.cfg, 10_000);
+}
 
 describe('dead-letter replay (real servers, real CLI)', () => {
   it('an event that arrived before its object is dead-lettered, listed, and completes after replay', async () => {
@@ -62,4 +69,56 @@ describe('dead-letter replay (real servers, real CLI)', () => {
     );
     expect(rows.rows[0]?.n).toBeGreaterThan(0);
   });
+
+  it('show, replay by number, the replay count, filters and discard; an unknown sequence is an error', async () => {
+    const tenant = uniqueTenant('dlqops');
+    await p.putObject(tenant, 'uploads/placeholder.txt', 'bucket exists');
+    const missing = (name: string) => ({
+      event_type: 'create',
+      path: `/buckets/${tenant}/uploads/${name}`,
+      size: 5,
+      mime_type: 'text/plain',
+    });
+    await p.publish(missing('ghost-a.txt'));
+    await p.publish(missing('ghost-b.txt'));
+    const letters = await eventually('two dead letters', async () => {
+      const all = (await storedLetters()).filter((l) => l.letter.payload?.includes(tenant));
+      return all.length === 2 ? all : undefined;
+    });
+    const [a, b] = letters.sort((x, y) => x.seq - y.seq);
+    if (!a || !b) throw new Error('expected two dead letters');
+
+    const show = await runCli(['dlq', 'show', String(a.seq)], env);
+    expect(show.code, show.stderr).toBe(0);
+    expect(show.stdout).toContain(`dead letter #${a.seq}`);
+    expect(show.stdout).toMatch(/reason: +create event for s3:\/\/.*ghost-a\.txt, which does not exist/);
+    expect(show.stdout).toMatch(/replayed: +0 time\(s\) before/);
+    expect(show.stdout).toContain(`"path": "/buckets/${tenant}/uploads/ghost-a.txt"`);
+
+    const unknown = await runCli(['dlq', 'replay', String(a.seq), '999999'], env);
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr).toMatch(/no dead letter #999999 .*nothing was changed/);
+    expect((await storedLetters()).some((l) => l.seq === a.seq)).toBe(true);
+    const badSince = await runCli(['dlq', 'list', '--since', 'last tuesday'], env);
+    expect(badSince.code).not.toBe(0);
+    expect(badSince.stderr).toMatch(/--since "last tuesday" is neither an ISO date/);
+
+    // The cause is not fixed: the replayed event comes back, and says it was replayed once.
+    const replayed = await runCli(['dlq', 'replay', String(a.seq)], env);
+    expect(replayed.code, replayed.stderr).toBe(0);
+    const again = await eventually('ghost-a to be dead-lettered again', async () =>
+      (await storedLetters()).find((l) => l.letter.payload?.includes('ghost-a') && l.seq !== a.seq),
+    );
+    expect(again.letter.replays).toBe(1);
+    const listed = await runCli(['dlq', 'list', '--reason', 'GHOST-A', '--since', '10m'], env);
+    expect(listed.stdout).toMatch(
+      new RegExp(`#${again.seq} .*ghost-a\\.txt, which does not exist.*\\(replayed 1× before\\)`),
+    );
+    expect(listed.stdout).not.toContain('ghost-b');
+
+    const discarded = await runCli(['dlq', 'discard', '--reason', tenant], env);
+    expect(discarded.code, discarded.stderr).toBe(0);
+    expect(discarded.stdout).toMatch(/2 dead letter\(s\) discarded/);
+    expect((await storedLetters()).filter((l) => l.letter.payload?.includes(tenant))).toHaveLength(0);
+  }, 240_000);
 });
