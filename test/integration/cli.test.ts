@@ -1,6 +1,8 @@
 /**
  * The real `p8fs` process: the seeds' self-test end to end on the real servers, and start-up errors.
  */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -72,21 +74,20 @@ describe('p8fs CLI process (real servers)', () => {
     expect(result.stdout).toContain('[self-test] PASSED');
   });
 
-  it('storage-worker --send-sample with an unsupported file fails with exit 1 and says why', async () => {
-    const result = await runCli(
-      [
-        'storage-worker',
-        '--tier',
-        'small',
-        '--send-sample',
-        join(samplesDir(), 'small/sample.wav'),
-        '--tenant',
-        tenantFor('wav'),
-      ],
-      env,
+  it('storage-worker --send-sample with a corrupt file fails with exit 1 and says why', async () => {
+    // A WAV header followed by bytes no decoder accepts (audio is a supported type since transcription).
+    const dir = mkdtempSync(join(tmpdir(), 'p8fs-cli-test-'));
+    const corrupt = join(dir, 'corrupt.wav');
+    writeFileSync(
+      corrupt,
+      Buffer.concat([Buffer.from('RIFF$\u0010\u0000\u0000WAVEfmt ', 'latin1'), Buffer.alloc(200, 0x5a)]),
     );
+    const result = await runCli(
+      ['storage-worker', '--tier', 'small', '--send-sample', corrupt, '--tenant', tenantFor('wav')],
+      env,
+    ).finally(() => rmSync(dir, { recursive: true, force: true }));
     expect(result.code).toBe(1);
-    expect(result.stdout).toMatch(/workflow failed: .*no content provider for audio\/wav \(\.wav\) yet/);
+    expect(result.stdout).toMatch(/workflow failed: .*corrupt\.wav is damaged or not audio \(ffprobe: /);
     expect(result.stdout).toContain('[self-test] FAILED');
   });
 
@@ -96,15 +97,19 @@ describe('p8fs CLI process (real servers)', () => {
     expect(first.code, first.stdout + first.stderr).toBe(0);
     expect(first.stdout).toMatch(/file\s+tier\s+provider\s+pages\s+chunks\s+seconds\s+status/);
     expect(first.stdout).toMatch(/content\/Sample\.pdf\s+small\s+pdf\s+8\s+\d+\s+[\d.]+\s+completed/);
-    expect(first.stdout).toMatch(/small\/sample\.wav .*failed: no content provider for audio\/wav/);
-    const total = /Tenant .*: 10 files \(2 failed\), (\d+) resources rows/.exec(first.stdout)?.[1];
+    // The WAVs are transcribed: Sample.wav's speech, small/sample.wav's tone said to hold none.
+    expect(first.stdout).toMatch(/small\/sample\.wav\s+small\s+audio\s+-\s+1\s+[\d.]+\s+completed/);
+    expect(first.stdout).toMatch(/content\/Sample\.wav\s+small\s+audio\s+-\s+\d+\s+[\d.]+\s+completed/);
+    expect(first.stdout).toMatch(/Transcripts:\n(.*\n)*\s+Sample\.wav \[0\.0s - 8\.8s\]: \S+/);
+    expect(first.stdout).toMatch(/\s+sample\.wav \[0\.0s - 0\.5s\]: \(no speech recognised\)/);
+    const total = /Tenant .*: 10 files \(0 failed\), (\d+) resources rows/.exec(first.stdout)?.[1];
     expect(Number(total)).toBeGreaterThan(0);
     expect(first.stdout).toContain('Temporal UI: ');
 
     const second = await runCli(['demo', '--skip-stack', '--tenant', tenant], env);
     expect(second.code, second.stdout + second.stderr).toBe(0);
     expect(second.stdout).toMatch(/content\/Sample\.pdf .*completed \(earlier run\)/);
-    expect(second.stdout).toContain(`10 files (2 failed), ${total} resources rows`);
+    expect(second.stdout).toContain(`10 files (0 failed), ${total} resources rows`);
   });
 
   it('bridge process: serves /health and /metrics, routes an event, stops gracefully on SIGTERM', async () => {
@@ -140,6 +145,28 @@ describe('p8fs CLI process (real servers)', () => {
     for (const section of ['Servers', 'JetStream', 'PostgreSQL', 'Temporal'])
       expect(status.stdout).toContain(section);
     expect(status.stdout).toMatch(/temporal\s+up\s+gRPC/);
+    expect(status.stdout).toMatch(/status: ok/);
+    const json = await runCli(['status', '--json'], env);
+    expect(json.code, json.stderr).toBe(0);
+    const report = JSON.parse(json.stdout) as {
+      ok: boolean;
+      parts: { Temporal: { taskQueues: { name: string; workflow: { pollers: number; backlog: number } }[] } };
+    };
+    expect(report.ok).toBe(true);
+    const queues = report.parts.Temporal.taskQueues.map((q) => q.name);
+    expect(queues).toEqual(
+      expect.arrayContaining([
+        `${env.P8FS_TASK_QUEUE_PREFIX}-storage-small`,
+        `${env.P8FS_TASK_QUEUE_PREFIX}-llm`,
+      ]),
+    );
+    // Temporal unreachable: the report says so and the exit code is 1.
+    const noTemporal = await runCli(['status'], {
+      ...env,
+      TEMPORAL_ADDRESS: `127.0.0.1:${await freePort()}`,
+    });
+    expect(noTemporal.code).toBe(1);
+    expect(noTemporal.stdout).toMatch(/PROBLEM: (temporal is down|Temporal: )/);
     const stack = await runCli(['stack', 'status'], env);
     expect(stack.code).toBe(0);
     const dead = await runCli(['stack', 'status'], {
@@ -148,7 +175,7 @@ describe('p8fs CLI process (real servers)', () => {
     });
     expect(dead.code).toBe(1);
     expect(dead.stdout).toMatch(/nats\s+down/);
-  });
+  }, 180_000);
 
   it('a bad variable stops the process with a message naming it', async () => {
     const result = await runCli(['migrate'], { ...env, P8FS_PG_PORT: 'abc' });

@@ -1,6 +1,12 @@
 /**
- * `p8fs status`: one screen on the whole system: servers, the event stream and the bridge's backlog,
- * dead letters, files by status and running ingest workflows. Each part reports its own failure.
+ * `p8fs status [--json]`: one screen on the whole system, as an operator who knows Temporal and NATS
+ * expects it: each server reachable or not, the storage stream and the bridge consumer's backlog, dead
+ * letters by reason, per task queue the backlog and the pollers, workflows by type and status, files by
+ * status, and the filer subscriber's cursor and lag. Each part reports its own failure.
+ *
+ * Exit codes: 0 when every required part (Temporal, NATS, PostgreSQL, SeaweedFS) answered; 1 when one is
+ * down or unreachable (the text says which). Warnings (no pollers on a queue with a backlog, dead letters)
+ * are printed but do not change the exit code: they need a person, not a restart.
  */
 import { jetstreamManager } from '@nats-io/jetstream';
 import type { Command } from 'commander';
@@ -9,97 +15,97 @@ import { createPool } from '../../clients/postgres.js';
 import { type Config, loadConfig } from '../../config/config.js';
 import { redactSecrets } from '../../config/redact.js';
 import { errorText } from '../../domain/errors.js';
+import { TIERS } from '../../domain/tiers.js';
+import { listDeadLetters } from '../../events/dead-letter-queue.js';
 import { formatStatus, stackStatus } from '../../stack/stack.js';
 import { cursorAgeSeconds, readCursor } from '../../subscriber/cursor.js';
 import { connectTemporal } from '../../temporal/connection.js';
-import { WorkflowTypes } from '../../temporal/names.js';
+import { llmTaskQueue, taskQueueFor, WorkflowTypes } from '../../temporal/names.js';
 
-/** Prints one part of the status; every line passes through redactSecrets (URLs may carry passwords). */
-async function section(title: string, body: () => Promise<string[]>): Promise<void> {
-  console.log(`\n${title}`);
+type Part = Record<string, unknown>;
+
+interface Report {
+  ok: boolean;
+  problems: string[];
+  warnings: string[];
+  parts: Record<string, Part | { error: string }>;
+}
+
+/** Runs one part; a failure is recorded as that part's error (and, if `required`, as a problem). */
+async function gather(
+  report: Report,
+  name: string,
+  required: boolean,
+  body: () => Promise<Part>,
+): Promise<void> {
   try {
-    for (const line of await body()) console.log(`  ${redactSecrets(line)}`);
+    report.parts[name] = await body();
   } catch (error) {
-    console.log(`  unavailable: ${redactSecrets(errorText(error))}`);
+    const message = redactSecrets(errorText(error));
+    report.parts[name] = { error: message };
+    if (required) report.problems.push(`${name}: ${message}`);
   }
 }
 
-async function streamLines(cfg: Config): Promise<string[]> {
+async function serversPart(cfg: Config, report: Report): Promise<Part> {
+  const states = await stackStatus(cfg);
+  for (const s of states.filter((x) => x.state === 'down'))
+    report.problems.push(`${s.name} is down: ${s.detail}`);
+  return {
+    text: formatStatus(states),
+    servers: states.map((s) => ({ name: s.name, up: s.state === 'up', detail: redactSecrets(s.detail) })),
+  };
+}
+
+async function jetstreamPart(cfg: Config, report: Report): Promise<Part> {
   const nc = await connectNats(cfg, 'p8fs-status');
   try {
     const jsm = await jetstreamManager(nc);
-    const lines: string[] = [];
+    const streams: Part = {};
     for (const name of [cfg.nats.eventsStream, cfg.nats.dlqStream]) {
       const info = await jsm.streams.info(name).catch(() => undefined);
-      lines.push(
-        info
-          ? `${name}: ${info.state.messages} messages stored`
-          : `${name}: not created yet (start the bridge)`,
-      );
+      streams[name] = info ? { messages: info.state.messages, bytes: info.state.bytes } : null;
     }
     const consumer = await jsm.consumers
       .info(cfg.nats.eventsStream, cfg.nats.bridgeConsumer)
       .catch(() => undefined);
-    if (consumer) {
-      lines.push(
-        `consumer ${cfg.nats.bridgeConsumer}: ${consumer.num_pending} waiting, ${consumer.num_ack_pending} in flight, ${consumer.num_redelivered} redelivered`,
-      );
+    const letters = await listDeadLetters(jsm, cfg, 100_000);
+    const byReason: Record<string, number> = {};
+    // Reasons name the file; the kind of failure is what an operator groups by (text before the first ':').
+    for (const l of letters) {
+      const kind = l.letter.reason.split(/[:(]/, 1)[0]?.trim() || l.letter.reason;
+      byReason[kind] = (byReason[kind] ?? 0) + 1;
     }
-    return lines;
+    if (letters.length > 0) report.warnings.push(`${letters.length} dead letter(s): see \`p8fs dlq list\``);
+    return {
+      streams,
+      bridgeConsumer: consumer
+        ? {
+            name: cfg.nats.bridgeConsumer,
+            pending: consumer.num_pending,
+            ackPending: consumer.num_ack_pending,
+            redelivered: consumer.num_redelivered,
+          }
+        : null,
+      deadLetters: { total: letters.length, byReason },
+    };
   } finally {
     await nc.close();
   }
 }
 
-async function databaseLines(cfg: Config): Promise<string[]> {
-  const pool = createPool(cfg, 1);
-  try {
-    const files = await pool.query<{ status: string; n: number }>(
-      'SELECT status, count(*)::int AS n FROM files GROUP BY status ORDER BY status',
-    );
-    const resources = await pool.query<{ n: number }>('SELECT count(*)::int AS n FROM resources');
-    const errors = await pool.query<{ n: number }>(
-      "SELECT count(*)::int AS n FROM errors WHERE date > now() - interval '1 day'",
-    );
-    return [
-      `files: ${files.rows.map((r) => `${r.n} ${r.status}`).join(', ') || 'none'}`,
-      `resources: ${resources.rows[0]?.n ?? 0}`,
-      `errors in the last 24 h: ${errors.rows[0]?.n ?? 0}`,
-    ];
-  } finally {
-    await pool.end();
-  }
-}
-
-async function temporalLines(cfg: Config): Promise<string[]> {
-  const client = await connectTemporal(cfg);
-  try {
-    const type = `WorkflowType = '${WorkflowTypes.ingestFile}'`;
-    const running = await client.workflow.count(`${type} AND ExecutionStatus = 'Running'`);
-    const failed = await client.workflow.count(`${type} AND ExecutionStatus = 'Failed'`);
-    return [
-      `${WorkflowTypes.ingestFile}: ${running.count} running, ${failed.count} failed (retained history)`,
-      `UI: ${cfg.temporal.uiUrl}/namespaces/${cfg.temporal.namespace}/workflows`,
-    ];
-  } finally {
-    await client.connection.close();
-  }
-}
-
-/** The filer subscriber: its stored cursor (NATS KV) and, when it serves /health, its own view. */
-async function subscriberLines(cfg: Config): Promise<string[]> {
+async function subscriberPart(cfg: Config): Promise<Part> {
   const { cursorBucket, name, healthPort } = cfg.subscriber;
   const nc = await connectNats(cfg, 'p8fs-status');
-  const lines: string[] = [];
+  const part: Part = { name, cursorBucket };
   try {
     const cursor = await readCursor(nc, cursorBucket, name);
     if (cursor && /^\d+$/.test(cursor)) {
-      const at = new Date(Number(BigInt(cursor) / 1_000_000n)).toISOString();
-      lines.push(
-        `${name} cursor: ts_ns ${cursor} (${at}, ${cursorAgeSeconds(cursor).toFixed(1)} s ago; KV ${cursorBucket})`,
-      );
+      part.cursorNs = cursor;
+      part.cursorTime = new Date(Number(BigInt(cursor) / 1_000_000n)).toISOString();
+      part.cursorAgeSeconds = Number(cursorAgeSeconds(cursor).toFixed(1));
     } else {
-      lines.push(`${name} cursor: none yet (start \`p8fs seaweed-events\`)`);
+      part.cursorNs = null;
     }
   } finally {
     await nc.close();
@@ -108,32 +114,201 @@ async function subscriberLines(cfg: Config): Promise<string[]> {
     const health = await fetch(`http://127.0.0.1:${healthPort}/health`, { signal: AbortSignal.timeout(2000) })
       .then((r) => r.json() as Promise<Record<string, unknown>>)
       .catch(() => undefined);
-    if (health) {
-      const counters = (health.counters ?? {}) as Record<string, number>;
-      lines.push(
-        `${name}: ${String(health.status)}, filer ${String(health.filer)}, lag ${Number(health.lagSeconds ?? 0).toFixed(1)} s, ${counters.published ?? 0} published, ${counters.skipped ?? 0} skipped`,
-      );
-    } else {
-      lines.push(`${name}: not answering on http://127.0.0.1:${healthPort}/health`);
-    }
+    part.process = health
+      ? {
+          status: health.status,
+          filer: health.filer,
+          nats: health.nats,
+          lagSeconds: health.lagSeconds,
+          counters: health.counters,
+        }
+      : `not answering on http://127.0.0.1:${healthPort}/health`;
   }
-  return lines;
+  return part;
+}
+
+async function databasePart(cfg: Config): Promise<Part> {
+  const pool = createPool(cfg, 1);
+  try {
+    const schema = await pool.query<{ present: boolean }>(
+      "SELECT to_regclass('files') IS NOT NULL AS present",
+    );
+    if (!schema.rows[0]?.present)
+      throw new Error(`database ${cfg.pg.database} has no schema yet: run \`p8fs migrate\``);
+    const files = await pool.query<{ status: string; n: number }>(
+      'SELECT status, count(*)::int AS n FROM files GROUP BY status ORDER BY status',
+    );
+    const resources = await pool.query<{ n: number }>('SELECT count(*)::int AS n FROM resources');
+    const errors = await pool.query<{ n: number }>(
+      "SELECT count(*)::int AS n FROM errors WHERE date > now() - interval '1 day'",
+    );
+    return {
+      files: Object.fromEntries(files.rows.map((r) => [r.status, r.n])),
+      resources: resources.rows[0]?.n ?? 0,
+      errorsLastDay: errors.rows[0]?.n ?? 0,
+    };
+  } finally {
+    await pool.end();
+  }
+}
+
+const TASK_QUEUE_KIND_NORMAL = 1;
+const QUEUE_TYPES = { workflow: 1, activity: 2 } as const;
+
+async function temporalPart(cfg: Config, report: Report): Promise<Part> {
+  const client = await connectTemporal(cfg);
+  try {
+    const queues: Part[] = [];
+    for (const name of [...TIERS.map((tier) => taskQueueFor(cfg, tier)), llmTaskQueue(cfg)]) {
+      const queue: Part = { name };
+      for (const [kind, taskQueueType] of Object.entries(QUEUE_TYPES)) {
+        const described = await client.workflowService.describeTaskQueue({
+          namespace: cfg.temporal.namespace,
+          taskQueue: { name, kind: TASK_QUEUE_KIND_NORMAL },
+          taskQueueType,
+          reportStats: true,
+        });
+        const backlog = Number(described.stats?.approximateBacklogCount ?? 0);
+        const pollers = described.pollers?.length ?? 0;
+        queue[kind] = { backlog, pollers };
+        if (backlog > 0 && pollers === 0)
+          report.warnings.push(`${name}: ${backlog} ${kind} task(s) waiting and no worker polling`);
+      }
+      queues.push(queue);
+    }
+    const workflows: Part = {};
+    for (const type of Object.values(WorkflowTypes)) {
+      const counts: Part = {};
+      for (const status of ['Running', 'Failed']) {
+        const query = `WorkflowType = '${type}' AND ExecutionStatus = '${status}'`;
+        counts[status.toLowerCase()] = (await client.workflow.count(query)).count;
+      }
+      workflows[type] = counts;
+    }
+    return {
+      taskQueues: queues,
+      workflows,
+      ui: `${cfg.temporal.uiUrl}/namespaces/${cfg.temporal.namespace}/workflows`,
+    };
+  } finally {
+    await client.connection.close();
+  }
+}
+
+function printText(report: Report): void {
+  const show = (title: string, lines: () => string[]) => {
+    console.log(`\n${title}`);
+    const part = report.parts[title];
+    if (part && 'error' in part && typeof part.error === 'string') {
+      console.log(`  unavailable: ${part.error}`);
+      return;
+    }
+    for (const line of lines()) console.log(`  ${redactSecrets(line)}`);
+  };
+  const p = (name: string) => report.parts[name] as Record<string, unknown>;
+  show('Servers', () =>
+    String(p('Servers').text)
+      .split('\n')
+      .map((l) => l.trim()),
+  );
+  show('JetStream', () => {
+    const js = p('JetStream');
+    const lines = Object.entries(js.streams as Record<string, { messages: number } | null>).map(
+      ([name, s]) =>
+        s ? `${name}: ${s.messages} messages stored` : `${name}: not created yet (start the bridge)`,
+    );
+    const c = js.bridgeConsumer as {
+      name: string;
+      pending: number;
+      ackPending: number;
+      redelivered: number;
+    } | null;
+    if (c)
+      lines.push(
+        `consumer ${c.name}: ${c.pending} waiting, ${c.ackPending} in flight, ${c.redelivered} redelivered`,
+      );
+    const dl = js.deadLetters as { total: number; byReason: Record<string, number> };
+    lines.push(
+      `dead letters: ${dl.total}${
+        dl.total
+          ? ` (${Object.entries(dl.byReason)
+              .map(([r, n]) => `${n} ${r}`)
+              .join('; ')})`
+          : ''
+      }`,
+    );
+    return lines;
+  });
+  show('Filer subscriber', () => {
+    const s = p('Filer subscriber');
+    const lines = [
+      s.cursorNs
+        ? `${s.name} cursor: ts_ns ${s.cursorNs} (${s.cursorTime}, ${s.cursorAgeSeconds} s ago; KV ${s.cursorBucket})`
+        : `${s.name} cursor: none yet (start \`p8fs seaweed-events\`)`,
+    ];
+    const proc = s.process as Record<string, unknown> | string | undefined;
+    if (typeof proc === 'string') lines.push(`${s.name}: ${proc}`);
+    else if (proc) {
+      const counters = (proc.counters ?? {}) as Record<string, number>;
+      lines.push(
+        `${s.name}: ${String(proc.status)}, filer ${String(proc.filer)}, NATS ${String(proc.nats)}, lag ${Number(proc.lagSeconds ?? 0).toFixed(1)} s, ${counters.published ?? 0} published, ${counters.skipped ?? 0} skipped`,
+      );
+    }
+    return lines;
+  });
+  show('PostgreSQL', () => {
+    const d = p('PostgreSQL');
+    const files = Object.entries(d.files as Record<string, number>);
+    return [
+      `files: ${files.map(([status, n]) => `${n} ${status}`).join(', ') || 'none'}`,
+      `resources: ${d.resources}`,
+      `errors in the last 24 h: ${d.errorsLastDay}`,
+    ];
+  });
+  show('Temporal', () => {
+    const t = p('Temporal');
+    const lines = (t.taskQueues as { name: string; workflow: Part; activity: Part }[]).map(
+      (q) =>
+        `${q.name}: backlog ${q.workflow.backlog} workflow / ${q.activity.backlog} activity tasks; pollers ${q.workflow.pollers} workflow / ${q.activity.pollers} activity`,
+    );
+    for (const [type, c] of Object.entries(t.workflows as Record<string, Part>))
+      lines.push(`${type}: ${c.running} running, ${c.failed} failed (retained history)`);
+    lines.push(`UI: ${t.ui}`);
+    return lines;
+  });
+  console.log('');
+  for (const w of report.warnings) console.log(`warning: ${w}`);
+  for (const problem of report.problems) console.log(`PROBLEM: ${problem}`);
+  console.log(report.ok ? 'status: ok' : 'status: a required part is down or unreachable (exit 1)');
+}
+
+export async function collectStatus(cfg: Config): Promise<Report> {
+  const report: Report = { ok: true, problems: [], warnings: [], parts: {} };
+  await gather(report, 'Servers', true, () => serversPart(cfg, report));
+  await gather(report, 'JetStream', true, () => jetstreamPart(cfg, report));
+  await gather(report, 'Filer subscriber', false, () => subscriberPart(cfg));
+  await gather(report, 'PostgreSQL', true, () => databasePart(cfg));
+  await gather(report, 'Temporal', true, () => temporalPart(cfg, report));
+  report.ok = report.problems.length === 0;
+  return report;
 }
 
 export function registerStatusCommand(program: Command): void {
   program
     .command('status')
-    .description('Show servers, event backlog, dead letters, files by status and running workflows')
-    .action(async () => {
-      const cfg = loadConfig();
-      await section('Servers', async () =>
-        formatStatus(await stackStatus(cfg))
-          .split('\n')
-          .map((l) => l.trim()),
-      );
-      await section('JetStream', () => streamLines(cfg));
-      await section('Filer subscriber', () => subscriberLines(cfg));
-      await section('PostgreSQL', () => databaseLines(cfg));
-      await section('Temporal', () => temporalLines(cfg));
+    .description(
+      'Show servers, event backlog, dead letters by reason, task queue backlogs and pollers, workflows, files, the subscriber; exit 1 when a required part is down',
+    )
+    .option('--json', 'print one JSON document instead of text')
+    .action(async (options: { json?: boolean }) => {
+      const report = await collectStatus(loadConfig());
+      if (options.json) {
+        const { Servers, ...rest } = report.parts;
+        const servers = Servers && 'servers' in Servers ? Servers.servers : Servers;
+        console.log(JSON.stringify({ ...report, parts: { Servers: servers, ...rest } }, null, 2));
+      } else {
+        printText(report);
+      }
+      if (!report.ok) process.exitCode = 1;
     });
 }
