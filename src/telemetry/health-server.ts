@@ -3,6 +3,7 @@
  * do its work, 503 otherwise) and `GET /metrics` (Prometheus text). The process supplies both bodies.
  */
 import { createServer, type Server } from 'node:http';
+import { createServer as createTcpServer } from 'node:net';
 import type { Logger } from './logger.js';
 
 export interface HealthReport {
@@ -45,6 +46,27 @@ export function startHealthServer(options: HealthServerOptions): Server {
   server.on('error', (error) => log.error({ err: error, port }, 'health server failed'));
   server.listen(port, host);
   return server;
+}
+
+/**
+ * Fails with a message naming the variable when `port` cannot be listened on, so a process whose health
+ * port is taken stops at start-up instead of running unobservable (probes would hit the other program).
+ */
+export function assertPortFree(port: number, variable: string, host = '0.0.0.0'): Promise<void> {
+  if (port <= 0) return Promise.resolve();
+  return new Promise((resolve, reject) => {
+    const probe = createTcpServer();
+    probe.once('error', (error: NodeJS.ErrnoException) => {
+      const reason =
+        error.code === 'EADDRINUSE'
+          ? 'the port is already in use (another process on this host; `ss -ltnp` shows which)'
+          : `${error.code ?? error.name}: ${error.message}`;
+      reject(
+        new Error(`${variable}=${port}: cannot serve /health and /metrics on ${host}:${port}: ${reason}`),
+      );
+    });
+    probe.listen({ host, port, exclusive: true }, () => probe.close(() => resolve()));
+  });
 }
 
 /** Counters as Prometheus text: `p8fs_<prefix>_<snake_name>_total`. */

@@ -8,6 +8,7 @@
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
@@ -341,6 +342,28 @@ describe('hardening: processes stop promptly and leave nothing behind silently (
 
     first.child.kill('SIGTERM');
     expect((await exitWithin(first, GRACE_SECONDS * 1000 + EXIT_MARGIN_MS)).code).toBe(0);
+  }, 90_000);
+
+  it('a bridge or subscriber whose health port is taken exits 1 at once naming the variable', async () => {
+    const taken = createServer();
+    const port = await new Promise<number>((resolve) =>
+      taken.listen(0, '0.0.0.0', () => resolve((taken.address() as { port: number }).port)),
+    );
+    try {
+      for (const [command, variable] of [
+        ['bridge', 'P8FS_BRIDGE_HEALTH_PORT'],
+        ['seaweed-events', 'P8FS_SUBSCRIBER_HEALTH_PORT'],
+      ] as const) {
+        const proc = p8fs([command], { [variable]: String(port) });
+        const result = await exitWithin(proc, 30_000);
+        expect(result.code, proc.output()).toBe(1);
+        expect(proc.output()).toContain(
+          `${variable}=${port}: cannot serve /health and /metrics on 0.0.0.0:${port}: the port is already in use`,
+        );
+      }
+    } finally {
+      taken.close();
+    }
   }, 90_000);
 
   it('a sample whose name holds a newline is refused before anything is uploaded', async () => {

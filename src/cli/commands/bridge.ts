@@ -1,12 +1,14 @@
 import type { Command } from 'commander';
 import { Bridge } from '../../bridge/bridge.js';
 import { loadConfig } from '../../config/config.js';
+import { assertPortFree } from '../../telemetry/health-server.js';
 import { createLogger } from '../../telemetry/logger.js';
 import { runUntilSignal } from '../run-until-signal.js';
 
 async function runBridge(): Promise<void> {
   const cfg = loadConfig();
   const log = createLogger(cfg, 'p8fs-bridge');
+  await assertPortFree(cfg.bridge.healthPort, 'P8FS_BRIDGE_HEALTH_PORT');
   const bridge = await Bridge.create(cfg, log);
   bridge.start();
   log.info(

@@ -1,12 +1,14 @@
 import type { Command } from 'commander';
 import { loadConfig } from '../../config/config.js';
 import { Subscriber } from '../../subscriber/subscriber.js';
+import { assertPortFree } from '../../telemetry/health-server.js';
 import { createLogger } from '../../telemetry/logger.js';
 import { runUntilSignal } from '../run-until-signal.js';
 
 async function runSubscriber(): Promise<void> {
   const cfg = loadConfig();
   const log = createLogger(cfg, `p8fs-${cfg.subscriber.name}`);
+  await assertPortFree(cfg.subscriber.healthPort, 'P8FS_SUBSCRIBER_HEALTH_PORT');
   const subscriber = await Subscriber.create(cfg, log);
   subscriber.start();
   log.info(
