@@ -6,6 +6,7 @@
  * (started here when it is not running) with isolated names, all removed at the end.
  *
  *   npx tsx scripts/capture-histories.ts
+ *   npx tsx scripts/capture-histories.ts --only moments-heuristic   (adds or replaces just these files)
  *
  * Run it when a workflow change is meant to be incompatible (a new workflow type or a finished
  * migration), never to make a failing replay pass: a failing replay means running workflows would break.
@@ -19,10 +20,11 @@ import { WorkflowFailedError } from '@temporalio/client';
 import { planRoute, type RouteDeps, startPlanned } from '../src/bridge/route-event.js';
 import { projectRoot } from '../src/config/project-root.js';
 import type { IngestOutcome } from '../src/domain/ingest.js';
+import type { BuildMomentsOutcome } from '../src/domain/insight/build-moments.js';
 import { mimeTypeForFileName } from '../src/domain/provider-catalog.js';
 import { samplesDir } from '../src/stack/paths.js';
 import { stackUp } from '../src/stack/stack.js';
-import { ingestFileHandle } from '../src/temporal/starts.js';
+import { createLlmWorker } from '../src/workers/llm-worker.js';
 import { createPipeline, type Pipeline } from '../test/support/pipeline.js';
 import { testStackConfig, uniqueTenant } from '../test/support/test-stack.js';
 import { historyToJson } from '../test/support/workflow-env.js';
@@ -34,7 +36,7 @@ interface Capture {
   /** File name (without .json) under test/histories. */
   name: string;
   /** What the run must end with; anything else aborts the capture. */
-  expect: IngestOutcome['status'];
+  expect: IngestOutcome['status'] | BuildMomentsOutcome['status'];
   /** Puts the objects the event needs and returns the event, in the seeds' manual event shape. */
   prepare(p: Pipeline): Promise<Record<string, unknown>>;
 }
@@ -46,6 +48,22 @@ async function putSample(p: Pipeline, sample: string, key: string): Promise<void
 }
 
 const captures: Capture[] = [
+  {
+    // A transcript uploaded under transcripts/: the bridge routes it to buildMoments on the LLM queue,
+    // run by the LLM worker with the heuristic provider.
+    name: 'moments-heuristic',
+    expect: 'completed',
+    async prepare(p) {
+      const sample = 'moments/transcript_2025-01-13T09-00-00Z_input.json';
+      await p.putObject(
+        tenant,
+        'transcripts/standup.json',
+        readFileSync(resolve(samplesDir(), sample)),
+        'application/json',
+      );
+      return { event_type: 'create', path: path('transcripts/standup.json') };
+    },
+  },
   {
     name: 'completed-markdown',
     expect: 'completed',
@@ -122,9 +140,10 @@ async function capture(p: Pipeline, deps: RouteDeps, c: Capture): Promise<{ json
   const started = await startPlanned(deps, plan);
   if (started.kind !== 'started')
     throw new Error(`${c.name}: workflow not started: ${JSON.stringify(started)}`);
-  const handle = ingestFileHandle(p.temporal, started.workflowId, started.runId);
+  // ingestFile or buildMoments, as routed: both end with a status.
+  const handle = p.temporal.workflow.getHandle(started.workflowId, started.runId);
   const status = await handle.result().then(
-    (outcome) => outcome.status,
+    (outcome: { status: Capture['expect'] }) => outcome.status,
     (error: unknown) => {
       if (error instanceof WorkflowFailedError) return 'failed' as const;
       throw error;
@@ -143,27 +162,50 @@ async function main(): Promise<void> {
   await stackUp(cfg, (line) => console.log(`[test-stack] ${line}`));
   // Workers bundle src/workflows instead of loading a prebuilt dist/workflow-bundle.js that may be stale:
   // the histories must come from the code in the working tree.
-  const p = await createPipeline('histories', { P8FS_WORKFLOW_BUNDLE: 'source' });
+  const p = await createPipeline('histories', {
+    P8FS_WORKFLOW_BUNDLE: 'source',
+    P8FS_LLM_PROVIDER: 'heuristic',
+  });
+  const only = onlyNames();
+  const llmWorker = await createLlmWorker(p.cfg);
+  const llmRunning = llmWorker.run();
   try {
     await p.startWorkers();
     const deps: RouteDeps = { cfg: p.cfg, s3: p.s3, temporal: p.temporal };
     const histories = new Map<string, string>();
     for (const c of captures) {
+      if (only && !only.includes(c.name)) continue;
       const { json, summary } = await capture(p, deps, c);
       histories.set(`${c.name}.json`, json);
       console.log(`[histories] ${summary}`);
     }
-    // Only a complete set replaces the committed one.
+    // Only a complete set replaces the committed one; --only adds or replaces just the named files.
     await mkdir(OUT_DIR, { recursive: true });
-    for (const old of await readdir(OUT_DIR)) if (old.endsWith('.json')) await rm(join(OUT_DIR, old));
+    if (!only)
+      for (const old of await readdir(OUT_DIR)) if (old.endsWith('.json')) await rm(join(OUT_DIR, old));
     for (const [file, json] of histories) await writeFile(join(OUT_DIR, file), `${json}\n`);
     // In the project's JSON style, so `biome check src test bench` passes on them as written.
     execFileSync(join(projectRoot(), 'node_modules', '.bin', 'biome'), ['format', '--write', OUT_DIR], {
       stdio: 'ignore',
     });
   } finally {
+    llmWorker.shutdown();
+    await llmRunning;
     await p.close();
   }
+}
+
+/** `--only a,b`: the captures to run (all when absent); an unknown name is an error, not a silent skip. */
+function onlyNames(): string[] | undefined {
+  const at = process.argv.indexOf('--only');
+  if (at < 0) return undefined;
+  const names = (process.argv[at + 1] ?? '').split(',').filter(Boolean);
+  const unknown = names.filter((n) => !captures.some((c) => c.name === n));
+  if (names.length === 0 || unknown.length > 0)
+    throw new Error(
+      `--only ${unknown.join(',') || '(nothing)'}: unknown capture; known: ${captures.map((c) => c.name).join(', ')}`,
+    );
+  return names;
 }
 
 try {

@@ -1,7 +1,8 @@
 /**
  * Routing one storage event: validate → (HEAD the object) → choose the tier → start `ingestFile` with a
- * deterministic id. The caller acks, naks or dead-letters according to the result; this module never
- * touches the message itself, so the bridge and the self-test share exactly the same rules.
+ * deterministic id; a transcript JSON under `transcripts/` starts `buildMoments` on the LLM queue instead.
+ * The caller acks, naks or dead-letters according to the result; this module never touches the message
+ * itself, so the bridge and the self-test share exactly the same rules.
  */
 import type { S3Client } from '@aws-sdk/client-s3';
 import { type Client, WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
@@ -10,6 +11,8 @@ import { headObject } from '../clients/object-store.js';
 import type { Config } from '../config/config.js';
 import { eventVersion, ingestWorkflowId, storedObjectVersion } from '../domain/ids.js';
 import type { IngestFileInput } from '../domain/ingest.js';
+import { type BuildMomentsInput, isTranscriptUpload } from '../domain/insight/build-moments.js';
+import { momentsWorkflowId } from '../domain/insight/moment-ids.js';
 import {
   boundedMimeType,
   type IgnoreCategory,
@@ -17,9 +20,9 @@ import {
   type StorageEvent,
 } from '../domain/storage-event.js';
 import { type Tier, tierForSize } from '../domain/tiers.js';
-import { taskQueueFor } from '../temporal/names.js';
+import { llmTaskQueue, taskQueueFor } from '../temporal/names.js';
 import { SearchAttributes } from '../temporal/search-attributes.js';
-import { startIngestFile } from '../temporal/starts.js';
+import { startBuildMoments, startIngestFile } from '../temporal/starts.js';
 import { classifyHeadError, classifyStartError } from './failures.js';
 
 export type RouteResult =
@@ -110,6 +113,8 @@ export interface PlannedStart {
   workflowId: string;
   taskQueue: string;
   input: IngestFileInput;
+  /** Set for a transcript upload: start buildMoments with this input instead of ingestFile. */
+  moments?: BuildMomentsInput;
 }
 
 /**
@@ -134,6 +139,18 @@ export async function planRoute(
   const tier = tierForSize(event.size ?? 0, deps.cfg.tiers);
   const version = eventVersion(event);
   const versioned = { ...event, version };
+  if (isTranscriptUpload(versioned)) {
+    // A transcript becomes moments, not resources: buildMoments on the LLM queue, deduplicated the same way.
+    return {
+      kind: 'planned',
+      event: versioned,
+      tier,
+      workflowId: momentsWorkflowId(versioned),
+      taskQueue: llmTaskQueue(deps.cfg),
+      input: { event: versioned, tier, version, source },
+      moments: { tenantId: versioned.tenantId, transcriptKey: versioned.key, source },
+    };
+  }
   return {
     kind: 'planned',
     event: versioned,
@@ -144,14 +161,16 @@ export async function planRoute(
   };
 }
 
-export function searchAttributesFor(plan: Pick<PlannedStart, 'event' | 'tier'>): SearchAttributePair[] {
+export function searchAttributesFor(
+  plan: Pick<PlannedStart, 'event' | 'tier' | 'moments'>,
+): SearchAttributePair[] {
   const { event } = plan;
   const keyword = (value: string) => cutUtf8(value, MAX_KEYWORD_BYTES);
   const pairs: SearchAttributePair[] = [
     { key: SearchAttributes.TenantId, value: keyword(event.tenantId) },
     { key: SearchAttributes.Tier, value: plan.tier },
     { key: SearchAttributes.FileName, value: keyword(event.fileName) },
-    { key: SearchAttributes.JobType, value: `ingest_${event.type}` },
+    { key: SearchAttributes.JobType, value: plan.moments ? 'build_moments' : `ingest_${event.type}` },
   ];
   if (event.mimeType) pairs.push({ key: SearchAttributes.MimeType, value: keyword(event.mimeType) });
   if (event.size !== undefined) pairs.push({ key: SearchAttributes.FileSize, value: event.size });
@@ -161,17 +180,23 @@ export function searchAttributesFor(plan: Pick<PlannedStart, 'event' | 'tier'>):
 export async function startPlanned(deps: RouteDeps, plan: PlannedStart): Promise<RouteResult> {
   const { event, tier, workflowId, taskQueue } = plan;
   try {
-    const handle = await deps.temporal.withDeadline(Date.now() + START_DEADLINE_MS, () =>
-      startIngestFile(deps.temporal, plan.input, {
-        taskQueue,
-        workflowId,
-        // A closed run of this id means this exact version was handled, whatever the outcome: never again
-        // (a fixed file comes back as a new upload, hence a new version). Deletes are harmless to repeat.
-        workflowIdReusePolicy: event.type === 'delete' ? 'ALLOW_DUPLICATE' : 'REJECT_DUPLICATE',
-        // A run of this id still in progress: the duplicate is a no-op (start throws AlreadyStarted).
-        workflowIdConflictPolicy: 'FAIL',
-        typedSearchAttributes: searchAttributesFor(plan),
-      }),
+    const options = {
+      taskQueue,
+      workflowId,
+      // A closed run of this id means this exact version was handled, whatever the outcome: never again
+      // (a fixed file comes back as a new upload, hence a new version). Deletes are harmless to repeat.
+      workflowIdReusePolicy: event.type === 'delete' ? 'ALLOW_DUPLICATE' : 'REJECT_DUPLICATE',
+      // A run of this id still in progress: the duplicate is a no-op (start throws AlreadyStarted).
+      workflowIdConflictPolicy: 'FAIL',
+      typedSearchAttributes: searchAttributesFor(plan),
+    } as const;
+    const moments = plan.moments;
+    const handle = await deps.temporal.withDeadline(
+      Date.now() + START_DEADLINE_MS,
+      (): Promise<{ firstExecutionRunId: string }> =>
+        moments
+          ? startBuildMoments(deps.temporal, moments, options)
+          : startIngestFile(deps.temporal, plan.input, options),
     );
     return { kind: 'started', workflowId, runId: handle.firstExecutionRunId, tier, taskQueue, event };
   } catch (error) {

@@ -6,10 +6,14 @@ import { Command } from 'commander';
 import { registerBridgeCommand } from './commands/bridge.js';
 import { registerDemoCommand } from './commands/demo.js';
 import { registerDlqCommands } from './commands/dlq.js';
+import { registerDreamCommands } from './commands/dream.js';
+import { registerEvalCommand } from './commands/eval.js';
 import { registerEventCommands } from './commands/event.js';
 import { registerMigrateCommand } from './commands/migrate.js';
 import { registerNotBuiltCommands } from './commands/not-built.js';
+import { registerScheduleCommands } from './commands/schedule.js';
 import { registerSeaweedEventsCommand } from './commands/seaweed-events.js';
+import { registerSessionsCommands } from './commands/sessions.js';
 import { registerStackCommands } from './commands/stack.js';
 import { registerStatusCommand } from './commands/status.js';
 import { registerStorageWorkerCommand } from './commands/storage-worker.js';
@@ -29,6 +33,10 @@ export function buildProgram(): Command {
   registerDemoCommand(program);
   registerStatusCommand(program);
   registerDlqCommands(program);
+  registerEvalCommand(program);
+  registerDreamCommands(program);
+  registerSessionsCommands(program);
+  registerScheduleCommands(program);
   registerNotBuiltCommands(program);
   return program;
 }

@@ -14,7 +14,9 @@ import {
 import { z } from 'zod';
 import { errorText } from '../domain/errors.js';
 import type { Tier } from '../domain/tiers.js';
+import type { MediaConfig } from '../providers/media/settings.js';
 import { type LimitsConfig, readLimits } from './limits.js';
+import { projectRoot } from './project-root.js';
 import { isSecretVariable, REDACTED, redactSecrets, redactUrl } from './redact.js';
 
 export const MiB = 1024 * 1024;
@@ -47,7 +49,49 @@ const url = (protocols: string[]) =>
 const port = z.coerce.number().int().min(1).max(65535);
 const positiveInt = z.coerce.number().int().positive();
 const nonNegativeInt = z.coerce.number().int().min(0);
-const hostPort = z.string().regex(/^[A-Za-z0-9.\-_[\]:]+:\d{1,5}$/, 'host:port');
+const hostPort = z
+  .string()
+  .regex(/^[A-Za-z0-9.\-_[\]:]+:\d{1,5}$/, 'host:port')
+  .refine((value) => Number(value.slice(value.lastIndexOf(':') + 1)) <= 65535, {
+    message: 'host:port with a port from 1 to 65535',
+  });
+/** Multipliers of the size units people type: SI (KB = 1000) and IEC (KiB = 1024), as Kubernetes reads them. */
+const SIZE_UNITS: Record<string, number> = {
+  '': 1,
+  b: 1,
+  k: 1e3,
+  kb: 1e3,
+  m: 1e6,
+  mb: 1e6,
+  g: 1e9,
+  gb: 1e9,
+  t: 1e12,
+  tb: 1e12,
+  ki: 1024,
+  kib: 1024,
+  mi: 1024 ** 2,
+  mib: 1024 ** 2,
+  gi: 1024 ** 3,
+  gib: 1024 ** 3,
+  ti: 1024 ** 4,
+  tib: 1024 ** 4,
+};
+const SIZE = /^\s*(\d+(?:\.\d+)?)\s*([a-z]*)\s*$/i;
+/** A positive byte count: `104857600`, `100MiB`, `100MB`, `1.5GiB`, `512Ki`. */
+const byteSize = z.string().transform((value, ctx) => {
+  const match = SIZE.exec(value);
+  const factor = match ? SIZE_UNITS[(match[2] ?? '').toLowerCase()] : undefined;
+  const bytes = match && factor !== undefined ? Math.round(Number(match[1]) * factor) : Number.NaN;
+  if (!Number.isSafeInteger(bytes) || bytes <= 0) {
+    ctx.addIssue({
+      code: 'custom',
+      message:
+        'a positive size in bytes, optionally with a unit: 104857600, 100MiB, 100MB, 1.5GiB (KB = 1000, KiB = 1024)',
+    });
+    return z.NEVER;
+  }
+  return bytes;
+});
 const name = z.string().regex(/^[A-Za-z0-9_-]+$/, 'letters, digits, - or _');
 const subject = z.string().regex(/^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/, 'a NATS subject like a.b.c');
 const logLevel = z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']);
@@ -101,6 +145,49 @@ export interface TemporalConfig {
   connect: ClientConnectConfig;
   uiUrl: string;
   taskQueuePrefix: string;
+}
+
+export type LlmProviderChoice = 'openai' | 'anthropic' | 'heuristic' | 'local';
+
+export interface LlmConfig {
+  openaiApiKey?: string;
+  /** P8FS_OPENAI_BASE_URL or OPENAI_BASE_URL: any OpenAI-compatible server (vLLM, Ollama, a proxy). */
+  openaiBaseUrl: string;
+  anthropicApiKey?: string;
+  /** P8FS_ANTHROPIC_BASE_URL or ANTHROPIC_BASE_URL. */
+  anthropicBaseUrl: string;
+  /** P8FS_LLM_PROVIDER; default: openai with OPENAI_API_KEY, else anthropic with ANTHROPIC_API_KEY, else heuristic. */
+  provider: LlmProviderChoice;
+  /** P8FS_LLM_MODEL; unset: the provider's default model (see src/activities/insight/llm/models.ts). */
+  model?: string;
+  /** P8FS_LLM_CONTEXT_TOKENS; unset: the known window of the model, else a conservative 32k. */
+  contextTokens?: number;
+  /** P8FS_LLM_MAX_OUTPUT_TOKENS: the answer budget, kept free of the prompt. */
+  maxOutputTokens: number;
+  /** P8FS_LLM_SCHEMA_RETRIES: answers failing validation are asked again this many times, then fail. */
+  schemaRetries: number;
+  /** P8FS_LLM_HTTP_RETRIES: 429/5xx/connection failures retried in-process (honouring Retry-After). */
+  httpRetries: number;
+  /** P8FS_LLM_RETRY_MAX_WAIT_SECONDS: the longest Retry-After honoured in-process; longer waits go to Temporal. */
+  retryMaxWaitSeconds: number;
+  /** P8FS_LLM_TIMEOUT_SECONDS: one HTTP request to the model. */
+  timeoutSeconds: number;
+  /** P8FS_LLM_MAX_ACTIVITIES_PER_SECOND: server-side rate limit of the p8fs-llm task queue. */
+  maxActivitiesPerSecond: number;
+  /** P8FS_WORKER_CONCURRENCY_LLM: LLM activities one worker runs at once. */
+  concurrency: number;
+}
+
+export interface DreamConfig {
+  sessionLimit: number;
+  resourceLimit: number;
+  windowHours: number;
+  /** Batch mode: the workflow's durable timer between two polls of the OpenAI Batch. */
+  batchPollSeconds: number;
+  /** Batch mode: give up (job failed) when the batch is still not done after this long. */
+  batchMaxWaitHours: number;
+  /** dreamBatch in direct mode: child workflows running at once. */
+  concurrentTenants: number;
 }
 
 export interface Config {
@@ -163,8 +250,21 @@ export interface Config {
     faultPauseExtractMs: number;
     /** Chaos tests only: extractText fails retryably on its first N attempts (a step that keeps failing). */
     faultFailExtractAttempts: number;
+    /**
+     * Files at least this large whose provider can stream (text, Markdown, JSONL, CSV) are extracted,
+     * chunked and stored as a stream with resumable checkpoints (P8FS_STREAM_MIN_BYTES; 0 streams all).
+     */
+    streamMinBytes: number;
   };
-  llm: { openaiApiKey?: string; openaiBaseUrl: string; anthropicApiKey?: string };
+  llm: LlmConfig;
+  /** Outside tools of the audio, image and PDF-OCR providers, and transcription (readMedia below). */
+  media: MediaConfig;
+  /** dreamAnalysis: how much it reads and how batch mode waits (P8FS_DREAM_*). */
+  dream: DreamConfig;
+  /** `p8fs schedule apply`: cron of the declared schedules (src/schedules/definitions.ts), UTC. */
+  schedules: { nightlyDreamsCron: string };
+  /** buildMoments: segments per model call, in tokens (P8FS_MOMENTS_GROUP_TOKENS); capped by the model's context. */
+  moments: { groupTokens: number };
   stack: {
     dir: string;
     temporalUiPort: number;
@@ -200,8 +300,21 @@ export function loadConfig(env: Env = process.env): Config {
   };
   if (databaseUrl) pg.connectionString = databaseUrl;
 
-  const smallMaxBytes = r.get('P8FS_TIER_SMALL_MAX_BYTES', positiveInt, String(100 * MiB));
-  const mediumMaxBytes = r.get('P8FS_TIER_MEDIUM_MAX_BYTES', positiveInt, String(GiB));
+  // P8FS_SMALL_MAX_BYTES / P8FS_MEDIUM_MAX_BYTES: the shorter names people also type; the tier names win.
+  const smallMaxBytes = r.get(
+    env.P8FS_TIER_SMALL_MAX_BYTES || !env.P8FS_SMALL_MAX_BYTES
+      ? 'P8FS_TIER_SMALL_MAX_BYTES'
+      : 'P8FS_SMALL_MAX_BYTES',
+    byteSize,
+    String(100 * MiB),
+  );
+  const mediumMaxBytes = r.get(
+    env.P8FS_TIER_MEDIUM_MAX_BYTES || !env.P8FS_MEDIUM_MAX_BYTES
+      ? 'P8FS_TIER_MEDIUM_MAX_BYTES'
+      : 'P8FS_MEDIUM_MAX_BYTES',
+    byteSize,
+    String(GiB),
+  );
   if (smallMaxBytes !== undefined && mediumMaxBytes !== undefined && smallMaxBytes >= mediumMaxBytes) {
     r.problems.push(
       `P8FS_TIER_SMALL_MAX_BYTES (${smallMaxBytes}) must be below P8FS_TIER_MEDIUM_MAX_BYTES (${mediumMaxBytes})`,
@@ -286,11 +399,27 @@ export function loadConfig(env: Env = process.env): Config {
         r.get('P8FS_WORKFLOW_BUNDLE', z.enum(['prebuilt', 'source']), 'prebuilt') === 'source',
       faultPauseExtractMs: r.get('P8FS_FAULT_PAUSE_EXTRACT_MS', nonNegativeInt, '0'),
       faultFailExtractAttempts: r.get('P8FS_FAULT_FAIL_EXTRACT_ATTEMPTS', nonNegativeInt, '0'),
+      streamMinBytes: r.get('P8FS_STREAM_MIN_BYTES', nonNegativeInt, String(32 * MiB)),
     },
-    llm: {
-      openaiApiKey: r.get('OPENAI_API_KEY', z.string().min(1)),
-      openaiBaseUrl: r.get('OPENAI_BASE_URL', url(['http', 'https']), 'https://api.openai.com/v1'),
-      anthropicApiKey: r.get('ANTHROPIC_API_KEY', z.string().min(1)),
+    llm: readLlm(r),
+    media: readMedia(r, env),
+    dream: {
+      sessionLimit: r.get('P8FS_DREAM_SESSION_LIMIT', positiveInt, '100'),
+      resourceLimit: r.get('P8FS_DREAM_RESOURCE_LIMIT', positiveInt, '1000'),
+      windowHours: r.get('P8FS_DREAM_WINDOW_HOURS', positiveInt, '24'),
+      batchPollSeconds: r.get('P8FS_DREAM_BATCH_POLL_SECONDS', z.coerce.number().positive(), '60'),
+      batchMaxWaitHours: r.get('P8FS_DREAM_BATCH_MAX_WAIT_HOURS', positiveInt, '26'),
+      concurrentTenants: r.get('P8FS_DREAM_CONCURRENT_TENANTS', positiveInt, '4'),
+    },
+    schedules: {
+      nightlyDreamsCron: r.get(
+        'P8FS_DREAM_SCHEDULE_CRON',
+        z.string().regex(/^\S+( \S+){4}$/, 'a cron expression with 5 fields, e.g. "0 3 * * *"'),
+        '0 3 * * *',
+      ),
+    },
+    moments: {
+      groupTokens: r.get('P8FS_MOMENTS_GROUP_TOKENS', z.coerce.number().int().min(64), '6000'),
     },
     stack: {
       dir: r.get('P8FS_STACK_DIR', z.string().min(1), '.stack'),
@@ -304,6 +433,81 @@ export function loadConfig(env: Env = process.env): Config {
   if (r.problems.length > 0) throw new ConfigError(r.problems);
   // Every field was validated above; a missing one would have added a problem.
   return config as Config;
+}
+
+/** LLM settings; the provider default follows from which API key is set. */
+function readLlm(r: EnvReader): LlmConfig {
+  const openaiApiKey = r.get('OPENAI_API_KEY', z.string().min(1));
+  const anthropicApiKey = r.get('ANTHROPIC_API_KEY', z.string().min(1));
+  const base = url(['http', 'https']);
+  const fallbackProvider = openaiApiKey ? 'openai' : anthropicApiKey ? 'anthropic' : 'heuristic';
+  const provider = r.get(
+    'P8FS_LLM_PROVIDER',
+    z.enum(['openai', 'anthropic', 'heuristic', 'local']),
+    fallbackProvider,
+  );
+  if (provider === 'openai' && !openaiApiKey)
+    r.problems.push('P8FS_LLM_PROVIDER=openai needs OPENAI_API_KEY (any non-empty value for a local server)');
+  if (provider === 'anthropic' && !anthropicApiKey)
+    r.problems.push('P8FS_LLM_PROVIDER=anthropic needs ANTHROPIC_API_KEY');
+  // The seeds' and the SDKs' names, each validated under its own name; the P8FS_ one wins when both are set.
+  const openaiBaseUrl = r.get('OPENAI_BASE_URL', base, 'https://api.openai.com/v1');
+  const anthropicBaseUrl = r.get('ANTHROPIC_BASE_URL', base, 'https://api.anthropic.com');
+  return {
+    openaiApiKey,
+    openaiBaseUrl: r.get('P8FS_OPENAI_BASE_URL', base) ?? openaiBaseUrl,
+    anthropicApiKey,
+    anthropicBaseUrl: r.get('P8FS_ANTHROPIC_BASE_URL', base) ?? anthropicBaseUrl,
+    provider,
+    model: r.get('P8FS_LLM_MODEL', z.string().min(1).max(200)),
+    contextTokens: r.get('P8FS_LLM_CONTEXT_TOKENS', z.coerce.number().int().min(1024)),
+    maxOutputTokens: r.get('P8FS_LLM_MAX_OUTPUT_TOKENS', positiveInt, '4096'),
+    schemaRetries: r.get('P8FS_LLM_SCHEMA_RETRIES', nonNegativeInt, '2'),
+    httpRetries: r.get('P8FS_LLM_HTTP_RETRIES', nonNegativeInt, '4'),
+    retryMaxWaitSeconds: r.get('P8FS_LLM_RETRY_MAX_WAIT_SECONDS', positiveInt, '120'),
+    timeoutSeconds: r.get('P8FS_LLM_TIMEOUT_SECONDS', positiveInt, '600'),
+    maxActivitiesPerSecond: r.get('P8FS_LLM_MAX_ACTIVITIES_PER_SECOND', z.coerce.number().positive(), '2'),
+    concurrency: r.get('P8FS_WORKER_CONCURRENCY_LLM', positiveInt, '4'),
+  } as LlmConfig;
+}
+
+/**
+ * Audio, image and OCR settings. Tools default to the names on PATH (scripts/install-servers.sh installs
+ * them from Debian); the offline speech-to-text engines live in the project's .stack/venv Python.
+ * P8FS_TRANSCRIPTION: `offline` (default; Whisper, else pocketsphinx), `openai` (any OpenAI-compatible
+ * /v1/audio/transcriptions; base URL defaults to the LLM's), `none` (audio gets a metadata resource).
+ */
+function readMedia(r: EnvReader, env: Env): MediaConfig {
+  const command = z.string().min(1);
+  const base = url(['http', 'https']);
+  // The LLM's server by default (readLlm reports a bad value under its own name; here it is skipped).
+  const llmBaseUrl = [env.P8FS_OPENAI_BASE_URL, env.OPENAI_BASE_URL].find(
+    (value) => value && base.safeParse(value).success,
+  );
+  const apiKey = env.P8FS_TRANSCRIPTION_API_KEY || env.OPENAI_API_KEY || undefined;
+  const whisperModelDir = r.get('P8FS_WHISPER_MODEL_DIR', z.string().min(1));
+  return {
+    ffmpeg: r.get('P8FS_FFMPEG', command, 'ffmpeg'),
+    ffprobe: r.get('P8FS_FFPROBE', command, 'ffprobe'),
+    tesseract: r.get('P8FS_TESSERACT', command, 'tesseract'),
+    pdftoppm: r.get('P8FS_PDFTOPPM', command, 'pdftoppm'),
+    ocr: r.get('P8FS_OCR', flag, 'true'),
+    ocrMinConfidence: r.get('P8FS_OCR_MIN_CONFIDENCE', z.coerce.number().min(0).max(100), '60'),
+    transcription: {
+      backend: r.get('P8FS_TRANSCRIPTION', z.enum(['offline', 'openai', 'none']), 'offline'),
+      offlineEngine: r.get('P8FS_TRANSCRIPTION_ENGINE', z.enum(['auto', 'whisper', 'pocketsphinx']), 'auto'),
+      python: r.get('P8FS_TRANSCRIPTION_PYTHON', command, `${projectRoot()}/.stack/venv/bin/python`),
+      ...(whisperModelDir ? { whisperModelDir } : {}),
+      language: r.get(
+        'P8FS_TRANSCRIPTION_LANGUAGE',
+        z.string().regex(/^[a-z]{2,3}$/, 'a language code like en'),
+        'en',
+      ),
+      baseUrl: r.get('P8FS_TRANSCRIPTION_BASE_URL', base, llmBaseUrl ?? 'https://api.openai.com/v1'),
+      model: r.get('P8FS_TRANSCRIPTION_MODEL', z.string().min(1).max(200), 'whisper-1'),
+      ...(apiKey ? { apiKey } : {}),
+    },
+  } as MediaConfig;
 }
 
 /**

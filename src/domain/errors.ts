@@ -41,12 +41,54 @@ export class PermanentStorageError extends NonRetryableError {
   override readonly name = 'PermanentStorageError';
 }
 
+/**
+ * A speech transcript that does not follow the transcript format (src/domain/insight/transcript.ts): the
+ * message names the field and, for a segment, its index. The same bytes fail the same way on every retry.
+ */
+export class InvalidTranscriptError extends NonRetryableError {
+  override readonly name = 'InvalidTranscriptError';
+}
+
+/** The model's API refused our key (401/403): no retry fixes a wrong or revoked key. */
+export class LlmAuthError extends NonRetryableError {
+  override readonly name = 'LlmAuthError';
+}
+
+/**
+ * The model's API rejected the request itself (400/404/413/422: unknown model, prompt too long for the
+ * model, a schema the server does not accept): the same request fails the same way again.
+ */
+export class LlmRequestRejectedError extends NonRetryableError {
+  override readonly name = 'LlmRequestRejectedError';
+}
+
+/** The model's answers kept failing the task's schema after the configured re-asks; names the field. */
+export class SchemaViolationError extends NonRetryableError {
+  override readonly name = 'SchemaViolationError';
+}
+
+/** The configured LLM provider cannot run here (e.g. `local` without a model); the message says why. */
+export class LlmProviderUnavailableError extends NonRetryableError {
+  override readonly name = 'LlmProviderUnavailableError';
+}
+
+/** A session file that is not in the sessions format; the message names the file and the field. */
+export class InvalidSessionError extends NonRetryableError {
+  override readonly name = 'InvalidSessionError';
+}
+
 export const NON_RETRYABLE_ERRORS = [
   CorruptFileError,
   UnsupportedFileTypeError,
   MissingObjectError,
   LimitExceededError,
   PermanentStorageError,
+  LlmAuthError,
+  LlmRequestRejectedError,
+  SchemaViolationError,
+  LlmProviderUnavailableError,
+  InvalidSessionError,
+  InvalidTranscriptError,
 ] as const;
 
 /** Temporal matches `ApplicationFailure.type`, which the SDK takes from the thrown error's `name`. */

@@ -8,6 +8,9 @@ import type { Tier } from '../domain/tiers.js';
 /** Workflow type names as registered by the workers (the exported function names in src/workflows). */
 export const WorkflowTypes = {
   ingestFile: 'ingestFile',
+  buildMoments: 'buildMoments',
+  dreamAnalysis: 'dreamAnalysis',
+  dreamBatch: 'dreamBatch',
 } as const;
 export type WorkflowType = (typeof WorkflowTypes)[keyof typeof WorkflowTypes];
 

@@ -1,2 +1,4 @@
 // Every workflow the workers register. Deterministic code only: no I/O, no clocks, no randomness.
+export { buildMoments } from './build-moments.js';
+export { dreamAnalysis, dreamBatch } from './dream-analysis.js';
 export { ingestFile } from './ingest-file.js';

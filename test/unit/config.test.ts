@@ -56,10 +56,12 @@ describe('config module', () => {
     });
     expect(cfg.pg).toMatchObject({ host: 'db', port: 6543, database: 'p8', user: 'app', password: 'secret' });
     expect(cfg.temporal).toMatchObject({ address: 'temporal:7233', namespace: 'p8fs' });
-    expect(cfg.llm).toEqual({
+    expect(cfg.llm).toMatchObject({
       openaiApiKey: 'sk-test',
       openaiBaseUrl: 'http://127.0.0.1:9999/v1',
       anthropicApiKey: 'ak-test',
+      // OpenAI's key wins the default provider when both keys are set.
+      provider: 'openai',
     });
   });
 
@@ -88,12 +90,44 @@ describe('config module', () => {
       /DATABASE_URL="mysql:\/\/x" is invalid: expected a URL with scheme postgres/,
     ],
     ['P8FS_TIER_SMALL_MAX_BYTES', '-1', /P8FS_TIER_SMALL_MAX_BYTES="-1" is invalid/],
+    [
+      'P8FS_TIER_SMALL_MAX_BYTES',
+      '100 apples',
+      /P8FS_TIER_SMALL_MAX_BYTES="100 apples" is invalid: expected a positive size in bytes, optionally with a unit: 104857600, 100MiB/,
+    ],
+    [
+      'TEMPORAL_ADDRESS',
+      '127.0.0.1:99999',
+      /TEMPORAL_ADDRESS="127.0.0.1:99999" is invalid: expected host:port with a port from 1 to 65535/,
+    ],
+    ['P8FS_NATS_URL', 'nats://127.0.0.1:99999', /P8FS_NATS_URL="nats:\/\/127.0.0.1:99999" is invalid/],
     ['P8FS_LOG_LEVEL', 'loud', /P8FS_LOG_LEVEL="loud" is invalid/],
     ['OPENAI_BASE_URL', 'not a url', /OPENAI_BASE_URL="not a url" is invalid/],
   ])('names %s when it holds %j', (variable, value, message) => {
     const problems = problemsOf({ [variable]: value });
     expect(problems).toHaveLength(1);
     expect(problems[0]).toMatch(message);
+  });
+
+  it.each([
+    ['104857600', 104857600],
+    ['100MiB', 100 * 1024 * 1024],
+    ['100 MiB', 100 * 1024 * 1024],
+    ['100MB', 100_000_000],
+    ['0.5GiB', 0.5 * 1024 ** 3],
+    ['512Ki', 512 * 1024],
+  ])('reads the tier threshold %j as %d bytes', (value, bytes) => {
+    expect(loadConfig({ P8FS_TIER_SMALL_MAX_BYTES: value }).tiers.smallMaxBytes).toBe(bytes);
+  });
+
+  it('accepts the short names P8FS_SMALL_MAX_BYTES / P8FS_MEDIUM_MAX_BYTES, the tier names winning', () => {
+    const short = loadConfig({ P8FS_SMALL_MAX_BYTES: '100MB', P8FS_MEDIUM_MAX_BYTES: '2GB' });
+    expect(short.tiers).toEqual({ smallMaxBytes: 100_000_000, mediumMaxBytes: 2_000_000_000 });
+    const both = loadConfig({ P8FS_SMALL_MAX_BYTES: '100MB', P8FS_TIER_SMALL_MAX_BYTES: '1MiB' });
+    expect(both.tiers.smallMaxBytes).toBe(1024 * 1024);
+    expect(problemsOf({ P8FS_SMALL_MAX_BYTES: 'lots' })[0]).toMatch(
+      /^P8FS_SMALL_MAX_BYTES="lots" is invalid/,
+    );
   });
 
   it('reports every bad variable at once, and inconsistent pairs', () => {

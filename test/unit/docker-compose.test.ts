@@ -42,7 +42,14 @@ interface ComposeFile {
 const compose = parse(source, { merge: true }) as ComposeFile;
 
 const INFRA = ['temporal-postgresql', 'temporal', 'temporal-ui', 'nats', 'seaweedfs', 'postgres'];
-const APP_LONG_RUNNING = ['bridge', 'seaweed-events', 'worker-small', 'worker-medium', 'worker-large'];
+const APP_LONG_RUNNING = [
+  'bridge',
+  'seaweed-events',
+  'worker-small',
+  'worker-medium',
+  'worker-large',
+  'worker-llm',
+];
 const ONE_SHOT = ['temporal-admin-tools', 'migrate'];
 const LONG_RUNNING = [...INFRA, ...APP_LONG_RUNNING];
 const APP = ['migrate', ...APP_LONG_RUNNING];
@@ -225,7 +232,7 @@ describe('docker-compose.yml', () => {
       expect(check?.disable, `${name} healthcheck enabled`).not.toBe(true);
     }
     expect(words(service('bridge').healthcheck?.test)).toContain(':8090/health');
-    for (const worker of ['worker-small', 'worker-medium', 'worker-large']) {
+    for (const worker of ['worker-small', 'worker-medium', 'worker-large', 'worker-llm']) {
       expect(words(service(worker).healthcheck?.test)).toContain(':9464/');
     }
   });
@@ -238,6 +245,7 @@ describe('docker-compose.yml', () => {
       'worker-small': 'worker --tier small',
       'worker-medium': 'worker --tier medium',
       'worker-large': 'worker --tier large',
+      'worker-llm': 'worker --tier llm',
     };
     for (const name of APP) {
       const svc = service(name);

@@ -33,6 +33,11 @@ const expected: Record<string, { activities: string[]; closedWith: string }> = {
   'delete-stored': { activities: ['deleteFile'], closedWith: COMPLETED },
   'rename-stored': { activities: ['renameFile'], closedWith: COMPLETED },
   'rename-fallback': { activities: ['renameFile', ...ingest], closedWith: COMPLETED },
+  // buildMoments for a transcript uploaded under transcripts/ (heuristic provider, one group).
+  'moments-heuristic': {
+    activities: ['planMoments', 'buildMomentGroup', 'storeMoments'],
+    closedWith: COMPLETED,
+  },
 };
 
 // The JSON as written (protojson, like `temporal workflow show --output json`), for the checks below.

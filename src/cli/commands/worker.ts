@@ -3,7 +3,8 @@ import { type Command, Option } from 'commander';
 import { type Config, loadConfig } from '../../config/config.js';
 import { TIERS, type Tier } from '../../domain/tiers.js';
 import { createLogger, type Logger } from '../../telemetry/logger.js';
-import { taskQueueFor } from '../../temporal/names.js';
+import { llmTaskQueue, taskQueueFor } from '../../temporal/names.js';
+import { createLlmWorker } from '../../workers/llm-worker.js';
 import { type RuntimeOptions, socketAddress, startWorkerRuntime } from '../../workers/runtime.js';
 import { createStorageWorkers, type StorageWorkers } from '../../workers/storage-worker.js';
 
@@ -16,6 +17,26 @@ export function tierOption(): Option {
   return new Option('--tier <tier...>', 'task queue tier(s) to serve; repeat or list several')
     .choices(TIERS)
     .default(['small']);
+}
+
+/** `llm` beside the storage tiers: the p8fs-llm queue (dreamAnalysis, dreamBatch, buildMoments). */
+function workerTierOption(): Option {
+  return new Option('--tier <tier...>', 'task queue(s) to serve: small, medium, large (storage) and/or llm')
+    .choices([...TIERS, 'llm'])
+    .default(['small']);
+}
+
+/** Several worker sets of one process as one: run all, stop all. */
+function together(sets: StorageWorkers[]): StorageWorkers {
+  return {
+    workers: sets.flatMap((s) => s.workers),
+    async run() {
+      await Promise.all(sets.map((s) => s.run()));
+    },
+    shutdown() {
+      for (const s of sets) s.shutdown();
+    },
+  };
 }
 
 /** Worker options that bound a shutdown: drain for the grace period, then cancel, then give up. */
@@ -98,13 +119,18 @@ export function registerWorkerCommand(program: Command): void {
   program
     .command('worker')
     .description('Run storage workers (ingestFile and its activities) for one or more tiers in this process')
-    .addOption(tierOption())
+    .addOption(workerTierOption())
     .addHelpText(
       'after',
       [
         '',
-        'Example:',
+        'Examples:',
         '  p8fs worker --tier small medium   # serves p8fs-storage-small and p8fs-storage-medium',
+        '  p8fs worker --tier llm            # serves p8fs-llm: dreamAnalysis, dreamBatch, buildMoments',
+        '',
+        'LLM worker: the provider is P8FS_LLM_PROVIDER (openai | anthropic | heuristic | local; default openai',
+        'with OPENAI_API_KEY, else anthropic with ANTHROPIC_API_KEY, else the offline heuristic). The server',
+        'limits the p8fs-llm queue to P8FS_LLM_MAX_ACTIVITIES_PER_SECOND activities/s across all LLM workers.',
         '',
         'Stopping: on SIGINT or SIGTERM the workers take no new tasks, in-flight activities get',
         'P8FS_WORKER_SHUTDOWN_GRACE_SECONDS (default 20) to finish, the rest are cancelled (Temporal retries',
@@ -113,14 +139,30 @@ export function registerWorkerCommand(program: Command): void {
         'a port already taken on this host is a start-up error.',
       ].join('\n'),
     )
-    .action(async (options: { tier: Tier[] }) => {
+    .action(async (options: { tier: Array<Tier | 'llm'> }) => {
       const cfg = loadConfig();
       const log = createLogger(cfg, 'p8fs-worker');
-      const tiers = [...new Set(options.tier)];
-      const workers = await startStorageWorkers(cfg, tiers, log);
+      const tiers = [...new Set(options.tier)].filter((t): t is Tier => t !== 'llm');
+      const withLlm = options.tier.includes('llm');
+      const sets: StorageWorkers[] = [];
+      if (withLlm) {
+        const llm = await createLlmWorker(cfg, shutdownOptions(cfg), log);
+        log.info(
+          {
+            taskQueue: llmTaskQueue(cfg),
+            provider: llm.description,
+            maxActivitiesPerSecond: cfg.llm.maxActivitiesPerSecond,
+            concurrency: cfg.llm.concurrency,
+          },
+          'LLM worker ready',
+        );
+        sets.push(llm);
+      }
+      if (tiers.length > 0) sets.push(await startStorageWorkers(cfg, tiers, log));
+      const workers = together(sets);
       log.info(
         {
-          taskQueues: tiers.map((t) => taskQueueFor(cfg, t)),
+          taskQueues: [...tiers.map((t) => taskQueueFor(cfg, t)), ...(withLlm ? [llmTaskQueue(cfg)] : [])],
           concurrency: Object.fromEntries(tiers.map((t) => [t, cfg.worker.concurrency[t]])),
           metrics: metricsDescription(cfg),
           shutdownGraceSeconds: cfg.worker.shutdownGraceSeconds,

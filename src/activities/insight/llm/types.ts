@@ -28,6 +28,8 @@ export interface StructuredRequest<T> {
   heuristic: () => T;
   maxOutputTokens?: number;
   signal?: AbortSignal;
+  /** Called while a backend waits (a Retry-After, a re-ask), so the activity can heartbeat. */
+  onProgress?: (details: Record<string, unknown>) => void;
 }
 
 export interface StructuredResponse<T> {

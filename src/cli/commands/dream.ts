@@ -1,0 +1,211 @@
+/**
+ * `p8fs dream start|complete|show`: dream analysis per tenant on the p8fs-llm task queue (an LLM worker,
+ * `p8fs worker --tier llm`, must be running). start returns at once (or waits with --wait); complete
+ * reports pending batch jobs and finalises those whose workflow has ended; show prints the latest dream.
+ */
+import { type Command, Option } from 'commander';
+import type pg from 'pg';
+import { OpenAiBatches } from '../../activities/insight/dream-batch.js';
+import { DEFAULT_MODELS } from '../../activities/insight/llm/models.js';
+import { createPool } from '../../clients/postgres.js';
+import { createS3Client } from '../../clients/s3.js';
+import { type Config, loadConfig } from '../../config/config.js';
+import type { DreamMode } from '../../domain/insight/dream-analysis.js';
+import type { DreamModel } from '../../domain/insight/dream-model.js';
+import { connectTemporal } from '../../temporal/connection.js';
+import { llmTaskQueue } from '../../temporal/names.js';
+import { startDreamAnalysis } from '../../temporal/starts.js';
+import { completeDreamJobs } from '../dream-complete.js';
+
+function positive(value: string): number {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n <= 0)
+    throw new Error(`--window-hours must be a positive number, got ${JSON.stringify(value)}`);
+  return n;
+}
+
+async function withPool<T>(cfg: Config, fn: (pool: pg.Pool) => Promise<T>): Promise<T> {
+  const pool = createPool(cfg, 2);
+  try {
+    return await fn(pool);
+  } finally {
+    await pool.end();
+  }
+}
+
+function printDream(model: DreamModel, provider: string, createdAt: Date): void {
+  console.log(
+    `dream ${model.analysis_id} for ${model.user_id} (${model.generated_by}, ${provider}, ${createdAt.toISOString()})`,
+  );
+  console.log(`  ${model.executive_summary}`);
+  const section = (title: string, items: string[]) => {
+    console.log(`  ${title}: ${items.length}`);
+    for (const item of items.slice(0, 3)) console.log(`    - ${item}`);
+  };
+  section(
+    'goals',
+    model.goals.map((g) => g.title),
+  );
+  section(
+    'dreams',
+    model.dreams.map((d) => d.title),
+  );
+  section(
+    'fears',
+    model.fears.map((f) => f.title),
+  );
+  section(
+    'pending tasks',
+    model.pending_tasks.map((t) => t.title),
+  );
+  section(
+    'appointments',
+    model.appointments.map((a) => `${a.title}${a.date ? ` (${a.date}${a.time ? ` ${a.time}` : ''})` : ''}`),
+  );
+  section(
+    'priority actions',
+    model.priority_actions.map((a) => `${a.action} [${a.urgency}]`),
+  );
+  console.log(`  key themes: ${model.key_themes.join(', ') || '(none)'}`);
+}
+
+export function registerDreamCommands(program: Command): void {
+  const dream = program.command('dream').description('Dream analysis per tenant (dreamAnalysis on p8fs-llm)');
+  dream
+    .command('start')
+    .description('Start dreamAnalysis for a tenant')
+    .requiredOption('--tenant <tenant>', 'tenant id')
+    .addOption(
+      new Option('--mode <mode>', 'direct: one model call now; batch: OpenAI Batch API')
+        .choices(['direct', 'batch'])
+        .default('direct'),
+    )
+    .option(
+      '--window-hours <hours>',
+      'sessions and resources of the last H hours (default P8FS_DREAM_WINDOW_HOURS)',
+      positive,
+    )
+    .option('--workflow-id <id>', 'workflow id (default dream/<tenant>/<start time>)')
+    .option('--wait', 'wait for the result and print it')
+    .addHelpText(
+      'after',
+      '\nNeeds a running LLM worker: p8fs worker --tier llm\nExample:\n  p8fs dream start --tenant tenant-test --mode direct --wait',
+    )
+    .action(
+      async (options: {
+        tenant: string;
+        mode: DreamMode;
+        windowHours?: number;
+        workflowId?: string;
+        wait?: boolean;
+      }) => {
+        const cfg = loadConfig();
+        if (options.mode === 'batch' && cfg.llm.provider !== 'openai') {
+          throw new Error(
+            `--mode batch needs the OpenAI Batch API, but the configured provider is ${cfg.llm.provider} (P8FS_LLM_PROVIDER / OPENAI_API_KEY); use --mode direct`,
+          );
+        }
+        const client = await connectTemporal(cfg);
+        try {
+          const workflowId = options.workflowId ?? `dream/${options.tenant}/${new Date().toISOString()}`;
+          const handle = await startDreamAnalysis(
+            client,
+            {
+              tenantId: options.tenant,
+              mode: options.mode,
+              ...(options.windowHours ? { windowHours: options.windowHours } : {}),
+            },
+            { taskQueue: llmTaskQueue(cfg), workflowId },
+          );
+          console.log(`started dreamAnalysis ${workflowId} (${options.mode}) on ${llmTaskQueue(cfg)}`);
+          console.log(
+            `  ${cfg.temporal.uiUrl}/namespaces/${cfg.temporal.namespace}/workflows/${encodeURIComponent(workflowId)}`,
+          );
+          if (!options.wait) return;
+          console.log(
+            options.mode === 'batch'
+              ? 'waiting for the OpenAI Batch (may take hours; Ctrl-C leaves it running)…'
+              : 'waiting…',
+          );
+          const outcome = await handle.result();
+          if (outcome.status === 'skipped') {
+            console.log(`skipped: ${outcome.reason}`);
+            return;
+          }
+          const d = outcome.dream;
+          console.log(
+            `completed: ${outcome.sessions} session(s), ${outcome.resources} resource(s) → dream ${d.dreamId} (${d.generatedBy}, ${d.provider}/${d.model})`,
+          );
+          console.log(
+            `  goals ${d.counts.goals}, dreams ${d.counts.dreams}, fears ${d.counts.fears}, pending tasks ${d.counts.pendingTasks}, appointments ${d.counts.appointments}`,
+          );
+          console.log(`  p8fs dream show ${options.tenant}`);
+        } finally {
+          await client.connection.close();
+        }
+      },
+    );
+
+  dream
+    .command('complete')
+    .description(
+      'Report pending dream jobs and finalise those whose workflow has ended, from their OpenAI Batch',
+    )
+    .option('--tenant <tenant>', 'only this tenant')
+    .addHelpText(
+      'after',
+      '\nA job whose workflow still runs is only reported. One whose workflow ended (terminated, failed, timed out)\nis settled: batch completed → dream stored; failed/expired → job failed with the reason; still running → reported.',
+    )
+    .action(async (options: { tenant?: string }) => {
+      const cfg = loadConfig();
+      const temporal = await connectTemporal(cfg);
+      const s3 = createS3Client(cfg);
+      try {
+        await withPool(cfg, async (pool) => {
+          const modelName = cfg.llm.model ?? DEFAULT_MODELS.openai;
+          const reports = await completeDreamJobs(
+            {
+              pool,
+              s3,
+              bucket: cfg.s3.derivedBucket,
+              temporal,
+              ...(cfg.llm.provider === 'openai' ? { batches: new OpenAiBatches(cfg.llm, modelName) } : {}),
+              modelName,
+              pollSeconds: cfg.dream.batchPollSeconds,
+            },
+            options.tenant,
+          );
+          if (reports.length === 0) console.log('no pending dream jobs');
+          for (const r of reports) console.log(r.line);
+        });
+      } finally {
+        s3.destroy();
+        await temporal.connection.close();
+      }
+    });
+
+  dream
+    .command('show')
+    .description("Print a tenant's latest dream (counts and a few titles; --json for all of it)")
+    .argument('<tenant>', 'tenant id')
+    .option('--json', 'print the whole DreamModel as JSON')
+    .action(async (tenant: string, options: { json?: boolean }) => {
+      const cfg = loadConfig();
+      await withPool(cfg, async (pool) => {
+        const rows = await pool.query<{ model: DreamModel; provider: string; created_at: Date }>(
+          'SELECT model, provider, created_at FROM dreams WHERE tenant_id = $1 ORDER BY created_at DESC LIMIT 1',
+          [tenant],
+        );
+        const row = rows.rows[0];
+        if (!row) {
+          console.error(
+            `p8fs: no dream stored for tenant ${tenant} yet (p8fs dream start --tenant ${tenant})`,
+          );
+          process.exitCode = 1;
+          return;
+        }
+        if (options.json) console.log(JSON.stringify(row.model, null, 2));
+        else printDream(row.model, row.provider, row.created_at);
+      });
+    });
+}

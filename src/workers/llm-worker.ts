@@ -1,0 +1,68 @@
+/**
+ * The LLM worker: one Temporal Worker on `p8fs-llm` running dreamAnalysis, dreamBatch and buildMoments
+ * with their activities. The task queue's activity rate is limited on the server side
+ * (maxTaskQueueActivitiesPerSecond = P8FS_LLM_MAX_ACTIVITIES_PER_SECOND), so however many LLM workers
+ * run, together they stay under the provider's rate limit; P8FS_WORKER_CONCURRENCY_LLM bounds one worker.
+ */
+import { Worker, type WorkerOptions } from '@temporalio/worker';
+import { createDreamActivities } from '../activities/insight/dream-activities.js';
+import { createLlmProvider, describeLlm } from '../activities/insight/llm/index.js';
+import type { LlmProvider } from '../activities/insight/llm/types.js';
+import { createMomentActivities } from '../activities/insight/moment-activities.js';
+import { createPool } from '../clients/postgres.js';
+import { createS3Client } from '../clients/s3.js';
+import type { Config } from '../config/config.js';
+import { createLogger, type Logger } from '../telemetry/logger.js';
+import { connectWorkerConnection } from '../temporal/connection.js';
+import { llmTaskQueue } from '../temporal/names.js';
+import { startWorkerRuntime } from './runtime.js';
+import type { StorageWorkers } from './storage-worker.js';
+import { workflowBundle } from './workflow-bundle.js';
+
+export interface LlmWorkers extends StorageWorkers {
+  llm: LlmProvider;
+  /** One line for logs: provider, model, where, context window. */
+  description: string;
+}
+
+export async function createLlmWorker(
+  cfg: Config,
+  overrides: Partial<WorkerOptions> = {},
+  log: Logger = createLogger(cfg, 'p8fs-llm-worker'),
+): Promise<LlmWorkers> {
+  // Before anything connects: an unusable provider (e.g. `local`) is a start-up error with its reason.
+  const llm = createLlmProvider(cfg);
+  await startWorkerRuntime(cfg, log);
+  const connection = await connectWorkerConnection(cfg);
+  const pool = createPool(cfg, Math.max(4, cfg.llm.concurrency + 2));
+  const s3 = createS3Client(cfg);
+  const deps = { cfg, pool, s3, llm, log };
+  const worker = await Worker.create({
+    connection,
+    namespace: cfg.temporal.namespace,
+    taskQueue: llmTaskQueue(cfg),
+    workflowBundle: await workflowBundle(cfg),
+    activities: { ...createDreamActivities(deps), ...createMomentActivities(deps) },
+    maxConcurrentActivityTaskExecutions: cfg.llm.concurrency,
+    maxTaskQueueActivitiesPerSecond: cfg.llm.maxActivitiesPerSecond,
+    shutdownGraceTime: cfg.worker.shutdownGraceSeconds * 1000,
+    ...overrides,
+  });
+  return {
+    workers: [worker],
+    llm,
+    description: describeLlm(cfg, llm),
+    async run() {
+      try {
+        await worker.run();
+      } finally {
+        await connection.close().catch(() => undefined);
+        await pool.end().catch(() => undefined);
+        s3.destroy();
+      }
+    },
+    shutdown() {
+      if (worker.getState() === 'RUNNING') worker.shutdown();
+    },
+  };
+}

@@ -1,0 +1,140 @@
+/**
+ * buildMoments: a speech transcript → `moments` rows, on the p8fs-llm task queue. Deterministic code only:
+ * the activities read the transcript, call the model and write the rows; history holds the transcript's
+ * S3 location, the groups' segment ranges, the keys of the groups' answers and counts. A transcript
+ * given inline is staged to S3 first, so it appears in the input and nowhere else.
+ *
+ * One model call per group of segments, GROUP_WINDOW of them at a time (each call is a retryable
+ * activity of its own, so a failure repeats one call, not the transcript), then one store that merges
+ * moments cut by group borders and replaces the transcript's rows.
+ */
+import {
+  ActivityFailure,
+  ApplicationFailure,
+  isCancellation,
+  log,
+  proxyActivities,
+} from '@temporalio/workflow';
+import type { MomentActivities } from '../activities/insight/moment-activities.js';
+import { NON_RETRYABLE_ERROR_TYPES } from '../domain/errors.js';
+import type {
+  BuildMomentsInput,
+  BuildMomentsOutcome,
+  MomentGroupResult,
+  TranscriptObject,
+} from '../domain/insight/build-moments.js';
+
+/** Model calls of one transcript in flight at once (the task queue's rate limit applies on top). */
+export const GROUP_WINDOW = 4;
+
+const retry = {
+  initialInterval: '2 seconds',
+  backoffCoefficient: 2,
+  maximumInterval: '2 minutes',
+  nonRetryableErrorTypes: [...NON_RETRYABLE_ERROR_TYPES],
+};
+
+// Reading, planning and storing are quick; a model call may take minutes and waits out rate limits.
+const quick = proxyActivities<MomentActivities>({
+  startToCloseTimeout: '2 minutes',
+  scheduleToCloseTimeout: '2 hours',
+  retry,
+});
+const model = proxyActivities<MomentActivities>({
+  startToCloseTimeout: '20 minutes',
+  scheduleToCloseTimeout: '6 hours',
+  heartbeatTimeout: '1 minute',
+  retry,
+});
+
+function describeFailure(error: unknown): { errorType: string; message: string } {
+  const cause = error instanceof ActivityFailure ? error.cause : error;
+  if (cause instanceof ApplicationFailure)
+    return { errorType: cause.type ?? 'Error', message: cause.message };
+  if (cause instanceof Error) return { errorType: cause.name, message: cause.message };
+  return { errorType: 'Error', message: String(cause) };
+}
+
+/** Where the transcript is, or why the input names none (a bad start, not worth a retry). */
+function transcriptSource(input: BuildMomentsInput): TranscriptObject | 'inline' {
+  const given = [input.transcript !== undefined, input.transcriptKey !== undefined].filter(Boolean).length;
+  if (typeof input.tenantId !== 'string' || input.tenantId === '')
+    throw ApplicationFailure.nonRetryable('buildMoments: tenantId is missing', 'InvalidTranscriptError');
+  if (given !== 1)
+    throw ApplicationFailure.nonRetryable(
+      'buildMoments: give exactly one of transcript (the JSON itself) or transcriptKey (its S3 key)',
+      'InvalidTranscriptError',
+    );
+  if (input.transcript !== undefined) return 'inline';
+  // Always the tenant's own bucket: a start cannot make a worker read another tenant's objects.
+  return { bucket: input.tenantId, key: input.transcriptKey as string };
+}
+
+export async function buildMoments(input: BuildMomentsInput): Promise<BuildMomentsOutcome> {
+  const source = transcriptSource(input);
+  const { tenantId } = input;
+  let where: TranscriptObject | undefined = source === 'inline' ? undefined : source;
+  try {
+    where ??= await quick.stageTranscript({ tenantId, transcript: input.transcript });
+    const plan = await quick.planMoments({ tenantId, transcript: where });
+    log.info('buildMoments planned', {
+      tenantId,
+      transcript: `s3://${where.bucket}/${where.key}`,
+      segments: plan.segmentCount,
+      groups: plan.groups.length,
+    });
+
+    const results: MomentGroupResult[] = [];
+    const transcript = where;
+    for (let start = 0; start < plan.groups.length; start += GROUP_WINDOW) {
+      const window = plan.groups.slice(start, start + GROUP_WINDOW);
+      results.push(
+        ...(await Promise.all(
+          window.map((group) =>
+            model.buildMomentGroup({
+              tenantId,
+              transcript,
+              transcriptRef: plan.transcriptRef,
+              group,
+              groupCount: plan.groups.length,
+            }),
+          ),
+        )),
+      );
+    }
+
+    const stored = await quick.storeMoments({
+      tenantId,
+      transcript: where,
+      transcriptRef: plan.transcriptRef,
+      groups: plan.groups.map((group, i) => ({
+        ...group,
+        resultKey: (results[i] as MomentGroupResult).resultKey,
+      })),
+      ...(input.source ? { source: input.source } : {}),
+    });
+    const last = results.at(-1);
+    log.info('buildMoments completed', { tenantId, transcriptRef: plan.transcriptRef, ...stored });
+    return {
+      status: 'completed',
+      tenantId,
+      transcriptRef: plan.transcriptRef,
+      segments: plan.segmentCount,
+      groups: plan.groups.length,
+      moments: stored.stored,
+      replaced: stored.replaced,
+      merged: stored.merged,
+      provider: last?.provider ?? 'unknown',
+      model: last?.model ?? 'unknown',
+    };
+  } catch (error) {
+    // Cancelled by someone: not a failure of the transcript, nothing to record.
+    if (isCancellation(error)) throw error;
+    const failure = describeFailure(error);
+    const expected = NON_RETRYABLE_ERROR_TYPES.includes(failure.errorType);
+    (expected ? log.info : log.warn)('buildMoments failed', { tenantId, ...failure });
+    await quick.recordMomentsFailure({ tenantId, ...(where ? { transcript: where } : {}), ...failure });
+    const what = where ? `s3://${where.bucket}/${where.key}` : 'inline transcript';
+    throw ApplicationFailure.nonRetryable(`buildMoments ${what}: ${failure.message}`, failure.errorType);
+  }
+}
