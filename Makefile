@@ -5,7 +5,7 @@ SHELL := /bin/bash
 export AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED := true
 P8FS := node bin/p8fs.js
 
-.PHONY: setup build demo test bench histories lint typecheck stack-up stack-down stack-status clean
+.PHONY: setup build demo test bench bench-huge histories lint typecheck stack-up stack-down stack-status clean
 
 node_modules/.p8fs-installed: package.json package-lock.json
 	@echo "[setup] installing npm packages (npm install, pinned by package-lock.json)"
@@ -36,6 +36,9 @@ test: setup ## run every test against real servers (the test stack uses its own 
 
 bench: setup build ## benchmarks: ratios against baselines, written to docs/PERFORMANCE.md
 	@npx tsx bench/run.ts
+
+bench-huge: setup build ## a generated 1 GiB text file on the large tier: worker peak RSS, into docs/PERFORMANCE.md
+	@npx tsx bench/huge-file.ts --mib $${P8FS_BENCH_HUGE_MIB:-1024}
 
 histories: setup ## re-record the workflow histories the replay test replays (after an intended, patched change)
 	@npx tsx scripts/capture-histories.ts

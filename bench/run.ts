@@ -5,7 +5,7 @@
  *
  * Run: npx tsx bench/run.ts   (from the project root; P8FS_BENCH_ROWS changes the store bench's row count)
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { runChunkerBench } from './chunker.bench.js';
@@ -117,6 +117,22 @@ function render(sections: BenchSection[], seconds: number): string {
   return `${out.join('\n')}\n`;
 }
 
+/**
+ * Sections other benches own inside the same file, between `<!-- NAME:start -->` and `<!-- NAME:end -->`
+ * markers (e.g. bench/huge-file.ts's `huge-file`): kept as they are when this run rewrites the file.
+ */
+export function markedSections(markdown: string): string[] {
+  const found: string[] = [];
+  const pattern = /<!-- ([\w-]+):start -->[\s\S]*?<!-- \1:end -->/g;
+  for (let match = pattern.exec(markdown); match; match = pattern.exec(markdown)) found.push(match[0]);
+  return found;
+}
+
+function withMarkedSections(markdown: string, previous: string): string {
+  const kept = markedSections(previous);
+  return kept.length ? `${markdown.trimEnd()}\n\n${kept.join('\n\n')}\n` : markdown;
+}
+
 async function main(): Promise<void> {
   const t0 = performance.now();
   progress(
@@ -130,7 +146,8 @@ async function main(): Promise<void> {
     await guarded('Storing resources in PostgreSQL', () => runStoreBench()),
   ];
   const seconds = (performance.now() - t0) / 1000;
-  const markdown = render(sections, seconds);
+  const previous = existsSync(OUTPUT) ? readFileSync(OUTPUT, 'utf8') : '';
+  const markdown = withMarkedSections(render(sections, seconds), previous);
   mkdirSync(path.dirname(OUTPUT), { recursive: true });
   writeFileSync(OUTPUT, markdown);
   console.log(`\n${markdown}`);

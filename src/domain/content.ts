@@ -44,4 +44,18 @@ export interface ExtractedDocument {
   pageCount?: number;
   sections: ExtractedSection[];
   metadata: Record<string, unknown>;
+  /**
+   * Files a container holds (ZIP members, e-mail attachments), written by the provider into
+   * `ProviderConfig.memberDir`: each is ingested as a file of its own (src/activities/ingest/member-files.ts).
+   */
+  members?: ExtractedMember[];
+}
+
+export interface ExtractedMember {
+  /** Where it was in the container ("docs/plan.md", an attachment's file name), as the container said. */
+  name: string;
+  /** Its file under the provider's memberDir (a plain name the provider chose, never the member's). */
+  file: string;
+  size: number;
+  mimeType?: string;
 }

@@ -40,6 +40,16 @@ export interface ExtractionResult {
   sectionCount: number;
   characters: number;
   contentHash: string;
+  /** The provider's version (ContentProvider.version); absent in results recorded before it existed. */
+  providerVersion?: string;
+  /**
+   * Set when the file was streamed (src/activities/ingest/streaming.ts): extraction already chunked it and
+   * stored the chunks in batches, so chunkText only passes these counts on and storeChunks only finishes
+   * the store. `superseded`: the stream stopped writing because the run no longer describes S3.
+   */
+  streamed?: { chunkCount: number; tokenCount: number; resourcesReplaced: number; superseded?: string };
+  /** Files inside this one (ZIP members, attachments) uploaded and published as files of their own. */
+  memberFiles?: number;
 }
 
 export interface ChunkingResult {

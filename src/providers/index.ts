@@ -4,17 +4,28 @@
  * same rules as the others.
  */
 import type { ExtractedDocument } from '../domain/content.js';
-import { NonRetryableError, UnsupportedFileTypeError } from '../domain/errors.js';
+import { CorruptFileError, NonRetryableError, UnsupportedFileTypeError } from '../domain/errors.js';
 import { createProviderCatalog } from '../domain/provider-catalog.js';
+import { archiveProvider } from './archive.js';
+import { audioProvider } from './audio.js';
 import { codeProvider } from './code.js';
+import { csvProvider } from './csv.js';
 import { docxProvider } from './docx.js';
+import { emlProvider } from './eml.js';
+import { fileInfoProvider } from './file-info.js';
+import { htmlProvider } from './html.js';
+import { imageProvider } from './image.js';
 import { checkExtractedChars, exhausted, isResourceExhaustion } from './limits.js';
 import { markdownProvider } from './markdown.js';
+import { odtProvider } from './odt.js';
 import { pdfProvider } from './pdf.js';
+import { pptxProvider } from './pptx.js';
 import type { ContentProvider, ProviderContext, SourceFile } from './provider.js';
 import { localContext, localFile } from './provider.js';
+import { rtfProvider } from './rtf.js';
 import { structuredProvider } from './structured.js';
 import { textProvider } from './text.js';
+import { xlsxProvider } from './xlsx.js';
 
 export {
   DEFAULT_LIMITS,
@@ -39,7 +50,23 @@ export const PROVIDERS = [
   pdfProvider,
   docxProvider,
   codeProvider,
+  htmlProvider,
+  csvProvider,
+  xlsxProvider,
+  pptxProvider,
+  odtProvider,
+  rtfProvider,
+  emlProvider,
+  archiveProvider,
+  audioProvider,
+  imageProvider,
 ] as const satisfies readonly ContentProvider[];
+
+/**
+ * For files no provider in PROVIDERS reads: a metadata resource (name, size, type, hash) instead of a
+ * failure (file-info.ts). Not in PROVIDERS, since it claims no type and the catalog never picks it.
+ */
+export const UNKNOWN_TYPE_PROVIDER = fileInfoProvider.name;
 
 /** Chooses providers from the descriptors' data; throws at import if two providers claim one type. */
 export const providerCatalog = createProviderCatalog(PROVIDERS);
@@ -49,7 +76,9 @@ export function pickProvider(mimeType: string | undefined, fileName: string): st
   return providerCatalog.pick(mimeType, fileName);
 }
 
-const byName: ReadonlyMap<string, ContentProvider> = new Map(PROVIDERS.map((p) => [p.name, p]));
+const byName: ReadonlyMap<string, ContentProvider> = new Map(
+  [...PROVIDERS, fileInfoProvider].map((p) => [p.name, p]),
+);
 
 /**
  * Extracts a local file with the named provider (see pickProvider). Providers take a path, not a
@@ -79,6 +108,11 @@ export async function extractFile(
       throw exhausted(source.name, err);
     }
     throw err;
+  }
+  // An empty file has nothing to search, whatever its type: a clear failure rather than a completed
+  // file with no resources (providers of binary formats already say so in their own words).
+  if (source.size === 0) {
+    throw new CorruptFileError(`${source.name} is empty (0 bytes): there is no content to extract`);
   }
   checkExtractedChars(
     source.name,

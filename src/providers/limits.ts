@@ -22,6 +22,12 @@ export interface ExtractionLimits {
   maxYamlAliases: number;
   /** Characters in one line of text, markdown or code. */
   maxLineChars: number;
+  /** Files one archive (ZIP) or e-mail (attachments) may hold; each becomes a file of its own. */
+  maxArchiveEntries: number;
+  /** Uncompressed ÷ compressed size of one archive entry of 1 MiB or more (zip bombs compress ~1000:1). */
+  maxCompressionRatio: number;
+  /** Archives inside archives: a member file at this depth is not unpacked again. */
+  maxArchiveDepth: number;
   /** The variable that set each limit, for messages; the general P8FS_LIMIT_* name where absent. */
   variables?: Partial<Record<LimitName, string>>;
 }
@@ -35,6 +41,9 @@ export const LIMIT_NAMES: readonly LimitName[] = [
   'maxNestingDepth',
   'maxYamlAliases',
   'maxLineChars',
+  'maxArchiveEntries',
+  'maxCompressionRatio',
+  'maxArchiveDepth',
 ];
 
 /** `maxExtractedChars` → `P8FS_LIMIT_MAX_EXTRACTED_CHARS`: the variable that sets a limit for every tier. */
@@ -53,6 +62,9 @@ export const DEFAULT_LIMITS: ExtractionLimits = {
   maxNestingDepth: 128,
   maxYamlAliases: 1000,
   maxLineChars: 16 * 1024 * 1024,
+  maxArchiveEntries: 1000,
+  maxCompressionRatio: 200,
+  maxArchiveDepth: 3,
 };
 
 const KiB = 1024;
@@ -91,6 +103,13 @@ const WORDING: Record<LimitName, { verb: string; subject: string; value: (n: num
   maxNestingDepth: { verb: 'nests deeper than', subject: 'nesting depth', value: String },
   maxYamlAliases: { verb: 'uses YAML aliases beyond', subject: 'YAML alias expansion', value: String },
   maxLineChars: { verb: 'has a line longer than', subject: 'characters per line', value: String },
+  maxArchiveEntries: { verb: 'holds more files than', subject: 'archive entries', value: String },
+  maxCompressionRatio: {
+    verb: 'compresses more than',
+    subject: 'compression ratio (uncompressed to compressed size)',
+    value: String,
+  },
+  maxArchiveDepth: { verb: 'nests archives deeper than', subject: 'archive nesting depth', value: String },
 };
 
 /**

@@ -1,8 +1,17 @@
 import type { ExtractedDocument, ExtractedSection } from '../domain/content.js';
 import { CorruptFileError, NonRetryableError } from '../domain/errors.js';
 import { checkExtractedChars, exhausted, isResourceExhaustion, limitExceeded } from './limits.js';
+import { ocrPdfPages, type PageToOcr } from './pdf-ocr.js';
 import { measureFlateStreams } from './pdf-streams.js';
-import { type ContentProvider, type ProviderContext, readSourceFile, type SourceFile } from './provider.js';
+import {
+  type ContentProvider,
+  type ProviderContext,
+  readSourceFile,
+  type SourceFile,
+  type StreamCheckpoint,
+  type StreamItem,
+  type StreamSummary,
+} from './provider.js';
 
 type PdfJs = typeof import('pdfjs-dist/legacy/build/pdf.mjs');
 
@@ -32,19 +41,40 @@ interface TextItemLike {
  * Per-page text with 1-based page numbers. Each page becomes paragraphs (split on vertical gaps),
  * lists, and headings (lines set clearly larger than the document's body text, nested by size), so
  * chunks can break where the author did. Pages without a text layer (scans, pictures) are listed in
- * metadata for a later OCR step. An empty file is corrupt: no PDF is zero bytes. Limits: pages, extracted
+ * metadata and read by OCR (pdf-ocr.ts): their sections say `source: 'ocr'`. An empty file is corrupt: no PDF is zero bytes. Limits: pages, extracted
  * characters, and the bytes its flate streams inflate to (measured before pdfjs reads the file, see
  * pdf-streams.ts).
  */
 export const pdfProvider: ContentProvider = {
   name: 'pdf',
-  version: '1.0.0',
+  version: '1.1.0',
   mimeTypes: ['application/pdf'],
   extensions: ['.pdf'],
   extract: extractPdf,
+  // Huge text-layer PDFs, page by page (see streamPdf at the end of this file).
+  streamSections: (file, ctx, from) => streamPdf(file, ctx, from),
 };
 
 async function extractPdf(file: SourceFile, ctx: ProviderContext): Promise<ExtractedDocument> {
+  const { document, pagesToOcr } = await readTextLayer(file, ctx);
+  if (pagesToOcr.length === 0) return document;
+  // After pdfjs is done with the file: OCR failures are reported as what they are, not as a damaged PDF.
+  const ocr = await ocrPdfPages(file, pagesToOcr, ctx, ctx.config.limits);
+  const sections = [...document.sections, ...[...ocr.sections.values()].flat()];
+  // Stable: the text layer's order within a page is kept, OCR pages fall into place between them.
+  sections.sort((a, b) => (a.page ?? 0) - (b.page ?? 0));
+  checkExtractedChars(
+    file.name,
+    ctx.config.limits,
+    sections.reduce((n, s) => n + s.text.length, 0),
+  );
+  return { ...document, sections, metadata: { ...document.metadata, ...ocr.metadata } };
+}
+
+async function readTextLayer(
+  file: SourceFile,
+  ctx: ProviderContext,
+): Promise<{ document: ExtractedDocument; pagesToOcr: PageToOcr[] }> {
   const { name } = file;
   const { signal } = ctx;
   const { limits } = ctx.config;
@@ -90,11 +120,14 @@ async function extractPdf(file: SourceFile, ctx: ProviderContext): Promise<Extra
       // Lines of every page first: what counts as body text (and so as a heading) is a property of the
       // whole document, and a page of diagrams or footnotes would mislead a per-page guess.
       const pages: Line[][] = [];
+      const sizes: { widthPts: number; heightPts: number }[] = [];
       let characters = 0;
       for (let pageNumber = 1; pageNumber <= doc.numPages; pageNumber++) {
         signal.throwIfAborted();
         const page = await doc.getPage(pageNumber);
         const content = await page.getTextContent();
+        const [x0 = 0, y0 = 0, x1 = 612, y1 = 792] = page.view;
+        sizes.push({ widthPts: Math.abs(x1 - x0), heightPts: Math.abs(y1 - y0) });
         page.cleanup();
         const lines = toLines(content.items as unknown[]);
         pages.push(lines);
@@ -122,8 +155,8 @@ async function extractPdf(file: SourceFile, ctx: ProviderContext): Promise<Extra
         }
       });
       if (pagesWithoutText.length > 0) {
-        // Worth a line: their text is missing from the result until an OCR step reads them.
-        ctx.log.info('PDF pages without a text layer', { file: name, pages: pagesWithoutText });
+        // Worth a line: OCR reads them next, which takes seconds per page.
+        ctx.log.info('PDF pages without a text layer: OCR', { file: name, pages: pagesWithoutText });
       }
       const info = ((await doc.getMetadata().catch(() => undefined))?.info ?? {}) as Record<string, unknown>;
       const metadata: Record<string, unknown> = { pagesWithoutText };
@@ -132,7 +165,11 @@ async function extractPdf(file: SourceFile, ctx: ProviderContext): Promise<Extra
         if (typeof value === 'string' && value.trim())
           metadata[key[0]?.toLowerCase() + key.slice(1)] = value.trim();
       }
-      return { provider: 'pdf', pageCount: doc.numPages, sections, metadata };
+      const pagesToOcr = pagesWithoutText.map((page) => ({
+        page,
+        ...(sizes[page - 1] as (typeof sizes)[0]),
+      }));
+      return { document: { provider: 'pdf', pageCount: doc.numPages, sections, metadata }, pagesToOcr };
     } catch (err) {
       // A cancelled extraction fails with the cancellation, not as a damaged file.
       signal.throwIfAborted();
@@ -263,4 +300,147 @@ function bodySize(lines: Line[]): number {
     }
   }
   return best;
+}
+
+/**
+ * The streaming form (ContentProvider.streamSections) for PDFs too large to hold as extracted text:
+ * pdfjs still reads the file's bytes, but sections go out page by page and no page's text is kept after
+ * it. A first pass measures the body type size (which extract learns from all pages at once), a second
+ * hands out the pages' sections, OCR pages in place; a checkpoint after each page carries the page to
+ * go on from, the body size and the heading path. Same sections, in the same order, as extract.
+ */
+async function* streamPdf(
+  file: SourceFile,
+  ctx: ProviderContext,
+  from?: StreamCheckpoint,
+): AsyncGenerator<StreamItem, StreamSummary | undefined, undefined> {
+  const { name } = file;
+  const { signal } = ctx;
+  const { limits } = ctx.config;
+  const state = (from?.state ?? {}) as {
+    page?: number;
+    body?: number;
+    headings?: { size: number; text: string }[];
+    characters?: number;
+  };
+  const doc = await openPdfForStream(file, ctx);
+  try {
+    const numPages = doc.numPages;
+    if (numPages > limits.maxPages) throw limitExceeded(name, limits, 'maxPages', `it has ${numPages} pages`);
+    const pageLines = async (pageNumber: number) => {
+      signal.throwIfAborted();
+      const page = await doc.getPage(pageNumber);
+      const content = await page.getTextContent();
+      const [x0 = 0, y0 = 0, x1 = 612, y1 = 792] = page.view;
+      page.cleanup();
+      return {
+        lines: toLines(content.items as unknown[]),
+        size: { widthPts: Math.abs(x1 - x0), heightPts: Math.abs(y1 - y0) },
+      };
+    };
+    let body = state.body;
+    if (body === undefined) {
+      // Pass 1: letters per type size over every page (what bodySize weighs), no text kept.
+      const weights = new Map<number, number>();
+      for (let pageNumber = 1; pageNumber <= numPages; pageNumber++) {
+        for (const line of (await pageLines(pageNumber)).lines) {
+          const key = Math.round(line.size * 2) / 2;
+          weights.set(key, (weights.get(key) ?? 0) + (line.text.match(/\p{L}/gu)?.length ?? 0));
+        }
+        ctx.heartbeat({ step: 'measure', page: pageNumber, of: numPages });
+      }
+      // bodySize's choice over the same weights: the size carrying most letters, the smaller on a tie.
+      let best = 0;
+      let bestWeight = -1;
+      for (const [size, w] of weights) {
+        if (w > bestWeight || (w === bestWeight && size < best)) {
+          best = size;
+          bestWeight = w;
+        }
+      }
+      body = best;
+    }
+    const headings = (state.headings ?? []).map((h) => ({ ...h }));
+    let characters = Number(state.characters ?? 0);
+    const metadata: Record<string, unknown> = {};
+    for (let pageNumber = state.page ?? 1; pageNumber <= numPages; pageNumber++) {
+      const { lines, size } = await pageLines(pageNumber);
+      let sections: ExtractedSection[] = [];
+      if (lines.length === 0) {
+        const ocr = await ocrPdfPages(file, [{ page: pageNumber, ...size }], ctx, limits);
+        sections = ocr.sections.get(pageNumber) ?? [];
+        Object.assign(metadata, ocr.metadata);
+      }
+      for (const block of toBlocks(lines, body)) {
+        if (block.kind === 'heading') {
+          while (headings.length && (headings.at(-1) as { size: number }).size <= block.size) headings.pop();
+          headings.push({ size: block.size, text: block.text.replace(/\s+/g, ' ') });
+        }
+        const heading = headings.length ? headings.map((h) => h.text).join(' > ') : undefined;
+        sections.push({
+          text: block.text,
+          page: pageNumber,
+          kind: block.kind,
+          ...(heading ? { heading } : {}),
+        });
+      }
+      characters = sections.reduce((n, s) => n + s.text.length, characters);
+      checkExtractedChars(name, limits, characters);
+      ctx.heartbeat({ page: pageNumber, of: numPages });
+      const checkpoint: StreamCheckpoint = {
+        // Pages are the real position; the byte figure is an estimate for progress.
+        byte: Math.floor((file.size * pageNumber) / numPages),
+        state: { page: pageNumber + 1, body, headings: headings.map((h) => ({ ...h })), characters },
+      };
+      for (let i = 0; i < sections.length; i++) {
+        const section = sections[i] as ExtractedSection;
+        yield i === sections.length - 1 ? { section, checkpoint } : { section };
+      }
+    }
+    return { pageCount: numPages, metadata };
+  } catch (err) {
+    signal.throwIfAborted();
+    throw corrupt(name, err);
+  } finally {
+    await doc.destroy().catch(() => undefined);
+  }
+}
+
+/** The checks and the loading of readTextLayer, for the streaming form. */
+async function openPdfForStream(file: SourceFile, ctx: ProviderContext) {
+  const { name } = file;
+  const { signal } = ctx;
+  const { limits } = ctx.config;
+  const pdfjs = await loadPdfJs();
+  const bytes = await readSourceFile(file, signal);
+  if (bytes.length === 0) throw new CorruptFileError(`${name} is empty (0 bytes), not a PDF`);
+  const inflated = await measureFlateStreams(bytes, limits.maxDecompressedBytes, signal);
+  if (inflated.bytes > limits.maxDecompressedBytes) {
+    const measured = `${inflated.measured} of ${inflated.streams} measured`;
+    throw limitExceeded(
+      name,
+      limits,
+      'maxDecompressedBytes',
+      `its flate streams inflate past it (${measured})`,
+    );
+  }
+  const task = pdfjs.getDocument({
+    // A view of the read bytes, not a copy: a huge PDF is held once.
+    data: new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.length),
+    isEvalSupported: false,
+    disableFontFace: true,
+    useSystemFonts: false,
+    verbosity: pdfjs.VerbosityLevel.ERRORS,
+  });
+  const stop = () => void task.destroy().catch(() => undefined);
+  signal.addEventListener('abort', stop, { once: true });
+  try {
+    return await task.promise;
+  } catch (err) {
+    await task.destroy().catch(() => undefined);
+    signal.throwIfAborted();
+    throw corrupt(name, err);
+  } finally {
+    signal.removeEventListener('abort', stop);
+  }
 }

@@ -5,9 +5,10 @@
  */
 import { readFile, stat } from 'node:fs/promises';
 import { basename } from 'node:path';
-import type { ExtractedDocument } from '../domain/content.js';
+import type { ExtractedDocument, ExtractedSection } from '../domain/content.js';
 import type { ProviderDescriptor } from '../domain/provider-catalog.js';
 import { DEFAULT_LIMITS, type ExtractionLimits } from './limits.js';
+import type { MediaConfig } from './media/settings.js';
 
 export type { ExtractionLimits, LimitName } from './limits.js';
 
@@ -35,6 +36,13 @@ export interface ProviderLog {
 export interface ProviderConfig {
   /** What one file may expand to (src/providers/limits.ts); workers set them per storage tier. */
   limits: ExtractionLimits;
+  /**
+   * A folder where container formats (ZIP, EML) write the files they hold, listed in the document's
+   * `members`. Absent: containers list their members but write none (tests, tools).
+   */
+  memberDir?: string;
+  /** Outside tools (ffmpeg, tesseract, pdftoppm) and transcription; absent: media/settings.ts defaults. */
+  media?: MediaConfig;
 }
 
 export interface ProviderContext {
@@ -46,10 +54,54 @@ export interface ProviderContext {
   config: ProviderConfig;
 }
 
+/**
+ * Where a section stream can start again: a byte offset in the file at a section boundary, plus whatever
+ * the provider must carry across it (a heading path, a CSV header, a page number). Small and plain JSON:
+ * it travels in Temporal heartbeat details, and a retry after a dead worker passes it back as `from`.
+ */
+export interface StreamCheckpoint {
+  /** Bytes of the file consumed before the boundary (also the progress figure). */
+  byte: number;
+  state?: Record<string, unknown>;
+}
+
+/**
+ * One section of a stream. `checkpoint`, when given, is the position right after this section: a stream
+ * started `from` it yields exactly the sections that follow this one. Sections without one cannot be
+ * resumed after (the consumer resumes from an earlier checkpoint and reads them again).
+ */
+export interface StreamItem {
+  section: ExtractedSection;
+  checkpoint?: StreamCheckpoint;
+}
+
+/** What a streamed extraction reports at its end (the document's metadata and page count, if any). */
+export interface StreamSummary {
+  pageCount?: number;
+  metadata?: Record<string, unknown>;
+}
+
 export interface ContentProvider extends ProviderDescriptor {
   /** Bumped when the provider's output changes for the same input, so stored extractions can be told apart. */
   readonly version: string;
   extract(file: SourceFile, ctx: ProviderContext): Promise<ExtractedDocument>;
+  /**
+   * Optional streaming form of `extract`, for files too large to hold (src/activities/ingest/streaming.ts):
+   * the same sections in the same order, read incrementally in bounded memory (no section longer than a
+   * bounded number of characters), starting at `from` when given. The generator's return value is the
+   * summary. Limits apply as in `extract`; the extracted-character limit counts from the file's start
+   * (`from.byte` is not text, so providers count characters in their checkpoint state where they need to).
+   */
+  streamSections?(
+    file: SourceFile,
+    ctx: ProviderContext,
+    from?: StreamCheckpoint,
+  ): AsyncGenerator<StreamItem, StreamSummary | undefined, undefined>;
+  /**
+   * Whether `streamSections` can read this file (absent: every file it is chosen for). The structured
+   * provider streams JSON Lines but not a JSON or YAML document, which is one value.
+   */
+  canStream?(file: Pick<SourceFile, 'name' | 'mimeType'>): boolean;
 }
 
 const silent: ProviderLog = { debug() {}, info() {}, warn() {}, error() {} };

@@ -4,8 +4,13 @@ import { CorruptFileError, NonRetryableError } from '../domain/errors.js';
 import { bareMime, fileExtension } from '../domain/provider-catalog.js';
 import { jsonErrorOffset, lineAndColumn } from './json-position.js';
 import { type ExtractionLimits, isResourceExhaustion, limitExceeded } from './limits.js';
-import type { ContentProvider, SourceFile } from './provider.js';
+import type { ContentProvider, SourceFile, StreamCheckpoint } from './provider.js';
 import { readUtf8File } from './read-text.js';
+import { prescanLines, streamLines } from './stream-lines.js';
+
+/** JSON Lines by type: one JSON value per line (a log, an export), read and streamed record by record. */
+const JSONL_MIME_TYPES = ['application/jsonl', 'application/x-ndjson', 'application/x-jsonlines'];
+const JSONL_EXTENSIONS = ['.jsonl', '.ndjson'];
 
 // Deeper trees are unreadable as indented text: past this they are kept as one JSON line. How deep a
 // file may nest at all is a limit (maxNestingDepth), checked before anything recursive sees the data.
@@ -18,7 +23,7 @@ const MAX_RENDER_DEPTH = 32;
  */
 export const structuredProvider: ContentProvider = {
   name: 'structured',
-  version: '1.0.0',
+  version: '1.1.0',
   mimeTypes: [
     'application/json',
     'text/json',
@@ -26,10 +31,26 @@ export const structuredProvider: ContentProvider = {
     'application/yaml',
     'text/yaml',
     'text/x-yaml',
+    ...JSONL_MIME_TYPES,
   ],
-  extensions: ['.json', '.yaml', '.yml'],
+  extensions: ['.json', '.yaml', '.yml', ...JSONL_EXTENSIONS],
   async extract(file, ctx) {
     const { limits } = ctx.config;
+    if (isJsonLines(file)) {
+      // One section per record; lines are bounded by the line limit like any text.
+      const text = await readUtf8File(file, ctx);
+      const out = new Renderer(file.name, limits);
+      const sections: ExtractedSection[] = [];
+      let records = 0;
+      text.split('\n').forEach((line, index) => {
+        const section = jsonLinesRecord(line, index + 1, file.name, limits, out);
+        if (section) {
+          records++;
+          sections.push(section);
+        }
+      });
+      return { provider: 'structured', sections, metadata: { format: 'jsonl', documents: records } };
+    }
     // Minified JSON is one long line by design: only the character limit applies here, not the line limit.
     const text = await readUtf8File(file, ctx, { lineLimit: false });
     const format = formatOf(file, text);
@@ -45,7 +66,78 @@ export const structuredProvider: ContentProvider = {
     });
     return { provider: 'structured', sections, metadata: { format, documents: roots.length } };
   },
+  canStream: (file) => isJsonLines(file),
+  /**
+   * JSON Lines only (other JSON and YAML are one value, parsed whole): the same record sections line by
+   * line, a checkpoint after each (state: characters rendered so far, for the limit). A line longer than
+   * a read piece is put together again (a record is parsed whole), bounded by the line limit.
+   */
+  async *streamSections(file, ctx, from?: StreamCheckpoint) {
+    const { limits } = ctx.config;
+    if (!isJsonLines(file)) {
+      // The catalog streams by provider; only JSON Lines has records to stream, so say so plainly.
+      throw new Error(`${file.name}: only JSON Lines files are streamed by the structured provider`);
+    }
+    await prescanLines(file, ctx, from?.byte ?? 0, { startLine: Number(from?.state?.line ?? 1) });
+    const out = new Renderer(file.name, limits, Number(from?.state?.characters ?? 0));
+    let records = Number(from?.state?.records ?? 0);
+    let pieces: string[] = [];
+    for await (const piece of streamLines(file, ctx, from?.byte ?? 0, {
+      startLine: Number(from?.state?.line ?? 1),
+    })) {
+      pieces.push(piece.text);
+      if (!piece.complete) continue;
+      const line = pieces.length === 1 ? (pieces[0] as string) : pieces.join('');
+      pieces = [];
+      // Lone CRs are line ends in extract's normalised text; a JSON value never holds a raw one.
+      for (const part of line.split('\r')) {
+        const section = jsonLinesRecord(part, piece.line, file.name, limits, out);
+        if (!section) continue;
+        records++;
+        yield {
+          section,
+          checkpoint: {
+            byte: piece.end,
+            state: { characters: out.characters, records, line: piece.line + 1 },
+          },
+        };
+      }
+    }
+    return { metadata: { format: 'jsonl', documents: records } };
+  },
 };
+
+function isJsonLines(file: Pick<SourceFile, 'name' | 'mimeType'>): boolean {
+  const ext = fileExtension(file.name);
+  if (JSONL_EXTENSIONS.includes(ext)) return true;
+  if (ext === '.json' || ext === '.yaml' || ext === '.yml') return false;
+  return JSONL_MIME_TYPES.includes(bareMime(file.mimeType));
+}
+
+/** One JSON Lines record as a section (blank lines have none), headed by its line number. */
+function jsonLinesRecord(
+  line: string,
+  lineNumber: number,
+  name: string,
+  limits: ExtractionLimits,
+  out: Renderer,
+): ExtractedSection | undefined {
+  if (!line.trim()) return undefined;
+  let value: unknown;
+  try {
+    value = parseJson(line, name, limits);
+  } catch (err) {
+    if (err instanceof CorruptFileError) {
+      // Each line is parsed alone, so its position says line 1: name the file's line instead.
+      const message = err.message.replace(/\(line 1, /, `(line ${lineNumber}, `);
+      throw new CorruptFileError(
+        message.includes(`line ${lineNumber}`) ? message : `${message} (line ${lineNumber})`,
+      );
+    }
+    throw err;
+  }
+  return out.recordSection(value, `line ${lineNumber}`);
+}
 
 /** The real name's extension decides, then the mime type; only when both are silent is the text sniffed. */
 function formatOf(file: SourceFile, text: string): 'json' | 'yaml' {
@@ -235,12 +327,19 @@ function yamlFailure(err: unknown, name: string, limits: ExtractionLimits): Erro
  * (or contain themselves), so depth and characters are bounded here too, not only in the source text.
  */
 class Renderer {
-  private characters = 0;
-
   constructor(
     private readonly name: string,
     private readonly limits: ExtractionLimits,
+    /** Characters rendered so far (a resumed stream starts from its checkpoint's count). */
+    public characters = 0,
   ) {}
+
+  /** A whole value as one section (a JSON Lines record): "key: value" lines, or the scalar itself. */
+  recordSection(value: unknown, heading: string): ExtractedSection | undefined {
+    const text = isComposite(value) ? this.render(value, 0).join('\n') : this.count(scalar(value));
+    if (!text.trim()) return undefined;
+    return { text, heading, kind: Array.isArray(value) ? 'list' : 'paragraph' };
+  }
 
   /** One section per top-level key (or array item) so chunk boundaries follow the data's own structure. */
   sectionsOf(root: unknown, prefix: string | undefined): ExtractedSection[] {

@@ -124,6 +124,11 @@ export function readZipDirectory(zip: Buffer): ZipEntry[] {
   return entries;
 }
 
+/** An entry's stored (compressed) bytes, for readers that inflate them as a stream (ZIP archives). */
+export function entryBytes(zip: Buffer, entry: ZipEntry): Buffer {
+  return entryData(zip, entry);
+}
+
 /** Where an entry's compressed bytes are: after its local header, whose name and extra field may differ. */
 function entryData(zip: Buffer, entry: ZipEntry): Buffer {
   const at = entry.localHeaderOffset;
@@ -160,6 +165,11 @@ export class BoundedZip {
 
   exists(name: string): boolean {
     return this.entries.has(name);
+  }
+
+  /** Every entry's name, in directory order. */
+  names(): string[] {
+    return [...this.entries.keys()];
   }
 
   async read(name: string, encoding?: string): Promise<string | Uint8Array> {
@@ -201,7 +211,7 @@ export class BoundedZip {
       }
     } else {
       throw new ZipFormatError(
-        `${name} uses compression method ${entry.method}, which DOCX files do not use`,
+        `${name} uses compression method ${entry.method}, which office packages do not use`,
       );
     }
     if (bytes.length > remaining) {

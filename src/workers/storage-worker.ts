@@ -5,6 +5,7 @@
  */
 import { Worker, type WorkerOptions } from '@temporalio/worker';
 import { createIngestActivities } from '../activities/ingest/activities.js';
+import { createMemberEventPublisher } from '../activities/ingest/member-files.js';
 import { removeOrphanedWorkDirs } from '../activities/work-dirs.js';
 import { createPool } from '../clients/postgres.js';
 import { createS3Client } from '../clients/s3.js';
@@ -35,7 +36,9 @@ export async function createStorageWorkers(
   const connection = await connectWorkerConnection(cfg);
   const pool = createPool(cfg, Math.max(4, ...tiers.map((t) => cfg.worker.concurrency[t])));
   const s3 = createS3Client(cfg);
-  const activities = createIngestActivities({ cfg, pool, s3 });
+  // ZIP members and attachments are published as storage events; NATS is connected on first need.
+  const memberEvents = createMemberEventPublisher(cfg);
+  const activities = createIngestActivities({ cfg, pool, s3, memberEvents });
   const bundle = await workflowBundle(cfg);
   const workers = await Promise.all(
     tiers.map((tier) =>
@@ -60,6 +63,7 @@ export async function createStorageWorkers(
       } finally {
         await connection.close().catch(() => undefined);
         await pool.end().catch(() => undefined);
+        await memberEvents.close().catch(() => undefined);
         s3.destroy();
       }
     },

@@ -102,15 +102,19 @@ describe('p8fs CLI process (real servers)', () => {
     expect(first.stdout).toMatch(/content\/Sample\.wav\s+small\s+audio\s+-\s+\d+\s+[\d.]+\s+completed/);
     expect(first.stdout).toMatch(/Transcripts:\n(.*\n)*\s+Sample\.wav \[0\.0s - 8\.8s\]: \S+/);
     expect(first.stdout).toMatch(/\s+sample\.wav \[0\.0s - 0\.5s\]: \(no speech recognised\)/);
-    const total = /Tenant .*: 10 files \(0 failed\), (\d+) resources rows/.exec(first.stdout)?.[1];
+    // Every sample completes (the demo's sample set grows with the providers: counted, not fixed here).
+    expect(first.stdout).toMatch(/Tenant .*: \d+ files \(0 failed\), \d+ resources rows/);
+    const [, files, total] =
+      /Tenant .*: (\d+) files \(0 failed\), (\d+) resources rows/.exec(first.stdout) ?? [];
     expect(Number(total)).toBeGreaterThan(0);
     expect(first.stdout).toContain('Temporal UI: ');
 
     const second = await runCli(['demo', '--skip-stack', '--tenant', tenant], env);
     expect(second.code, second.stdout + second.stderr).toBe(0);
     expect(second.stdout).toMatch(/content\/Sample\.pdf .*completed \(earlier run\)/);
-    expect(second.stdout).toContain(`10 files (0 failed), ${total} resources rows`);
-  });
+    expect(second.stdout).toContain(`${files} files (0 failed), ${total} resources rows`);
+    // Transcribing the two WAVs and OCR of Sample.pdf's page 8 take tens of seconds on a busy 2-core machine.
+  }, 240_000);
 
   it('bridge process: serves /health and /metrics, routes an event, stops gracefully on SIGTERM', async () => {
     const healthPort = await freePort();

@@ -167,9 +167,5 @@ describe('ingestion of the sample files (real Temporal, NATS, SeaweedFS, Postgre
     expect(jobs.rows.map((j) => j.status)).toEqual(['failed']);
   });
 
-  it('an audio file ends failed fast as unsupported (no transcription provider yet)', async () => {
-    const { row } = await ingest(join(samplesDir(), 'small/sample.wav'));
-    expect(row.status).toBe('failed');
-    expect(row.error).toMatch(/UnsupportedFileTypeError: no content provider for audio\/wav \(\.wav\) yet/);
-  });
+  // The sample WAVs (and other audio) are transcribed: test/integration/content-audio.test.ts.
 });

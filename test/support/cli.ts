@@ -92,17 +92,17 @@ export function envWithoutOurSettings(): NodeJS.ProcessEnv {
 }
 
 /**
- * `p8fs worker --tier small` as a child process with exactly `env` (an isolated test environment), from
+ * `p8fs worker --tier small` (or `options.tier`) as a child process with exactly `env` (an isolated test environment), from
  * source through tsx or, with `fromDist`, the built `bin/p8fs.js`.
  */
 export function spawnWorkerProcess(
   env: Record<string, string | undefined>,
-  options: { fromDist?: boolean; maxLines?: number } = {},
+  options: { fromDist?: boolean; maxLines?: number; tier?: 'small' | 'medium' | 'large' } = {},
 ): WorkerProcess {
   const childEnv = envWithoutOurSettings();
   for (const [key, value] of Object.entries(env)) if (value !== undefined) childEnv[key] = value;
   const entry = options.fromDist ? ['bin/p8fs.js'] : ['--import', 'tsx', 'src/cli/run.ts'];
-  const child = spawn(process.execPath, [...entry, 'worker', '--tier', 'small'], {
+  const child = spawn(process.execPath, [...entry, 'worker', '--tier', options.tier ?? 'small'], {
     cwd: projectRoot(),
     env: childEnv,
     stdio: ['ignore', 'pipe', 'pipe'],

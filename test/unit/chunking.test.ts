@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { type Chunk, chunkDocument, countTokens } from '../../src/domain/chunking.js';
+import { type Chunk, chunkDocument, countTokens, SectionChunker } from '../../src/domain/chunking.js';
 import type { ExtractedDocument, ExtractedSection } from '../../src/domain/content.js';
 import { extractFile, pickProvider } from '../../src/providers/index.js';
 import { TEXT_SAMPLE_FILES as SAMPLE_FILES, SAMPLES_DIR } from '../support/samples.js';
@@ -279,5 +279,128 @@ describe('edge cases', () => {
   it('counts tokens like cl100k_base', () => {
     expect(countTokens('hello world')).toBe(2);
     expect(countTokens('')).toBe(0);
+  });
+});
+
+/** The extracted text chunk offsets point into: sections' trimmed texts joined by blank lines. */
+const extractedText = (d: ExtractedDocument) =>
+  d.sections
+    .map((s) => s.text.trim())
+    .filter(Boolean)
+    .join('\n\n');
+
+describe('chunk metadata', () => {
+  it('char offsets locate every chunk in the extracted text, on every sample and setting', () => {
+    for (const name of SAMPLE_FILES) {
+      const source = doc(name);
+      const text = extractedText(source);
+      for (const options of SETTINGS) {
+        let previousEnd = 0;
+        for (const chunk of chunkDocument(source, options)) {
+          expect(chunk.charStart).toBeTypeOf('number');
+          const start = chunk.charStart as number;
+          const end = chunk.charEnd as number;
+          expect(end).toBeGreaterThan(start);
+          expect(end).toBeLessThanOrEqual(text.length);
+          // Ends only move forward, and the chunk's own words are exactly the text at its offsets.
+          expect(end).toBeGreaterThanOrEqual(previousEnd);
+          previousEnd = end;
+          expect(
+            normalise(text.slice(start, end)),
+            `${name} ${JSON.stringify(options)} #${chunk.ordinal}`,
+          ).toBe(normalise(chunk.text));
+        }
+      }
+    }
+  });
+
+  it('carries sheet, slide, time range, source and section metadata through chunking', () => {
+    const d: ExtractedDocument = {
+      provider: 'test',
+      metadata: {},
+      sections: [
+        {
+          text: 'Revenue by quarter: one two three.',
+          kind: 'table',
+          sheet: 'Q1',
+          metadata: { header: ['a', 'b'] },
+        },
+        { text: 'Costs by quarter: four five six.', kind: 'table', sheet: 'Q2', metadata: { header: ['c'] } },
+        {
+          text: 'Welcome to the talk.',
+          kind: 'transcript',
+          startSeconds: 12,
+          endSeconds: 40,
+          source: 'transcription',
+        },
+        {
+          text: 'Second part of it.',
+          kind: 'transcript',
+          startSeconds: 40,
+          endSeconds: 55.5,
+          source: 'transcription',
+        },
+        { text: 'Scanned page words.', kind: 'page', page: 3, slide: 7, source: 'ocr' },
+      ],
+    };
+    const [chunk] = chunkDocument(d, { maxTokens: 400, overlapTokens: 0 });
+    expect(chunk).toMatchObject({
+      sheets: ['Q1', 'Q2'],
+      slides: [7],
+      pages: [3],
+      startSeconds: 12,
+      endSeconds: 55.5,
+      sources: ['transcription', 'ocr'],
+      metadata: { header: ['a', 'b'] },
+      charStart: 0,
+      charEnd: extractedText(d).length,
+      tokenCount: countTokens(chunk?.text ?? ''),
+    });
+    // Split apart, each chunk names only its own sections' fields.
+    const small = chunkDocument(d, { maxTokens: 12, overlapTokens: 0 });
+    const talk = small.find((c) => c.text.startsWith('Welcome'));
+    expect(talk).toMatchObject({ startSeconds: 12, endSeconds: 55.5, sources: ['transcription'] });
+    expect(talk?.sheets).toBeUndefined();
+    expect(small.find((c) => c.text.includes('Revenue'))).toMatchObject({
+      sheets: ['Q1'],
+      metadata: { header: ['a', 'b'] },
+    });
+    // Text read from a text layer says nothing about its source.
+    expect(
+      chunkDocument(paragraphs(['plain']), { maxTokens: 50, overlapTokens: 0 })[0]?.sources,
+    ).toBeUndefined();
+  });
+
+  it('a SectionChunker resumed from any quiet point yields exactly the chunks that follow it', () => {
+    const options = { maxTokens: 120, overlapTokens: 20 };
+    const sections: ExtractedSection[] = Array.from({ length: 240 }, (_, i) =>
+      i % 17 === 0
+        ? { text: `Heading ${i}`, kind: 'heading', heading: `Heading ${i}` }
+        : { text: prose(1 + (i % 9), i), kind: 'paragraph', page: 1 + Math.floor(i / 50) },
+    );
+    const whole = chunkDocument({ provider: 'test', sections, metadata: {} }, options);
+    // Every quiet point the chunker offers, with the index of the section to give it again.
+    const chunker = new SectionChunker<number>(options);
+    const points: { state: unknown; from: number }[] = [];
+    sections.forEach((section, index) => {
+      for (const step of chunker.add(section, index)) {
+        const quiet = chunker.quiet;
+        if (step && quiet && quiet.state.emitted === step.ordinal + 1) {
+          points.push({ state: JSON.parse(JSON.stringify(quiet.state)), from: quiet.before as number });
+        }
+      }
+    });
+    for (const _ of chunker.finish());
+    expect(points.length).toBeGreaterThan(20);
+    for (const point of points.filter((_, i) => i % 9 === 0)) {
+      const resumed = new SectionChunker<number>(options, point.state as never);
+      const rest: Chunk[] = [];
+      for (let i = point.from; i < sections.length; i++) {
+        for (const step of resumed.add(sections[i] as ExtractedSection, i)) if (step) rest.push(step);
+      }
+      for (const step of resumed.finish()) rest.push(step);
+      const emitted = (point.state as { emitted: number }).emitted;
+      expect(rest).toEqual(whole.slice(emitted));
+    }
   });
 });

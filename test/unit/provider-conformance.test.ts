@@ -28,7 +28,15 @@ import {
   type SourceFile,
 } from '../../src/providers/index.js';
 import { formatBytes } from '../../src/providers/limits.js';
-import { deepJson, docxXmlBomb, MiB, pdfFlateBomb, yamlBillionLaughs } from '../support/hostile-files.js';
+import {
+  deepJson,
+  docxXmlBomb,
+  MiB,
+  pdfFlateBomb,
+  repeatedDeflate,
+  yamlBillionLaughs,
+  zipArchive,
+} from '../support/hostile-files.js';
 import { SAMPLES_DIR } from '../support/samples.js';
 
 const NO_SECTIONS = 'no sections';
@@ -67,6 +75,125 @@ const ZIP_GARBAGE = new Uint8Array([0x50, 0x4b, 0x03, 0x04, ...new Array(60).fil
 const PDF_GARBAGE = utf8('%PDF-1.7\n1 0 obj\n<< /Type /Catalog /Pages 9 0 R >>\nendobj\ntrailer\n<<>>\n');
 const randomish = (n: number) => new Uint8Array(n).map((_, i) => (i * 7919 + 13) % 251);
 const half = (bytes: Uint8Array) => bytes.subarray(0, Math.floor(bytes.length / 2));
+const MEDIA_SILENCE = path.join(projectRoot(), 'test/fixtures/media/silence.flac');
+const MEDIA_TEXT_PNG = path.join(projectRoot(), 'test/fixtures/media/text.png');
+
+/** HTML, CSV/TSV, XLSX, PPTX, ODT, RTF, EML and ZIP: fixtures made by scripts/fixtures/make-content-fixtures.sh. */
+function CONTENT_TYPE_FIXTURES(): Record<string, Fixture> {
+  const content = (name: string) => path.join(projectRoot(), 'test/fixtures/content', name);
+  const bytesOf = (name: string) => new Uint8Array(readFileSync(content(name)));
+  const packageCorruption = (ext: string, sample: string) => [
+    { name: `text${ext}`, bytes: utf8('plain text pretending to be a document') },
+    { name: `zip-garbage${ext}`, bytes: ZIP_GARBAGE },
+    { name: `truncated${ext}`, bytes: half(bytesOf(sample)) },
+  ];
+  const bombEntry = (declaredSize?: number) =>
+    zipArchive([
+      { name: 'a.txt', data: 'a small member\n' },
+      {
+        name: 'payload.txt',
+        deflated: repeatedDeflate(Buffer.from(''), Buffer.alloc(MiB, 'A'), 8, Buffer.from('\n')),
+        ...(declaredSize ? { declaredSize } : {}),
+      },
+    ]);
+  return {
+    html: {
+      samples: [content('field-guide.html')],
+      corrupt: () => [{ name: 'page.html', bytes: WITH_NUL }],
+      empty: () => NO_SECTIONS,
+      limits: () => [
+        {
+          name: 'field-guide.html',
+          sample: content('field-guide.html'),
+          limit: 'maxExtractedChars',
+          value: 100,
+        },
+      ],
+    },
+    csv: {
+      samples: [content('cities.csv'), content('birds.tsv')],
+      corrupt: () => [
+        { name: 'latin1.csv', bytes: INVALID_UTF8 },
+        { name: 'binary.tsv', bytes: WITH_NUL },
+        { name: 'open-quote.csv', bytes: utf8('a,b\n"never closed,2\n') },
+      ],
+      empty: () => NO_SECTIONS,
+      limits: () => [
+        { name: 'cities.csv', sample: content('cities.csv'), limit: 'maxExtractedChars', value: 1000 },
+        { name: 'wide.csv', bytes: utf8(`a,b\n${'x'.repeat(5000)},1\n`), limit: 'maxLineChars', value: 1000 },
+      ],
+    },
+    xlsx: {
+      samples: [content('inventory.xlsx')],
+      corrupt: () => packageCorruption('.xlsx', 'inventory.xlsx'),
+      empty: () => /is empty \(0 bytes\), not an XLSX workbook/,
+      limits: () => [
+        {
+          name: 'inventory.xlsx',
+          sample: content('inventory.xlsx'),
+          limit: 'maxDecompressedBytes',
+          value: 10 * 1024,
+        },
+        { name: 'inventory.xlsx', sample: content('inventory.xlsx'), limit: 'maxExtractedChars', value: 500 },
+      ],
+    },
+    pptx: {
+      samples: [content('review.pptx')],
+      corrupt: () => packageCorruption('.pptx', 'review.pptx'),
+      empty: () => /is empty \(0 bytes\), not a PPTX presentation/,
+      limits: () => [
+        {
+          name: 'review.pptx',
+          sample: content('review.pptx'),
+          limit: 'maxDecompressedBytes',
+          value: 10 * 1024,
+        },
+        { name: 'review.pptx', sample: content('review.pptx'), limit: 'maxExtractedChars', value: 50 },
+      ],
+    },
+    odt: {
+      samples: [content('journal.odt')],
+      corrupt: () => packageCorruption('.odt', 'journal.odt'),
+      empty: () => /is empty \(0 bytes\), not an ODT document/,
+      limits: () => [
+        { name: 'journal.odt', sample: content('journal.odt'), limit: 'maxDecompressedBytes', value: 1024 },
+        { name: 'journal.odt', sample: content('journal.odt'), limit: 'maxExtractedChars', value: 50 },
+      ],
+    },
+    rtf: {
+      samples: [content('log.rtf')],
+      corrupt: () => [{ name: 'notes.rtf', bytes: utf8('plain text, not rich text') }],
+      empty: () => /is empty \(0 bytes\), not an RTF document/,
+      limits: () => [{ name: 'log.rtf', sample: content('log.rtf'), limit: 'maxExtractedChars', value: 50 }],
+    },
+    eml: {
+      samples: [content('survey.eml')],
+      corrupt: () => [{ name: 'words.eml', bytes: utf8('just some words\nwith no header at all\n') }],
+      empty: () => /is empty \(0 bytes\), not an e-mail message/,
+      limits: () => [
+        { name: 'survey.eml', sample: content('survey.eml'), limit: 'maxArchiveEntries', value: 1 },
+        { name: 'survey.eml', sample: content('survey.eml'), limit: 'maxDecompressedBytes', value: 50 },
+      ],
+    },
+    zip: {
+      samples: [content('bundle.zip')],
+      corrupt: () => [
+        { name: 'text.zip', bytes: utf8('plain text pretending to be an archive') },
+        { name: 'zip-garbage.zip', bytes: ZIP_GARBAGE },
+        { name: 'truncated.zip', bytes: half(bytesOf('bundle.zip')) },
+      ],
+      empty: () => /is empty \(0 bytes\), not a ZIP archive/,
+      limits: () => [
+        { name: 'bundle.zip', sample: content('bundle.zip'), limit: 'maxArchiveEntries', value: 1 },
+        // The directory declares 8 MiB: refused before inflating.
+        { name: 'bomb.zip', bytes: bombEntry(), limit: 'maxDecompressedBytes', value: MiB },
+        // The directory claims 1,000 bytes, the member inflates to 8 MiB: stopped while inflating.
+        { name: 'lying.zip', bytes: bombEntry(1000), limit: 'maxDecompressedBytes', value: MiB },
+        { name: 'bomb.zip', bytes: bombEntry(), limit: 'maxCompressionRatio', value: 100 },
+      ],
+    },
+  };
+}
 
 const FIXTURES: Readonly<Record<string, Fixture>> = {
   text: {
@@ -209,6 +336,40 @@ const FIXTURES: Readonly<Record<string, Fixture>> = {
       { name: 'Sample.docx', sample: 'content/Sample.docx', limit: 'maxExtractedChars', value: 1000 },
     ],
   },
+  audio: {
+    // One second of digital silence (ffmpeg's anullsrc as FLAC): decoded, segmented, no engine started.
+    // Speech through the real engines: test/integration/content-audio.test.ts.
+    samples: [MEDIA_SILENCE],
+    corrupt: () => [
+      { name: 'random.wav', bytes: randomish(4096) },
+      {
+        name: 'header-only.wav',
+        bytes: new Uint8Array([...utf8('RIFF$\u0010\u0000\u0000WAVEfmt '), ...new Array(60).fill(0)]),
+      },
+      { name: 'text.mp3', bytes: utf8('plain text pretending to be audio') },
+    ],
+    empty: () => /is empty \(0 bytes\), not audio/,
+    limits: () => [
+      // 1 s decodes to 32,000 bytes of 16 kHz PCM: refused from ffprobe's duration, before decoding.
+      { name: 'silence.flac', sample: MEDIA_SILENCE, limit: 'maxDecompressedBytes', value: 1024 },
+    ],
+  },
+  image: {
+    // The top of small/sample.pdf's first page rendered by pdftoppm at 150 dpi: three lines of text.
+    samples: [MEDIA_TEXT_PNG],
+    corrupt: () => [
+      { name: 'random.png', bytes: randomish(3000) },
+      { name: 'text.jpg', bytes: utf8('plain text pretending to be a picture') },
+      { name: 'truncated.png', bytes: new Uint8Array(readFileSync(MEDIA_TEXT_PNG)).subarray(0, 10_000) },
+    ],
+    empty: () => /is empty \(0 bytes\), not an image/,
+    limits: () => [
+      // 1275×420 pixels hold 2.1 MB as the 32-bit bitmap tesseract works on.
+      { name: 'text.png', sample: MEDIA_TEXT_PNG, limit: 'maxDecompressedBytes', value: MiB },
+      { name: 'text.png', sample: MEDIA_TEXT_PNG, limit: 'maxExtractedChars', value: 20 },
+    ],
+  },
+  ...CONTENT_TYPE_FIXTURES(),
 };
 
 const tmp = mkdtempSync(path.join(tmpdir(), 'p8fs-conformance-'));

@@ -91,10 +91,13 @@ describe('pickProvider', () => {
     expect(pickProvider('text/plain', 'report.pdf')).toBe('text');
   });
 
-  it('has no provider for audio, CSV or unknown files, and says so clearly', () => {
-    expect(pickProvider('audio/wav', 'Sample.wav')).toBeUndefined();
-    expect(pickProvider(undefined, 'sample.wav')).toBeUndefined();
-    expect(pickProvider(undefined, 'table.csv')).toBeUndefined();
+  it('has no provider for unknown files, and says so clearly', () => {
+    // Audio and images have providers now (audio.ts, image.ts).
+    expect(pickProvider('audio/wav', 'Sample.wav')).toBe('audio');
+    expect(pickProvider(undefined, 'photo.JPG')).toBe('image');
+    // CSV has one now (csv.ts); unknown files get the file-info fallback in the activity, not from here.
+    expect(pickProvider(undefined, 'table.csv')).toBe('csv');
+    expect(pickProvider(undefined, 'firmware.bin')).toBeUndefined();
     expect(pickProvider('application/octet-stream', 'README')).toBeUndefined();
     expect(describeUnsupported('audio/wav', 'Sample.wav')).toBe(
       'no content provider for audio/wav (.wav) yet',

@@ -15,7 +15,7 @@ import type { Config } from '../../config/config.js';
 import { type Chunk, chunkSteps } from '../../domain/chunking.js';
 import { cleanText } from '../../domain/clean-text.js';
 import type { ExtractedDocument, ExtractedSection } from '../../domain/content.js';
-import { errorText, MissingObjectError, UnsupportedFileTypeError } from '../../domain/errors.js';
+import { errorText, MissingObjectError } from '../../domain/errors.js';
 import { fileIdFor, P8FS_NAMESPACE, uuidV5 } from '../../domain/ids.js';
 import {
   type ChunkingResult,
@@ -28,12 +28,18 @@ import {
 } from '../../domain/ingest.js';
 import { describeUnsupported } from '../../domain/provider-catalog.js';
 import { boundedMimeType, type StorageEvent } from '../../domain/storage-event.js';
-import { type ProviderConfig, type ProviderContext, pickProvider } from '../../providers/index.js';
+import {
+  type ProviderConfig,
+  type ProviderContext,
+  pickProvider,
+  UNKNOWN_TYPE_PROVIDER,
+} from '../../providers/index.js';
 import { createWorkDir } from '../work-dirs.js';
 import { JsonLinesWriter, readJsonValues } from './derived-objects.js';
 import { extractInSandbox } from './extraction-sandbox.js';
 import {
   deleteFileRows,
+  finishStreamedStore,
   type LockWait,
   recordFailure,
   registeredEtagOf,
@@ -44,12 +50,16 @@ import {
   upsertRunningJob,
   withFileLocks,
 } from './file-records.js';
+import { createMemberEventPublisher, ingestMembers, type MemberEventPublisher } from './member-files.js';
 import { withStorageErrorsClassified } from './storage-errors.js';
+import { previousCheckpoint, providerVersionOf, streamFile, streams } from './streaming.js';
 
 export interface IngestDeps {
   cfg: Config;
   pool: pg.Pool;
   s3: S3Client;
+  /** Where member files' storage events go (ZIP members, attachments); connected on first use if absent. */
+  memberEvents?: MemberEventPublisher;
 }
 
 /** Heartbeats at most every `everyMs`, so a long download reports progress without flooding the server. */
@@ -155,8 +165,9 @@ export function createIngestActivities(deps: IngestDeps) {
   return withStorageErrorsClassified(ingestActivities(deps));
 }
 
-function ingestActivities({ cfg, pool, s3 }: IngestDeps) {
+function ingestActivities({ cfg, pool, s3, memberEvents }: IngestDeps) {
   const derivedBucket = cfg.s3.derivedBucket;
+  let memberPublisher = memberEvents;
 
   /**
    * Under a file's lock: does S3 still hold the object this run registered? Gone, or other bytes (a
@@ -228,11 +239,16 @@ function ingestActivities({ cfg, pool, s3 }: IngestDeps) {
         });
         return { head: found, mimeType: type };
       });
-      const provider = pickProvider(mimeType, event.fileName);
+      let provider = pickProvider(mimeType, event.fileName);
       if (!provider) {
+        // No provider reads it: the file is still completed, with one resource that describes it.
         const reason = describeUnsupported(mimeType, event.fileName);
-        Context.current().log.info('unsupported file', { path: event.path, mimeType, reason });
-        throw new UnsupportedFileTypeError(reason);
+        Context.current().log.info('no content provider: storing a metadata resource', {
+          path: event.path,
+          mimeType,
+          reason,
+        });
+        provider = UNKNOWN_TYPE_PROVIDER;
       }
       Context.current().log.debug('file registered', { path: event.path, fileId, provider, size: head.size });
       return {
@@ -256,12 +272,14 @@ function ingestActivities({ cfg, pool, s3 }: IngestDeps) {
         await pauseForFaultInjection(cfg.worker.faultPauseExtractMs, signal);
         failForFaultInjection(cfg.worker.faultFailExtractAttempts);
         const localPath = join(workDir, safeBaseName(event.fileName));
+        // A retry of a streamed file keeps the checkpoint in every heartbeat, the download's too.
+        const resume = previousCheckpoint(cfg, input, file);
         const downloaded = await downloadToFile(
           s3,
           event.bucket,
           event.key,
           localPath,
-          (bytes) => heartbeat({ step: 'download', bytes, of: file.size }),
+          (bytes) => heartbeat({ step: 'download', bytes, of: file.size, ...(resume ? { resume } : {}) }),
           signal,
         );
         Context.current().heartbeat({ step: 'extract', bytes: downloaded.bytes });
@@ -274,10 +292,33 @@ function ingestActivities({ cfg, pool, s3 }: IngestDeps) {
         // In an extraction process with the tier's limits and memory ceiling (extraction-sandbox.ts): the
         // document goes to a JSON file beside the download and from there to S3, never into this process.
         const limits = cfg.limits[input.tier];
+        if (streams(cfg, file.provider, source)) {
+          // Huge text-like files: extracted, chunked and stored as one resumable stream (streaming.ts).
+          return await streamFile(
+            { cfg, pool, s3 },
+            {
+              input,
+              file,
+              source,
+              contentHash: downloaded.sha256,
+              ctx: providerContext({
+                limits: limits.extraction,
+                media: cfg.media,
+                memberDir: join(workDir, 'members'),
+              }),
+              memoryMb: limits.memoryMb,
+              memoryVariable: limits.memoryVariable,
+              resume,
+              check: () => registeredObjectCheck(event, file.etag),
+              wait: lockWait(),
+            },
+          );
+        }
+        const memberDir = join(workDir, 'members');
         const extracted = await extractInSandbox(
           file.provider,
           source,
-          providerContext({ limits: limits.extraction }),
+          providerContext({ limits: limits.extraction, media: cfg.media, memberDir }),
           {
             memoryMb: limits.memoryMb,
             memoryVariable: limits.memoryVariable,
@@ -286,6 +327,17 @@ function ingestActivities({ cfg, pool, s3 }: IngestDeps) {
         );
         const extractedKey = `${derivedPrefix(event.tenantId, file.fileId, input.version)}/extracted.json`;
         await putFile(s3, derivedBucket, extractedKey, extracted.path);
+        // ZIP members and attachments become files of their own (member-files.ts).
+        memberPublisher ??= createMemberEventPublisher(cfg);
+        const memberFiles = await ingestMembers(s3, memberPublisher, {
+          event,
+          version: input.version,
+          members: extracted.members ?? [],
+          memberDir,
+          limits: limits.extraction,
+          signal,
+          onProgress: (done) => heartbeat({ step: 'member-files', done, of: extracted.members?.length }),
+        });
         log.info('file extracted', {
           path: event.path,
           provider: extracted.provider,
@@ -302,6 +354,10 @@ function ingestActivities({ cfg, pool, s3 }: IngestDeps) {
           sectionCount: extracted.sectionCount,
           characters: extracted.characters,
           contentHash: downloaded.sha256,
+          ...(providerVersionOf(extracted.provider)
+            ? { providerVersion: providerVersionOf(extracted.provider) }
+            : {}),
+          ...(memberFiles > 0 ? { memberFiles } : {}),
         };
       } finally {
         await rm(workDir, { recursive: true, force: true });
@@ -319,6 +375,11 @@ function ingestActivities({ cfg, pool, s3 }: IngestDeps) {
       extraction: ExtractionResult,
     ): Promise<ChunkingResult> {
       const { cancellationSignal: signal } = Context.current();
+      if (extraction.streamed) {
+        // Chunked (and stored) while it was extracted: only the counts go on.
+        const { chunkCount, tokenCount } = extraction.streamed;
+        return { chunksKey: extraction.extractedKey, chunkCount, tokenCount };
+      }
       const document = await getJson<ExtractedDocument>(s3, derivedBucket, extraction.extractedKey);
       Context.current().heartbeat({ step: 'chunk', sections: document.sections.length });
       const chunksKey = `${derivedPrefix(input.event.tenantId, file.fileId, input.version)}/chunks.jsonl`;
@@ -359,23 +420,54 @@ function ingestActivities({ cfg, pool, s3 }: IngestDeps) {
       const workflow = currentWorkflow();
       const heartbeat = throttledHeartbeat(1000);
       let objectChanged = false;
+      const check = async () => {
+        const superseded = await registeredObjectCheck(input.event, file.etag);
+        if (superseded) objectChanged = true;
+        return superseded;
+      };
+      if (extraction.streamed) {
+        // The chunks are stored already (streaming.ts): remove what this version did not write, complete.
+        const finished = await finishStreamedStore(pool, {
+          fileId: file.fileId,
+          jobId: file.jobId,
+          event: input.event,
+          version: input.version,
+          provider: extraction.provider,
+          chunkCount: extraction.streamed.chunkCount,
+          pageCount: extraction.pageCount,
+          contentHash: extraction.contentHash,
+          ...(file.etag !== undefined ? { sourceEtag: file.etag } : {}),
+          claim: { runId: workflow.runId, attempt: info.attempt },
+          check,
+          wait: lockWait(),
+        });
+        if ('superseded' in finished) {
+          log.info('store superseded: not completed', {
+            path: input.event.path,
+            reason: finished.superseded,
+          });
+          if (objectChanged) await dropDerived(input, file.fileId);
+          return { resourcesStored: 0, resourcesReplaced: 0, superseded: finished.superseded };
+        }
+        return {
+          resourcesStored: extraction.streamed.chunkCount,
+          resourcesReplaced: extraction.streamed.resourcesReplaced + finished.removed,
+        };
+      }
       const stored = await replaceResources(pool, {
         fileId: file.fileId,
         jobId: file.jobId,
         event: input.event,
         chunks: readJsonValues<Chunk>(s3, derivedBucket, chunking.chunksKey, signal),
         provider: extraction.provider,
+        providerVersion: extraction.providerVersion ?? providerVersionOf(extraction.provider),
         pageCount: extraction.pageCount,
         contentHash: extraction.contentHash,
         version: input.version,
         resourceTimestamp: file.lastModified,
         ...(file.etag !== undefined ? { sourceEtag: file.etag } : {}),
         claim: { runId: workflow.runId, attempt: info.attempt },
-        check: async () => {
-          const superseded = await registeredObjectCheck(input.event, file.etag);
-          if (superseded) objectChanged = true;
-          return superseded;
-        },
+        check,
         wait: lockWait(),
         onBatch: (rows) => heartbeat({ step: 'store', rows, of: chunking.chunkCount }),
       });

@@ -9,9 +9,23 @@ import { once } from 'node:events';
 import { createWriteStream, type WriteStream } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import type { ExtractedDocument } from '../../domain/content.js';
-import { errorText } from '../../domain/errors.js';
-import { extractFile, type ProviderContext, type ProviderLog } from '../../providers/index.js';
-import type { ChildMessage, ExtractionSummary, ExtractJob, ParentMessage } from './extraction-sandbox.js';
+import { errorText, NonRetryableError, UnsupportedFileTypeError } from '../../domain/errors.js';
+import {
+  extractFile,
+  PROVIDERS,
+  type ProviderConfig,
+  type ProviderContext,
+  type ProviderLog,
+} from '../../providers/index.js';
+import { exhausted, isResourceExhaustion } from '../../providers/limits.js';
+import type { ContentProvider, StreamItem, StreamSummary } from '../../providers/provider.js';
+import type {
+  ChildMessage,
+  ExtractionSummary,
+  ExtractJob,
+  ParentMessage,
+  StreamJob,
+} from './extraction-sandbox.js';
 
 process.title = 'p8fs-extract';
 
@@ -39,12 +53,13 @@ process.on('unhandledRejection', (reason) => {
 
 process.on('message', (message: ParentMessage) => {
   if (message.type === 'extract') void run(message);
+  else if (message.type === 'stream') void runStream(message);
+  else if (message.type === 'ack') acknowledged(message.id, message.seq);
 });
 
 const HEARTBEAT_EVERY_MS = 250;
 
-async function run(job: ExtractJob): Promise<void> {
-  current = job.id;
+function contextFor(job: { id: number; config: ProviderConfig }): ProviderContext {
   let lastBeat = 0;
   const logAt =
     (level: 'debug' | 'info' | 'warn' | 'error') => (message: string, meta?: Record<string, unknown>) =>
@@ -67,23 +82,101 @@ async function run(job: ExtractJob): Promise<void> {
     log,
     config: job.config,
   };
+  return ctx;
+}
+
+function failed(id: number, error: unknown): void {
+  const err = error instanceof Error ? error : new Error(String(error));
+  const code = (err as { code?: unknown }).code;
+  send({
+    type: 'failed',
+    id,
+    error: {
+      name: err.name,
+      message: err.message,
+      ...(err.stack ? { stack: err.stack } : {}),
+      ...(typeof code === 'string' ? { code } : {}),
+    },
+  });
+}
+
+// Streamed jobs: the highest batch the worker acknowledged, and who waits for the next acknowledgement.
+const acks = new Map<number, { seq: number; wake?: () => void }>();
+
+function acknowledged(id: number, seq: number): void {
+  const entry = acks.get(id);
+  if (!entry) return;
+  entry.seq = Math.max(entry.seq, seq);
+  entry.wake?.();
+}
+
+/** Items are sent in batches of about this many characters of text (or STREAM_BATCH_ITEMS items). */
+const STREAM_BATCH_CHARS = 512 * 1024;
+const STREAM_BATCH_ITEMS = 512;
+/** Batches sent but not yet acknowledged before the child waits. */
+const STREAM_WINDOW = 2;
+
+async function runStream(job: StreamJob): Promise<void> {
+  current = job.id;
+  const ctx = contextFor(job);
+  const entry: { seq: number; wake?: () => void } = { seq: 0 };
+  acks.set(job.id, entry);
+  let seq = 0;
+  let batch: StreamItem[] = [];
+  let chars = 0;
+  const flush = async () => {
+    if (batch.length === 0) return;
+    seq++;
+    send({ type: 'items', id: job.id, seq, items: batch });
+    batch = [];
+    chars = 0;
+    while (seq - entry.seq >= STREAM_WINDOW) {
+      await new Promise<void>((resolve) => {
+        entry.wake = resolve;
+      });
+      entry.wake = undefined;
+    }
+  };
+  try {
+    const provider = PROVIDERS.find((p) => p.name === job.provider) as ContentProvider | undefined;
+    if (!provider?.streamSections) {
+      throw new UnsupportedFileTypeError(`content provider "${job.provider}" cannot stream`);
+    }
+    const stream = provider.streamSections(job.file, ctx, job.from);
+    let summary: StreamSummary | undefined;
+    for (;;) {
+      const next = await stream.next();
+      if (next.done) {
+        summary = next.value ?? undefined;
+        break;
+      }
+      batch.push(next.value);
+      chars += next.value.section.text.length;
+      if (chars >= STREAM_BATCH_CHARS || batch.length >= STREAM_BATCH_ITEMS) await flush();
+    }
+    await flush();
+    send({ type: 'streamed', id: job.id, summary: summary ?? {} });
+  } catch (error) {
+    const err =
+      !(error instanceof NonRetryableError) && isResourceExhaustion(error)
+        ? exhausted(job.file.name, error)
+        : error;
+    failed(job.id, err);
+  } finally {
+    acks.delete(job.id);
+    current = undefined;
+  }
+}
+
+async function run(job: ExtractJob): Promise<void> {
+  current = job.id;
+  const ctx = contextFor(job);
   try {
     const document = await extractFile(job.provider, job.file, ctx);
     const summary = await writeDocument(document, job.outputPath);
     send({ type: 'done', id: job.id, summary });
   } catch (error) {
-    const err = error instanceof Error ? error : new Error(String(error));
-    const code = (err as { code?: unknown }).code;
-    send({
-      type: 'failed',
-      id: job.id,
-      error: {
-        name: err.name,
-        message: err.message,
-        ...(err.stack ? { stack: err.stack } : {}),
-        ...(typeof code === 'string' ? { code } : {}),
-      },
-    });
+    failed(job.id, error);
   } finally {
     current = undefined;
   }
@@ -143,6 +236,7 @@ async function writeDocument(document: ExtractedDocument, path: string): Promise
     sectionCount: document.sections.length,
     characters,
     bytes,
+    ...(document.members?.length ? { members: document.members } : {}),
   };
 }
 

@@ -21,8 +21,10 @@ import { createRequire } from 'node:module';
 import type { Socket } from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import type { ExtractedMember } from '../../domain/content.js';
 import { LimitExceededError, NON_RETRYABLE_ERRORS } from '../../domain/errors.js';
 import type { ProviderConfig, ProviderContext, SourceFile } from '../../providers/index.js';
+import type { StreamCheckpoint, StreamItem, StreamSummary } from '../../providers/provider.js';
 
 /** What the worker asks of its extraction process. */
 export interface ExtractJob {
@@ -35,7 +37,21 @@ export interface ExtractJob {
   outputPath: string;
 }
 
-export type ParentMessage = ExtractJob;
+/**
+ * A streamed extraction (extraction-stream.ts): the provider's `streamSections` from `from`, its items sent
+ * back in batches; the child sends batch n+2 only after the worker acknowledged batch n, so at most two
+ * batches are ever in flight and memory stays bounded however large the file.
+ */
+export interface StreamJob {
+  type: 'stream';
+  id: number;
+  provider: string;
+  file: SourceFile;
+  config: ProviderConfig;
+  from?: StreamCheckpoint;
+}
+
+export type ParentMessage = ExtractJob | StreamJob | { type: 'ack'; id: number; seq: number };
 
 /** What the extraction reports back instead of the document: counts, and where the JSON is. */
 export interface ExtractionSummary {
@@ -46,6 +62,8 @@ export interface ExtractionSummary {
   characters: number;
   /** Bytes of the JSON file written. */
   bytes: number;
+  /** Files the document holds (ZIP members, attachments), written into the job's memberDir. */
+  members?: ExtractedMember[];
 }
 
 export interface SerializedError {
@@ -65,6 +83,8 @@ export type ChildMessage =
       message: string;
       meta?: unknown;
     }
+  | { type: 'items'; id: number; seq: number; items: StreamItem[] }
+  | { type: 'streamed'; id: number; summary: StreamSummary }
   | { type: 'done'; id: number; summary: ExtractionSummary }
   | { type: 'failed'; id: number; error: SerializedError };
 
@@ -138,7 +158,7 @@ export function readProcStatus(pid: number): ProcStatus | undefined {
 }
 
 /** Resets a process's peak RSS (VmHWM) to its current RSS, so the peak of one file can be read. */
-function resetPeak(pid: number): void {
+export function resetPeak(pid: number): void {
   try {
     writeFileSync(`/proc/${pid}/clear_refs`, '5');
   } catch {
@@ -146,7 +166,7 @@ function resetPeak(pid: number): void {
   }
 }
 
-class ExtractionProcess {
+export class ExtractionProcess {
   readonly child: ChildProcess;
   readonly ready: Promise<void>;
   readonly exited: Promise<void>;
@@ -244,7 +264,7 @@ const idle = new Map<number, ExtractionProcess[]>();
 const everyProcess = new Set<ExtractionProcess>();
 let exitHookInstalled = false;
 
-function acquire(memoryMb: number): { process: ExtractionProcess; forked: boolean } {
+export function acquire(memoryMb: number): { process: ExtractionProcess; forked: boolean } {
   const pool = idle.get(memoryMb) ?? [];
   while (pool.length > 0) {
     const candidate = pool.pop() as ExtractionProcess;
@@ -269,7 +289,7 @@ function acquire(memoryMb: number): { process: ExtractionProcess; forked: boolea
   return { process: created, forked: true };
 }
 
-function release(proc: ExtractionProcess, reusable: boolean): void {
+export function release(proc: ExtractionProcess, reusable: boolean): void {
   const rss = reusable ? readProcStatus(proc.pid) : undefined;
   const bloated = rss !== undefined && rss.rssKb > proc.memoryMb * 1024 * RETIRE_SHARE;
   if (!reusable || !proc.alive || bloated || proc.jobs >= MAX_JOBS) {
@@ -307,7 +327,7 @@ const NON_RETRYABLE = new Map<string, new (message: string) => Error>(
 );
 
 /** The child's error as the same class here, so Temporal sees the same type (and retry decision). */
-function revive(error: SerializedError): Error {
+export function revive(error: SerializedError): Error {
   const ErrorClass = NON_RETRYABLE.get(error.name);
   const revived = ErrorClass ? new ErrorClass(error.message) : new Error(error.message);
   if (!ErrorClass) revived.name = error.name;
@@ -316,8 +336,12 @@ function revive(error: SerializedError): Error {
   return revived;
 }
 
-const HEAP_EXHAUSTED = /heap out of memory|Reached heap limit|Allocation failed - JavaScript heap/i;
+export const HEAP_EXHAUSTED = /heap out of memory|Reached heap limit|Allocation failed - JavaScript heap/i;
 let nextJobId = 1;
+/** A fresh id for a job sent to an extraction process. */
+export function newJobId(): number {
+  return nextJobId++;
+}
 
 /**
  * Extracts `file` with the named provider in an extraction process, like extractFile (same limits, same
@@ -337,7 +361,17 @@ export async function extractInSandbox(
   const { process: proc, forked } = acquire(options.memoryMb);
   let reusable = false;
   try {
-    await abortable(proc.ready, signal, () => proc.kill());
+    // A process starting on a busy machine can take longer than the heartbeat timeout (seen: 40 s on two
+    // loaded cores); without a heartbeat meanwhile the activity would time out and retry for ever.
+    const starting = setInterval(
+      () => ctx.heartbeat({ sandbox: 'starting', seconds: Math.round((Date.now() - started) / 1000) }),
+      HEARTBEAT_EVERY_MS,
+    );
+    try {
+      await abortable(proc.ready, signal, () => proc.kill());
+    } finally {
+      clearInterval(starting);
+    }
     proc.jobs += 1;
     const outcome = await runJob(proc, providerName, file, ctx, options);
     reusable = outcome.reusable;
@@ -354,7 +388,7 @@ export async function extractInSandbox(
   }
 }
 
-function abortable<T>(promise: Promise<T>, signal: AbortSignal, onAbort: () => void): Promise<T> {
+export function abortable<T>(promise: Promise<T>, signal: AbortSignal, onAbort: () => void): Promise<T> {
   return new Promise<T>((resolve, reject) => {
     const abort = () => {
       onAbort();
@@ -378,7 +412,7 @@ function runJob(
   options: SandboxOptions,
 ): Promise<JobOutcome> {
   const { signal } = ctx;
-  const id = nextJobId++;
+  const id = newJobId();
   const ceilingKb = options.memoryMb * 1024;
   const memoryVariable = options.memoryVariable ?? 'P8FS_EXTRACT_MEMORY_MB';
   const started = Date.now();

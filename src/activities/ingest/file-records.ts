@@ -19,6 +19,7 @@ import type pg from 'pg';
 import { inTransaction } from '../../db/transaction.js';
 import type { Chunk } from '../../domain/chunking.js';
 import { cleanJsonValue, cleanText } from '../../domain/clean-text.js';
+import { PermanentStorageError } from '../../domain/errors.js';
 import { fileIdFor, resourceIdFor } from '../../domain/ids.js';
 import type { StorageEvent } from '../../domain/storage-event.js';
 import { WorkflowTypes } from '../../temporal/names.js';
@@ -137,6 +138,37 @@ export async function upsertRunningJob(db: pg.Pool | pg.PoolClient, job: JobRow)
   );
 }
 
+/**
+ * What a search hit is shown with (resources.metadata): where the chunk came from (pages, heading path,
+ * sheets, slides, time range, character offsets in the extracted text), how big it is, how its text was
+ * obtained, and which provider (name and version) extracted which version of the file. Absent fields are
+ * left out; `section` holds the sections' own metadata (a code file's language, a CSV header).
+ */
+export function resourceMetadata(
+  chunk: Chunk,
+  input: { provider: string; providerVersion?: string; version: string },
+): Record<string, unknown> {
+  const sources = chunk.sources ?? [];
+  return cleanJsonValue({
+    pages: chunk.pages,
+    heading: chunk.heading,
+    kinds: chunk.kinds,
+    token_count: chunk.tokenCount,
+    char_start: chunk.charStart,
+    char_end: chunk.charEnd,
+    sheets: chunk.sheets,
+    slides: chunk.slides,
+    start_seconds: chunk.startSeconds,
+    end_seconds: chunk.endSeconds,
+    // One source when the chunk's sections agree, the list when they do not.
+    source: sources.length === 0 ? undefined : sources.length === 1 ? sources[0] : sources,
+    section: chunk.metadata,
+    provider: input.provider,
+    provider_version: input.providerVersion,
+    version: input.version,
+  }) as Record<string, unknown>;
+}
+
 export interface StoreChunksInput {
   fileId: string;
   jobId: string;
@@ -144,6 +176,8 @@ export interface StoreChunksInput {
   /** The chunks, in order; an async source is read batch by batch inside the transaction. */
   chunks: Iterable<Chunk> | AsyncIterable<Chunk>;
   provider: string;
+  /** The provider's version (ContentProvider.version), kept in each resource's metadata. */
+  providerVersion?: string;
   pageCount?: number;
   contentHash: string;
   version: string;
@@ -268,14 +302,7 @@ export async function replaceResources(pool: pg.Pool, input: StoreChunksInput): 
       const values: unknown[] = [];
       const rows = batch.map((chunk, i) => {
         // Text PostgreSQL cannot hold (NUL, lone surrogates) is cleaned, not a reason to fail the file.
-        const metadata = cleanJsonValue({
-          pages: chunk.pages,
-          heading: chunk.heading,
-          kinds: chunk.kinds,
-          token_count: chunk.tokenCount,
-          provider: input.provider,
-          version: input.version,
-        });
+        const metadata = resourceMetadata(chunk, input);
         values.push(
           resourceIdFor(input.fileId, chunk.ordinal),
           input.event.tenantId,
@@ -539,4 +566,197 @@ export async function registeredEtagOf(
     [jobId],
   );
   return result.rows[0]?.etag ?? undefined;
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Streamed stores (src/activities/ingest/streaming.ts): a huge file's chunks go in batches, each its own
+// transaction under the file's lock, upserted by their deterministic ids, and a final transaction removes
+// what the new version did not overwrite and completes the file. Each batch checks, like a whole store,
+// that this attempt was not superseded and that S3 still holds the registered object.
+
+export interface StreamBatchInput {
+  fileId: string;
+  jobId: string;
+  event: StorageEvent;
+  version: string;
+  provider: string;
+  providerVersion?: string;
+  resourceTimestamp?: string;
+  /** The streaming attempt: a later attempt of the same stream supersedes an earlier one. */
+  claim?: { runId: string; attempt: number };
+  check?: (client: pg.PoolClient) => Promise<Superseded | undefined>;
+  wait?: LockWait;
+}
+
+/** The claim a streaming attempt keeps on the files row: apart from storeChunks' own claim of the run. */
+function streamClaimRun(runId: string): string {
+  return `${runId}/stream`;
+}
+
+async function claimOrSupersede(
+  client: pg.PoolClient,
+  input: { fileId: string; claim?: { runId: string; attempt: number } },
+  state: FileState | undefined,
+  runId: string | undefined,
+): Promise<string | undefined> {
+  const { claim } = input;
+  if (!claim || runId === undefined) return undefined;
+  if (state?.store_run_id === runId && state.store_attempt !== null && state.store_attempt > claim.attempt) {
+    return `attempt ${claim.attempt} of this store was superseded by attempt ${state.store_attempt}`;
+  }
+  await client.query('UPDATE files SET store_run_id = $2, store_attempt = $3 WHERE id = $1', [
+    input.fileId,
+    runId,
+    claim.attempt,
+  ]);
+  return undefined;
+}
+
+/**
+ * Upserts one batch of a streamed file's chunks in one transaction under the file's lock. Returns how many
+ * rows it overwrote that held another version of the file (for resourcesReplaced), or why it wrote nothing.
+ */
+export async function storeStreamBatch(
+  pool: pg.Pool,
+  input: StreamBatchInput,
+  chunks: Chunk[],
+): Promise<{ stored: number; replaced: number } | { superseded: string }> {
+  return withFileLocks(pool, [input.fileId], input.wait ?? {}, async (client) => {
+    const state = await lockedFileState(client, input.fileId);
+    const runId = input.claim ? streamClaimRun(input.claim.runId) : undefined;
+    if (input.claim && state?.store_run_id === runId && (state?.store_attempt ?? 0) > input.claim.attempt) {
+      return {
+        superseded: `attempt ${input.claim.attempt} of this stream was superseded by attempt ${state?.store_attempt}`,
+      };
+    }
+    const superseded = await input.check?.(client);
+    if (superseded) {
+      await releaseVersion(client, input, superseded);
+      return { superseded: superseded.reason };
+    }
+    if (!state) {
+      await upsertFile(client, {
+        fileId: input.fileId,
+        event: input.event,
+        version: input.version,
+        status: 'processing',
+      });
+    }
+    await claimOrSupersede(client, input, state, runId);
+    if (chunks.length === 0) return { stored: 0, replaced: 0 };
+    const ids = chunks.map((chunk) => resourceIdFor(input.fileId, chunk.ordinal));
+    const older = await client.query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM resources WHERE id = ANY($1::uuid[]) AND metadata->>'version' IS DISTINCT FROM $2`,
+      [ids, cleanText(input.version)],
+    );
+    const uri = cleanText(`s3://${input.event.bucket}/${input.event.key}`);
+    const name = cleanText(input.event.fileName);
+    const category = cleanText(input.event.category);
+    const values: unknown[] = [];
+    const rows = chunks.map((chunk, i) => {
+      values.push(
+        ids[i],
+        input.event.tenantId,
+        input.fileId,
+        name,
+        category,
+        cleanText(chunk.text),
+        chunk.ordinal,
+        uri,
+        JSON.stringify(resourceMetadata(chunk, input)),
+        input.resourceTimestamp ?? null,
+      );
+      const base = i * RESOURCE_COLUMNS;
+      return `(${Array.from({ length: RESOURCE_COLUMNS }, (_, c) => `$${base + c + 1}`).join(', ')})`;
+    });
+    await client.query(
+      `INSERT INTO resources (id, tenant_id, file_id, name, category, content, ordinal, uri, metadata, resource_timestamp)
+       VALUES ${rows.join(', ')}
+       ON CONFLICT (id) DO UPDATE SET tenant_id = EXCLUDED.tenant_id, name = EXCLUDED.name,
+         category = EXCLUDED.category, content = EXCLUDED.content, summary = NULL, uri = EXCLUDED.uri,
+         metadata = EXCLUDED.metadata, resource_timestamp = EXCLUDED.resource_timestamp, updated_at = now()`,
+      values,
+    );
+    return { stored: chunks.length, replaced: older.rows[0]?.n ?? 0 };
+  });
+}
+
+export interface StreamFinishInput extends StreamBatchInput {
+  chunkCount: number;
+  pageCount?: number;
+  contentHash: string;
+  sourceEtag?: string;
+}
+
+/**
+ * Ends a streamed store in one transaction under the file's lock: removes the file's rows this version
+ * did not write (ordinals past its chunk count, rows of other versions), completes the files row and the
+ * job. Like replaceResources it first checks the claim (storeChunks' own) and S3, and writes nothing of a
+ * superseded run.
+ */
+export async function finishStreamedStore(
+  pool: pg.Pool,
+  input: StreamFinishInput,
+): Promise<{ removed: number } | { superseded: string }> {
+  return withFileLocks(pool, [input.fileId], input.wait ?? {}, async (client) => {
+    const state = await lockedFileState(client, input.fileId);
+    const claimed = await claimOrSupersede(client, input, state, input.claim?.runId);
+    if (claimed) return { superseded: claimed };
+    const superseded = await input.check?.(client);
+    if (superseded) {
+      await releaseVersion(client, input, superseded);
+      return { superseded: superseded.reason };
+    }
+    if (!state) {
+      await upsertFile(client, {
+        fileId: input.fileId,
+        event: input.event,
+        version: input.version,
+        status: 'processing',
+      });
+      if (input.claim) await claimOrSupersede(client, input, undefined, input.claim.runId);
+    }
+    const removed = await client.query(
+      `DELETE FROM resources WHERE file_id = $1 AND (ordinal >= $2 OR metadata->>'version' IS DISTINCT FROM $3)`,
+      [input.fileId, input.chunkCount, cleanText(input.version)],
+    );
+    const stored = await client.query<{ n: number }>(
+      'SELECT count(*)::int AS n FROM resources WHERE file_id = $1',
+      [input.fileId],
+    );
+    const count = stored.rows[0]?.n ?? 0;
+    if (count !== input.chunkCount) {
+      // Rows the stream reported stored are missing (removed by a delete or rename meanwhile): not complete.
+      throw new PermanentStorageError(
+        `streamed store of ${input.event.path}: ${count} of ${input.chunkCount} chunks are stored; the stream must run again`,
+      );
+    }
+    await client.query(
+      `UPDATE files SET status = 'completed', provider = $2, page_count = $3, chunk_count = $4,
+         content_hash = $5, source_etag = $6, error = NULL WHERE id = $1`,
+      [
+        input.fileId,
+        cleanText(input.provider),
+        input.pageCount ?? null,
+        input.chunkCount,
+        input.contentHash,
+        input.sourceEtag ?? null,
+      ],
+    );
+    await client.query(
+      `UPDATE jobs SET status = 'completed', completed_at = now(), error = NULL, result = $2 WHERE id = $1`,
+      [
+        input.jobId,
+        JSON.stringify(
+          cleanJsonValue({
+            chunks: input.chunkCount,
+            pages: input.pageCount ?? null,
+            provider: input.provider,
+            streamed: true,
+          }),
+        ),
+      ],
+    );
+    return { removed: removed.rowCount ?? 0 };
+  });
 }

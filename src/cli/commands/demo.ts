@@ -27,8 +27,12 @@ import { formatStatus, stackUp } from '../../stack/stack.js';
 import { Subscriber } from '../../subscriber/subscriber.js';
 import { createLogger } from '../../telemetry/logger.js';
 import { connectTemporal } from '../../temporal/connection.js';
+import { llmTaskQueue } from '../../temporal/names.js';
 import { ingestFileHandle } from '../../temporal/starts.js';
+import { createLlmWorker } from '../../workers/llm-worker.js';
 import { createStorageWorkers } from '../../workers/storage-worker.js';
+import { runDreamsDemo } from '../demo-dreams.js';
+import { runMomentsDemo } from '../demo-moments.js';
 
 interface Row {
   file: string;
@@ -58,7 +62,8 @@ function md5(file: string): Promise<string> {
 
 function sampleFiles(): string[] {
   const root = samplesDir();
-  const folders = ['content', 'small'].map((f) => join(root, f));
+  // dreaming/resources: the documents the insight step's dream analysis reads, ingested like any upload.
+  const folders = ['content', 'small', 'dreaming/resources'].map((f) => join(root, f));
   const missing = folders.filter((f) => !existsSync(f));
   if (missing.length > 0)
     throw new Error(`sample folders not found: ${missing.join(', ')} (expected ../shared/samples)`);
@@ -294,14 +299,45 @@ async function runDemo(options: { tenant: string; skipStack: boolean }): Promise
     console.log(
       `\nTenant ${options.tenant}: ${t?.files} files (${t?.failed} failed), ${t?.resources} resources rows in PostgreSQL; ${((Date.now() - started) / 1000).toFixed(1)} s.`,
     );
+    // The audio samples' transcripts, as stored: what the audio provider heard, with time ranges.
+    const transcripts = await pool.query<{ uri: string; content: string }>(
+      `SELECT f.uri, r.content FROM resources r JOIN files f ON f.id = r.file_id
+       WHERE r.tenant_id = $1 AND f.provider = 'audio' ORDER BY f.uri, r.ordinal`,
+      [options.tenant],
+    );
+    if (transcripts.rows.length > 0) console.log('\nTranscripts:');
+    for (const row of transcripts.rows) console.log(`  ${basename(row.uri)} ${row.content}`);
   } finally {
     await pool.end();
   }
   console.log(`Subscriber counters: ${JSON.stringify(subscriber.counters)}`);
   console.log(`Bridge counters: ${JSON.stringify(bridge.counters)}`);
   console.log(`Temporal UI: ${cfg.temporal.uiUrl}/namespaces/${cfg.temporal.namespace}/workflows`);
-  console.log('Audio files fail on purpose: transcription is not built yet (no provider for audio/wav).');
-  return rows.every((r) => r.workflowId !== undefined);
+  const insightsOk = await runInsightStep(cfg, options.tenant);
+  return rows.every((r) => r.workflowId !== undefined) && insightsOk;
+}
+
+/** Insights: an LLM worker in-process, dream analysis (and moments) with the configured provider. */
+async function runInsightStep(cfg: Config, tenantId: string): Promise<boolean> {
+  say(`insights: LLM worker on ${llmTaskQueue(cfg)} with provider ${cfg.llm.provider}`);
+  const log = createLogger(
+    { logLevel: 'warn', logFormat: cfg.logFormat === 'json' ? 'json' : 'pretty' },
+    'p8fs-demo',
+  );
+  const llmCfg = { ...cfg, worker: { ...cfg.worker, metricsPort: 0 } };
+  const worker = await createLlmWorker(llmCfg, {}, log);
+  const running = worker.run();
+  const client = await connectTemporal(cfg);
+  try {
+    const ctx = { cfg, client, say, tenantId };
+    const dreams = await runDreamsDemo(ctx);
+    const moments = await runMomentsDemo(ctx);
+    return dreams && moments;
+  } finally {
+    worker.shutdown();
+    await running;
+    await client.connection.close();
+  }
 }
 
 /** The workflow an earlier demo run started for this object version (as a create or an update). */

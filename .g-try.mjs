@@ -1,0 +1,15 @@
+import { getLlama, LlamaChatSession } from 'node-llama-cpp';
+const t0 = Date.now();
+const llama = await getLlama({ gpu: false, build: 'never', logLevel: 'warn' });
+const model = await llama.loadModel({ modelPath: '.stack/models/SmolLM2-135M-Instruct.Q4_1.gguf' });
+console.log('load ms', Date.now() - t0, 'trainCtx', model.trainContextSize, 'name', model.fileInfo.metadata.general?.name, 'threads', llama.cpuMathCores, llama.maxThreads);
+const ctx = await model.createContext({ contextSize: 4096 });
+const grammar = await llama.createGrammarForJsonSchema({ type: 'object', properties: { moments: { type: 'array', items: { type: 'object', properties: { name: { type: 'string' }, moment_type: { enum: ['conversation','meeting'] }, tags: { type: 'array', items: { type: 'string' }, minItems: 2, maxItems: 3 } }, required: ['name','moment_type','tags'] }, minItems: 1, maxItems: 2 } }, required: ['moments'] });
+const session = new LlamaChatSession({ contextSequence: ctx.getSequence(), systemPrompt: 'You summarise transcripts as JSON.' });
+const t1 = Date.now();
+const out = await session.prompt('Transcript: Alice and Bob meet to plan the Q3 budget. Alice worries about cost.', { grammar, maxTokens: 300 });
+const dt = Date.now() - t1;
+console.log(out);
+console.log('gen ms', dt, 'tokens', model.tokenize(out).length);
+console.log(session.sequence.tokenMeter.getState?.() ?? session.sequence.tokenMeter);
+await llama.dispose();
