@@ -51,6 +51,9 @@ export async function createStorageWorkers(
         maxConcurrentActivityTaskExecutions: cfg.worker.concurrency[tier],
         // In-flight activities get this long to finish on shutdown, then they are cancelled.
         shutdownGraceTime: cfg.worker.shutdownGraceSeconds * 1000,
+        // Heartbeat details carry the resume checkpoint of a streamed file; the SDK's default throttle
+        // (0.8 × the heartbeat timeout: 48 s on the large tier) would let a dead worker lose that much work.
+        maxHeartbeatThrottleInterval: '5 seconds',
         ...overrides,
       }),
     ),

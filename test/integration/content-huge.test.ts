@@ -262,4 +262,50 @@ describe('a huge text file streams in bounded memory (real servers, worker as a 
       clearInterval(sampler);
     }
   }, 420_000);
+
+  it('a streamed file that turns out corrupt half way fails non-retryably and leaves none of its rows', async () => {
+    worker ??= spawnWorkerProcess(env, { tier: 'large', maxLines: 100 });
+    // 4 MiB of prose, then bytes that are not UTF-8: the stream stores batches before it reaches them.
+    const localPath = join(dir, 'broken.txt');
+    await writeText(localPath, 4 * MiB);
+    const body = Buffer.concat([
+      readFileSync(localPath),
+      Buffer.from([0xc3, 0x28, 0x0a]),
+      Buffer.from('tail\n'),
+    ]);
+    const key = 'big/broken.txt';
+    const path = `/buckets/${tenant}/${key}`;
+    await pipeline().putObject(tenant, key, body, 'text/plain');
+    await pipeline().publish({ event_type: 'create', path, size: body.length, mime_type: 'text/plain' });
+    const workflowId = await eventually('the bridge to start the workflow', async () => {
+      const result = pipeline().results.find((r) => r.kind === 'started' && r.workflowId.includes('broken'));
+      return result?.kind === 'started' ? result.workflowId : undefined;
+    });
+    const handle = ingestFileHandle(pipeline().temporal, workflowId);
+    const outcome = await eventually(
+      'the workflow to end',
+      async () => {
+        const description = await handle.describe();
+        return description.status.name === 'RUNNING' ? undefined : handle.result().catch((e: Error) => e);
+      },
+      180_000,
+    );
+    const fileId = fileIdFor(tenant, path);
+    const file = await pipeline().pool.query<{ status: string; error: string }>(
+      'SELECT status, error FROM files WHERE id = $1',
+      [fileId],
+    );
+    expect(file.rows[0]?.status, JSON.stringify(outcome)).toBe('failed');
+    expect(file.rows[0]?.error).toMatch(/CorruptFileError: .*broken\.txt is not valid UTF-8 text/);
+    const rows = await pipeline().pool.query<{ n: number }>(
+      'SELECT count(*)::int AS n FROM resources WHERE file_id = $1',
+      [fileId],
+    );
+    expect(rows.rows[0]?.n).toBe(0);
+    // Rows were stored before the bad bytes (batches of 500 are stored as they fill), and removed again.
+    expect(await expectedChunkCount(localPath)).toBeGreaterThan(1000);
+    const events = (await handle.fetchHistory()).events ?? [];
+    const failedAttempts = events.filter((e) => e.activityTaskFailedEventAttributes);
+    expect(failedAttempts.length).toBe(1);
+  }, 240_000);
 });

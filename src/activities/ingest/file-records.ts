@@ -389,6 +389,12 @@ export async function recordFailure(
       status: 'failed',
     });
     await client.query('UPDATE files SET error = $2 WHERE id = $1', [input.fileId, error]);
+    // A streamed extraction stores batches as it goes: a version that failed half way must not leave
+    // its first chunks searchable (a whole-document store writes nothing before it succeeds).
+    await client.query(`DELETE FROM resources WHERE file_id = $1 AND metadata->>'version' = $2`, [
+      input.fileId,
+      input.version,
+    ]);
     await client.query(`UPDATE jobs SET status = 'failed', error = $2, completed_at = now() WHERE id = $1`, [
       input.jobId,
       error,
