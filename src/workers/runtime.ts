@@ -137,6 +137,13 @@ export function installWorkerRuntime(cfg: Config, log: Logger, options: RuntimeO
     });
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
+    // Installed already by the code embedding us (a test, another library's worker): with no metrics
+    // port wanted there is nothing of ours it lacks but log forwarding, so use it as it is.
+    if (options.metricsPort === 0 && /already been installed/.test(message)) {
+      log.debug({ reason: message }, 'Temporal runtime installed elsewhere in this process: using it');
+      installed = true;
+      return;
+    }
     if (options.metricsPort > 0 && /metrics|prometheus|address/i.test(message)) {
       throw metricsProblem(host, options.metricsPort, message);
     }

@@ -7,6 +7,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
+import { DeleteObjectCommand } from '@aws-sdk/client-s3';
 import { WorkflowFailedError } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createLlmProvider } from '../../src/activities/insight/llm/index.js';
@@ -313,6 +314,29 @@ describe('transcripts uploaded under transcripts/', () => {
         .terminate('routing test: no storage worker runs here');
     }
   });
+});
+
+describe('a deleted transcript', () => {
+  it('takes its moments along: DeleteObject + the delete event → the moments rows are gone', async () => {
+    const tenant = uniqueTenant('momentdelete');
+    const sample = byName('2025-01-14');
+    const key = `transcripts/${sample.name}.json`;
+    await p.putObject(tenant, key, JSON.stringify(sample.input), 'application/json');
+    if (!p.bridge) await p.startBridge();
+    // No metrics port: this test file's LLM worker installed the Temporal runtime already.
+    await p.startWorkers(['small']);
+    await p.publish({ event_type: 'create', path: `/buckets/${tenant}/${key}` });
+    const t = parseTranscript(sample.input);
+    await eventually('the moments to be stored', async () =>
+      (await loadMoments(p.pool, tenant, t.transcript_id)).length > 0 ? true : undefined,
+    );
+    // Another tenant's moments of the same transcript stay (the delete is scoped to the object).
+    await p.s3.send(new DeleteObjectCommand({ Bucket: tenant, Key: key }));
+    await p.publish({ event_type: 'delete', path: `/buckets/${tenant}/${key}` });
+    await eventually('the moments to be removed', async () =>
+      (await loadMoments(p.pool, tenant, t.transcript_id)).length === 0 ? true : undefined,
+    );
+  }, 120_000);
 });
 
 describe('p8fs eval and the demo step', () => {

@@ -4,6 +4,7 @@
  * so Temporal may retry any of them after a crash without duplicating anything. Big data moves through
  * S3 (the derived bucket); the workflow only ever sees keys and counts.
  */
+
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep, setImmediate as yieldToEventLoop } from 'node:timers/promises';
@@ -26,6 +27,7 @@ import {
   type RegisteredFile,
   type StoreResult,
 } from '../../domain/ingest.js';
+import { isTranscriptObject } from '../../domain/insight/build-moments.js';
 import { describeUnsupported } from '../../domain/provider-catalog.js';
 import { boundedMimeType, type StorageEvent } from '../../domain/storage-event.js';
 import {
@@ -498,8 +500,15 @@ function ingestActivities({ cfg, pool, s3, memberEvents }: IngestDeps) {
           return `s3://${event.bucket}/${event.key} exists again (etag ${head.etag ?? 'unknown'}): it was re-created after the delete, and its own create run owns the rows`;
         },
         // Under the lock, so a create run of a re-created object (which waits for it) never loses its own.
-        afterDelete: async () => {
+        afterDelete: async (client) => {
           await deletePrefix(s3, derivedBucket, `${event.tenantId}/${fileId}/`);
+          // A deleted transcript takes the moments built from it along (they have no files row).
+          if (isTranscriptObject(event)) {
+            await client.query(
+              "DELETE FROM moments WHERE tenant_id = $1 AND metadata->>'transcript_uri' = $2",
+              [event.tenantId, `s3://${event.bucket}/${event.key}`],
+            );
+          }
         },
       });
       if ('superseded' in result) {

@@ -89,6 +89,11 @@ export const TRANSCRIPTS_CATEGORY = 'transcripts';
  * A transcript upload: a `.json` file created, overwritten or renamed under /buckets/{tenant}/transcripts/.
  * Deletes keep going to ingestFile (nothing of a transcript was ingested as resources, so it is a no-op).
  */
+/** An object that holds a transcript: a `.json` file under the `transcripts` category. */
+export function isTranscriptObject(event: { category: string; fileName: string }): boolean {
+  return event.category === TRANSCRIPTS_CATEGORY && event.fileName.toLowerCase().endsWith('.json');
+}
+
 export function isTranscriptUpload(event: { type: string; category: string; fileName: string }): boolean {
   return (
     event.category === TRANSCRIPTS_CATEGORY &&
