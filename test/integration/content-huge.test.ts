@@ -11,8 +11,9 @@
  *   stream (after its start-up): each less than the file's size (a process holding the file's text would
  *   add at least that);
  * - no climb with the bytes read: the highest RSS in the last third of the stream may not exceed the
- *   highest in its first third by more than 1/8 of the file (a process keeping a share of what it read
- *   would add a third of that share's size).
+ *   highest in its first third by more than 1/4 of the file (a process keeping what it read would climb
+ *   by a third of the file between those thirds; V8's heap growth between collections alone was seen to
+ *   reach 15 MiB of a 64 MiB file's 16 MiB allowance on a loaded machine, so 1/8 was too tight).
  * The absolute budget (256 MiB for the worker, built, on a 1 GiB file) is measured by `make bench-huge`.
  * The rows must be complete: exactly the chunks the chunker makes of the whole file, ordinals 0..n-1 once.
  */
@@ -246,8 +247,8 @@ describe('a huge text file streams in bounded memory (real servers, worker as a 
       expect(third).toBeGreaterThan(5);
       expect(workerAdded).toBeLessThan(FILE_BYTES);
       expect(childAdded).toBeLessThan(FILE_BYTES);
-      expect(workerClimb).toBeLessThan(FILE_BYTES / 8);
-      expect(childClimb).toBeLessThan(FILE_BYTES / 8);
+      expect(workerClimb).toBeLessThan(FILE_BYTES / 4);
+      expect(childClimb).toBeLessThan(FILE_BYTES / 4);
 
       // Rows: complete, ordinals 0..n-1 once each.
       const want = await expected;
