@@ -5,7 +5,7 @@ SHELL := /bin/bash
 export AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED := true
 P8FS := node bin/p8fs.js
 
-.PHONY: setup build demo test bench bench-huge histories lint typecheck stack-up stack-down stack-status clean
+.PHONY: setup build demo test chaos bench bench-huge histories lint typecheck stack-up stack-down stack-status clean
 
 node_modules/.p8fs-installed: package.json package-lock.json
 	@echo "[setup] installing npm packages (npm install, pinned by package-lock.json)"
@@ -33,6 +33,10 @@ test: setup ## run every test against real servers (the test stack uses its own 
 	@echo "[test] running vitest (the test stack starts on ports 2xxxx if it is not running, and stops again at the end)"
 	@P8FS_TEST_STOP_STACK=1 npx vitest run --reporter=default --reporter=json --outputFile.json=.vitest-report.json; \
 	status=$$?; node scripts/test-summary.mjs .vitest-report.json; exit $$status
+
+chaos: setup ## slow soaks kept out of make test: a 64 MiB file streamed in bounded memory, a worker killed mid-stream resuming from its heartbeat
+	@echo "[chaos] running the slow soaks (test/integration/content-huge, content-resume) against the test stack"
+	@P8FS_TEST_SUITE=chaos P8FS_TEST_STOP_STACK=1 npx vitest run
 
 bench: setup build ## benchmarks: ratios against baselines, written to docs/PERFORMANCE.md
 	@npx tsx bench/run.ts
