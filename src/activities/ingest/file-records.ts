@@ -326,29 +326,42 @@ export async function replaceResources(pool: pg.Pool, input: StoreChunksInput): 
       inserted += batch.length;
       input.onBatch?.(inserted);
     }
-    await client.query(
-      `UPDATE files SET status = 'completed', provider = $2, page_count = $3, chunk_count = $4,
-         content_hash = $5, source_etag = $6, error = NULL WHERE id = $1`,
-      [
-        input.fileId,
-        cleanText(input.provider),
-        input.pageCount ?? null,
-        inserted,
-        input.contentHash,
-        input.sourceEtag ?? null,
-      ],
-    );
-    await client.query(
-      `UPDATE jobs SET status = 'completed', completed_at = now(), error = NULL, result = $2 WHERE id = $1`,
-      [
-        input.jobId,
-        JSON.stringify(
-          cleanJsonValue({ chunks: inserted, pages: input.pageCount ?? null, provider: input.provider }),
-        ),
-      ],
-    );
+    await markStoreCompleted(client, { ...input, chunkCount: inserted });
     return { inserted, replaced: removed.rowCount ?? 0 };
   });
+}
+
+/** The end of every store, whole or streamed: the files row completed with its figures, and its job. */
+async function markStoreCompleted(
+  client: pg.PoolClient,
+  done: {
+    fileId: string;
+    jobId: string;
+    provider: string;
+    pageCount?: number;
+    chunkCount: number;
+    contentHash: string;
+    sourceEtag?: string;
+    streamed?: boolean;
+  },
+): Promise<void> {
+  await client.query(
+    `UPDATE files SET status = 'completed', provider = $2, page_count = $3, chunk_count = $4,
+       content_hash = $5, source_etag = $6, error = NULL WHERE id = $1`,
+    [
+      done.fileId,
+      cleanText(done.provider),
+      done.pageCount ?? null,
+      done.chunkCount,
+      done.contentHash,
+      done.sourceEtag ?? null,
+    ],
+  );
+  const result = { chunks: done.chunkCount, pages: done.pageCount ?? null, provider: done.provider };
+  await client.query(
+    `UPDATE jobs SET status = 'completed', completed_at = now(), error = NULL, result = $2 WHERE id = $1`,
+    [done.jobId, JSON.stringify(cleanJsonValue(done.streamed ? { ...result, streamed: true } : result))],
+  );
 }
 
 export interface FailureInput {
@@ -737,32 +750,7 @@ export async function finishStreamedStore(
         `streamed store of ${input.event.path}: ${count} of ${input.chunkCount} chunks are stored; the stream must run again`,
       );
     }
-    await client.query(
-      `UPDATE files SET status = 'completed', provider = $2, page_count = $3, chunk_count = $4,
-         content_hash = $5, source_etag = $6, error = NULL WHERE id = $1`,
-      [
-        input.fileId,
-        cleanText(input.provider),
-        input.pageCount ?? null,
-        input.chunkCount,
-        input.contentHash,
-        input.sourceEtag ?? null,
-      ],
-    );
-    await client.query(
-      `UPDATE jobs SET status = 'completed', completed_at = now(), error = NULL, result = $2 WHERE id = $1`,
-      [
-        input.jobId,
-        JSON.stringify(
-          cleanJsonValue({
-            chunks: input.chunkCount,
-            pages: input.pageCount ?? null,
-            provider: input.provider,
-            streamed: true,
-          }),
-        ),
-      ],
-    );
+    await markStoreCompleted(client, { ...input, streamed: true });
     return { removed: removed.rowCount ?? 0 };
   });
 }
