@@ -33,6 +33,18 @@ export class TableSections {
   }
 
   /**
+   * Carries on a table read before (a stream resumed from a checkpoint): the header already seen and the
+   * data rows counted so far, so the next sections repeat the same header and the row count goes on.
+   */
+  resume(columns: string[], rowCount: number): this {
+    this.header = [...columns];
+    this.headerText = headerLines(this.header);
+    this.rowCount = rowCount;
+    this.headerOnlyGiven = rowCount > 0;
+    return this;
+  }
+
+  /**
    * One record in file order: the first non-empty one is the header. `rowNumber` is its 1-based row (line
    * of a CSV, row of a sheet). Returns a finished section when this row would not fit the current one.
    */
@@ -40,11 +52,14 @@ export class TableSections {
     if (!cells.some((c) => c.trim())) return undefined;
     if (!this.header) {
       this.header = cells.map((c, i) => c.trim() || `column ${i + 1}`);
-      this.headerText = `${markdownRow(this.header)}\n${markdownRow(this.header.map(() => '---'))}`;
+      this.headerText = headerLines(this.header);
       return undefined;
     }
     // Rows longer than the header get named columns too, so no cell is dropped.
-    while (this.header.length < cells.length) this.header.push(`column ${this.header.length + 1}`);
+    if (this.header.length < cells.length) {
+      while (this.header.length < cells.length) this.header.push(`column ${this.header.length + 1}`);
+      this.headerText = headerLines(this.header);
+    }
     const line = markdownRow(this.header.map((_, i) => cells[i] ?? ''));
     this.rowCount++;
     let done: ExtractedSection | undefined;
@@ -81,6 +96,11 @@ export class TableSections {
       metadata: { columns: [...(this.header ?? [])], ...rows },
     };
   }
+}
+
+/** The header row and its separator row. */
+function headerLines(header: string[]): string {
+  return `${markdownRow(header)}\n${markdownRow(header.map(() => '---'))}`;
 }
 
 /** "| a | b |", with pipes escaped and line breaks flattened so one record stays one line. */

@@ -8,6 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { ExtractedSection } from '../../src/domain/content.js';
+import { csvProvider } from '../../src/providers/csv.js';
 import { markdownProvider } from '../../src/providers/markdown.js';
 import { DEFAULT_MEDIA } from '../../src/providers/media/settings.js';
 import { pdfProvider } from '../../src/providers/pdf.js';
@@ -144,6 +145,25 @@ describe('streamed sections equal whole-file sections', () => {
       /bad\.jsonl is not valid JSON \(line 2/,
     );
     await expect(structuredProvider.extract(await localFile(bad), ctx)).rejects.toThrow(/line 2/);
+  });
+
+  it('CSV: header repeated in every section, resumable after any section, ragged and quoted rows', async () => {
+    const file = path.join(dir, 'orders.csv');
+    const rows = Array.from({ length: 120 }, (_, i) =>
+      i === 50
+        ? `${i},"multi\nline, quoted",${'é'.repeat(i % 7)},extra`
+        : `${i},item ${i},${'é'.repeat(i % 7)}`,
+    );
+    writeFileSync(file, `\uFEFFid,name,notes\n${rows.join('\r\n')}\n`);
+    const source = await localFile(file);
+    const { whole, items } = await expectSameAsWhole(csvProvider, source, 12);
+    expect(whole.sections.length).toBeGreaterThan(5);
+    for (const section of whole.sections) expect(section.text.startsWith('| id | name | notes')).toBe(true);
+    expect(whole.metadata).toMatchObject({ rows: 120, delimiter: ',' });
+    expect(items.at(-1)?.section.metadata).toMatchObject({ lastRow: 122 });
+    const bad = path.join(dir, 'bad.csv');
+    writeFileSync(bad, Buffer.concat([Buffer.from('a,b\n1,2\n'), Buffer.from([0xff, 0xfe, 0x00])]));
+    await expect(streamed(csvProvider, await localFile(bad))).rejects.toThrow(/bad\.csv is not text/);
   });
 
   it('text-layer PDF: Sample.pdf page by page, with page numbers and headings', async () => {
