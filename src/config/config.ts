@@ -14,7 +14,7 @@ import {
 } from '@temporalio/envconfig';
 import { z } from 'zod';
 import { errorText } from '../domain/errors.js';
-import type { Tier } from '../domain/tiers.js';
+import { LARGE_TIER_V8_FLAGS, type Tier } from '../domain/tiers.js';
 import type { MediaConfig } from '../providers/media/settings.js';
 import { type LimitsConfig, readLimits } from './limits.js';
 import { projectRoot } from './project-root.js';
@@ -99,6 +99,21 @@ const logLevel = z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'si
 const logFormat = z.enum(['auto', 'pretty', 'json']);
 const flag = z.enum(['0', '1', 'true', 'false']).transform((v) => v === '1' || v === 'true');
 const ipAddress = z.string().refine((value) => isIP(value) !== 0, { message: 'an IPv4 or IPv6 address' });
+/** Space-separated V8 flags such as `--max-old-space-size=128` (empty: none). */
+const v8Flags = z
+  .string()
+  .refine(
+    (value) =>
+      value
+        .trim()
+        .split(/\s+/)
+        .every((flag) => flag === '' || /^--[a-z0-9_-]+(=[\w.-]+)?$/i.test(flag)),
+    {
+      message:
+        'space-separated V8 flags such as "--max-old-space-size=128 --max-semi-space-size=4", or empty',
+    },
+  )
+  .transform((value) => value.trim().split(/\s+/).filter(Boolean));
 
 /** 127.0.0.0/8, localhost and ::1: the only hosts the local stack's default S3 keys are meant for. */
 export function isLoopbackHost(hostname: string): boolean {
@@ -268,6 +283,11 @@ export interface Config {
      * chunked and stored as a stream with resumable checkpoints (P8FS_STREAM_MIN_BYTES; 0 streams all).
      */
     streamMinBytes: number;
+    /**
+     * V8 flags `p8fs worker --tier large` restarts itself with when no heap ceiling was given
+     * (P8FS_WORKER_LARGE_V8_FLAGS; empty: none). See LARGE_TIER_V8_FLAGS in src/domain/tiers.ts.
+     */
+    largeTierV8Flags: string[];
   };
   llm: LlmConfig;
   /** Outside tools of the audio, image and PDF-OCR providers, and transcription (readMedia below). */
@@ -413,6 +433,7 @@ export function loadConfig(env: Env = process.env): Config {
       faultPauseExtractMs: r.get('P8FS_FAULT_PAUSE_EXTRACT_MS', nonNegativeInt, '0'),
       faultFailExtractAttempts: r.get('P8FS_FAULT_FAIL_EXTRACT_ATTEMPTS', nonNegativeInt, '0'),
       streamMinBytes: r.get('P8FS_STREAM_MIN_BYTES', nonNegativeInt, String(32 * MiB)),
+      largeTierV8Flags: r.get('P8FS_WORKER_LARGE_V8_FLAGS', v8Flags, LARGE_TIER_V8_FLAGS),
     },
     llm: readLlm(r),
     media: readMedia(r, env),

@@ -39,21 +39,14 @@ import {
   type IngestFileInput,
   type RegisteredFile,
 } from '../../domain/ingest.js';
+import { LARGE_TIER_V8_FLAGS } from '../../domain/tiers.js';
 import { PROVIDERS, type ProviderContext, type SourceFile } from '../../providers/index.js';
 import type { StreamCheckpoint } from '../../providers/provider.js';
 import { type StreamPeak, streamInSandbox } from './extraction-stream.js';
 import { type LockWait, type StreamBatchInput, type Superseded, storeStreamBatch } from './file-records.js';
 
-/**
- * V8 settings for a process that streams huge files: `--max-old-space-size=128` (the old generation; a
- * streamed file's live set is a few MiB, the worker's own tables and modules ~60 MiB) and
- * `--max-semi-space-size=4` (the young generation, where sections, chunks and rows die). Without a
- * ceiling V8 lets garbage pile up to hundreds of MiB before a full collection on a machine with memory to
- * spare, so resident memory follows V8's generosity rather than what the stream holds. Set as the large
- * tier worker's NODE_OPTIONS (deploy/, docs/RELIABILITY.md); bench/huge-file.ts and content-huge.test.ts
- * run the worker with it.
- */
-export const LARGE_TIER_NODE_OPTIONS = '--max-old-space-size=128 --max-semi-space-size=4';
+/** The large tier's V8 settings (LARGE_TIER_V8_FLAGS in src/domain/tiers.ts), as NODE_OPTIONS. */
+export const LARGE_TIER_NODE_OPTIONS = LARGE_TIER_V8_FLAGS;
 
 /** Rows per store transaction. */
 const STORE_BATCH = 500;

@@ -7,6 +7,7 @@ import { llmTaskQueue, taskQueueFor } from '../../temporal/names.js';
 import { createLlmWorker } from '../../workers/llm-worker.js';
 import { type RuntimeOptions, socketAddress, startWorkerRuntime } from '../../workers/runtime.js';
 import { createStorageWorkers, type StorageWorkers } from '../../workers/storage-worker.js';
+import { currentHeap, heapCeilingRestartFlags, restartWithFlags, stopOnParentExit } from '../heap-ceiling.js';
 
 /** Beyond the grace period: how long the SDK may take to report the cancelled activities before we stop waiting. */
 const FORCE_AFTER_GRACE_MS = 5000;
@@ -137,11 +138,20 @@ export function registerWorkerCommand(program: Command): void {
         'them on another worker) and the process exits 0. A second signal exits at once.',
         'Metrics: Prometheus on P8FS_WORKER_METRICS_HOST:P8FS_WORKER_METRICS_PORT (127.0.0.1:9464; port 0 = off);',
         'a port already taken on this host is a start-up error.',
+        'Memory: `--tier large` alone restarts itself once with P8FS_WORKER_LARGE_V8_FLAGS (default',
+        '"--max-old-space-size=128 --max-semi-space-size=4") unless NODE_OPTIONS already sets a heap ceiling,',
+        'so streaming a 1 GiB file stays near 240 MiB resident; set the variable empty to turn this off.',
       ].join('\n'),
     )
     .action(async (options: { tier: Array<Tier | 'llm'> }) => {
       const cfg = loadConfig();
       const log = createLogger(cfg, 'p8fs-worker');
+      const restartFlags = heapCeilingRestartFlags(options.tier, cfg.worker.largeTierV8Flags, currentHeap());
+      if (restartFlags.length > 0) {
+        process.exitCode = await restartWithFlags(restartFlags, log);
+        return;
+      }
+      stopOnParentExit(log);
       const tiers = [...new Set(options.tier)].filter((t): t is Tier => t !== 'llm');
       const withLlm = options.tier.includes('llm');
       const sets: StorageWorkers[] = [];
