@@ -34,8 +34,8 @@ test: setup ## run every test against real servers (the test stack uses its own 
 	@P8FS_TEST_STOP_STACK=1 npx vitest run --reporter=default --reporter=json --outputFile.json=.vitest-report.json; \
 	status=$$?; node scripts/test-summary.mjs .vitest-report.json; exit $$status
 
-chaos: setup ## slow soaks kept out of make test: a 64 MiB file streamed in bounded memory, a worker killed mid-stream resuming from its heartbeat
-	@echo "[chaos] running the slow soaks (test/integration/content-huge, content-resume) against the test stack"
+chaos: setup ## slow soaks kept out of make test: huge files streamed in bounded memory, workers and servers killed or stopped mid-work (CHAOS_TESTS in vitest.config.ts)
+	@echo "[chaos] running the slow soaks (CHAOS_TESTS in vitest.config.ts: huge files, kills, outages) against the test stack"
 	@P8FS_TEST_SUITE=chaos P8FS_TEST_STOP_STACK=1 npx vitest run
 
 bench: setup build ## benchmarks: ratios against baselines, written to docs/PERFORMANCE.md

@@ -1,10 +1,25 @@
 import { defineConfig } from 'vitest/config';
+import { SlowestFirstSequencer } from './test/support/sequencer.js';
 
 // The global setup (the test stack's S3 probe) runs in this process, not in the forks `env` reaches.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
 
-/** Run by `make chaos` only: each streams tens of megabytes or waits for a kill at the right moment. */
-const CHAOS_TESTS = ['test/integration/content-huge.test.ts', 'test/integration/content-resume.test.ts'];
+/**
+ * Run by `make chaos` only: soaks that stream tens or hundreds of megabytes, kill a process at the right
+ * moment, or stop a server for tens of seconds and wait for everything to come back. Each is a minute or
+ * two of mostly waiting, which `make test` (kept under 15 minutes on two cores) cannot afford.
+ */
+const CHAOS_TESTS = [
+  'test/integration/content-huge.test.ts',
+  'test/integration/content-resume.test.ts',
+  'test/integration/hardening-heartbeats.test.ts',
+  'test/integration/subscriber-resume.test.ts',
+  'test/integration/subscriber-reconnect.test.ts',
+  'test/integration/chaos-temporal-outage.test.ts',
+  'test/integration/chaos-worker-kill.test.ts',
+  // Needs Jaeger, built from source by scripts/install-jaeger.sh (minutes): `make chaos` runs it first.
+  'test/integration/traces-otlp.test.ts',
+];
 
 export default defineConfig({
   test: {
@@ -15,6 +30,8 @@ export default defineConfig({
     include: process.env.P8FS_TEST_SUITE === 'chaos' ? CHAOS_TESTS : ['test/**/*.test.ts'],
     exclude: process.env.P8FS_TEST_SUITE === 'chaos' ? [] : [...CHAOS_TESTS, '**/node_modules/**'],
     globalSetup: ['test/support/global-setup.ts'],
+    // The slowest files first, so two workers finish together (test/file-durations.json).
+    sequence: { sequencer: SlowestFirstSequencer },
     testTimeout: 60_000,
     hookTimeout: 180_000,
     fileParallelism: true,
