@@ -35,7 +35,9 @@ test: setup ## run every test against real servers (the test stack uses its own 
 	status=$$?; node scripts/test-summary.mjs .vitest-report.json; exit $$status
 
 chaos: setup ## slow soaks kept out of make test: huge files streamed in bounded memory, workers and servers killed or stopped mid-work (CHAOS_TESTS in vitest.config.ts)
+	@bash scripts/install-jaeger.sh
 	@echo "[chaos] running the slow soaks (CHAOS_TESTS in vitest.config.ts: huge files, kills, outages) against the test stack"
+	@echo "[chaos] and the trace test (test/integration/traces-otlp) against a private Jaeger"
 	@P8FS_TEST_SUITE=chaos P8FS_TEST_STOP_STACK=1 npx vitest run
 
 bench: setup build ## benchmarks: ratios against baselines, written to docs/PERFORMANCE.md

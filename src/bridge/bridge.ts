@@ -12,6 +12,7 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import {
   type Consumer,
   type JetStreamClient,
+  type JetStreamManager,
   type JsMsg,
   jetstream,
   jetstreamManager,
@@ -21,11 +22,20 @@ import type { Client } from '@temporalio/client';
 import { connectNats } from '../clients/nats.js';
 import { createS3Client } from '../clients/s3.js';
 import type { Config } from '../config/config.js';
-import type { IgnoreCategory } from '../domain/storage-event.js';
+import { errorText } from '../domain/errors.js';
+import { IGNORE_CATEGORIES, type IgnoreCategory } from '../domain/storage-event.js';
 import { publishDeadLetter, replaysOf } from '../events/dead-letter.js';
 import { ensureStreams } from '../events/streams.js';
-import { countersAsPrometheus, startHealthServer } from '../telemetry/health-server.js';
+import { startHealthServer } from '../telemetry/health-server.js';
 import type { Logger } from '../telemetry/logger.js';
+import {
+  type BridgeLag,
+  type BridgeMetrics,
+  createBridgeMetrics,
+  type DeadLetterReason,
+  exposition,
+} from '../telemetry/metrics.js';
+import { annotateActiveSpan, flushTracing, startTracing, withSpan } from '../telemetry/tracing.js';
 import { lazyTemporalClient } from '../temporal/connection.js';
 import { DEFAULT_IGNORED_LOG_INTERVAL_MS, IgnoredEventLog } from './ignored-events.js';
 import { type RouteResult, routeEvent } from './route-event.js';
@@ -74,9 +84,13 @@ export interface BridgeOptions {
 const MAX_NAK_DELAY_MS = 60_000;
 // Probing Temporal is one cheap RPC: keep the pause short so the backlog resumes soon after it returns.
 const MAX_PAUSE_MS = 5_000;
+/** A scrape must not hang on an unreachable NATS: the lag gauges read NaN after this long. */
+const LAG_TIMEOUT_MS = 2_000;
 
 export class Bridge {
   readonly counters: BridgeCounters = zeroCounters();
+  /** The Prometheus metrics served on /metrics (the counters above, labelled, plus lag gauges). */
+  readonly metrics: BridgeMetrics;
   private stopping = false;
   private temporalDownSince: number | undefined;
   private loop: Promise<void> | undefined;
@@ -89,6 +103,7 @@ export class Bridge {
     private readonly cfg: Config,
     private readonly log: Logger,
     private readonly nc: NatsConnection,
+    private readonly jsm: JetStreamManager,
     private readonly js: JetStreamClient,
     private readonly consumer: Consumer,
     private readonly s3: S3Client,
@@ -99,6 +114,11 @@ export class Bridge {
       log,
       options.ignoredLogIntervalMs ?? DEFAULT_IGNORED_LOG_INTERVAL_MS,
     );
+    this.metrics = createBridgeMetrics({
+      ignoreCategories: IGNORE_CATEGORIES,
+      temporalUp: () => this.temporalAvailable,
+      lag: () => this.lag(),
+    });
   }
 
   static async create(cfg: Config, log: Logger, options: BridgeOptions = {}): Promise<Bridge> {
@@ -107,9 +127,11 @@ export class Bridge {
     await ensureStreams(jsm, cfg);
     const js = jetstream(nc);
     const consumer = await js.consumers.get(cfg.nats.eventsStream, cfg.nats.bridgeConsumer);
+    // Off unless an OTLP endpoint is configured; before the client, whose interceptor joins our spans.
+    startTracing(cfg, 'p8fs-bridge', log);
     // Lazy: the bridge starts (and buffers in JetStream) even while Temporal is down.
     const temporal = lazyTemporalClient(cfg);
-    return new Bridge(cfg, log, nc, js, consumer, createS3Client(cfg), temporal, options);
+    return new Bridge(cfg, log, nc, jsm, js, consumer, createS3Client(cfg), temporal, options);
   }
 
   start(): void {
@@ -122,6 +144,7 @@ export class Bridge {
     this.stopping = true;
     await this.loop?.catch((error) => this.log.error({ err: error }, 'bridge loop failed'));
     this.ignoredLog.flush();
+    await flushTracing();
     this.health?.close();
     await this.nc.drain().catch(() => undefined);
     await this.temporal.connection.close().catch(() => undefined);
@@ -159,6 +182,34 @@ export class Bridge {
     }
   }
 
+  /** Stream depth and consumer lag from JetStream, for the gauges; undefined when it cannot be asked. */
+  private async lag(): Promise<BridgeLag | undefined> {
+    if (this.nc.isClosed()) return undefined;
+    const timeout = sleep(LAG_TIMEOUT_MS, undefined, { ref: false }).then(() => {
+      throw new Error(`no answer within ${LAG_TIMEOUT_MS} ms`);
+    });
+    try {
+      const [stream, consumer, dlq] = await Promise.race([
+        Promise.all([
+          this.jsm.streams.info(this.cfg.nats.eventsStream),
+          this.consumer.info(),
+          this.jsm.streams.info(this.cfg.nats.dlqStream),
+        ]),
+        timeout,
+      ]);
+      return {
+        streamMessages: stream.state.messages,
+        consumerPending: consumer.num_pending,
+        consumerAckPending: consumer.num_ack_pending,
+        consumerRedelivered: consumer.num_redelivered,
+        deadLetters: dlq.state.messages,
+      };
+    } catch (error) {
+      this.log.debug({ err: errorText(error) }, 'stream and consumer figures unavailable for /metrics');
+      return undefined;
+    }
+  }
+
   private async temporalReachable(): Promise<boolean> {
     try {
       await this.temporal.withDeadline(Date.now() + 3000, () =>
@@ -170,8 +221,24 @@ export class Bridge {
     }
   }
 
-  private async handle(msg: JsMsg): Promise<void> {
+  /** One span per event (route → start → settle): the workflow's trace starts here (tracing on). */
+  private handle(msg: JsMsg): Promise<void> {
+    return withSpan(
+      'p8fs.bridge.event',
+      {
+        'messaging.system': 'nats',
+        'messaging.destination.name': msg.subject,
+        'p8fs.stream': this.cfg.nats.eventsStream,
+        'p8fs.stream.sequence': msg.seq,
+        'p8fs.delivery_count': msg.info.deliveryCount,
+      },
+      () => this.handleEvent(msg),
+    );
+  }
+
+  private async handleEvent(msg: JsMsg): Promise<void> {
     this.counters.received += 1;
+    this.metrics.received.inc();
     const source = `${this.cfg.nats.eventsStream}#${msg.seq}`;
     let result: RouteResult;
     try {
@@ -183,6 +250,15 @@ export class Bridge {
         temporalUnavailable: false,
       };
     }
+    annotateActiveSpan(
+      {
+        'p8fs.route.result': result.kind,
+        'p8fs.workflow_id': 'workflowId' in result ? result.workflowId : undefined,
+        'p8fs.tier': 'tier' in result ? result.tier : undefined,
+        'p8fs.route.reason': 'reason' in result ? result.reason : undefined,
+      },
+      result.kind === 'rejected' || result.kind === 'retry' ? result.reason : undefined,
+    );
     try {
       await this.settle(msg, result);
     } catch (error) {
@@ -196,11 +272,13 @@ export class Bridge {
     switch (result.kind) {
       case 'started':
         this.counters.started += 1;
+        this.metrics.started.inc({ tier: result.tier });
         this.log.info({ workflowId: result.workflowId, tier: result.tier, seq: msg.seq }, 'workflow started');
         await msg.ackAck();
         return;
       case 'deduplicated':
         this.counters.deduplicated += 1;
+        this.metrics.deduplicated.inc();
         this.log.info(
           { workflowId: result.workflowId, seq: msg.seq },
           'duplicate event: workflow already exists',
@@ -210,27 +288,35 @@ export class Bridge {
       case 'ignored':
         this.counters.ignored += 1;
         this.counters[IGNORED_COUNTER[result.category]] += 1;
+        this.metrics.ignored.inc();
+        this.metrics.ignoredByCategory.inc({ category: result.category });
         this.ignoredLog.record(result.category, result.reason, msg.seq);
         await msg.ackAck();
         return;
       case 'rejected':
-        await this.deadLetter(msg, result.reason);
+        await this.deadLetter(msg, result.reason, result.rejection ?? 'invalid_event');
         return;
       case 'retry': {
         const deliveries = msg.info.deliveryCount;
         if (deliveries >= this.cfg.bridge.maxDeliver) {
-          await this.deadLetter(msg, `gave up after ${deliveries} deliveries: ${result.reason}`);
+          await this.deadLetter(
+            msg,
+            `gave up after ${deliveries} deliveries: ${result.reason}`,
+            'max_deliveries',
+          );
           return;
         }
         if (result.temporalUnavailable && this.temporalDownSince === undefined) {
           this.temporalDownSince = Date.now();
           this.counters.temporalPauses += 1;
+          this.metrics.temporalPauses.inc();
           this.log.warn(
             { reason: result.reason },
             'Temporal unavailable: pausing pulls, JetStream keeps the backlog',
           );
         }
         this.counters.retried += 1;
+        this.metrics.retried.inc();
         const delay = Math.min(this.cfg.bridge.nakDelayMs * 2 ** (deliveries - 1), MAX_NAK_DELAY_MS);
         msg.nak(delay);
         return;
@@ -238,7 +324,7 @@ export class Bridge {
     }
   }
 
-  private async deadLetter(msg: JsMsg, reason: string): Promise<void> {
+  private async deadLetter(msg: JsMsg, reason: string, category: DeadLetterReason): Promise<void> {
     await publishDeadLetter(
       this.js,
       this.cfg,
@@ -252,6 +338,8 @@ export class Bridge {
       reason,
     );
     this.counters.deadLettered += 1;
+    this.metrics.deadLettered.inc();
+    this.metrics.deadLetteredByReason.inc({ reason: category });
     this.log.warn({ reason, seq: msg.seq }, 'event dead-lettered');
     await msg.ackAck();
   }
@@ -271,9 +359,7 @@ export class Bridge {
           },
         };
       },
-      metrics: () =>
-        `${countersAsPrometheus('bridge', { ...this.counters })}\n` +
-        `# TYPE p8fs_bridge_temporal_up gauge\np8fs_bridge_temporal_up ${this.temporalAvailable ? 1 : 0}\n`,
+      metrics: () => exposition(this.metrics.registry),
     });
   }
 }

@@ -21,7 +21,7 @@ import {
 } from '../domain/storage-event.js';
 import { type Tier, tierForSize } from '../domain/tiers.js';
 import { llmTaskQueue, taskQueueFor } from '../temporal/names.js';
-import { SearchAttributes } from '../temporal/search-attributes.js';
+import { JobTypes, SearchAttributes } from '../temporal/search-attributes.js';
 import { startBuildMoments, startIngestFile } from '../temporal/starts.js';
 import { classifyHeadError, classifyStartError } from './failures.js';
 
@@ -29,9 +29,13 @@ export type RouteResult =
   | { kind: 'started'; workflowId: string; runId: string; tier: Tier; taskQueue: string; event: StorageEvent }
   | { kind: 'deduplicated'; workflowId: string; tier: Tier; event: StorageEvent }
   | { kind: 'ignored'; reason: string; category: IgnoreCategory }
-  | { kind: 'rejected'; reason: string }
+  /** `rejection`: the reason's bounded category, the dead-letter metric's label (absent: invalid_event). */
+  | { kind: 'rejected'; reason: string; rejection?: Rejection }
   /** Something transient failed (S3 or Temporal unreachable): nak and try again later. */
   | { kind: 'retry'; reason: string; temporalUnavailable: boolean };
+
+/** Why an event is rejected (dead-lettered), as a bounded category; the reason text says the details. */
+export type Rejection = 'invalid_event' | 'object_missing' | 's3_refused' | 'start_rejected';
 
 export interface RouteDeps {
   cfg: Config;
@@ -69,6 +73,7 @@ async function withObjectFacts(deps: RouteDeps, event: StorageEvent): Promise<Fa
     if (failure.kind === 'permanent') {
       return {
         kind: 'rejected',
+        rejection: 's3_refused',
         reason: `S3 at ${deps.cfg.s3.endpoint} refused HEAD ${where}: ${failure.message}`,
       };
     }
@@ -78,7 +83,12 @@ async function withObjectFacts(deps: RouteDeps, event: StorageEvent): Promise<Fa
       temporalUnavailable: false,
     };
   }
-  if (!head) return { kind: 'rejected', reason: `${event.type} event for ${where}, which does not exist` };
+  if (!head)
+    return {
+      kind: 'rejected',
+      rejection: 'object_missing',
+      reason: `${event.type} event for ${where}, which does not exist`,
+    };
   const storedType = boundedMimeType(
     head.contentType === 'application/octet-stream' ? undefined : head.contentType,
   );
@@ -127,7 +137,8 @@ export async function planRoute(
   source: string,
 ): Promise<PlannedStart | Exclude<RouteResult, { kind: 'started' | 'deduplicated' }>> {
   const parsed = parseStorageEvent(payload, { reservedBuckets: reservedBuckets(deps.cfg) });
-  if (parsed.kind === 'reject') return { kind: 'rejected', reason: parsed.reason };
+  if (parsed.kind === 'reject')
+    return { kind: 'rejected', rejection: 'invalid_event', reason: parsed.reason };
   if (parsed.kind === 'ignore') return { kind: 'ignored', reason: parsed.reason, category: parsed.category };
 
   let event = parsed.event;
@@ -170,7 +181,9 @@ export function searchAttributesFor(
     { key: SearchAttributes.TenantId, value: keyword(event.tenantId) },
     { key: SearchAttributes.Tier, value: plan.tier },
     { key: SearchAttributes.FileName, value: keyword(event.fileName) },
-    { key: SearchAttributes.JobType, value: plan.moments ? 'build_moments' : `ingest_${event.type}` },
+    // The job type of the `jobs` table (ingest_file, build_moments); the event type (create, update,
+    // delete, rename) is in the memo and the summary.
+    { key: SearchAttributes.JobType, value: plan.moments ? JobTypes.buildMoments : JobTypes.ingestFile },
   ];
   if (event.mimeType) pairs.push({ key: SearchAttributes.MimeType, value: keyword(event.mimeType) });
   if (event.size !== undefined) pairs.push({ key: SearchAttributes.FileSize, value: event.size });
@@ -208,6 +221,7 @@ export async function startPlanned(deps: RouteDeps, plan: PlannedStart): Promise
     if (failure.kind === 'permanent') {
       return {
         kind: 'rejected',
+        rejection: 'start_rejected',
         reason: `Temporal at ${deps.cfg.temporal.address} rejected the start of ${JSON.stringify(workflowId)}: ${failure.message}`,
       };
     }

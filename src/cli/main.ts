@@ -9,8 +9,10 @@ import { registerDlqCommands } from './commands/dlq.js';
 import { registerDreamCommands } from './commands/dream.js';
 import { registerEvalCommand } from './commands/eval.js';
 import { registerEventCommands } from './commands/event.js';
+import { registerIngestCommand } from './commands/ingest.js';
 import { registerMigrateCommand } from './commands/migrate.js';
 import { registerNotBuiltCommands } from './commands/not-built.js';
+import { registerRetryFailedCommand } from './commands/retry-failed.js';
 import { registerScheduleCommands } from './commands/schedule.js';
 import { registerSeaweedEventsCommand } from './commands/seaweed-events.js';
 import { registerSessionsCommands } from './commands/sessions.js';
@@ -18,11 +20,16 @@ import { registerStackCommands } from './commands/stack.js';
 import { registerStatusCommand } from './commands/status.js';
 import { registerStorageWorkerCommand } from './commands/storage-worker.js';
 import { registerWorkerCommand } from './commands/worker.js';
+import { versionText } from './version.js';
 
 export function buildProgram(): Command {
   const program = new Command('p8fs')
     .description('P8FS Flows: storage events to durable Temporal workflows (ingestion, dreams, moments)')
-    .showHelpAfterError();
+    .version(versionText(), '-V, --version', 'print the version of p8fs and of the Temporal SDK it runs')
+    // An unknown command or option is an error (exit 1) with a suggestion ("Did you mean status?") and a
+    // one-line hint, not a whole help page that hides the error.
+    .showSuggestionAfterError(true)
+    .showHelpAfterError('(add --help for usage)');
   registerStackCommands(program);
   registerMigrateCommand(program);
   registerBridgeCommand(program);
@@ -30,6 +37,7 @@ export function buildProgram(): Command {
   registerWorkerCommand(program);
   registerStorageWorkerCommand(program);
   registerEventCommands(program);
+  registerIngestCommand(program);
   registerDemoCommand(program);
   registerStatusCommand(program);
   registerDlqCommands(program);
@@ -37,6 +45,7 @@ export function buildProgram(): Command {
   registerDreamCommands(program);
   registerSessionsCommands(program);
   registerScheduleCommands(program);
+  registerRetryFailedCommand(program);
   registerNotBuiltCommands(program);
   return program;
 }

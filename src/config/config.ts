@@ -98,6 +98,8 @@ const subject = z.string().regex(/^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/, 'a NATS 
 const logLevel = z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']);
 const logFormat = z.enum(['auto', 'pretty', 'json']);
 const flag = z.enum(['0', '1', 'true', 'false']).transform((v) => v === '1' || v === 'true');
+/** Five-field cron of a Temporal Schedule (UTC). */
+const cron = z.string().regex(/^\S+( \S+){4}$/, 'a cron expression with 5 fields, e.g. "0 3 * * *"');
 const ipAddress = z.string().refine((value) => isIP(value) !== 0, { message: 'an IPv4 or IPv6 address' });
 /** Space-separated V8 flags such as `--max-old-space-size=128` (empty: none). */
 const v8Flags = z
@@ -206,6 +208,31 @@ export interface LocalLlmConfig {
   threads: number;
 }
 
+export interface HousekeepingConfig {
+  /** P8FS_HOUSEKEEPING_UPLOADS_CRON: when unfinished multipart uploads are aborted. */
+  uploadsCron: string;
+  /** P8FS_HOUSEKEEPING_UPLOAD_MAX_AGE_HOURS: multipart uploads started longer ago than this are aborted. */
+  uploadMaxAgeHours: number;
+  /** P8FS_HOUSEKEEPING_STUCK_CRON: when files left in `processing` without a running workflow are re-queued. */
+  stuckFilesCron: string;
+  /** P8FS_HOUSEKEEPING_STUCK_AFTER_MINUTES: a file counts as left in `processing` after this long unchanged. */
+  stuckAfterMinutes: number;
+  /** P8FS_HOUSEKEEPING_DLQ_CRON: when dead letters past their retention are removed. */
+  deadLettersCron: string;
+  /** P8FS_DLQ_RETENTION_DAYS: dead letters older than this are removed by the housekeeping schedule. */
+  deadLetterRetentionDays: number;
+}
+
+export interface TracingConfig {
+  /**
+   * Base URL of an OTLP/HTTP receiver (spans go to `<endpoint>/v1/traces`): P8FS_OTEL_EXPORTER_OTLP_ENDPOINT,
+   * else the standard OTEL_EXPORTER_OTLP_ENDPOINT. Unset: tracing is off.
+   */
+  endpoint?: string;
+  /** OTEL_SERVICE_NAME: one service name for the process instead of p8fs-bridge / p8fs-worker / p8fs-llm-worker. */
+  serviceName?: string;
+}
+
 export interface DreamConfig {
   sessionLimit: number;
   resourceLimit: number;
@@ -296,8 +323,12 @@ export interface Config {
   dream: DreamConfig;
   /** `p8fs schedule apply`: cron of the declared schedules (src/schedules/definitions.ts), UTC. */
   schedules: { nightlyDreamsCron: string };
+  /** Housekeeping schedules (src/schedules/definitions.ts, src/workflows/housekeeping.ts): cron (UTC) and ages. */
+  housekeeping: HousekeepingConfig;
   /** buildMoments: segments per model call, in tokens (P8FS_MOMENTS_GROUP_TOKENS); capped by the model's context. */
   moments: { groupTokens: number };
+  /** OpenTelemetry traces (src/telemetry/tracing.ts): off unless an OTLP endpoint is set. */
+  tracing: TracingConfig;
   stack: {
     dir: string;
     temporalUiPort: number;
@@ -452,9 +483,18 @@ export function loadConfig(env: Env = process.env): Config {
         '0 3 * * *',
       ),
     },
+    housekeeping: {
+      uploadsCron: r.get('P8FS_HOUSEKEEPING_UPLOADS_CRON', cron, '20 * * * *'),
+      uploadMaxAgeHours: r.get('P8FS_HOUSEKEEPING_UPLOAD_MAX_AGE_HOURS', positiveInt, '24'),
+      stuckFilesCron: r.get('P8FS_HOUSEKEEPING_STUCK_CRON', cron, '*/15 * * * *'),
+      stuckAfterMinutes: r.get('P8FS_HOUSEKEEPING_STUCK_AFTER_MINUTES', positiveInt, '30'),
+      deadLettersCron: r.get('P8FS_HOUSEKEEPING_DLQ_CRON', cron, '40 4 * * *'),
+      deadLetterRetentionDays: r.get('P8FS_DLQ_RETENTION_DAYS', positiveInt, '14'),
+    },
     moments: {
       groupTokens: r.get('P8FS_MOMENTS_GROUP_TOKENS', z.coerce.number().int().min(64), '6000'),
     },
+    tracing: readTracing(r, env),
     stack: {
       dir: r.get('P8FS_STACK_DIR', z.string().min(1), '.stack'),
       temporalUiPort,
@@ -467,6 +507,17 @@ export function loadConfig(env: Env = process.env): Config {
   if (r.problems.length > 0) throw new ConfigError(r.problems);
   // Every field was validated above; a missing one would have added a problem.
   return config as Config;
+}
+
+/** Tracing: our variable wins over the standard one, so p8fs can trace elsewhere than other programs. */
+function readTracing(r: EnvReader, env: Env): TracingConfig {
+  const variable = env.P8FS_OTEL_EXPORTER_OTLP_ENDPOINT
+    ? 'P8FS_OTEL_EXPORTER_OTLP_ENDPOINT'
+    : 'OTEL_EXPORTER_OTLP_ENDPOINT';
+  return {
+    endpoint: r.get(variable, url(['http', 'https'])),
+    serviceName: r.get('OTEL_SERVICE_NAME', z.string().regex(/^\S+$/, 'a service name without spaces')),
+  };
 }
 
 /** LLM settings; the provider default follows from which API key is set. */

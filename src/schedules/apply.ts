@@ -54,6 +54,7 @@ export interface ScheduleRow {
   workflowType?: string;
   nextRuns: string[];
   paused?: boolean;
+  description: string;
 }
 
 export async function listSchedules(client: Client, defs: ScheduleDefinition[]): Promise<ScheduleRow[]> {
@@ -69,6 +70,7 @@ export async function listSchedules(client: Client, defs: ScheduleDefinition[]):
         workflowType: d.action.type === 'startWorkflow' ? d.action.workflowType : undefined,
         nextRuns: d.info.nextActionTimes.slice(0, 2).map((t) => t.toISOString()),
         paused: d.state.paused,
+        description: def.description,
       });
     } catch (error) {
       if (!(error instanceof ScheduleNotFoundError)) throw error;
@@ -79,8 +81,22 @@ export async function listSchedules(client: Client, defs: ScheduleDefinition[]):
         cron: def.cron.join(' | '),
         workflowType: def.workflowType,
         nextRuns: [],
+        description: def.description,
       });
     }
   }
   return rows;
+}
+
+/**
+ * Ids of the schedules on the server under this deployment's prefix (`<prefix>-…`), declared or not: a
+ * schedule that was renamed or removed from definitions.ts stays on the server until deleted, and shows
+ * here. Read from Temporal's visibility store, which may lag a write by a moment.
+ */
+export async function serverScheduleIds(client: Client, prefix: string): Promise<string[]> {
+  const ids: string[] = [];
+  for await (const summary of client.schedule.list()) {
+    if (summary.scheduleId.startsWith(`${prefix}-`)) ids.push(summary.scheduleId);
+  }
+  return ids.sort();
 }

@@ -17,8 +17,9 @@ import type { NatsConnection } from '@nats-io/transport-node';
 import { connectNats } from '../clients/nats.js';
 import type { Config } from '../config/config.js';
 import { errorText } from '../domain/errors.js';
-import { countersAsPrometheus, startHealthServer } from '../telemetry/health-server.js';
+import { startHealthServer } from '../telemetry/health-server.js';
 import type { Logger } from '../telemetry/logger.js';
+import { createSubscriberMetrics, exposition, type SubscriberMetrics } from '../telemetry/metrics.js';
 import { type Classified, classifyFilerEvent, SKIP_REASONS, type SkipReason } from './classify.js';
 import { CursorStore, cursorAgeSeconds } from './cursor.js';
 import {
@@ -53,6 +54,12 @@ export class Subscriber {
   readonly skippedByReason = new Map<SkipReason, number>(SKIP_REASONS.map((r) => [r, 0]));
   /** Seconds between the filer logging the last handled event and its handling. */
   lagSeconds = 0;
+  /** The Prometheus metrics served on /metrics (the counters above, with HELP, plus lag and connection). */
+  readonly metrics: SubscriberMetrics = createSubscriberMetrics({
+    lagSeconds: () => this.lagSeconds,
+    filerConnected: () => this.connected(),
+    skipReasons: SKIP_REASONS,
+  });
   /** Tests and the demo watch what is handled. */
   onEvent?: (classified: Classified) => void;
   private cursor: string | undefined;
@@ -136,6 +143,7 @@ export class Subscriber {
         if (this.stopping) break;
         this.lastError = errorText(error);
         this.counters.reconnects += 1;
+        this.metrics.reconnects.inc();
         if (this.counters.seen > before) backoff = MIN_BACKOFF_MS;
         this.log.warn(
           { err: this.lastError, filer: this.cfg.subscriber.filerGrpc, retryInMs: backoff },
@@ -192,11 +200,14 @@ export class Subscriber {
 
   private async handle(event: FilerMetadataEvent): Promise<void> {
     this.counters.seen += 1;
+    this.metrics.seen.inc();
     const classified = classifyFilerEvent(event, { reservedBuckets: [this.cfg.s3.derivedBucket] });
     const tsNs = classified.tsNs;
     if (/^\d+$/.test(tsNs) && tsNs !== '0') this.lagSeconds = cursorAgeSeconds(tsNs);
     if (classified.kind === 'skip') {
       this.counters.skipped += 1;
+      this.metrics.skipped.inc();
+      this.metrics.skippedByReason.inc({ reason: classified.reason });
       this.skippedByReason.set(classified.reason, (this.skippedByReason.get(classified.reason) ?? 0) + 1);
       this.log.debug({ path: classified.path, reason: classified.reason }, 'filer event skipped');
     } else {
@@ -204,8 +215,13 @@ export class Subscriber {
         msgID: classified.msgId,
         timeout: PUBLISH_TIMEOUT_MS,
       });
-      if (ack.duplicate) this.counters.duplicates += 1;
-      else this.counters.published += 1;
+      if (ack.duplicate) {
+        this.counters.duplicates += 1;
+        this.metrics.duplicates.inc();
+      } else {
+        this.counters.published += 1;
+        this.metrics.published.inc();
+      }
       this.log.info(
         {
           type: classified.event.event_type,
@@ -254,21 +270,7 @@ export class Subscriber {
           },
         };
       },
-      metrics: () => {
-        const skipped = [...this.skippedByReason]
-          .map(([reason, n]) => `p8fs_subscriber_skipped_by_reason_total{reason="${reason}"} ${n}`)
-          .join('\n');
-        return [
-          countersAsPrometheus('subscriber', { ...this.counters }),
-          '# TYPE p8fs_subscriber_skipped_by_reason_total counter',
-          skipped,
-          '# TYPE p8fs_subscriber_lag_seconds gauge',
-          `p8fs_subscriber_lag_seconds ${this.lagSeconds}`,
-          '# TYPE p8fs_subscriber_filer_connected gauge',
-          `p8fs_subscriber_filer_connected ${this.connected() ? 1 : 0}`,
-          '',
-        ].join('\n');
-      },
+      metrics: () => exposition(this.metrics.registry),
     });
   }
 }

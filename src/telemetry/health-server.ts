@@ -1,10 +1,12 @@
 /**
  * The small HTTP server every long-running process serves: `GET /health` (JSON, 200 when the process can
- * do its work, 503 otherwise) and `GET /metrics` (Prometheus text). The process supplies both bodies.
+ * do its work, 503 otherwise) and `GET /metrics` (Prometheus text, made from the registries of
+ * metrics.ts). The process supplies both bodies.
  */
 import { createServer, type Server } from 'node:http';
 import { createServer as createTcpServer } from 'node:net';
 import type { Logger } from './logger.js';
+import { PROMETHEUS_CONTENT_TYPE } from './metrics.js';
 
 export interface HealthReport {
   /** False → 503, e.g. while stopping or when a connection the process needs is closed. */
@@ -26,7 +28,7 @@ export function startHealthServer(options: HealthServerOptions): Server {
     void (async () => {
       if (req.url?.startsWith('/metrics')) {
         const text = await options.metrics();
-        res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' });
+        res.writeHead(200, { 'content-type': PROMETHEUS_CONTENT_TYPE });
         res.end(text);
         return;
       }
@@ -67,14 +69,4 @@ export function assertPortFree(port: number, variable: string, host = '0.0.0.0')
     });
     probe.listen({ host, port, exclusive: true }, () => probe.close(() => resolve()));
   });
-}
-
-/** Counters as Prometheus text: `p8fs_<prefix>_<snake_name>_total`. */
-export function countersAsPrometheus(prefix: string, counters: Record<string, number>): string {
-  return Object.entries(counters)
-    .map(([name, value]) => {
-      const metric = `p8fs_${prefix}_${name.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`)}_total`;
-      return `# TYPE ${metric} counter\n${metric} ${value}`;
-    })
-    .join('\n');
 }

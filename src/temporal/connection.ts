@@ -7,6 +7,7 @@ import { Client, Connection, type ConnectionOptions } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
 import type { Config } from '../config/config.js';
 import { errorText } from '../domain/errors.js';
+import { clientTracingInterceptors } from '../telemetry/tracing.js';
 
 const CONNECT_TIMEOUT_MS = 5000;
 
@@ -25,7 +26,11 @@ function unreachable(cfg: Config, error: unknown): Error {
 export async function connectTemporal(cfg: Config): Promise<Client> {
   try {
     const connection = await Connection.connect(connectionOptions(cfg));
-    return new Client({ connection, namespace: cfg.temporal.namespace });
+    return new Client({
+      connection,
+      namespace: cfg.temporal.namespace,
+      interceptors: clientTracingInterceptors(cfg),
+    });
   } catch (error) {
     throw unreachable(cfg, error);
   }
@@ -34,7 +39,12 @@ export async function connectTemporal(cfg: Config): Promise<Client> {
 /** A client that connects on first use, for processes that must start while Temporal is still down. */
 export function lazyTemporalClient(cfg: Config): Client {
   const connection = Connection.lazy(connectionOptions(cfg));
-  return new Client({ connection, namespace: cfg.temporal.namespace });
+  // With tracing on, a start joins the caller's active span (the bridge's span for the event).
+  return new Client({
+    connection,
+    namespace: cfg.temporal.namespace,
+    interceptors: clientTracingInterceptors(cfg),
+  });
 }
 
 /** The connection a worker polls with. */

@@ -11,6 +11,10 @@ export const WorkflowTypes = {
   buildMoments: 'buildMoments',
   dreamAnalysis: 'dreamAnalysis',
   dreamBatch: 'dreamBatch',
+  // Housekeeping (src/workflows/housekeeping.ts), started by the schedules in src/schedules/definitions.ts.
+  abortStaleUploads: 'abortStaleUploads',
+  requeueStuckFiles: 'requeueStuckFiles',
+  trimDeadLetters: 'trimDeadLetters',
 } as const;
 export type WorkflowType = (typeof WorkflowTypes)[keyof typeof WorkflowTypes];
 

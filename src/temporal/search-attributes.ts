@@ -13,6 +13,18 @@ export const SearchAttributes = {
   JobType: defineSearchAttributeKey('JobType', SearchAttributeType.KEYWORD),
 };
 
+/**
+ * Values of the JobType search attribute: the same words as `jobs.job_type`, so a query and the table
+ * agree. Every ingestFile run is `ingest_file`, whatever its event (create, update, delete, rename: that
+ * is in the run's memo and summary).
+ */
+export const JobTypes = {
+  ingestFile: 'ingest_file',
+  buildMoments: 'build_moments',
+  dreamAnalysis: 'dream_analysis',
+  dreamBatch: 'dream_batch',
+} as const;
+
 // The `temporal` CLI spells the types in PascalCase.
 const CLI_TYPE_NAMES: Record<SearchAttributeType, string> = {
   [SearchAttributeType.TEXT]: 'Text',

@@ -16,16 +16,104 @@ import type { buildMoments } from '../workflows/build-moments.js';
 import type { dreamAnalysis, dreamBatch } from '../workflows/dream-analysis.js';
 import type { ingestFile } from '../workflows/ingest-file.js';
 import { WorkflowTypes } from './names.js';
+import { JobTypes, SearchAttributes } from './search-attributes.js';
+
+/**
+ * What a person sees of a run in the Temporal UI and `temporal workflow describe`: a one-line summary in
+ * the workflow list, details (Markdown) on the run's page, and a memo of the facts a script may read.
+ * Every start below gets these unless its caller passes its own; none of it is a search attribute, so a
+ * server without ours registered accepts them.
+ */
+export interface WorkflowPresentation {
+  staticSummary: string;
+  staticDetails: string;
+  memo: Record<string, unknown>;
+}
+
+/**
+ * Temporal refuses a summary over 400 bytes (`limit.userMetadataSummarySize`); file names are cut well
+ * below that, at a character boundary.
+ */
+const MAX_SUMMARY_NAME_CHARS = 120;
+
+/** 840059 → "820.4 KiB", 512 → "512 bytes": a size for reading. */
+export function readableSize(bytes: number): string {
+  const units = [
+    ['GiB', 1024 ** 3],
+    ['MiB', 1024 ** 2],
+    ['KiB', 1024],
+  ] as const;
+  for (const [unit, size] of units) {
+    if (bytes >= size) return `${(bytes / size).toFixed(1).replace(/\.0$/, '')} ${unit}`;
+  }
+  return `${bytes} bytes`;
+}
+
+/** Control characters (a newline in a file name) would break the one-line summary. */
+function oneLine(text: string, maxChars: number): string {
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: removing them is the point
+  const clean = text.replace(/[\u0000-\u001f\u007f]+/g, ' ');
+  const chars = [...clean];
+  return chars.length > maxChars ? `${chars.slice(0, maxChars - 1).join('')}…` : clean;
+}
+
+/** Only the keys with a value: memo fields are separate payloads, and "undefined" says nothing. */
+function defined(fields: Record<string, unknown>): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(fields).filter(([, value]) => value !== undefined));
+}
+
+/** e.g. `report.pdf (820.4 KiB) · tenant tenant-test · small tier`; `delete notes.md · tenant …`. */
+export function ingestFilePresentation(input: IngestFileInput): WorkflowPresentation {
+  const { event, tier } = input;
+  const name = oneLine(event.fileName, MAX_SUMMARY_NAME_CHARS);
+  const verb = event.type === 'create' ? '' : `${event.type} `;
+  const size = event.size !== undefined && event.type !== 'delete' ? ` (${readableSize(event.size)})` : '';
+  const tenant = oneLine(event.tenantId, 64);
+  const tierPart = event.type === 'delete' ? '' : ` · ${tier} tier`;
+  const details = [
+    `**${event.type}** ${event.path}`,
+    ...(event.oldPath ? [`**from** ${event.oldPath}`] : []),
+    `**tenant** ${event.tenantId}`,
+    ...(event.size !== undefined
+      ? [`**size** ${event.size.toLocaleString('en-US')} bytes (${readableSize(event.size)})`]
+      : []),
+    ...(event.mimeType ? [`**type** ${event.mimeType}`] : []),
+    `**tier** ${tier}`,
+    `**version** ${input.version}`,
+    ...(input.source ? [`**source** ${input.source}`] : []),
+  ];
+  return {
+    staticSummary: `${verb}${name}${size} · tenant ${tenant}${tierPart}`,
+    staticDetails: details.join('  \n'),
+    memo: defined({
+      tenantId: event.tenantId,
+      path: event.path,
+      fileName: event.fileName,
+      size: event.size,
+      tier,
+      mimeType: event.mimeType,
+      eventType: event.type,
+      oldPath: event.oldPath,
+      version: input.version,
+      source: input.source,
+    }),
+  };
+}
 
 export type IngestFileHandle = WorkflowHandle<typeof ingestFile>;
 export type IngestFileStartOptions = Omit<WorkflowStartOptions<typeof ingestFile>, 'args'>;
 
+/** Starts ingestFile; its summary, details and memo come from the input unless `options` has its own. */
 export function startIngestFile(
   client: Client,
   input: IngestFileInput,
   options: IngestFileStartOptions,
 ): Promise<WorkflowHandleWithFirstExecutionRunId<typeof ingestFile>> {
-  return client.workflow.start<typeof ingestFile>(WorkflowTypes.ingestFile, { ...options, args: [input] });
+  return client.workflow.start<typeof ingestFile>(WorkflowTypes.ingestFile, {
+    ...ingestFilePresentation(input),
+    ...options,
+    args: [input],
+  });
 }
 
 export function ingestFileHandle(client: Client, workflowId: string, runId?: string): IngestFileHandle {
@@ -42,9 +130,68 @@ export function startBuildMoments(
   options: BuildMomentsStartOptions,
 ): Promise<WorkflowHandleWithFirstExecutionRunId<typeof buildMoments>> {
   return client.workflow.start<typeof buildMoments>(WorkflowTypes.buildMoments, {
+    ...buildMomentsPresentation(input),
+    typedSearchAttributes: jobAttributes(input.tenantId, JobTypes.buildMoments),
     ...options,
     args: [input],
   });
+}
+
+/** e.g. `moments from transcripts/standup.json · tenant tenant-test`. */
+export function buildMomentsPresentation(input: BuildMomentsInput): WorkflowPresentation {
+  const what = input.transcriptKey
+    ? `moments from ${oneLine(input.transcriptKey, MAX_SUMMARY_NAME_CHARS)}`
+    : 'moments from an inline transcript';
+  return {
+    staticSummary: `${what} · tenant ${oneLine(input.tenantId, 64)}`,
+    staticDetails: [
+      `**moments** for tenant ${input.tenantId}`,
+      `**transcript** ${input.transcriptKey ?? '(inline, in the workflow input)'}`,
+      ...(input.source ? [`**source** ${input.source}`] : []),
+    ].join('  \n'),
+    memo: defined({ tenantId: input.tenantId, transcriptKey: input.transcriptKey, source: input.source }),
+  };
+}
+
+/**
+ * TenantId and JobType (the `jobs.job_type` of the same work) on starts made outside the bridge (the
+ * CLI, the demo, schedules), so the README's saved searches find them too; callers may pass their own.
+ */
+function jobAttributes(tenantId: string | undefined, jobType: string) {
+  return [
+    ...(tenantId ? [{ key: SearchAttributes.TenantId, value: tenantId.slice(0, 256) }] : []),
+    { key: SearchAttributes.JobType, value: jobType },
+  ];
+}
+
+/** e.g. `dream analysis · tenant tenant-test · direct, last 24 h`. */
+export function dreamAnalysisPresentation(input: DreamAnalysisInput): WorkflowPresentation {
+  const mode = input.mode ?? 'direct';
+  const window = input.windowHours ? `last ${input.windowHours} h` : 'default window';
+  return {
+    staticSummary: `dream analysis · tenant ${oneLine(input.tenantId, 64)} · ${mode}, ${window}`,
+    staticDetails: [
+      `**dream analysis** for tenant ${input.tenantId}`,
+      `**mode** ${mode}`,
+      `**window** ${input.windowHours ? `${input.windowHours} hours` : 'P8FS_DREAM_WINDOW_HOURS of the worker'}`,
+    ].join('  \n'),
+    memo: defined({ tenantId: input.tenantId, mode, windowHours: input.windowHours }),
+  };
+}
+
+/** e.g. `dream batch · 3 tenants · batch`. */
+export function dreamBatchPresentation(input: DreamBatchInput): WorkflowPresentation {
+  const mode = input.mode ?? 'direct';
+  const who = input.tenantIds ? `${input.tenantIds.length} tenant(s)` : 'every active tenant';
+  return {
+    staticSummary: `dream batch · ${who} · ${mode}`,
+    staticDetails: [
+      `**dream batch** for ${input.tenantIds ? input.tenantIds.join(', ') : 'every tenant active in the window'}`,
+      `**mode** ${mode}`,
+      ...(input.windowHours ? [`**window** ${input.windowHours} hours`] : []),
+    ].join('  \n'),
+    memo: defined({ tenantCount: input.tenantIds?.length, mode, windowHours: input.windowHours }),
+  };
 }
 
 export function buildMomentsHandle(client: Client, workflowId: string, runId?: string): BuildMomentsHandle {
@@ -61,6 +208,8 @@ export function startDreamAnalysis(
   options: DreamAnalysisStartOptions,
 ): Promise<WorkflowHandleWithFirstExecutionRunId<typeof dreamAnalysis>> {
   return client.workflow.start<typeof dreamAnalysis>(WorkflowTypes.dreamAnalysis, {
+    ...dreamAnalysisPresentation(input),
+    typedSearchAttributes: jobAttributes(input.tenantId, JobTypes.dreamAnalysis),
     ...options,
     args: [input],
   });
@@ -78,5 +227,10 @@ export function startDreamBatch(
   input: DreamBatchInput,
   options: DreamBatchStartOptions,
 ): Promise<WorkflowHandleWithFirstExecutionRunId<typeof dreamBatch>> {
-  return client.workflow.start<typeof dreamBatch>(WorkflowTypes.dreamBatch, { ...options, args: [input] });
+  return client.workflow.start<typeof dreamBatch>(WorkflowTypes.dreamBatch, {
+    ...dreamBatchPresentation(input),
+    typedSearchAttributes: jobAttributes(undefined, JobTypes.dreamBatch),
+    ...options,
+    args: [input],
+  });
 }

@@ -13,10 +13,14 @@ import { createPool } from '../clients/postgres.js';
 import { createS3Client } from '../clients/s3.js';
 import type { Config } from '../config/config.js';
 import { createLogger, type Logger } from '../telemetry/logger.js';
+import { flushTracing, startTracing } from '../telemetry/tracing.js';
 import { connectWorkerConnection } from '../temporal/connection.js';
 import { llmTaskQueue } from '../temporal/names.js';
+import { watchWorkers } from './metrics-endpoint.js';
+import { withActivityMetrics } from './metrics-interceptor.js';
 import { startWorkerRuntime } from './runtime.js';
 import type { StorageWorkers } from './storage-worker.js';
+import { warnIfBundleUntraced, workerTracingOptions } from './tracing-interceptors.js';
 import { workflowBundle } from './workflow-bundle.js';
 
 export interface LlmWorkers extends StorageWorkers {
@@ -33,21 +37,29 @@ export async function createLlmWorker(
   // Before anything connects: an unusable provider (e.g. `local`) is a start-up error with its reason.
   const llm = createLlmProvider(cfg);
   await startWorkerRuntime(cfg, log);
+  // Off unless an OTLP endpoint is configured; a process with storage tiers too keeps its first name.
+  startTracing(cfg, 'p8fs-llm-worker', log);
   const connection = await connectWorkerConnection(cfg);
   const pool = createPool(cfg, Math.max(4, cfg.llm.concurrency + 2));
   const s3 = createS3Client(cfg);
   const deps = { cfg, pool, s3, llm, log };
+  const bundle = await workflowBundle(cfg);
+  warnIfBundleUntraced(bundle, log);
   const worker = await Worker.create({
     connection,
     namespace: cfg.temporal.namespace,
     taskQueue: llmTaskQueue(cfg),
-    workflowBundle: await workflowBundle(cfg),
+    workflowBundle: bundle,
     activities: { ...createDreamActivities(deps), ...createMomentActivities(deps) },
     maxConcurrentActivityTaskExecutions: cfg.llm.concurrency,
     maxTaskQueueActivitiesPerSecond: cfg.llm.maxActivitiesPerSecond,
     shutdownGraceTime: cfg.worker.shutdownGraceSeconds * 1000,
+    // OpenTelemetry: activity interceptors and the workflow span sink (tracing-interceptors.ts);
+    // the metrics interceptor (metrics-interceptor.ts) goes first, timing each whole attempt.
+    ...withActivityMetrics(workerTracingOptions()),
     ...overrides,
   });
+  watchWorkers([worker]);
   return {
     workers: [worker],
     llm,
@@ -56,6 +68,7 @@ export async function createLlmWorker(
       try {
         await worker.run();
       } finally {
+        await flushTracing();
         await connection.close().catch(() => undefined);
         await pool.end().catch(() => undefined);
         s3.destroy();

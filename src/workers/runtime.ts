@@ -1,8 +1,9 @@
 /**
  * The Temporal worker runtime of a process, installed once: the SDK's logs (its own, and what workflows
  * and activities log through `log`/`Context.log`) forwarded into the app's logger at the configured
- * level, and the SDK's Prometheus metrics on P8FS_WORKER_METRICS_HOST:P8FS_WORKER_METRICS_PORT (loopback
- * unless configured). Every worker kind (storage tiers, LLM) starts here.
+ * level, and one /metrics on P8FS_WORKER_METRICS_HOST:P8FS_WORKER_METRICS_PORT (loopback unless
+ * configured) with our worker metrics and the SDK's own (metrics-endpoint.ts). Every worker kind
+ * (storage tiers, LLM) starts here.
  *
  * Signals are the process's business, not the SDK's: the runtime installs no SIGINT/SIGTERM handlers
  * (the SDK's would swallow the signal and leave a process that waits on something else running), so a
@@ -12,8 +13,9 @@ import { createServer } from 'node:net';
 import { ApplicationFailure } from '@temporalio/common';
 import { DefaultLogger, type LogEntry, type LogLevel, Runtime } from '@temporalio/worker';
 import type { Config } from '../config/config.js';
-import { NON_RETRYABLE_ERROR_TYPES } from '../domain/errors.js';
+import { errorText, NON_RETRYABLE_ERROR_TYPES } from '../domain/errors.js';
 import type { Logger } from '../telemetry/logger.js';
+import { freeLoopbackPort, serveWorkerMetrics } from './metrics-endpoint.js';
 
 let installed = false;
 
@@ -47,6 +49,22 @@ function isExpectedFailure(error: unknown): boolean {
   return false;
 }
 
+const TENANT_OF_PATH = /^\/buckets\/([^/]+)\//;
+
+/**
+ * Every line about a file carries tenantId, path, workflowId and runId under the same names, whoever
+ * logged it: the SDK names an activity's run `workflowRunId` (a workflow's: `runId`), and activities log
+ * the file's `path` (/buckets/{tenant}/…), whose bucket is the tenant.
+ */
+export function withFileContext(fields: Record<string, unknown>): void {
+  if (fields.runId === undefined && typeof fields.workflowRunId === 'string')
+    fields.runId = fields.workflowRunId;
+  if (fields.tenantId === undefined && typeof fields.path === 'string') {
+    const tenant = TENANT_OF_PATH.exec(fields.path)?.[1];
+    if (tenant) fields.tenantId = tenant;
+  }
+}
+
 /**
  * One log record from one SDK entry: errors as "Name: message" (their stacks live in the workflow
  * history and the errors table), no task tokens or other binary fields.
@@ -61,6 +79,7 @@ export function sdkLogRecord(entry: LogEntry): { level: LogLevel; fields: Record
       fields[key] = `${value.name}: ${value.message}`;
     } else fields[key] = value;
   }
+  withFileContext(fields);
   const component = fields.sdkComponent;
   // The SDK's own lifecycle chatter (worker state changes, polls) is for debugging the worker itself;
   // an activity failing because its file is corrupt is an expected outcome the workflow reports.
@@ -74,10 +93,16 @@ export function sdkLogRecord(entry: LogEntry): { level: LogLevel; fields: Record
 }
 
 export interface RuntimeOptions {
-  /** Serve the SDK's Prometheus metrics on this port (0 = off). */
+  /** Serve the process's /metrics (ours and the SDK's) and /health on this port (0 = off). */
   metricsPort: number;
-  /** Address to bind the metrics exporter to; default cfg.worker.metricsHost (127.0.0.1). */
+  /** Address to bind the metrics endpoint to; default cfg.worker.metricsHost (127.0.0.1). */
   metricsHost?: string;
+}
+
+/** What installWorkerRuntime needs: where the SDK's own Prometheus exporter listens, if anywhere. */
+export interface InstallOptions {
+  /** A loopback `host:port` for the SDK's exporter, scraped by the metrics endpoint (metrics-endpoint.ts). */
+  sdkMetricsAddress?: string;
 }
 
 /** `host:port` as a socket address: IPv6 literals in brackets. */
@@ -116,9 +141,9 @@ export function checkMetricsAddress(host: string, port: number): Promise<void> {
 }
 
 /** Installs the runtime once per process; later calls are no-ops (the SDK allows only one). */
-export function installWorkerRuntime(cfg: Config, log: Logger, options: RuntimeOptions): void {
+export function installWorkerRuntime(cfg: Config, log: Logger, options: InstallOptions = {}): void {
   if (installed) return;
-  const host = options.metricsHost ?? cfg.worker.metricsHost;
+  const { sdkMetricsAddress } = options;
   const sdkLog = log.child({ component: 'temporal' });
   try {
     Runtime.install({
@@ -130,22 +155,23 @@ export function installWorkerRuntime(cfg: Config, log: Logger, options: RuntimeO
       telemetryOptions: {
         // The SDK core's own (Rust) logs join the same logger instead of printing their own format.
         logging: { filter: { core: SDK_LEVEL[cfg.logLevel], other: 'WARN' }, forward: {} },
-        ...(options.metricsPort > 0
-          ? { metrics: { prometheus: { bindAddress: socketAddress(host, options.metricsPort) } } }
-          : {}),
+        ...(sdkMetricsAddress ? { metrics: { prometheus: { bindAddress: sdkMetricsAddress } } } : {}),
       },
     });
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
     // Installed already by the code embedding us (a test, another library's worker): with no metrics
     // port wanted there is nothing of ours it lacks but log forwarding, so use it as it is.
-    if (options.metricsPort === 0 && /already been installed/.test(message)) {
+    if (!sdkMetricsAddress && /already been installed/.test(message)) {
       log.debug({ reason: message }, 'Temporal runtime installed elsewhere in this process: using it');
       installed = true;
       return;
     }
-    if (options.metricsPort > 0 && /metrics|prometheus|address/i.test(message)) {
-      throw metricsProblem(host, options.metricsPort, message);
+    if (sdkMetricsAddress && /metrics|prometheus|address/i.test(message)) {
+      throw new MetricsPortError(
+        `the Temporal SDK's metrics exporter cannot listen on ${sdkMetricsAddress} (a loopback port chosen ` +
+          `at start-up for /metrics to scrape): ${message}. Start the worker again.`,
+      );
     }
     throw error;
   }
@@ -155,7 +181,9 @@ export function installWorkerRuntime(cfg: Config, log: Logger, options: RuntimeO
 /**
  * The runtime for a worker process: first checks that the metrics address is free (a taken port is a
  * clear start-up error naming P8FS_WORKER_METRICS_PORT, instead of the SDK's bare "Address already in
- * use" and a process left waiting), then installs it. Call before creating workers.
+ * use" and a process left waiting), serves /metrics and /health there (metrics-endpoint.ts), then
+ * installs the runtime with the SDK's exporter on a loopback port that /metrics scrapes and appends.
+ * Call before creating workers.
  */
 export async function startWorkerRuntime(
   cfg: Config,
@@ -163,7 +191,29 @@ export async function startWorkerRuntime(
   options: RuntimeOptions = { metricsPort: cfg.worker.metricsPort },
 ): Promise<void> {
   if (installed) return;
+  const { metricsPort: port } = options;
+  if (port <= 0) {
+    installWorkerRuntime(cfg, log);
+    return;
+  }
   const host = options.metricsHost ?? cfg.worker.metricsHost;
-  if (options.metricsPort > 0) await checkMetricsAddress(host, options.metricsPort);
-  installWorkerRuntime(cfg, log, options);
+  await checkMetricsAddress(host, port);
+  let sdkPort = await freeLoopbackPort();
+  while (sdkPort === port) sdkPort = await freeLoopbackPort();
+  const sdkMetricsAddress = socketAddress('127.0.0.1', sdkPort);
+  const server = await serveWorkerMetrics({
+    host,
+    port,
+    sdkMetricsUrl: `http://${sdkMetricsAddress}/metrics`,
+    log,
+  }).catch((error: unknown) => {
+    throw metricsProblem(host, port, errorText(error));
+  });
+  try {
+    installWorkerRuntime(cfg, log, { sdkMetricsAddress });
+  } catch (error) {
+    server.close();
+    throw error;
+  }
+  log.debug({ metrics: `http://${socketAddress(host, port)}/metrics`, sdkMetricsAddress }, 'metrics served');
 }

@@ -4,6 +4,7 @@
  * large files from starving the many small ones.
  */
 import { Worker, type WorkerOptions } from '@temporalio/worker';
+import { createHousekeepingActivities } from '../activities/housekeeping/activities.js';
 import { createIngestActivities } from '../activities/ingest/activities.js';
 import { createMemberEventPublisher } from '../activities/ingest/member-files.js';
 import { removeOrphanedWorkDirs } from '../activities/work-dirs.js';
@@ -12,9 +13,13 @@ import { createS3Client } from '../clients/s3.js';
 import type { Config } from '../config/config.js';
 import type { Tier } from '../domain/tiers.js';
 import { createLogger, type Logger } from '../telemetry/logger.js';
+import { flushTracing, startTracing } from '../telemetry/tracing.js';
 import { connectWorkerConnection } from '../temporal/connection.js';
 import { taskQueueFor } from '../temporal/names.js';
+import { watchWorkers } from './metrics-endpoint.js';
+import { withActivityMetrics } from './metrics-interceptor.js';
 import { startWorkerRuntime } from './runtime.js';
+import { warnIfBundleUntraced, workerTracingOptions } from './tracing-interceptors.js';
 import { workflowBundle } from './workflow-bundle.js';
 
 export interface StorageWorkers {
@@ -32,14 +37,22 @@ export async function createStorageWorkers(
 ): Promise<StorageWorkers> {
   // A taken metrics port is a clear start-up error here, before any worker polls.
   await startWorkerRuntime(cfg, log);
+  // Off unless an OTLP endpoint is configured; before the workers, whose interceptors use it.
+  startTracing(cfg, 'p8fs-worker', log);
   await removeOrphanedWorkDirs();
   const connection = await connectWorkerConnection(cfg);
   const pool = createPool(cfg, Math.max(4, ...tiers.map((t) => cfg.worker.concurrency[t])));
   const s3 = createS3Client(cfg);
   // ZIP members and attachments are published as storage events; NATS is connected on first need.
   const memberEvents = createMemberEventPublisher(cfg);
-  const activities = createIngestActivities({ cfg, pool, s3, memberEvents });
+  // Housekeeping (src/workflows/housekeeping.ts) runs on the storage queues: its schedules start it on small.
+  const housekeeping = createHousekeepingActivities({ cfg, pool, s3 });
+  const activities = {
+    ...createIngestActivities({ cfg, pool, s3, memberEvents }),
+    ...housekeeping.activities,
+  };
   const bundle = await workflowBundle(cfg);
+  warnIfBundleUntraced(bundle, log);
   const workers = await Promise.all(
     tiers.map((tier) =>
       Worker.create({
@@ -54,19 +67,26 @@ export async function createStorageWorkers(
         // Heartbeat details carry the resume checkpoint of a streamed file; the SDK's default throttle
         // (0.8 × the heartbeat timeout: 48 s on the large tier) would let a dead worker lose that much work.
         maxHeartbeatThrottleInterval: '5 seconds',
+        // OpenTelemetry: activity interceptors and the workflow span sink (tracing-interceptors.ts);
+        // the metrics interceptor (metrics-interceptor.ts) goes first, timing each whole attempt.
+        ...withActivityMetrics(workerTracingOptions()),
         ...overrides,
       }),
     ),
   );
+  watchWorkers(workers);
   return {
     workers,
     async run() {
       try {
         await Promise.all(workers.map((worker) => worker.run()));
       } finally {
+        // The last spans (the workflow's end, the last activities) leave before the process does.
+        await flushTracing();
         await connection.close().catch(() => undefined);
         await pool.end().catch(() => undefined);
         await memberEvents.close().catch(() => undefined);
+        await housekeeping.close().catch(() => undefined);
         s3.destroy();
       }
     },

@@ -14,6 +14,7 @@ import {
   isCancellation,
   log,
   proxyActivities,
+  workflowInfo,
 } from '@temporalio/workflow';
 import type { MomentActivities } from '../activities/insight/moment-activities.js';
 import { NON_RETRYABLE_ERROR_TYPES } from '../domain/errors.js';
@@ -74,11 +75,18 @@ export async function buildMoments(input: BuildMomentsInput): Promise<BuildMomen
   const source = transcriptSource(input);
   const { tenantId } = input;
   let where: TranscriptObject | undefined = source === 'inline' ? undefined : source;
+  // Every line names the tenant and the transcript's path (as storage events spell it); the SDK adds the
+  // workflow id and run id. A finished transcript logs one info line with its figures and duration.
+  const fileFields = {
+    tenantId,
+    path: where ? `/buckets/${where.bucket}/${where.key}` : 'inline transcript',
+  };
+  const durationMs = () => Date.now() - workflowInfo().runStartTime.getTime();
   try {
     where ??= await quick.stageTranscript({ tenantId, transcript: input.transcript });
     const plan = await quick.planMoments({ tenantId, transcript: where });
-    log.info('buildMoments planned', {
-      tenantId,
+    log.debug('buildMoments planned', {
+      ...fileFields,
       transcript: `s3://${where.bucket}/${where.key}`,
       segments: plan.segmentCount,
       groups: plan.groups.length,
@@ -114,7 +122,14 @@ export async function buildMoments(input: BuildMomentsInput): Promise<BuildMomen
       ...(input.source ? { source: input.source } : {}),
     });
     const last = results.at(-1);
-    log.info('buildMoments completed', { tenantId, transcriptRef: plan.transcriptRef, ...stored });
+    log.info('buildMoments completed', {
+      ...fileFields,
+      transcriptRef: plan.transcriptRef,
+      segments: plan.segmentCount,
+      groups: plan.groups.length,
+      ...stored,
+      durationMs: durationMs(),
+    });
     return {
       status: 'completed',
       tenantId,
@@ -132,7 +147,12 @@ export async function buildMoments(input: BuildMomentsInput): Promise<BuildMomen
     if (isCancellation(error)) throw error;
     const failure = describeFailure(error);
     const expected = NON_RETRYABLE_ERROR_TYPES.includes(failure.errorType);
-    (expected ? log.info : log.warn)('buildMoments failed', { tenantId, ...failure });
+    (expected ? log.info : log.warn)('buildMoments failed', {
+      ...fileFields,
+      ...failure,
+      stack: undefined,
+      durationMs: durationMs(),
+    });
     await quick.recordMomentsFailure({ tenantId, ...(where ? { transcript: where } : {}), ...failure });
     const what = where ? `s3://${where.bucket}/${where.key}` : 'inline transcript';
     throw ApplicationFailure.nonRetryable(`buildMoments ${what}: ${failure.message}`, failure.errorType);

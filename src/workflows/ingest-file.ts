@@ -7,7 +7,13 @@
  * describes the object; when it does not they write nothing and the run ends `superseded`. That is only
  * a different return value for the same commands, so histories recorded before it replay unchanged.
  */
-import { ActivityFailure, ApplicationFailure, log, proxyActivities } from '@temporalio/workflow';
+import {
+  ActivityFailure,
+  ApplicationFailure,
+  log,
+  proxyActivities,
+  workflowInfo,
+} from '@temporalio/workflow';
 import type { IngestActivities } from '../activities/ingest/activities.js';
 import { NON_RETRYABLE_ERROR_TYPES } from '../domain/errors.js';
 import type { IngestFileInput, IngestOutcome } from '../domain/ingest.js';
@@ -54,12 +60,24 @@ function describeFailure(error: unknown): { errorType: string; message: string; 
   return { errorType: 'Error', message: String(cause) };
 }
 
+/**
+ * Milliseconds since this run started, in workflow time (deterministic: the time of the current workflow
+ * task), for the one line that reports a finished file.
+ */
+function runDurationMs(): number {
+  return Date.now() - workflowInfo().runStartTime.getTime();
+}
+
 export async function ingestFile(input: IngestFileInput): Promise<IngestOutcome> {
   const act = byTier[input.tier];
   const { event } = input;
-  log.info('ingestFile started', {
+  // Every line names the file (tenant and path); the SDK adds the workflow id, run id and type, and logs
+  // nothing while a run is replayed, so each line appears once. A finished file logs one info line with
+  // its figures; the steps before it are debug.
+  const fileFields = { tenantId: event.tenantId, path: event.path };
+  log.debug('ingestFile started', {
+    ...fileFields,
     type: event.type,
-    path: event.path,
     tier: input.tier,
     version: input.version,
   });
@@ -67,16 +85,29 @@ export async function ingestFile(input: IngestFileInput): Promise<IngestOutcome>
   if (event.type === 'delete') {
     const deleted = await act.deleteFile(input);
     if (deleted.superseded !== undefined) {
-      log.info('delete superseded', { path: event.path, reason: deleted.superseded });
+      log.info('delete superseded', {
+        ...fileFields,
+        reason: deleted.superseded,
+        durationMs: runDurationMs(),
+      });
       return { status: 'superseded', fileId: deleted.fileId, reason: deleted.superseded };
     }
-    log.info('file deleted', { path: event.path, resourcesDeleted: deleted.resourcesDeleted });
+    log.info('file deleted', {
+      ...fileFields,
+      resourcesDeleted: deleted.resourcesDeleted,
+      durationMs: runDurationMs(),
+    });
     return { status: 'deleted', fileId: deleted.fileId, resourcesDeleted: deleted.resourcesDeleted };
   }
   if (event.type === 'rename') {
     const renamed = await act.renameFile(input);
     if (renamed.moved !== undefined) {
-      log.info('file renamed', { from: event.oldPath, to: event.path, resourcesMoved: renamed.moved });
+      log.info('file renamed', {
+        ...fileFields,
+        from: event.oldPath,
+        resourcesMoved: renamed.moved,
+        durationMs: runDurationMs(),
+      });
       return {
         status: 'renamed',
         fileId: renamed.fileId,
@@ -84,27 +115,36 @@ export async function ingestFile(input: IngestFileInput): Promise<IngestOutcome>
         resourcesMoved: renamed.moved,
       };
     }
-    log.info('rename of a file never stored: ingesting the new path', { path: event.path });
+    log.info('rename of a file never stored: ingesting the new path', { ...fileFields, from: event.oldPath });
   }
 
   try {
-    const file = await act.registerFile(input);
-    const extraction = await act.extractText(input, file);
-    const chunking = await act.chunkText(input, file, extraction);
-    const stored = await act.storeChunks(input, file, extraction, chunking);
+    const registered = await act.registerFile(input);
+    const extraction = await act.extractText(input, registered);
+    const chunking = await act.chunkText(input, registered, extraction);
+    const stored = await act.storeChunks(input, registered, extraction, chunking);
     if (stored.superseded !== undefined) {
-      log.info('ingestFile superseded', { path: event.path, reason: stored.superseded });
-      return { status: 'superseded', fileId: file.fileId, reason: stored.superseded };
+      log.info('ingestFile superseded', {
+        ...fileFields,
+        reason: stored.superseded,
+        durationMs: runDurationMs(),
+      });
+      return { status: 'superseded', fileId: registered.fileId, reason: stored.superseded };
     }
     log.info('ingestFile completed', {
-      path: event.path,
+      ...fileFields,
+      tier: input.tier,
       provider: extraction.provider,
+      bytes: registered.size,
       pages: extraction.pageCount,
       chunks: chunking.chunkCount,
+      tokens: chunking.tokenCount,
+      resourcesReplaced: stored.resourcesReplaced,
+      durationMs: runDurationMs(),
     });
     return {
       status: 'completed',
-      fileId: file.fileId,
+      fileId: registered.fileId,
       provider: extraction.provider,
       pageCount: extraction.pageCount,
       chunkCount: chunking.chunkCount,
@@ -116,12 +156,21 @@ export async function ingestFile(input: IngestFileInput): Promise<IngestOutcome>
     // A corrupt or unsupported file is an outcome this workflow reports, not a fault of the system;
     // only failures that exhausted their retries deserve a warning.
     const expected = NON_RETRYABLE_ERROR_TYPES.includes(failure.errorType);
-    (expected ? log.info : log.warn)('ingestFile failed', { path: event.path, ...failure, stack: undefined });
+    (expected ? log.info : log.warn)('ingestFile failed', {
+      ...fileFields,
+      ...failure,
+      stack: undefined,
+      durationMs: runDurationMs(),
+    });
     const recorded = await act.recordIngestFailure(input, failure);
     // Failed because S3 changed under the run (e.g. the object was deleted while it was extracted): the
     // later event's run owns the rows, and nothing was recorded. Not a failure of this file.
     if (recorded.superseded !== undefined) {
-      log.info('ingestFile superseded', { path: event.path, reason: recorded.superseded });
+      log.info('ingestFile superseded', {
+        ...fileFields,
+        reason: recorded.superseded,
+        durationMs: runDurationMs(),
+      });
       return { status: 'superseded', fileId: recorded.fileId, reason: recorded.superseded };
     }
     // Fail the run itself so it shows as failed in the Temporal UI; retrying the workflow cannot help.
