@@ -31,7 +31,7 @@ const tenant = uniqueTenant('errors');
 
 beforeAll(async () => {
   // The workflow from src (not a prebuilt dist/ bundle that may predate it).
-  p = await createPipeline('errors', { P8FS_WORKFLOW_BUNDLE: 'source' });
+  p = await createPipeline('errors', {});
   await p.startWorkers(['small']);
   await p.startBridge();
 });

@@ -560,6 +560,7 @@ describe('start and HEAD failures classified from real server errors (real serve
     expect(rejected).toEqual({
       kind: 'rejected',
       reason: expect.stringMatching(/rejected the start of .*: INTERNAL: grpc: error unmarshalling request/),
+      rejection: 'start_rejected',
     });
 
     // 1 500 two-byte characters: 3 000 bytes, over Temporal's 2 KB per value. Cut at a character boundary.

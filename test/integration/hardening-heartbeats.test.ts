@@ -28,7 +28,7 @@ const tenant = uniqueTenant('heartbeats');
 
 beforeAll(async () => {
   // The workflow from src (not a prebuilt dist/ bundle that may predate it).
-  p = await createPipeline('heartbeats', { P8FS_WORKFLOW_BUNDLE: 'source' });
+  p = await createPipeline('heartbeats', {});
   await p.startWorkers(['small']);
   await p.startBridge();
 });

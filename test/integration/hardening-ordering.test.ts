@@ -38,7 +38,6 @@ const tenant = uniqueTenant('ordering');
 beforeAll(async () => {
   p = await createPipeline('ordering', {
     // The workflow from src (not a prebuilt dist/ bundle that may predate it).
-    P8FS_WORKFLOW_BUNDLE: 'source',
     // Every extraction waits this long (heartbeating) before it downloads: the create run is in flight.
     P8FS_FAULT_PAUSE_EXTRACT_MS: String(PAUSE_MS),
   });

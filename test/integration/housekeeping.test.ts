@@ -5,7 +5,6 @@
  * that has since been raised. Unique database, streams, task queues and buckets for this file.
  */
 
-import { existsSync, readFileSync } from 'node:fs';
 import {
   CreateBucketCommand,
   CreateMultipartUploadCommand,
@@ -24,18 +23,12 @@ import { serverScheduleIds } from '../../src/schedules/apply.js';
 import { scheduleDefinitions } from '../../src/schedules/definitions.js';
 import { taskQueueFor, WorkflowTypes } from '../../src/temporal/names.js';
 import { createStorageWorkers } from '../../src/workers/storage-worker.js';
-import { prebuiltBundlePath } from '../../src/workers/workflow-bundle.js';
 import { runCliInProcess } from '../support/cli-in-process.js';
 import { createPipeline, dropBucket, eventually, type Pipeline } from '../support/pipeline.js';
 import { isolatedEnv, uniqueTenant } from '../support/test-stack.js';
 
-// A prebuilt dist/workflow-bundle.js older than the housekeeping workflows would not know them: then
-// the workers bundle src/workflows (about 20 s on two busy cores) instead.
-const prebuilt = prebuiltBundlePath();
-const prebuiltIsCurrent =
-  existsSync(prebuilt) && readFileSync(prebuilt, 'utf8').includes(WorkflowTypes.requeueStuckFiles);
+// Workers load the bundle the test run's global setup built from src/workflows (always current).
 const env = isolatedEnv('housekeeping', {
-  P8FS_WORKFLOW_BUNDLE: prebuiltIsCurrent ? 'prebuilt' : 'source',
   P8FS_WORKER_SHUTDOWN_GRACE_SECONDS: '0',
 });
 const tenant = uniqueTenant('hk');

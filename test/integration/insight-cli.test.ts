@@ -46,7 +46,6 @@ function childEnv(): NodeJS.ProcessEnv {
 beforeAll(async () => {
   env = isolatedEnv('dreamcli', {
     P8FS_LLM_PROVIDER: 'heuristic',
-    P8FS_WORKFLOW_BUNDLE: 'source',
     P8FS_LOG_FORMAT: 'json',
     P8FS_LOG_LEVEL: 'info',
   });

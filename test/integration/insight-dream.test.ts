@@ -94,7 +94,6 @@ beforeAll(async () => {
     // dreamBatch's sliding window in direct mode: two children at a time.
     P8FS_DREAM_CONCURRENT_TENANTS: '2',
     P8FS_LLM_MAX_ACTIVITIES_PER_SECOND: '50',
-    P8FS_WORKFLOW_BUNDLE: 'source',
     P8FS_WORKER_SHUTDOWN_GRACE_SECONDS: '2',
   });
   cfg = loadConfig(env);

@@ -43,11 +43,10 @@ beforeAll(() => {
     // A small window and answer budget keep one generation within seconds on 2 cores.
     // (dream packing keeps ~2.5k tokens for its prompt and file ids, so 4k leaves room for one document).
     P8FS_LOCAL_CONTEXT_TOKENS: '4096',
-    P8FS_LLM_MAX_OUTPUT_TOKENS: '600',
+    P8FS_LLM_MAX_OUTPUT_TOKENS: '300',
     // One answer per call: re-asking is the shared code every provider uses (answers.ts), tested with
     // the loopback servers; here each extra answer would cost tens of seconds.
     P8FS_LLM_SCHEMA_RETRIES: '0',
-    P8FS_WORKFLOW_BUNDLE: 'source',
     P8FS_WORKER_SHUTDOWN_GRACE_SECONDS: '2',
   });
   cfg = loadConfig(env);
@@ -110,7 +109,7 @@ describe('local provider: node-llama-cpp with SmolLM2-135M-Instruct (real model,
       expect(outcome.message).toMatch(
         /^moment_builder: the local model's answer failed the schema 1 time\(s\)/,
       );
-      expect(outcome.message).toMatch(/moments\[\d+\]\.\w+|cut off at 600 tokens|not JSON/);
+      expect(outcome.message).toMatch(/moments\[\d+\]\.\w+|cut off at 300 tokens|not JSON/);
       console.info(`[local] MomentBuilder: honest failure: ${outcome.message}`);
       return;
     }

@@ -42,7 +42,6 @@ const env = isolatedEnv('metrics', {
   P8FS_SUBSCRIBER_HEALTH_PORT: String(subscriberPort),
   P8FS_SUBSCRIBER_PATH_PREFIX: `/buckets/${tenant}/`,
   P8FS_LLM_PROVIDER: 'heuristic',
-  P8FS_WORKFLOW_BUNDLE: 'source',
 });
 env.P8FS_SUBSCRIBER_CURSOR_BUCKET = `cursor-${env.P8FS_TASK_QUEUE_PREFIX}`;
 

@@ -33,7 +33,6 @@ const envPromise = (async () => {
     P8FS_SUBSCRIBER_HEALTH_PORT: String(await freePort()),
     P8FS_WORKER_METRICS_PORT: String(await freePort()),
     P8FS_SUBSCRIBER_PATH_PREFIX: `/buckets/${tenant}/`,
-    P8FS_WORKFLOW_BUNDLE: 'source',
     P8FS_LOG_FORMAT: 'json',
   });
   env.P8FS_SUBSCRIBER_CURSOR_BUCKET = `cursor-${env.P8FS_TASK_QUEUE_PREFIX}`;

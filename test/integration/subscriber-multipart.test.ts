@@ -28,7 +28,6 @@ const tenant = uniqueTenant('multipart');
 const env = isolatedEnv('multipart', {
   P8FS_SUBSCRIBER_PATH_PREFIX: `/buckets/${tenant}/`,
   P8FS_SUBSCRIBER_HEALTH_PORT: '0',
-  P8FS_WORKFLOW_BUNDLE: 'source',
 });
 env.P8FS_SUBSCRIBER_CURSOR_BUCKET = `cursor-${env.P8FS_TASK_QUEUE_PREFIX}`;
 

@@ -151,7 +151,6 @@ beforeAll(async () => {
   env = isolatedEnv('traces', {
     P8FS_OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${otlpHttp}`,
     // Bundle the workflows from source, so the workflow interceptors in this checkout are what runs.
-    P8FS_WORKFLOW_BUNDLE: 'source',
     P8FS_LOG_LEVEL: 'info',
     P8FS_LOG_FORMAT: 'json',
   });

@@ -6,7 +6,7 @@
  * the activities', forwarded from the Temporal SDK into the process's pino logger) names the tenant, the
  * path, the workflow id and the run id too.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import type { Client } from '@temporalio/client';
@@ -18,21 +18,16 @@ import { createS3Client } from '../../src/clients/s3.js';
 import { type Config, loadConfig } from '../../src/config/config.js';
 import { connectTemporal } from '../../src/temporal/connection.js';
 import { ingestFileHandle } from '../../src/temporal/starts.js';
-import { prebuiltBundlePath } from '../../src/workers/workflow-bundle.js';
 import { type RunningCli, startCli } from '../support/cli.js';
 import { createTestDatabase, dropTestDatabase } from '../support/database.js';
 import { dropBucket, eventually } from '../support/pipeline.js';
 import { SAMPLES_DIR } from '../support/samples.js';
 import { isolatedEnv, uniqueTenant } from '../support/test-stack.js';
 
-// The prebuilt bundle (`make build`) when it holds the workflow's current log lines; else the worker
-// bundles src/workflows itself (slower), so the test never reads an old build's logs.
-const prebuilt = prebuiltBundlePath();
-const prebuiltIsCurrent = existsSync(prebuilt) && readFileSync(prebuilt, 'utf8').includes('runDurationMs');
+// The worker loads the bundle the test run's global setup built from src/workflows (always current).
 const env = isolatedEnv('wlogs', {
   P8FS_LOG_LEVEL: 'info',
   P8FS_LOG_FORMAT: 'json',
-  P8FS_WORKFLOW_BUNDLE: prebuiltIsCurrent ? 'prebuilt' : 'source',
 });
 const cfg: Config = loadConfig(env);
 const tenant = uniqueTenant('wlogs');

@@ -13,18 +13,24 @@ import { prebuiltBundlePath, writePrebuiltBundle } from '../../src/workers/workf
 import { testStackConfig } from './test-stack.js';
 
 export default async function setup(): Promise<(() => Promise<void>) | undefined> {
+  // Bundling (CPU) and starting the servers (mostly waiting) overlap.
   const bundling = Date.now();
   mkdirSync(dirname(prebuiltBundlePath()), { recursive: true });
-  const bytes = await writePrebuiltBundle();
-  console.log(
-    `[test-stack] workflow bundle: ${prebuiltBundlePath()} (${(bytes / 1024).toFixed(0)} KiB, ${((Date.now() - bundling) / 1000).toFixed(1)} s)`,
+  const bundled = writePrebuiltBundle().then((bytes) =>
+    console.log(
+      `[test-stack] workflow bundle: ${prebuiltBundlePath()} (${(bytes / 1024).toFixed(0)} KiB, ${((Date.now() - bundling) / 1000).toFixed(1)} s)`,
+    ),
   );
   if (process.env.P8FS_TEST_STACK === 'external') {
     console.log('[test-stack] P8FS_TEST_STACK=external: using the servers given by the environment');
+    await bundled;
     return undefined;
   }
   const started = Date.now();
-  const states = await stackUp(testStackConfig(), (line) => console.log(`[test-stack] ${line}`));
+  const [states] = await Promise.all([
+    stackUp(testStackConfig(), (line) => console.log(`[test-stack] ${line}`)),
+    bundled,
+  ]);
   const summary = states.map((s) => `${s.name} ${s.state}`).join(', ');
   console.log(`[test-stack] ready in ${((Date.now() - started) / 1000).toFixed(1)} s: ${summary}`);
   const ours = states.filter((s) => s.state === 'started').map((s) => s.name);
