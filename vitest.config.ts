@@ -17,6 +17,7 @@ const CHAOS_TESTS = [
   'test/integration/subscriber-reconnect.test.ts',
   'test/integration/chaos-temporal-outage.test.ts',
   'test/integration/chaos-worker-kill.test.ts',
+  'test/integration/insight-local-inference.test.ts',
   // Needs Jaeger, built from source by scripts/install-jaeger.sh (minutes): `make chaos` runs it first.
   'test/integration/traces-otlp.test.ts',
 ];

@@ -127,11 +127,18 @@ describe('housekeeping workflows and commands (real servers)', () => {
     await eventually('the re-queued file to complete', async () =>
       (await fileStatus(stuckPath)) === 'completed' ? true : undefined,
     );
-    // Same workflow id (the bridge's id rules), a second run: the terminated one and the new one.
-    const runs: string[] = [];
-    for await (const w of p.temporal.workflow.list({ query: `WorkflowId = "${stuckWorkflowId}"` }))
-      runs.push(w.status.name);
-    expect(runs.sort()).toEqual(['COMPLETED', 'TERMINATED']);
+    // The files row completes inside the last activity, before the run closes: wait for the run itself.
+    await p.temporal.workflow.getHandle(stuckWorkflowId).result();
+    // Same workflow id (the bridge's id rules), a second run: the terminated one and the new one
+    // (visibility follows the history a moment later).
+    const runs = await eventually('both runs to be listed as closed', async () => {
+      const statuses: string[] = [];
+      for await (const w of p.temporal.workflow.list({ query: `WorkflowId = "${stuckWorkflowId}"` }))
+        statuses.push(w.status.name);
+      statuses.sort();
+      return statuses.join() === 'COMPLETED,TERMINATED' ? statuses : undefined;
+    });
+    expect(runs).toEqual(['COMPLETED', 'TERMINATED']);
     const resources = await p.pool.query<{ n: number }>(
       'SELECT count(*)::int AS n FROM resources WHERE file_id = $1',
       [fileIdFor(tenant, stuckPath)],
