@@ -28,11 +28,15 @@ demo: setup build ## stack up, migrate, run the ingestion demo over ../shared/sa
 	@$(P8FS) demo
 
 test: setup ## run every test against real servers (the test stack uses its own ports)
-	@echo "[test] type-checking"
-	@npx tsc -p tsconfig.json
+	@# The type-check runs beside vitest's start (servers starting, workflows bundling: mostly waiting);
+	@# its errors print at the end and fail the target.
+	@echo "[test] type-checking (tsc, beside the test run; its result is printed at the end)"
 	@echo "[test] running vitest (the test stack starts on ports 2xxxx if it is not running, and stops again at the end)"
-	@P8FS_TEST_STOP_STACK=1 npx vitest run --reporter=default --reporter=json --outputFile.json=.vitest-report.json; \
-	status=$$?; node scripts/test-summary.mjs .vitest-report.json; exit $$status
+	@npx tsc -p tsconfig.json > .tsc-report.txt 2>&1 & tsc=$$!; \
+	P8FS_TEST_STOP_STACK=1 npx vitest run --reporter=default --reporter=json --outputFile.json=.vitest-report.json; \
+	status=$$?; \
+	if wait $$tsc; then echo "[test] type-check: no errors"; else echo "[test] type-check FAILED:"; cat .tsc-report.txt; status=1; fi; \
+	node scripts/test-summary.mjs .vitest-report.json; exit $$status
 
 chaos: setup ## slow soaks kept out of make test: huge files streamed in bounded memory, workers and servers killed or stopped mid-work (CHAOS_TESTS in vitest.config.ts)
 	@bash scripts/install-jaeger.sh

@@ -63,12 +63,16 @@ export function restartWithFlags(flags: readonly string[], log: Logger): Promise
  * IPC channel closes and the worker ends at once as its parent did, instead of running on unsupervised
  * (its activities are retried elsewhere from their last heartbeat, as after any crash).
  */
-export function stopOnParentExit(log: Logger): void {
-  if (!process.connected) return;
-  process.once('disconnect', () => {
+export function stopOnParentExit(log: Pick<Logger, 'warn'>): void {
+  // Started without an IPC channel: not a restarted child, nothing to watch.
+  if (typeof process.send !== 'function') return;
+  const parentGone = () => {
     log.warn('the worker process that started this one is gone: exiting');
     process.exit(137);
-  });
+  };
+  // The parent may have died while this process was still starting up.
+  if (!process.connected) parentGone();
+  else process.once('disconnect', parentGone);
 }
 
 export function currentHeap(): { execArgv: readonly string[]; heapLimitBytes: number } {

@@ -94,9 +94,12 @@ describe('p8fs worker --tier large (real process, test stack)', () => {
       "const child = spawn(process.execPath, ['--import', 'tsx', '-e', `",
       "  import { stopOnParentExit } from './src/cli/heap-ceiling.ts';",
       '  stopOnParentExit({ warn() {} });',
+      "  process.send('watching');",
       '  setInterval(() => {}, 1000);',
       "`], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });",
-      'console.log(child.pid);',
+      // The pid once the child watches its channel (a child still starting when its parent dies is the
+      // other case, covered by the check of process.connected at start).
+      "child.once('message', () => console.log(child.pid));",
       'setInterval(() => {}, 1000);',
     ].join('\n');
     const parent = spawn(process.execPath, ['-e', script], {
@@ -106,7 +109,6 @@ describe('p8fs worker --tier large (real process, test stack)', () => {
     const pid = await new Promise<number>((resolve) =>
       parent.stdout.once('data', (d) => resolve(Number(String(d).trim()))),
     );
-    await new Promise((resolve) => setTimeout(resolve, 3000));
     expect(alive(pid)).toBe(true);
     parent.kill('SIGKILL');
     await until(() => !alive(pid), 10_000, `child ${pid} still running after its parent died`);
