@@ -96,13 +96,27 @@ export async function createPipeline(
       p.workers = undefined;
     },
     async putObject(bucket, key, body, contentType) {
-      if (!buckets.has(bucket)) {
-        await s3.send(new CreateBucketCommand({ Bucket: bucket })).catch((error: { name?: string }) => {
-          if (error.name !== 'BucketAlreadyOwnedByYou' && error.name !== 'BucketAlreadyExists') throw error;
-        });
-        buckets.add(bucket);
+      // SeaweedFS can answer NoSuchBucket for a bucket created a moment ago while the machine is busy
+      // (its S3 gateway learns of new buckets from the filer): create it again and retry, a few times.
+      for (let attempt = 1; ; attempt++) {
+        try {
+          if (!buckets.has(bucket)) {
+            await s3.send(new CreateBucketCommand({ Bucket: bucket })).catch((error: { name?: string }) => {
+              if (error.name !== 'BucketAlreadyOwnedByYou' && error.name !== 'BucketAlreadyExists')
+                throw error;
+            });
+            buckets.add(bucket);
+          }
+          await s3.send(
+            new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, ContentType: contentType }),
+          );
+          return;
+        } catch (error) {
+          if ((error as { name?: string }).name !== 'NoSuchBucket' || attempt >= 5) throw error;
+          buckets.delete(bucket);
+          await new Promise((resolve) => setTimeout(resolve, 300 * attempt));
+        }
       }
-      await s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, ContentType: contentType }));
     },
     async publish(event, msgId) {
       const payload = typeof event === 'string' ? event : JSON.stringify(event);
