@@ -23,8 +23,8 @@ import {
 import os from 'node:os';
 import path from 'node:path';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
-import { LARGE_TIER_NODE_OPTIONS } from '../src/activities/ingest/streaming.js';
 import { fileIdFor } from '../src/domain/ids.js';
+import { LARGE_TIER_V8_FLAGS } from '../src/domain/tiers.js';
 import { ingestFileHandle } from '../src/temporal/starts.js';
 import { spawnWorkerProcess } from '../test/support/cli.js';
 import setupTestStack from '../test/support/global-setup.js';
@@ -36,8 +36,8 @@ const MiB = 1024 * 1024;
 const OUTPUT = path.resolve(process.cwd(), 'docs', 'PERFORMANCE.md');
 const START = '<!-- huge-file:start -->';
 const END = '<!-- huge-file:end -->';
-/** The large tier worker's V8 settings (see LARGE_TIER_NODE_OPTIONS). */
-const WORKER_NODE_OPTIONS = LARGE_TIER_NODE_OPTIONS;
+/** The large tier worker's V8 settings (see LARGE_TIER_V8_FLAGS). */
+const WORKER_NODE_OPTIONS = LARGE_TIER_V8_FLAGS;
 
 function arg(name: string): string | undefined {
   const at = process.argv.indexOf(`--${name}`);

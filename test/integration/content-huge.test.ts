@@ -1,7 +1,7 @@
 /**
  * A large-tier text file streams through a real worker in bounded memory (real Temporal, NATS, SeaweedFS,
  * PostgreSQL; `p8fs worker --tier large` as a child process with the large tier's V8 settings,
- * LARGE_TIER_NODE_OPTIONS).
+ * LARGE_TIER_V8_FLAGS).
  *
  * What bounded means here: the processes' fixed costs (Node, the Temporal core, the workflow bundle, the
  * tokenizer tables, tsx when run from source) and their working set (batches, GC headroom: ~50-60 MiB each,
@@ -23,9 +23,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { LARGE_TIER_NODE_OPTIONS } from '../../src/activities/ingest/streaming.js';
 import { type Chunk, SectionChunker } from '../../src/domain/chunking.js';
 import { fileIdFor } from '../../src/domain/ids.js';
+import { LARGE_TIER_V8_FLAGS } from '../../src/domain/tiers.js';
 import { localContext, localFile } from '../../src/providers/index.js';
 import { textProvider } from '../../src/providers/text.js';
 import { ingestFileHandle } from '../../src/temporal/starts.js';
@@ -44,7 +44,7 @@ const env = isolatedEnv('huge', {
   P8FS_WORKER_METRICS_PORT: '0',
   P8FS_LOG_FORMAT: 'json',
   P8FS_LOG_LEVEL: 'info',
-  NODE_OPTIONS: LARGE_TIER_NODE_OPTIONS,
+  NODE_OPTIONS: LARGE_TIER_V8_FLAGS,
 });
 const tenant = uniqueTenant('huge');
 const dir = mkdtempSync(join(tmpdir(), 'p8fs-huge-'));

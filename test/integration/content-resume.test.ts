@@ -14,9 +14,9 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { LARGE_TIER_NODE_OPTIONS } from '../../src/activities/ingest/streaming.js';
 import { type Chunk, SectionChunker } from '../../src/domain/chunking.js';
 import { fileIdFor } from '../../src/domain/ids.js';
+import { LARGE_TIER_V8_FLAGS } from '../../src/domain/tiers.js';
 import { localContext, localFile } from '../../src/providers/index.js';
 import type { StreamCheckpoint } from '../../src/providers/provider.js';
 import { textProvider } from '../../src/providers/text.js';
@@ -55,7 +55,7 @@ function spawnWorker(extra: Record<string, string> = {}): WorkerProcess {
       ...env,
       // The large tier's heap ceiling given directly, so the worker does not restart itself as a child
       // and the pid this test kills is the worker's.
-      NODE_OPTIONS: LARGE_TIER_NODE_OPTIONS,
+      NODE_OPTIONS: LARGE_TIER_V8_FLAGS,
       P8FS_WORKER_METRICS_PORT: '0',
       P8FS_LOG_FORMAT: 'json',
       P8FS_LOG_LEVEL: 'info',

@@ -39,14 +39,10 @@ import {
   type IngestFileInput,
   type RegisteredFile,
 } from '../../domain/ingest.js';
-import { LARGE_TIER_V8_FLAGS } from '../../domain/tiers.js';
 import { PROVIDERS, type ProviderContext, type SourceFile } from '../../providers/index.js';
 import type { StreamCheckpoint } from '../../providers/provider.js';
 import { type StreamPeak, streamInSandbox } from './extraction-stream.js';
 import { type LockWait, type StreamBatchInput, type Superseded, storeStreamBatch } from './file-records.js';
-
-/** The large tier's V8 settings (LARGE_TIER_V8_FLAGS in src/domain/tiers.ts), as NODE_OPTIONS. */
-export const LARGE_TIER_NODE_OPTIONS = LARGE_TIER_V8_FLAGS;
 
 /** Rows per store transaction. */
 const STORE_BATCH = 500;
