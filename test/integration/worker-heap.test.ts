@@ -10,6 +10,7 @@ import { heapCeilingRestartFlags } from '../../src/cli/heap-ceiling.js';
 import { projectRoot } from '../../src/config/project-root.js';
 import { LARGE_TIER_V8_FLAGS } from '../../src/domain/tiers.js';
 import { startCli } from '../support/cli.js';
+import { eventually } from '../support/pipeline.js';
 import { isolatedEnv } from '../support/test-stack.js';
 
 const FLAGS = LARGE_TIER_V8_FLAGS.split(' ');
@@ -42,14 +43,6 @@ function alive(pid: number): boolean {
   }
 }
 
-async function until(check: () => boolean, timeoutMs: number, what: string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out: ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
-
 describe('heap ceiling decision', () => {
   const roomy = { execArgv: [], heapLimitBytes: 4 * GiB };
   it('restarts only a worker serving the large tier alone, without a ceiling already', () => {
@@ -75,9 +68,13 @@ describe('p8fs worker --tier large (real process, test stack)', () => {
     const parent = startCli(['worker', '--tier', 'large'], env);
     await parent.waitFor(/restarting the worker with a heap ceiling/, 60_000);
     await parent.waitFor(/workers running/, 90_000);
-    const [worker] = childrenOf(parent.child.pid as number);
+    // The restarted worker is the child running the CLI (tsx may run an esbuild child beside it).
+    const cmdlineOf = (pid: number) => readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+    const worker = childrenOf(parent.child.pid as number).find((pid) =>
+      cmdlineOf(pid).includes('src/cli/run.ts'),
+    );
     expect(worker).toBeDefined();
-    const cmdline = readFileSync(`/proc/${worker}/cmdline`, 'utf8').split('\0');
+    const cmdline = cmdlineOf(worker as number);
     for (const flag of FLAGS) expect(cmdline).toContain(flag);
     const started = Date.now();
     parent.child.kill('SIGTERM');
@@ -111,6 +108,10 @@ describe('p8fs worker --tier large (real process, test stack)', () => {
     );
     expect(alive(pid)).toBe(true);
     parent.kill('SIGKILL');
-    await until(() => !alive(pid), 10_000, `child ${pid} still running after its parent died`);
+    await eventually(
+      `child ${pid} to end after its parent died`,
+      async () => (alive(pid) ? undefined : true),
+      10_000,
+    );
   }, 60_000);
 });
