@@ -71,7 +71,7 @@ describe('p8fs worker --tier large (real process, test stack)', () => {
     // The restarted worker is the child running the CLI (tsx may run an esbuild child beside it).
     const cmdlineOf = (pid: number) => readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
     const worker = childrenOf(parent.child.pid as number).find((pid) =>
-      cmdlineOf(pid).includes('src/cli/run.ts'),
+      cmdlineOf(pid).some((arg) => arg.endsWith('src/cli/run.ts')),
     );
     expect(worker).toBeDefined();
     const cmdline = cmdlineOf(worker as number);
