@@ -26,7 +26,9 @@ import { createPipeline, eventually, type Pipeline } from '../support/pipeline.j
 import { isolatedEnv, uniqueTenant } from '../support/test-stack.js';
 
 const MiB = 1024 * 1024;
-const FILE_BYTES = 8 * MiB;
+// Long enough that the stream outlives several heartbeats (sent at most every 5 s) on a quiet machine:
+// 8 MiB streamed in about 5 s there, so the test saw one checkpoint before the activity ended.
+const FILE_BYTES = 40 * MiB;
 const PENDING_ACTIVITY_STATE_STARTED = 2;
 
 // Everything above 2 KiB is large-tier; files from 1 MiB stream.
