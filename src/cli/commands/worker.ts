@@ -140,7 +140,7 @@ export function registerWorkerCommand(program: Command): void {
         'a port already taken on this host is a start-up error.',
         'Memory: `--tier large` alone restarts itself once with P8FS_WORKER_LARGE_V8_FLAGS (default',
         '"--max-old-space-size=128 --max-semi-space-size=4") unless NODE_OPTIONS already sets a heap ceiling,',
-        'so streaming a 1 GiB file stays near 240 MiB resident; set the variable empty to turn this off.',
+        'so streaming a 1 GiB file keeps the worker near its idle size (docs/RELIABILITY.md); set the variable empty to turn this off.',
       ].join('\n'),
     )
     .action(async (options: { tier: Array<Tier | 'llm'> }) => {
