@@ -128,7 +128,7 @@ export class Bridge {
     const js = jetstream(nc);
     const consumer = await js.consumers.get(cfg.nats.eventsStream, cfg.nats.bridgeConsumer);
     // Off unless an OTLP endpoint is configured; before the client, whose interceptor joins our spans.
-    startTracing(cfg, 'p8fs-bridge', log);
+    await startTracing(cfg, 'p8fs-bridge', log);
     // Lazy: the bridge starts (and buffers in JetStream) even while Temporal is down.
     const temporal = lazyTemporalClient(cfg);
     return new Bridge(cfg, log, nc, jsm, js, consumer, createS3Client(cfg), temporal, options);

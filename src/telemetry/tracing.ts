@@ -23,14 +23,12 @@ import {
   SpanStatusCode,
   trace,
 } from '@opentelemetry/api';
-import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
-import { Resource } from '@opentelemetry/resources';
-import { BatchSpanProcessor, type SpanProcessor } from '@opentelemetry/sdk-trace-base';
-import { NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
 import type { ClientInterceptors } from '@temporalio/client';
-import { OpenTelemetryWorkflowClientInterceptor } from '@temporalio/interceptors-opentelemetry';
 import type { Config } from '../config/config.js';
 import type { Logger } from './logger.js';
+
+/** The SDK classes, loaded by startTracing only when tracing is on (otel-sdk.ts says why). */
+type OtelSdk = typeof import('./otel-sdk.js');
 
 /** Name of the tracer our own spans (the bridge's) are made with. */
 export const TRACER_NAME = 'p8fs-flows';
@@ -40,9 +38,10 @@ const EXPORT_DELAY_MS = 2000;
 const DIAG_REPEAT_MS = 60_000;
 
 interface ActiveTracing {
-  provider: NodeTracerProvider;
-  processor: SpanProcessor;
-  resource: Resource;
+  sdk: OtelSdk;
+  provider: InstanceType<OtelSdk['NodeTracerProvider']>;
+  processor: import('./otel-sdk.js').SpanProcessor;
+  resource: InstanceType<OtelSdk['Resource']>;
   serviceName: string;
   tracesUrl: string;
 }
@@ -65,14 +64,18 @@ export function tracingConfigured(cfg: Pick<Config, 'tracing'>): boolean {
  * service name wins, as a process is one service). Returns whether tracing is on. Spans are flushed by
  * flushTracing() when a process stops its work, and on the way out of the process.
  */
-export function startTracing(
+export async function startTracing(
   cfg: Pick<Config, 'tracing'>,
   defaultServiceName: string,
   log?: Logger,
-): boolean {
+): Promise<boolean> {
   if (active) return true;
   const url = tracesUrl(cfg);
   if (!url) return false;
+  const sdk = await import('./otel-sdk.js');
+  // Another caller may have started it while the SDK loaded.
+  if (active) return true;
+  const { BatchSpanProcessor, NodeTracerProvider, OTLPTraceExporter, Resource } = sdk;
   const serviceName = cfg.tracing.serviceName ?? defaultServiceName;
   const resource = new Resource({ 'service.name': serviceName, 'process.pid': process.pid });
   const exporter = new OTLPTraceExporter({ url });
@@ -98,22 +101,27 @@ export function startTracing(
     );
     log.info({ serviceName, endpoint: url }, 'tracing on: exporting spans over OTLP/HTTP');
   }
-  active = { provider, processor, resource, serviceName, tracesUrl: url };
+  active = { sdk, provider, processor, resource, serviceName, tracesUrl: url };
   // Last chance for spans still in the batch when the event loop empties (a command that just returns).
   process.once('beforeExit', () => void shutdownTracing());
   return true;
 }
 
 /**
- * Interceptors for a Temporal client when tracing is configured: a workflow start becomes a span under
- * the active one (the bridge's span for the event) and carries its context to the workflow in headers.
+ * Interceptors for a Temporal client when this process traces (startTracing ran first with an
+ * endpoint): a workflow start becomes a span under the active one (the bridge's span for the event) and
+ * carries its context to the workflow in headers. Without a tracer provider there is no span to carry.
  */
-export function clientTracingInterceptors(cfg: Pick<Config, 'tracing'>): ClientInterceptors | undefined {
-  return tracingConfigured(cfg) ? { workflow: [new OpenTelemetryWorkflowClientInterceptor()] } : undefined;
+export function clientTracingInterceptors(): ClientInterceptors | undefined {
+  return active ? { workflow: [new active.sdk.OpenTelemetryWorkflowClientInterceptor()] } : undefined;
 }
 
-/** The processor and resource of this process's tracing, for the workflow span sink; undefined when off. */
-export function activeTracing(): Pick<ActiveTracing, 'processor' | 'resource' | 'serviceName'> | undefined {
+/**
+ * This process's tracing, for the worker's interceptors and workflow span sink; undefined when off.
+ */
+export function activeTracing():
+  | Pick<ActiveTracing, 'sdk' | 'processor' | 'resource' | 'serviceName'>
+  | undefined {
   return active;
 }
 

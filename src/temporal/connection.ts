@@ -29,7 +29,7 @@ export async function connectTemporal(cfg: Config): Promise<Client> {
     return new Client({
       connection,
       namespace: cfg.temporal.namespace,
-      interceptors: clientTracingInterceptors(cfg),
+      interceptors: clientTracingInterceptors(),
     });
   } catch (error) {
     throw unreachable(cfg, error);
@@ -43,7 +43,7 @@ export function lazyTemporalClient(cfg: Config): Client {
   return new Client({
     connection,
     namespace: cfg.temporal.namespace,
-    interceptors: clientTracingInterceptors(cfg),
+    interceptors: clientTracingInterceptors(),
   });
 }
 

@@ -38,7 +38,7 @@ export async function createLlmWorker(
   const llm = createLlmProvider(cfg);
   await startWorkerRuntime(cfg, log);
   // Off unless an OTLP endpoint is configured; a process with storage tiers too keeps its first name.
-  startTracing(cfg, 'p8fs-llm-worker', log);
+  await startTracing(cfg, 'p8fs-llm-worker', log);
   const connection = await connectWorkerConnection(cfg);
   const pool = createPool(cfg, Math.max(4, cfg.llm.concurrency + 2));
   const s3 = createS3Client(cfg);

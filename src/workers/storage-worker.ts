@@ -14,7 +14,7 @@ import type { Config } from '../config/config.js';
 import type { Tier } from '../domain/tiers.js';
 import { createLogger, type Logger } from '../telemetry/logger.js';
 import { flushTracing, startTracing } from '../telemetry/tracing.js';
-import { connectWorkerConnection } from '../temporal/connection.js';
+import { connectWorkerConnection, lazyTemporalClient } from '../temporal/connection.js';
 import { taskQueueFor } from '../temporal/names.js';
 import { watchWorkers } from './metrics-endpoint.js';
 import { withActivityMetrics } from './metrics-interceptor.js';
@@ -38,7 +38,7 @@ export async function createStorageWorkers(
   // A taken metrics port is a clear start-up error here, before any worker polls.
   await startWorkerRuntime(cfg, log);
   // Off unless an OTLP endpoint is configured; before the workers, whose interceptors use it.
-  startTracing(cfg, 'p8fs-worker', log);
+  await startTracing(cfg, 'p8fs-worker', log);
   await removeOrphanedWorkDirs();
   const connection = await connectWorkerConnection(cfg);
   const pool = createPool(cfg, Math.max(4, ...tiers.map((t) => cfg.worker.concurrency[t])));

@@ -14,12 +14,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import {
-  makeWorkflowExporter,
-  OpenTelemetryActivityInboundInterceptor,
-  OpenTelemetryActivityOutboundInterceptor,
-  type OpenTelemetrySinks,
-} from '@temporalio/interceptors-opentelemetry';
+import type { OpenTelemetrySinks } from '@temporalio/interceptors-opentelemetry';
 import type { InjectedSinks, WorkerOptions, WorkflowBundleOption } from '@temporalio/worker';
 import type { Logger } from '../telemetry/logger.js';
 import { activeTracing } from '../telemetry/tracing.js';
@@ -45,6 +40,12 @@ const dropSpans: InjectedSinks<OpenTelemetrySinks> = {
 export function workerTracingOptions(): Pick<WorkerOptions, 'interceptors' | 'sinks'> {
   const tracing = activeTracing();
   if (!tracing) return { sinks: dropSpans };
+  // The classes come from the SDK module startTracing loaded (not imported here: see otel-sdk.ts).
+  const {
+    makeWorkflowExporter,
+    OpenTelemetryActivityInboundInterceptor,
+    OpenTelemetryActivityOutboundInterceptor,
+  } = tracing.sdk;
   return {
     interceptors: {
       activity: [
