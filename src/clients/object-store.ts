@@ -9,6 +9,7 @@ import { stat } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { setTimeout } from 'node:timers/promises';
 import {
   CreateBucketCommand,
   DeleteObjectsCommand,
@@ -105,19 +106,33 @@ export async function putJson(s3: S3Client, bucket: string, key: string, value: 
   await putCreatingBucket(s3, bucket, put);
 }
 
+/** Attempts of a PUT that S3 answers with NoSuchBucket, each after creating the bucket again. */
+const NO_SUCH_BUCKET_ATTEMPTS = 5;
+const NO_SUCH_BUCKET_BACKOFF_MS = 300;
+
 /**
- * Runs a PUT into a bucket this process creates on first use, and once more after creating it again if
- * it was removed behind this process's back. `put` must build a fresh request body on each call.
+ * Runs a PUT into a bucket this process creates on first use. NoSuchBucket makes it create the bucket
+ * again and retry, a few times with a growing pause: the bucket may have been removed behind this
+ * process's back, or SeaweedFS's S3 gateway may not have learnt of a bucket created a moment ago (it
+ * hears of new buckets from the filer, late on a busy machine). `put` must build a fresh request body
+ * on each call.
  */
-async function putCreatingBucket(s3: S3Client, bucket: string, put: () => Promise<unknown>): Promise<void> {
-  await ensureBucket(s3, bucket);
-  try {
-    await put();
-  } catch (error) {
-    if ((error as { name?: string }).name !== 'NoSuchBucket') throw error;
-    knownBuckets.delete(bucket);
+export async function putCreatingBucket(
+  s3: S3Client,
+  bucket: string,
+  put: () => Promise<unknown>,
+): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
     await ensureBucket(s3, bucket);
-    await put();
+    try {
+      await put();
+      return;
+    } catch (error) {
+      if ((error as { name?: string }).name !== 'NoSuchBucket' || attempt >= NO_SUCH_BUCKET_ATTEMPTS)
+        throw error;
+      knownBuckets.delete(bucket);
+      if (attempt > 1) await setTimeout(NO_SUCH_BUCKET_BACKOFF_MS * (attempt - 1));
+    }
   }
 }
 

@@ -68,7 +68,7 @@ describe('dead-letter replay (real servers, real CLI)', () => {
       [fileId],
     );
     expect(rows.rows[0]?.n).toBeGreaterThan(0);
-  });
+  }, 180_000);
 
   it('show, replay by number, the replay count, filters and discard; an unknown sequence is an error', async () => {
     const tenant = uniqueTenant('dlqops');

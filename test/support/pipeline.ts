@@ -2,12 +2,7 @@
  * The whole ingestion pipeline in a test file, on the real test stack with isolated names: bridge,
  * storage workers for the three tiers, and clients to publish events and inspect results.
  */
-import {
-  CreateBucketCommand,
-  DeleteBucketCommand,
-  PutObjectCommand,
-  type S3Client,
-} from '@aws-sdk/client-s3';
+import { DeleteBucketCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { type JetStreamClient, jetstream, jetstreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { Client } from '@temporalio/client';
@@ -16,7 +11,7 @@ import { pino } from 'pino';
 import { Bridge } from '../../src/bridge/bridge.js';
 import type { RouteResult } from '../../src/bridge/route-event.js';
 import { connectNats } from '../../src/clients/nats.js';
-import { deletePrefix } from '../../src/clients/object-store.js';
+import { deletePrefix, putCreatingBucket } from '../../src/clients/object-store.js';
 import { createS3Client } from '../../src/clients/s3.js';
 import { type Config, loadConfig } from '../../src/config/config.js';
 import type { Tier } from '../../src/domain/tiers.js';
@@ -96,27 +91,11 @@ export async function createPipeline(
       p.workers = undefined;
     },
     async putObject(bucket, key, body, contentType) {
-      // SeaweedFS can answer NoSuchBucket for a bucket created a moment ago while the machine is busy
-      // (its S3 gateway learns of new buckets from the filer): create it again and retry, a few times.
-      for (let attempt = 1; ; attempt++) {
-        try {
-          if (!buckets.has(bucket)) {
-            await s3.send(new CreateBucketCommand({ Bucket: bucket })).catch((error: { name?: string }) => {
-              if (error.name !== 'BucketAlreadyOwnedByYou' && error.name !== 'BucketAlreadyExists')
-                throw error;
-            });
-            buckets.add(bucket);
-          }
-          await s3.send(
-            new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, ContentType: contentType }),
-          );
-          return;
-        } catch (error) {
-          if ((error as { name?: string }).name !== 'NoSuchBucket' || attempt >= 5) throw error;
-          buckets.delete(bucket);
-          await new Promise((resolve) => setTimeout(resolve, 300 * attempt));
-        }
-      }
+      // Creates the bucket on first use, as the product does (and retries SeaweedFS's late NoSuchBucket).
+      buckets.add(bucket);
+      await putCreatingBucket(s3, bucket, () =>
+        s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, ContentType: contentType })),
+      );
     },
     async publish(event, msgId) {
       const payload = typeof event === 'string' ? event : JSON.stringify(event);
