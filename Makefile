@@ -52,6 +52,7 @@ bench-huge: setup build ## a generated 1 GiB text file on the large tier: worker
 
 histories: setup ## re-record the workflow histories the replay test replays (after an intended, patched change)
 	@npx tsx scripts/capture-histories.ts
+	@npx tsx scripts/capture-batch-histories.ts
 
 lint: node_modules/.p8fs-installed ## formatting, lint rules and the direction of imports (.dependency-cruiser.cjs)
 	@npx biome check src test bench scripts

@@ -18,6 +18,10 @@ const CHAOS_TESTS = [
   'test/integration/chaos-temporal-outage.test.ts',
   'test/integration/chaos-worker-kill.test.ts',
   'test/integration/insight-local-inference.test.ts',
+  // 500 files of one tenant drained by one small worker (fairness between tenants): minutes, not seconds.
+  'test/integration/fairness.test.ts',
+  // A ZIP of 1,000 files with a worker SIGKILLed half way, and a 10,000-entry batch: many minutes.
+  'test/integration/batch-soak.test.ts',
   // Needs Jaeger, built from source by scripts/install-jaeger.sh (minutes): `make chaos` runs it first.
   'test/integration/traces-otlp.test.ts',
 ];

@@ -20,6 +20,7 @@ import {
   type StorageEvent,
 } from '../domain/storage-event.js';
 import { type Tier, tierForSize } from '../domain/tiers.js';
+import { cutUtf8 } from '../domain/utf8.js';
 import { llmTaskQueue, taskQueueFor } from '../temporal/names.js';
 import { JobTypes, SearchAttributes } from '../temporal/search-attributes.js';
 import { startBuildMoments, startIngestFile } from '../temporal/starts.js';
@@ -100,20 +101,6 @@ async function withObjectFacts(deps: RouteDeps, event: StorageEvent): Promise<Fa
   const version = storedObjectVersion(head) ?? event.version;
   if (version !== undefined) resolved.version = version;
   return { kind: 'event', event: resolved };
-}
-
-/** `text` cut to at most `maxBytes` bytes of UTF-8, never inside a character. */
-export function cutUtf8(text: string, maxBytes: number): string {
-  if (Buffer.byteLength(text, 'utf8') <= maxBytes) return text;
-  let bytes = 0;
-  let end = 0;
-  for (const char of text) {
-    const size = Buffer.byteLength(char, 'utf8');
-    if (bytes + size > maxBytes) break;
-    bytes += size;
-    end += char.length;
-  }
-  return text.slice(0, end);
 }
 
 export interface PlannedStart {

@@ -3,6 +3,9 @@
  * under ./commands and registers itself here, so `p8fs --help` always lists what really exists.
  */
 import { Command } from 'commander';
+import { registerApiCommand } from './commands/api.js';
+import { registerApikeyCommands } from './commands/apikey.js';
+import { registerBatchCommands } from './commands/batch.js';
 import { registerBridgeCommand } from './commands/bridge.js';
 import { registerDemoCommand } from './commands/demo.js';
 import { registerDlqCommands } from './commands/dlq.js';
@@ -11,9 +14,9 @@ import { registerEvalCommand } from './commands/eval.js';
 import { registerEventCommands } from './commands/event.js';
 import { registerIngestCommand } from './commands/ingest.js';
 import { registerMigrateCommand } from './commands/migrate.js';
-import { registerNotBuiltCommands } from './commands/not-built.js';
 import { registerRetryFailedCommand } from './commands/retry-failed.js';
 import { registerScheduleCommands } from './commands/schedule.js';
+import { registerSearchCommand } from './commands/search.js';
 import { registerSeaweedEventsCommand } from './commands/seaweed-events.js';
 import { registerSessionsCommands } from './commands/sessions.js';
 import { registerStackCommands } from './commands/stack.js';
@@ -43,10 +46,13 @@ export function buildProgram(): Command {
   registerDlqCommands(program);
   registerEvalCommand(program);
   registerDreamCommands(program);
+  registerBatchCommands(program);
   registerSessionsCommands(program);
   registerScheduleCommands(program);
   registerRetryFailedCommand(program);
-  registerNotBuiltCommands(program);
+  registerSearchCommand(program);
+  registerApiCommand(program);
+  registerApikeyCommands(program);
   return program;
 }
 

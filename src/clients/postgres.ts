@@ -101,3 +101,13 @@ export function pgAddress(cfg: Config): string {
   }
   return `${cfg.pg.host}:${cfg.pg.port}/${cfg.pg.database}`;
 }
+
+/** Runs `fn` with a small pool of its own and ends the pool afterwards: for one-shot commands. */
+export async function withPool<T>(cfg: Config, fn: (pool: pg.Pool) => Promise<T>): Promise<T> {
+  const pool = createPool(cfg, 2);
+  try {
+    return await fn(pool);
+  } finally {
+    await pool.end();
+  }
+}

@@ -233,6 +233,31 @@ export interface TracingConfig {
   serviceName?: string;
 }
 
+export interface ApiConfig {
+  /** P8FS_API_PORT: where `p8fs api` listens (default 8080). */
+  port: number;
+  /** P8FS_API_HOST: the address it binds (default 127.0.0.1; 0.0.0.0 in a container). */
+  host: string;
+  /** P8FS_API_PRESIGN_SECONDS: how long a presigned download URL stays valid (default 900, at most 7 days). */
+  presignSeconds: number;
+  /**
+   * P8FS_API_PUBLIC_S3_ENDPOINT: the S3 address clients of the API can reach, used in download URLs when
+   * it differs from P8FS_SEAWEEDFS_ENDPOINT (e.g. http://seaweedfs:8333 inside docker compose).
+   */
+  publicS3Endpoint?: string;
+}
+
+export interface BatchConfig {
+  /** P8FS_BATCH_WINDOW: ingestFile children of one batch running at once (default 16). */
+  window: number;
+  /** P8FS_BATCH_CONTINUE_AS_NEW_AFTER: files one run of a batch handles before it continues as new (500). */
+  continueAsNewAfter: number;
+  /** P8FS_BATCH_PAGE_SIZE: keys listed and planned per page (100). */
+  pageSize: number;
+  /** P8FS_BATCH_PRIORITY: Temporal priority key of batch members, 1 (first) to 5 (last); default 4. */
+  priority: number;
+}
+
 export interface DreamConfig {
   sessionLimit: number;
   resourceLimit: number;
@@ -329,6 +354,10 @@ export interface Config {
   moments: { groupTokens: number };
   /** OpenTelemetry traces (src/telemetry/tracing.ts): off unless an OTLP endpoint is set. */
   tracing: TracingConfig;
+  /** ingestBatch defaults (`p8fs batch start`, the API): window, continue-as-new, page size, priority. */
+  batch: BatchConfig;
+  /** The HTTP API, `p8fs api` (src/api): where it listens and how it hands out download links. */
+  api: ApiConfig;
   stack: {
     dir: string;
     temporalUiPort: number;
@@ -495,6 +524,22 @@ export function loadConfig(env: Env = process.env): Config {
       groupTokens: r.get('P8FS_MOMENTS_GROUP_TOKENS', z.coerce.number().int().min(64), '6000'),
     },
     tracing: readTracing(r, env),
+    batch: {
+      window: r.get('P8FS_BATCH_WINDOW', z.coerce.number().int().min(1).max(1000), '16'),
+      continueAsNewAfter: r.get(
+        'P8FS_BATCH_CONTINUE_AS_NEW_AFTER',
+        z.coerce.number().int().min(1).max(10000),
+        '500',
+      ),
+      pageSize: r.get('P8FS_BATCH_PAGE_SIZE', z.coerce.number().int().min(1).max(1000), '100'),
+      priority: r.get('P8FS_BATCH_PRIORITY', z.coerce.number().int().min(1).max(5), '4'),
+    },
+    api: {
+      port: r.get('P8FS_API_PORT', port, '8080'),
+      host: r.get('P8FS_API_HOST', ipAddress, '127.0.0.1'),
+      presignSeconds: r.get('P8FS_API_PRESIGN_SECONDS', z.coerce.number().int().min(1).max(604800), '900'),
+      publicS3Endpoint: r.get('P8FS_API_PUBLIC_S3_ENDPOINT', url(['http', 'https'])),
+    },
     stack: {
       dir: r.get('P8FS_STACK_DIR', z.string().min(1), '.stack'),
       temporalUiPort,

@@ -9,13 +9,42 @@
 import { createInflateRaw } from 'node:zlib';
 import { CorruptFileError, NonRetryableError } from '../domain/errors.js';
 import { mimeTypeForFileName } from '../domain/provider-catalog.js';
-import { approxBytes, exhausted, isResourceExhaustion, limitExceeded } from './limits.js';
+import {
+  approxBytes,
+  type ExtractionLimits,
+  exhausted,
+  isResourceExhaustion,
+  limitExceeded,
+} from './limits.js';
 import { bufferStream, MemberBudgetError, MemberWriter } from './members.js';
 import { type ContentProvider, readSourceFile } from './provider.js';
-import { entryBytes, readZipDirectory, ZipFormatError } from './zip.js';
+import { entryBytes, readZipDirectory, type ZipEntry, ZipFormatError } from './zip.js';
 
 /** Below this an entry's ratio says nothing: a small file of spaces compresses 1000:1 honestly. */
 const RATIO_FLOOR_BYTES = 1024 * 1024;
+
+/**
+ * The guards a ZIP's central directory can be held to before anything is inflated: the total
+ * uncompressed bytes its entries declare, and each large entry's compression ratio (a bomb's tell).
+ * Shared by this provider and the batch's ZIP extraction, so a ZIP is judged the same either way.
+ */
+export function checkZipDeclarations(name: string, files: ZipEntry[], limits: ExtractionLimits): void {
+  const declared = files.reduce((n, e) => n + e.uncompressedSize, 0);
+  if (declared > limits.maxDecompressedBytes) {
+    throw limitExceeded(name, limits, 'maxDecompressedBytes', `its entries declare ${approxBytes(declared)}`);
+  }
+  for (const entry of files) {
+    const ratio = entry.uncompressedSize / Math.max(1, entry.compressedSize);
+    if (entry.uncompressedSize >= RATIO_FLOOR_BYTES && ratio > limits.maxCompressionRatio) {
+      throw limitExceeded(
+        name,
+        limits,
+        'maxCompressionRatio',
+        `${entry.name} declares ${approxBytes(entry.uncompressedSize)} from ${approxBytes(entry.compressedSize)} (${Math.round(ratio)}:1)`,
+      );
+    }
+  }
+}
 
 export const archiveProvider: ContentProvider = {
   name: 'zip',
@@ -38,26 +67,7 @@ export const archiveProvider: ContentProvider = {
     const files = entries.filter((e) => !e.name.endsWith('/'));
     const writer = new MemberWriter(name, ctx);
     writer.checkCount(files.length);
-    const declared = files.reduce((n, e) => n + e.uncompressedSize, 0);
-    if (declared > limits.maxDecompressedBytes) {
-      throw limitExceeded(
-        name,
-        limits,
-        'maxDecompressedBytes',
-        `its entries declare ${approxBytes(declared)}`,
-      );
-    }
-    for (const entry of files) {
-      const ratio = entry.uncompressedSize / Math.max(1, entry.compressedSize);
-      if (entry.uncompressedSize >= RATIO_FLOOR_BYTES && ratio > limits.maxCompressionRatio) {
-        throw limitExceeded(
-          name,
-          limits,
-          'maxCompressionRatio',
-          `${entry.name} declares ${approxBytes(entry.uncompressedSize)} from ${approxBytes(entry.compressedSize)} (${Math.round(ratio)}:1)`,
-        );
-      }
-    }
+    checkZipDeclarations(name, files, limits);
     for (const entry of files) {
       ctx.signal.throwIfAborted();
       if (entry.flags & 0x1) {

@@ -17,9 +17,21 @@ export interface TemporalDevServerOptions {
   namespace: string;
   headless?: boolean;
   logLevel?: 'debug' | 'info' | 'warn' | 'error';
+  /**
+   * Task queue fairness (default on): tasks are dispatched round-robin over their fairness keys (the
+   * tenant, set on every start in src/temporal/starts.ts), so one tenant's bulk upload cannot starve
+   * another's single file. Off, a queue is FIFO within a priority level.
+   */
+  fairness?: boolean;
 }
 
-/** Arguments of `temporal server start-dev` for our stack: loopback, SQLite (WAL), our search attributes. */
+/**
+ * Dynamic config that turns fairness on (server ≥ 1.29; the CLI 1.9 embeds 1.32). `enableFairness`
+ * implies the new matcher (`matching.useNewMatcher`), which priority keys need as well.
+ */
+export const FAIRNESS_DYNAMIC_CONFIG = ['matching.enableFairness=true'] as const;
+
+/** Arguments of `temporal server start-dev` for our stack: loopback, SQLite (WAL), our search attributes, fairness. */
 export function temporalDevServerArgs(o: TemporalDevServerOptions): string[] {
   const args = ['server', 'start-dev', '--ip', '127.0.0.1', '--port', String(o.port)];
   args.push('--http-port', String(o.httpPort), '--metrics-port', String(o.metricsPort));
@@ -35,6 +47,8 @@ export function temporalDevServerArgs(o: TemporalDevServerOptions): string[] {
   args.push('--log-level', o.logLevel ?? 'warn');
   if (o.namespace !== 'default') args.push('--namespace', o.namespace);
   for (const pair of searchAttributeCliPairs()) args.push('--search-attribute', pair);
+  if (o.fairness ?? true)
+    for (const value of FAIRNESS_DYNAMIC_CONFIG) args.push('--dynamic-config-value', value);
   return args;
 }
 

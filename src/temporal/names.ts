@@ -15,6 +15,8 @@ export const WorkflowTypes = {
   abortStaleUploads: 'abortStaleUploads',
   requeueStuckFiles: 'requeueStuckFiles',
   trimDeadLetters: 'trimDeadLetters',
+  // Many files → ingestFile children in a sliding window (src/workflows/ingest-batch.ts).
+  ingestBatch: 'ingestBatch',
 } as const;
 export type WorkflowType = (typeof WorkflowTypes)[keyof typeof WorkflowTypes];
 
@@ -31,3 +33,20 @@ export function taskQueueFor(cfg: TaskQueueNaming, tier: Tier): string {
 export function llmTaskQueue(cfg: TaskQueueNaming): string {
   return `${cfg.temporal.taskQueuePrefix}-llm`;
 }
+
+/**
+ * Where ingestBatch runs: the small storage queue (its work is planning and bookkeeping; its children
+ * go to the queue of each file's tier), so every deployment with small-tier workers runs batches.
+ */
+export function batchTaskQueue(cfg: TaskQueueNaming): string {
+  return taskQueueFor(cfg, 'small');
+}
+
+/**
+ * Temporal priority keys (lower runs first; 1 to 5, unset means 3): uploads people wait for go ahead of
+ * batch members, which a batch may raise or lower with `--priority` (P8FS_BATCH_PRIORITY by default).
+ */
+export const Priorities = {
+  interactive: 2,
+  batchDefault: 4,
+} as const;

@@ -9,13 +9,15 @@ import type {
   WorkflowHandleWithFirstExecutionRunId,
   WorkflowStartOptions,
 } from '@temporalio/client';
+import type { Priority } from '@temporalio/common';
 import type { IngestFileInput } from '../domain/ingest.js';
 import type { BuildMomentsInput } from '../domain/insight/build-moments.js';
 import type { DreamAnalysisInput, DreamBatchInput } from '../domain/insight/dream-analysis.js';
+import { cutUtf8 } from '../domain/utf8.js';
 import type { buildMoments } from '../workflows/build-moments.js';
 import type { dreamAnalysis, dreamBatch } from '../workflows/dream-analysis.js';
 import type { ingestFile } from '../workflows/ingest-file.js';
-import { WorkflowTypes } from './names.js';
+import { Priorities, WorkflowTypes } from './names.js';
 import { JobTypes, SearchAttributes } from './search-attributes.js';
 
 /**
@@ -112,8 +114,29 @@ export function startIngestFile(
   return client.workflow.start<typeof ingestFile>(WorkflowTypes.ingestFile, {
     ...ingestFilePresentation(input),
     ...options,
+    // An upload someone waits for goes ahead of batch members (Priorities), unless the caller says otherwise.
+    priority: tenantPriority(input.event.tenantId, {
+      priorityKey: Priorities.interactive,
+      ...options.priority,
+    }),
     args: [input],
   });
+}
+
+/** Temporal refuses a fairness key over 64 bytes; bucket names (tenants) are at most 63, but be safe. */
+const MAX_FAIRNESS_KEY_BYTES = 64;
+
+/**
+ * Fairness between tenants: the tenant is the fairness key of every start made for one, so a server
+ * with fairness on (our dev server: src/stack/temporal-server.ts) dispatches the tasks of a queue
+ * round-robin over tenants, and one tenant's 10,000-file batch cannot starve another's single upload.
+ * Activities and child workflows inherit it. The caller's own priority fields (priorityKey, a weight,
+ * even another fairness key) are kept; a server without fairness ignores the key.
+ */
+export function tenantPriority(tenantId: string | undefined, given?: Priority): Priority | undefined {
+  if (!tenantId) return given;
+  // An empty key means "inherit / none" to Temporal, so it does not replace the tenant's.
+  return { ...given, fairnessKey: given?.fairnessKey || cutUtf8(tenantId, MAX_FAIRNESS_KEY_BYTES) };
 }
 
 export function ingestFileHandle(client: Client, workflowId: string, runId?: string): IngestFileHandle {
@@ -133,6 +156,7 @@ export function startBuildMoments(
     ...buildMomentsPresentation(input),
     typedSearchAttributes: jobAttributes(input.tenantId, JobTypes.buildMoments),
     ...options,
+    priority: tenantPriority(input.tenantId, options.priority),
     args: [input],
   });
 }
@@ -211,6 +235,7 @@ export function startDreamAnalysis(
     ...dreamAnalysisPresentation(input),
     typedSearchAttributes: jobAttributes(input.tenantId, JobTypes.dreamAnalysis),
     ...options,
+    priority: tenantPriority(input.tenantId, options.priority),
     args: [input],
   });
 }

@@ -4,6 +4,7 @@
  * large files from starving the many small ones.
  */
 import { Worker, type WorkerOptions } from '@temporalio/worker';
+import { createBatchActivities } from '../activities/batch/activities.js';
 import { createHousekeepingActivities } from '../activities/housekeeping/activities.js';
 import { createIngestActivities } from '../activities/ingest/activities.js';
 import { createMemberEventPublisher } from '../activities/ingest/member-files.js';
@@ -47,9 +48,13 @@ export async function createStorageWorkers(
   const memberEvents = createMemberEventPublisher(cfg);
   // Housekeeping (src/workflows/housekeeping.ts) runs on the storage queues: its schedules start it on small.
   const housekeeping = createHousekeepingActivities({ cfg, pool, s3 });
+  // Batches (src/workflows/ingest-batch.ts) run on the small queue; their activities await runs they did
+  // not start (the bridge's) through a client that connects on first use.
+  const batchTemporal = lazyTemporalClient(cfg);
   const activities = {
     ...createIngestActivities({ cfg, pool, s3, memberEvents }),
     ...housekeeping.activities,
+    ...createBatchActivities({ cfg, pool, s3, temporal: batchTemporal }),
   };
   const bundle = await workflowBundle(cfg);
   warnIfBundleUntraced(bundle, log);
@@ -87,6 +92,7 @@ export async function createStorageWorkers(
         await pool.end().catch(() => undefined);
         await memberEvents.close().catch(() => undefined);
         await housekeeping.close().catch(() => undefined);
+        await batchTemporal.connection.close().catch(() => undefined);
         s3.destroy();
       }
     },

@@ -2,4 +2,5 @@
 export { buildMoments } from './build-moments.js';
 export { dreamAnalysis, dreamBatch } from './dream-analysis.js';
 export { abortStaleUploads, requeueStuckFiles, trimDeadLetters } from './housekeeping.js';
+export { ingestBatch } from './ingest-batch.js';
 export { ingestFile } from './ingest-file.js';

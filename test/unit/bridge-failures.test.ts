@@ -9,8 +9,9 @@ import { pino } from 'pino';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { classifyHeadError, classifyStartError } from '../../src/bridge/failures.js';
 import { IgnoredEventLog } from '../../src/bridge/ignored-events.js';
-import { cutUtf8, MAX_KEYWORD_BYTES, searchAttributesFor } from '../../src/bridge/route-event.js';
+import { MAX_KEYWORD_BYTES, searchAttributesFor } from '../../src/bridge/route-event.js';
 import type { StorageEvent } from '../../src/domain/storage-event.js';
+import { cutUtf8 } from '../../src/domain/utf8.js';
 import { SearchAttributes } from '../../src/temporal/search-attributes.js';
 
 /** What @grpc/grpc-js throws (an Error with code, details and metadata), wrapped as the SDK wraps it. */

@@ -33,6 +33,7 @@ import { createLlmWorker } from '../../workers/llm-worker.js';
 import { createStorageWorkers } from '../../workers/storage-worker.js';
 import { runDreamsDemo } from '../demo-dreams.js';
 import { runMomentsDemo } from '../demo-moments.js';
+import { runDemoSearch } from './search.js';
 
 interface Row {
   file: string;
@@ -314,7 +315,9 @@ async function runDemo(options: { tenant: string; skipStack: boolean }): Promise
   console.log(`Bridge counters: ${JSON.stringify(bridge.counters)}`);
   console.log(`Temporal UI: ${cfg.temporal.uiUrl}/namespaces/${cfg.temporal.namespace}/workflows`);
   const insightsOk = await runInsightStep(cfg, options.tenant);
-  return rows.every((r) => r.workflowId !== undefined) && insightsOk;
+  // The end: one full-text query over what was just ingested (src/db/search.ts, `p8fs search`).
+  const searchOk = await runDemoSearch(cfg, options.tenant, say);
+  return rows.every((r) => r.workflowId !== undefined) && insightsOk && searchOk;
 }
 
 /** Insights: an LLM worker in-process, dream analysis (and moments) with the configured provider. */

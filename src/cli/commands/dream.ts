@@ -4,12 +4,11 @@
  * reports pending batch jobs and finalises those whose workflow has ended; show prints the latest dream.
  */
 import { type Command, Option } from 'commander';
-import type pg from 'pg';
 import { OpenAiBatches } from '../../activities/insight/dream-batch.js';
 import { DEFAULT_MODELS } from '../../activities/insight/llm/models.js';
-import { createPool } from '../../clients/postgres.js';
+import { withPool } from '../../clients/postgres.js';
 import { createS3Client } from '../../clients/s3.js';
-import { type Config, loadConfig } from '../../config/config.js';
+import { loadConfig } from '../../config/config.js';
 import type { DreamMode } from '../../domain/insight/dream-analysis.js';
 import type { DreamModel } from '../../domain/insight/dream-model.js';
 import { connectTemporal } from '../../temporal/connection.js';
@@ -22,15 +21,6 @@ function positive(value: string): number {
   if (!Number.isFinite(n) || n <= 0)
     throw new Error(`--window-hours must be a positive number, got ${JSON.stringify(value)}`);
   return n;
-}
-
-async function withPool<T>(cfg: Config, fn: (pool: pg.Pool) => Promise<T>): Promise<T> {
-  const pool = createPool(cfg, 2);
-  try {
-    return await fn(pool);
-  } finally {
-    await pool.end();
-  }
 }
 
 function printDream(model: DreamModel, provider: string, createdAt: Date): void {

@@ -15,12 +15,12 @@ import { createPool } from '../../clients/postgres.js';
 import { type Config, loadConfig } from '../../config/config.js';
 import { redactSecrets } from '../../config/redact.js';
 import { errorText } from '../../domain/errors.js';
-import { TIERS } from '../../domain/tiers.js';
 import { listDeadLetters } from '../../events/dead-letter-queue.js';
+import { streamStats } from '../../events/stream-stats.js';
 import { formatStatus, stackStatus } from '../../stack/stack.js';
 import { cursorAgeSeconds, readCursor } from '../../subscriber/cursor.js';
 import { connectTemporal } from '../../temporal/connection.js';
-import { llmTaskQueue, taskQueueFor, WorkflowTypes } from '../../temporal/names.js';
+import { taskQueueStats, workflowCounts } from '../../temporal/queue-stats.js';
 
 type Part = Record<string, unknown>;
 
@@ -61,14 +61,7 @@ async function jetstreamPart(cfg: Config, report: Report): Promise<Part> {
   const nc = await connectNats(cfg, 'p8fs-status');
   try {
     const jsm = await jetstreamManager(nc);
-    const streams: Part = {};
-    for (const name of [cfg.nats.eventsStream, cfg.nats.dlqStream]) {
-      const info = await jsm.streams.info(name).catch(() => undefined);
-      streams[name] = info ? { messages: info.state.messages, bytes: info.state.bytes } : null;
-    }
-    const consumer = await jsm.consumers
-      .info(cfg.nats.eventsStream, cfg.nats.bridgeConsumer)
-      .catch(() => undefined);
+    const { streams, bridgeConsumer } = await streamStats(jsm, cfg);
     const letters = await listDeadLetters(jsm, cfg, 100_000);
     const byReason: Record<string, number> = {};
     // Reasons name the file; the kind of failure is what an operator groups by (text before the first ':').
@@ -77,18 +70,7 @@ async function jetstreamPart(cfg: Config, report: Report): Promise<Part> {
       byReason[kind] = (byReason[kind] ?? 0) + 1;
     }
     if (letters.length > 0) report.warnings.push(`${letters.length} dead letter(s): see \`p8fs dlq list\``);
-    return {
-      streams,
-      bridgeConsumer: consumer
-        ? {
-            name: cfg.nats.bridgeConsumer,
-            pending: consumer.num_pending,
-            ackPending: consumer.num_ack_pending,
-            redelivered: consumer.num_redelivered,
-          }
-        : null,
-      deadLetters: { total: letters.length, byReason },
-    };
+    return { streams, bridgeConsumer, deadLetters: { total: letters.length, byReason } };
   } finally {
     await nc.close();
   }
@@ -152,42 +134,20 @@ async function databasePart(cfg: Config): Promise<Part> {
   }
 }
 
-const TASK_QUEUE_KIND_NORMAL = 1;
-const QUEUE_TYPES = { workflow: 1, activity: 2 } as const;
-
 async function temporalPart(cfg: Config, report: Report): Promise<Part> {
   const client = await connectTemporal(cfg);
   try {
-    const queues: Part[] = [];
-    for (const name of [...TIERS.map((tier) => taskQueueFor(cfg, tier)), llmTaskQueue(cfg)]) {
-      const queue: Part = { name };
-      for (const [kind, taskQueueType] of Object.entries(QUEUE_TYPES)) {
-        const described = await client.workflowService.describeTaskQueue({
-          namespace: cfg.temporal.namespace,
-          taskQueue: { name, kind: TASK_QUEUE_KIND_NORMAL },
-          taskQueueType,
-          reportStats: true,
-        });
-        const backlog = Number(described.stats?.approximateBacklogCount ?? 0);
-        const pollers = described.pollers?.length ?? 0;
-        queue[kind] = { backlog, pollers };
+    const queues = await taskQueueStats(client, cfg);
+    for (const queue of queues) {
+      for (const kind of ['workflow', 'activity'] as const) {
+        const { backlog, pollers } = queue[kind];
         if (backlog > 0 && pollers === 0)
-          report.warnings.push(`${name}: ${backlog} ${kind} task(s) waiting and no worker polling`);
+          report.warnings.push(`${queue.name}: ${backlog} ${kind} task(s) waiting and no worker polling`);
       }
-      queues.push(queue);
-    }
-    const workflows: Part = {};
-    for (const type of Object.values(WorkflowTypes)) {
-      const counts: Part = {};
-      for (const status of ['Running', 'Failed']) {
-        const query = `WorkflowType = '${type}' AND ExecutionStatus = '${status}'`;
-        counts[status.toLowerCase()] = (await client.workflow.count(query)).count;
-      }
-      workflows[type] = counts;
     }
     return {
       taskQueues: queues,
-      workflows,
+      workflows: await workflowCounts(client),
       ui: `${cfg.temporal.uiUrl}/namespaces/${cfg.temporal.namespace}/workflows`,
     };
   } finally {

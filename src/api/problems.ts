@@ -1,0 +1,121 @@
+/**
+ * Errors as RFC 9457 problem details (`application/problem+json`): every failure of the API, ours or
+ * Fastify's (validation, unknown route, body too large), answers with the same shape, so a client has
+ * one error path: `type` (a stable URI per kind), `title`, `status`, `detail` (what was wrong, for a
+ * person) and `instance` (the request path), plus extension members where they help (`errors`).
+ */
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+
+export const PROBLEM_CONTENT_TYPE = 'application/problem+json';
+const TYPE_BASE = 'https://p8fs.dev/problems/';
+
+export interface Problem {
+  type: string;
+  title: string;
+  status: number;
+  detail: string;
+  instance?: string;
+  [extension: string]: unknown;
+}
+
+const TITLES: Record<number, [string, string]> = {
+  400: ['bad-request', 'Bad request'],
+  401: ['unauthorized', 'Missing or invalid API key'],
+  403: ['forbidden', "Another tenant's resource"],
+  404: ['not-found', 'Not found'],
+  409: ['conflict', 'Conflict'],
+  411: ['length-required', 'Content-Length required'],
+  413: ['too-large', 'Request body too large'],
+  415: ['unsupported-media-type', 'Unsupported media type'],
+  422: ['unprocessable', 'Cannot be processed'],
+  501: ['not-implemented', 'Not built yet'],
+  502: ['upstream-failed', 'A server behind the API failed'],
+  503: ['unavailable', 'A server behind the API is unavailable'],
+};
+
+/** A failure a route throws on purpose: it becomes a problem document with this status. */
+export class ApiProblem extends Error {
+  constructor(
+    readonly status: number,
+    readonly detail: string,
+    readonly extensions: Record<string, unknown> = {},
+    readonly kind?: string,
+  ) {
+    super(detail);
+    this.name = 'ApiProblem';
+  }
+}
+
+export function problem(
+  status: number,
+  detail: string,
+  instance?: string,
+  extensions: Record<string, unknown> = {},
+  kind?: string,
+): Problem {
+  const [slug, title] = TITLES[status] ?? [status >= 500 ? 'server-error' : 'client-error', 'Error'];
+  return {
+    type: `${TYPE_BASE}${kind ?? slug}`,
+    title,
+    status,
+    detail,
+    ...(instance ? { instance } : {}),
+    ...extensions,
+  };
+}
+
+export function sendProblem(reply: FastifyReply, body: Problem): FastifyReply {
+  return reply.code(body.status).type(PROBLEM_CONTENT_TYPE).send(body);
+}
+
+/** JSON schema of a problem document, for the OpenAPI responses of every route. */
+export const problemSchema = {
+  $id: 'Problem',
+  type: 'object',
+  description: 'RFC 9457 problem details (application/problem+json)',
+  required: ['type', 'title', 'status', 'detail'],
+  properties: {
+    type: { type: 'string', format: 'uri' },
+    title: { type: 'string' },
+    status: { type: 'integer' },
+    detail: { type: 'string' },
+    instance: { type: 'string' },
+    errors: { type: 'array', items: { type: 'object', additionalProperties: true } },
+  },
+  additionalProperties: true,
+} as const;
+
+/** Installs the handlers that turn every error and unknown route into a problem document. */
+export function installProblemHandlers(app: FastifyInstance): void {
+  app.setNotFoundHandler((request: FastifyRequest, reply: FastifyReply) =>
+    sendProblem(reply, problem(404, `no route ${request.method} ${request.url.split('?')[0]}`, request.url)),
+  );
+  app.setErrorHandler((error: FastifyError | ApiProblem, request: FastifyRequest, reply: FastifyReply) => {
+    const instance = request.url.split('?')[0];
+    if (error instanceof ApiProblem) {
+      if (error.status >= 500) request.log.warn({ err: error }, 'request failed');
+      return sendProblem(reply, problem(error.status, error.detail, instance, error.extensions, error.kind));
+    }
+    const fastifyError = error as FastifyError;
+    if (fastifyError.validation) {
+      return sendProblem(
+        reply,
+        problem(400, fastifyError.message, instance, {
+          errors: fastifyError.validation.map((v) => ({
+            where: fastifyError.validationContext,
+            path: v.instancePath,
+            message: v.message,
+          })),
+        }),
+      );
+    }
+    const status = fastifyError.statusCode ?? 500;
+    if (status >= 400 && status < 500)
+      return sendProblem(reply, problem(status, fastifyError.message, instance));
+    request.log.error({ err: error }, 'request failed');
+    return sendProblem(
+      reply,
+      problem(500, `internal error: ${fastifyError.message}`, instance, {}, 'internal-error'),
+    );
+  });
+}

@@ -1,0 +1,96 @@
+/**
+ * The `p8fs api` process: its connections (PostgreSQL, S3, NATS, a lazy Temporal client), the server
+ * listening on P8FS_API_HOST:P8FS_API_PORT, and an orderly close (in-flight requests finish first).
+ * The streams are ensured at start, like every producer of ours does, so events published before the
+ * first bridge runs wait in JetStream.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { jetstream, jetstreamManager } from '@nats-io/jetstream';
+import type { NatsConnection } from '@nats-io/transport-node';
+import type { FastifyInstance } from 'fastify';
+import { connectNats } from '../clients/nats.js';
+import { createPool } from '../clients/postgres.js';
+import { createS3Client } from '../clients/s3.js';
+import type { Config } from '../config/config.js';
+import { projectRoot } from '../config/project-root.js';
+import { errorText } from '../domain/errors.js';
+import { ensureStreams } from '../events/streams.js';
+import type { Logger } from '../telemetry/logger.js';
+import { lazyTemporalClient } from '../temporal/connection.js';
+import type { ApiDeps } from './deps.js';
+import { buildApiServer } from './server.js';
+
+export interface RunningApi {
+  app: FastifyInstance;
+  deps: ApiDeps;
+  /** http://host:port of the listening server (the real port when P8FS_API_PORT=0). */
+  url: string;
+  close(): Promise<void>;
+}
+
+function packageVersion(): string {
+  try {
+    return String(
+      (JSON.parse(readFileSync(join(projectRoot(), 'package.json'), 'utf8')) as { version?: string }).version,
+    );
+  } catch {
+    return '0.0.0';
+  }
+}
+
+async function connect(cfg: Config, log?: Logger): Promise<{ deps: ApiDeps; nc: NatsConnection }> {
+  const pool = createPool(cfg, 10, log);
+  const s3 = createS3Client(cfg);
+  const presignS3 = cfg.api.publicS3Endpoint
+    ? createS3Client({ ...cfg, s3: { ...cfg.s3, endpoint: cfg.api.publicS3Endpoint } })
+    : s3;
+  let nc: NatsConnection;
+  try {
+    nc = await connectNats(cfg, 'p8fs-api');
+  } catch (error) {
+    await pool.end();
+    s3.destroy();
+    throw new Error(`${errorText(error)} (set P8FS_NATS_URL)`);
+  }
+  const jsm = await jetstreamManager(nc);
+  await ensureStreams(jsm, cfg);
+  return {
+    deps: { cfg, pool, s3, presignS3, js: jetstream(nc), jsm, temporal: lazyTemporalClient(cfg) },
+    nc,
+  };
+}
+
+export async function startApi(
+  cfg: Config,
+  options: { log?: Logger; port?: number; host?: string } = {},
+): Promise<RunningApi> {
+  const { deps, nc } = await connect(cfg, options.log);
+  const app = await buildApiServer(deps, {
+    version: packageVersion(),
+    ...(options.log ? { logger: options.log } : {}),
+  });
+  const host = options.host ?? cfg.api.host;
+  const port = options.port ?? cfg.api.port;
+  const close = async () => {
+    await app.close();
+    await deps.temporal.connection.close().catch(() => undefined);
+    await nc.close().catch(() => undefined);
+    if (deps.presignS3 !== deps.s3) deps.presignS3.destroy();
+    deps.s3.destroy();
+    await deps.pool.end();
+  };
+  try {
+    await app.listen({ host, port });
+  } catch (error) {
+    await close();
+    const code = (error as NodeJS.ErrnoException).code;
+    throw new Error(
+      `P8FS_API_PORT=${port} / P8FS_API_HOST=${host}: cannot listen: ${code === 'EADDRINUSE' ? 'the port is already in use' : errorText(error)}`,
+    );
+  }
+  const address = app.server.address();
+  const actualPort = typeof address === 'object' && address ? address.port : port;
+  const shownHost = host.includes(':') ? `[${host}]` : host;
+  return { app, deps, url: `http://${shownHost}:${actualPort}`, close };
+}

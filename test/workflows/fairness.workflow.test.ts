@@ -1,0 +1,149 @@
+/**
+ * Fairness between tenants, the quick check for `make test` (the 500-file run through the whole pipeline
+ * is test/integration/fairness.test.ts, in `make chaos`): a Temporal dev server started with the stack's
+ * own arguments (temporalDevServerArgs, via privateTemporal: `matching.enableFairness` on), the real
+ * ingestFile workflow started with the real startIngestFile (tenant as fairness key), and activities
+ * that only take a few milliseconds, on a worker with one activity slot. Tenant A queues 100 files, then
+ * tenant B one: B must end before most of A's. Without the server flag or the key, B ends last.
+ * The activities also report the fairness key they ran with: inherited from the workflow.
+ */
+import { randomBytes } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Context } from '@temporalio/activity';
+import { Client, Connection } from '@temporalio/client';
+import { NativeConnection, Worker, type WorkflowBundle } from '@temporalio/worker';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { IngestActivities } from '../../src/activities/ingest/activities.js';
+import type { IngestFileInput } from '../../src/domain/ingest.js';
+import { parseStorageEvent } from '../../src/domain/storage-event.js';
+import { startIngestFile } from '../../src/temporal/starts.js';
+import { type PrivateTemporal, privateTemporal } from '../support/private-temporal.js';
+import { bundleWorkflows, installQuietRuntime } from '../support/workflow-env.js';
+
+const A_FILES = 100;
+const suffix = randomBytes(3).toString('hex');
+const tenantA = `fair-a-${suffix}`;
+const tenantB = `fair-b-${suffix}`;
+
+let temporal: PrivateTemporal;
+let bundle: WorkflowBundle;
+let connection: Connection | undefined;
+let native: NativeConnection | undefined;
+
+beforeAll(async () => {
+  installQuietRuntime();
+  temporal = privateTemporal({ port: 27453 });
+  [bundle] = await Promise.all([bundleWorkflows(), temporal.start()]);
+  connection = await Connection.connect({ address: temporal.address });
+  native = await NativeConnection.connect({ address: temporal.address });
+}, 120_000);
+
+afterAll(async () => {
+  await connection?.close();
+  await native?.close();
+  await temporal?.dispose();
+}, 60_000);
+
+function inputFor(tenant: string, name: string): IngestFileInput {
+  const parsed = parseStorageEvent({
+    event_type: 'create',
+    path: `/buckets/${tenant}/uploads/${name}`,
+    size: 20,
+    mime_type: 'text/plain',
+  });
+  if (parsed.kind !== 'event') throw new Error(`bad test event: ${parsed.reason}`);
+  return { event: parsed.event, tier: 'small', version: 'v1', source: 'fairness-test' };
+}
+
+/** The tenant of the running activity's workflow (ids are `ingest/<tenant>/<name>`). */
+function activityTenant(): string {
+  return Context.current().info.workflowExecution?.workflowId.split('/')[1] ?? '';
+}
+
+/** Canned results (references and counts, as the real activities return), a few ms of "work" each. */
+function activities(finished: string[], keys: Map<string, Set<string>>): IngestActivities {
+  const step = async <T>(result: T): Promise<T> => {
+    const tenant = activityTenant();
+    const { priority } = Context.current().info;
+    const seen = keys.get(tenant) ?? new Set<string>();
+    seen.add(priority?.fairnessKey ?? '(none)');
+    keys.set(tenant, seen);
+    await sleep(3);
+    return result;
+  };
+  const fileId = '11111111-1111-5111-8111-111111111111';
+  return {
+    registerFile: () =>
+      step({ fileId, jobId: fileId, size: 20, mimeType: 'text/plain', provider: 'text', lastModified: '' }),
+    extractText: () =>
+      step({
+        extractedKey: 'k',
+        provider: 'text',
+        pageCount: 1,
+        sectionCount: 1,
+        characters: 20,
+        contentHash: 'a'.repeat(64),
+      }),
+    chunkText: () => step({ chunksKey: 'c', chunkCount: 1, tokenCount: 5 }),
+    storeChunks: async () => {
+      const result = await step({ resourcesStored: 1, resourcesReplaced: 0 });
+      finished.push(activityTenant());
+      return result;
+    },
+    deleteFile: () => step({ fileId, resourcesDeleted: 0 }),
+    renameFile: () => step({ fileId, fromFileId: fileId, moved: 0 }),
+    recordIngestFailure: () => step({ fileId }),
+  };
+}
+
+describe('fairness between tenants (Temporal dev server with the stack arguments, real ingestFile)', () => {
+  it(`tenant A queues ${A_FILES} files, then tenant B one → B ends before most of A's`, async () => {
+    if (!connection || !native) throw new Error('not connected');
+    const client = new Client({ connection });
+    const taskQueue = `fairness-${suffix}`;
+    const start = (tenant: string, name: string) =>
+      startIngestFile(client, inputFor(tenant, name), { taskQueue, workflowId: `ingest/${tenant}/${name}` });
+
+    // Everything queued before the worker polls: A's backlog first, then B.
+    const aHandles: Awaited<ReturnType<typeof start>>[] = [];
+    for (let i = 0; i < A_FILES; i += 20) {
+      aHandles.push(
+        ...(await Promise.all(
+          Array.from({ length: Math.min(20, A_FILES - i) }, (_, j) => start(tenantA, `a-${i + j}.txt`)),
+        )),
+      );
+    }
+    const bHandle = await start(tenantB, 'b.txt');
+
+    const finished: string[] = [];
+    const keys = new Map<string, Set<string>>();
+    const worker = await Worker.create({
+      connection: native,
+      taskQueue,
+      workflowBundle: bundle,
+      activities: activities(finished, keys),
+      maxConcurrentActivityTaskExecutions: 1,
+    });
+    const t0 = Date.now();
+    let bLatency = 0;
+    await worker.runUntil(async () => {
+      await bHandle.result();
+      bLatency = Date.now() - t0;
+      await Promise.all(aHandles.map((h) => h.result()));
+    });
+    const aDrain = Date.now() - t0;
+    const aBeforeB = finished.indexOf(tenantB);
+    console.log(
+      `[fairness-workflow] B's latency ${(bLatency / 1000).toFixed(2)} s; A's drain ${(aDrain / 1000).toFixed(1)} s; ` +
+        `A's files stored before B's: ${aBeforeB} of ${A_FILES}`,
+    );
+
+    expect(finished).toHaveLength(A_FILES + 1);
+    // Activities ran with their workflow's fairness key (inherited; no activity option sets it).
+    expect([...(keys.get(tenantA) ?? [])]).toEqual([tenantA]);
+    expect([...(keys.get(tenantB) ?? [])]).toEqual([tenantB]);
+    // Without fairness B's every step waits behind A's, and B is stored last (position A_FILES).
+    expect(aBeforeB).toBeLessThan(A_FILES / 5);
+    expect(bLatency).toBeLessThan(aDrain / 2);
+  }, 120_000);
+});
