@@ -1,8 +1,12 @@
-# P8FS Flows image: one image for every process (`p8fs migrate|bridge|worker --tier …`), used by
-# docker-compose.yml. Build: docker build -t p8fs-flows:0.1.0 .
+# P8FS Flows image: one image for every process; the role is the command (`p8fs migrate`, `p8fs bridge`,
+# `p8fs seaweed-events`, `p8fs worker --tier small|medium|large|llm`). Used by docker-compose.yml and
+# deploy/k8s. Build: docker build -t p8fs-flows:0.1.0 .
+# No container engine exists where this project is developed: test/unit/deploy.test.ts lints this file
+# with hadolint (.hadolint.yaml) and checks that it runs the same npm scripts `make test` runs
+# (`npm install`, `npm run build`) and starts the same entry point (`node bin/p8fs.js`). docs/DEPLOY.md.
 
-# ---- build: all dependencies, compile TypeScript and the workflow bundle
-FROM node:20-bookworm-slim AS build
+# ---- build: all dependencies, compile TypeScript and prebuild the workflow bundle
+FROM node:20.20.2-bookworm-slim AS build
 WORKDIR /app
 ENV NPM_CONFIG_UPDATE_NOTIFIER=false NPM_CONFIG_FUND=false NPM_CONFIG_AUDIT=false
 COPY package.json package-lock.json ./
@@ -13,19 +17,27 @@ COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
 COPY bin ./bin
 COPY scripts/copy-assets.mjs ./scripts/
-# The build compiles, copies the SQL migrations beside the compiled modules and prebuilds the workflow bundle.
+# Compiles, copies the SQL migrations and .proto files beside the compiled modules and prebuilds the
+# workflow bundle (dist/workflow-bundle.js), so workers start without bundling.
 RUN npm run build
 
-# ---- runtime: production dependencies only, compiled output, non-root
-FROM node:20-bookworm-slim AS runtime
+# ---- runtime: production dependencies only, compiled output, the providers' tools, non-root
+FROM node:20.20.2-bookworm-slim AS runtime
+# The audio, image and scanned-PDF providers run ffmpeg/ffprobe, tesseract (English data) and poppler's
+# pdftoppm (src/providers/media); tini reaps the extraction processes' children and passes signals on.
+# Versions follow the base image's Debian release (bookworm), as on the development machines.
+RUN apt-get update \
+  && apt-get install -y --no-install-recommends ffmpeg tesseract-ocr tesseract-ocr-eng poppler-utils tini \
+  && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
 ENV NODE_ENV=production NPM_CONFIG_UPDATE_NOTIFIER=false NPM_CONFIG_FUND=false NPM_CONFIG_AUDIT=false
 COPY package.json package-lock.json ./
 RUN npm install --omit=dev && npm cache clean --force
 COPY --from=build /app/dist ./dist
 COPY bin ./bin
-USER node
-# Bridge health (8090) and worker metrics (9464).
-EXPOSE 8090 9464
-ENTRYPOINT ["node", "bin/p8fs.js"]
+# The base image's `node` user, by number (uid and gid 1000) so Kubernetes can check runAsNonRoot; deploy/k8s runs it with a read-only root and /tmp as a volume.
+USER 1000:1000
+# Bridge health (8090), subscriber health (8091), worker /health and /metrics (9464).
+EXPOSE 8090 8091 9464
+ENTRYPOINT ["tini", "--", "node", "bin/p8fs.js"]
 CMD ["--help"]

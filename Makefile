@@ -17,8 +17,10 @@ node_modules/.p8fs-installed: package.json package-lock.json
 .stack/venv/.installed: scripts/install-servers.sh
 	@bash scripts/install-servers.sh
 
-setup: node_modules/.p8fs-installed .stack/venv/.installed ## install npm packages, server binaries, PostgreSQL
+setup: node_modules/.p8fs-installed .stack/venv/.installed ## install npm packages, server binaries, PostgreSQL, deploy checkers
 	@bash scripts/install-servers.sh >/dev/null
+	@# kustomize, kubeconform, hadolint and the Kubernetes/KEDA schemas for test/unit/deploy.test.ts (pinned).
+	@bash scripts/install-deploy-tools.sh
 
 build: node_modules/.p8fs-installed ## compile TypeScript and prebuild the workflow bundle
 	@echo "[build] compiling TypeScript and bundling workflows"
@@ -27,7 +29,9 @@ build: node_modules/.p8fs-installed ## compile TypeScript and prebuild the workf
 demo: setup build ## stack up, migrate, run the ingestion demo over ../shared/samples
 	@$(P8FS) demo
 
-test: setup ## run every test against real servers (the test stack uses its own ports)
+test: setup build ## run every test against real servers (the test stack uses its own ports)
+	@# `build` is the Dockerfile's `npm run build`: the image's build is checked here, and
+	@# test/integration/deploy-metrics.test.ts starts the built `node bin/p8fs.js` as the containers do.
 	@# The type-check runs beside vitest's start (servers starting, workflows bundling: mostly waiting);
 	@# its errors print at the end and fail the target.
 	@echo "[test] type-checking (tsc, beside the test run; its result is printed at the end)"

