@@ -13,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createLlmProvider } from '../../src/activities/insight/llm/index.js';
 import { loadMoments, type MomentRow } from '../../src/activities/insight/moment-store.js';
 import { runMomentsDemo } from '../../src/cli/demo-moments.js';
-import { buildProgram } from '../../src/cli/main.js';
+import { buildProgram } from '../../src/cli/program.js';
 import { momentIdFor } from '../../src/domain/insight/moment-ids.js';
 import { MOMENT_TYPES, type MomentContext, validateMoment } from '../../src/domain/insight/moment-model.js';
 import { parseTranscript, type Transcript } from '../../src/domain/insight/transcript.js';

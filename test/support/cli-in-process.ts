@@ -7,7 +7,7 @@
  * in its own process (pool forks), so the temporary process.env change stays within the file; calls
  * must not overlap.
  */
-import { buildProgram } from '../../src/cli/main.js';
+import { buildProgram } from '../../src/cli/program.js';
 import { errorText } from '../../src/domain/errors.js';
 import type { CliResult } from './cli.js';
 

@@ -4,9 +4,8 @@ import { type Config, loadConfig } from '../../config/config.js';
 import { TIERS, type Tier } from '../../domain/tiers.js';
 import { createLogger, type Logger } from '../../telemetry/logger.js';
 import { llmTaskQueue, taskQueueFor } from '../../temporal/names.js';
-import { createLlmWorker } from '../../workers/llm-worker.js';
 import { type RuntimeOptions, socketAddress, startWorkerRuntime } from '../../workers/runtime.js';
-import { createStorageWorkers, type StorageWorkers } from '../../workers/storage-worker.js';
+import type { StorageWorkers } from '../../workers/storage-worker.js';
 import { currentHeap, heapCeilingRestartFlags, restartWithFlags, stopOnParentExit } from '../heap-ceiling.js';
 
 /** Beyond the grace period: how long the SDK may take to report the cancelled activities before we stop waiting. */
@@ -59,6 +58,8 @@ export async function startStorageWorkers(
   runtime: RuntimeOptions = { metricsPort: cfg.worker.metricsPort },
 ): Promise<StorageWorkers> {
   await startWorkerRuntime(cfg, log, runtime);
+  // Imported on use: a process serving only the LLM queue never loads the storage activities and parsers.
+  const { createStorageWorkers } = await import('../../workers/storage-worker.js');
   return createStorageWorkers(cfg, tiers, shutdownOptions(cfg), log);
 }
 
@@ -156,6 +157,8 @@ export function registerWorkerCommand(program: Command): void {
       const withLlm = options.tier.includes('llm');
       const sets: StorageWorkers[] = [];
       if (withLlm) {
+        // Imported on use: the LLM SDKs (OpenAI, Anthropic, llama.cpp) cost a storage-only worker ~28 MiB.
+        const { createLlmWorker } = await import('../../workers/llm-worker.js');
         const llm = await createLlmWorker(cfg, shutdownOptions(cfg), log);
         log.info(
           {
