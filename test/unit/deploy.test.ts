@@ -184,12 +184,13 @@ describe('deploy/k8s', () => {
       .map((d) => d.metadata.name)
       .sort();
     expect(deployments).toEqual(
-      [...Object.keys(WORKERS), 'seaweedfs-grpc-subscriber', 'tiered-storage-router'].sort(),
+      [...Object.keys(WORKERS), 'p8fs-api', 'seaweedfs-grpc-subscriber', 'tiered-storage-router'].sort(),
     );
     const args = (name: string) =>
       named(base.objects, 'Deployment', name).spec.template.spec.containers[0].args;
     expect(args('tiered-storage-router')).toEqual(['bridge']);
     expect(args('seaweedfs-grpc-subscriber')).toEqual(['seaweed-events']);
+    expect(args('p8fs-api')).toEqual(['api']);
     for (const [name, tier] of Object.entries(WORKERS))
       expect(args(name)).toEqual(['worker', '--tier', tier]);
     const job = named(base.objects, 'Job', 'p8fs-migrate');
@@ -256,7 +257,9 @@ describe('deploy/k8s', () => {
           ? cfg.bridge.healthPort
           : name === 'seaweedfs-grpc-subscriber'
             ? cfg.subscriber.healthPort
-            : cfg.worker.metricsPort;
+            : name === 'p8fs-api'
+              ? cfg.api.port
+              : cfg.worker.metricsPort;
       const portNumber = (ref: string | number) =>
         typeof ref === 'number' ? ref : container.ports.find((p: K8sObject) => p.name === ref)?.containerPort;
       for (const probe of ['readinessProbe', 'livenessProbe']) {
