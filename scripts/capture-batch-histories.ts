@@ -46,6 +46,7 @@ import { zipArchive } from '../test/support/hostile-files.js';
 import { createPipeline, dropBucket, eventually, type Pipeline } from '../test/support/pipeline.js';
 import { isolatedEnv, testStackConfig, uniqueTenant } from '../test/support/test-stack.js';
 import { historyToJson } from '../test/support/workflow-env.js';
+import { onlyNames } from './only-names.js';
 
 const HISTORIES = join(projectRoot(), 'test', 'histories');
 type Dir = 'batch' | 'housekeeping' | 'dream-batch';
@@ -313,7 +314,7 @@ async function prepareStuckFile(p: Pipeline): Promise<void> {
 }
 
 async function main(): Promise<void> {
-  const only = onlyNames();
+  const only = onlyNames(captures.map((c) => c.name));
   const selected = captures.filter((c) => !only || only.includes(c.name));
   await stackUp(testStackConfig(), (line) => console.log(`[test-stack] ${line}`));
   const p = await createPipeline('batchhist', {}, env);
@@ -360,19 +361,6 @@ async function main(): Promise<void> {
     await llmRunning;
     await p.close();
   }
-}
-
-/** `--only a,b`: the captures to run (all when absent); an unknown name is an error, not a silent skip. */
-function onlyNames(): string[] | undefined {
-  const at = process.argv.indexOf('--only');
-  if (at < 0) return undefined;
-  const names = (process.argv[at + 1] ?? '').split(',').filter(Boolean);
-  const unknown = names.filter((n) => !captures.some((c) => c.name === n));
-  if (names.length === 0 || unknown.length > 0)
-    throw new Error(
-      `--only ${unknown.join(',') || '(nothing)'}: unknown capture; known: ${captures.map((c) => c.name).join(', ')}`,
-    );
-  return names;
 }
 
 try {

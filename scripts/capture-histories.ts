@@ -28,6 +28,7 @@ import { createLlmWorker } from '../src/workers/llm-worker.js';
 import { createPipeline, type Pipeline } from '../test/support/pipeline.js';
 import { testStackConfig, uniqueTenant } from '../test/support/test-stack.js';
 import { historyToJson } from '../test/support/workflow-env.js';
+import { onlyNames } from './only-names.js';
 
 const OUT_DIR = join(projectRoot(), 'test', 'histories');
 const tenant = uniqueTenant('histories');
@@ -166,7 +167,7 @@ async function main(): Promise<void> {
     P8FS_WORKFLOW_BUNDLE: 'source',
     P8FS_LLM_PROVIDER: 'heuristic',
   });
-  const only = onlyNames();
+  const only = onlyNames(captures.map((c) => c.name));
   const llmWorker = await createLlmWorker(p.cfg);
   const llmRunning = llmWorker.run();
   try {
@@ -193,19 +194,6 @@ async function main(): Promise<void> {
     await llmRunning;
     await p.close();
   }
-}
-
-/** `--only a,b`: the captures to run (all when absent); an unknown name is an error, not a silent skip. */
-function onlyNames(): string[] | undefined {
-  const at = process.argv.indexOf('--only');
-  if (at < 0) return undefined;
-  const names = (process.argv[at + 1] ?? '').split(',').filter(Boolean);
-  const unknown = names.filter((n) => !captures.some((c) => c.name === n));
-  if (names.length === 0 || unknown.length > 0)
-    throw new Error(
-      `--only ${unknown.join(',') || '(nothing)'}: unknown capture; known: ${captures.map((c) => c.name).join(', ')}`,
-    );
-  return names;
 }
 
 try {

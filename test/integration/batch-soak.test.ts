@@ -104,9 +104,14 @@ describe('chaos: batches of 1,000 and 10,000 files (real servers, worker killed)
     // What an API client following the batch sees at the end.
     const status = await fetch(`${api.url}/v1/batches/${started.batchId}`, { headers: auth });
     expect(status.status).toBe(200);
-    const { batch } = (await status.json()) as { batch: { status: string; counts: Record<string, number> } };
-    log(`GET /v1/batches/${started.batchId}: ${batch.status} ${JSON.stringify(batch.counts)}`);
-    expect(batch).toMatchObject({ status: 'completed', counts: { completed: 1000 } });
+    const { batch } = (await status.json()) as {
+      batch: { status: string; totals: { files: number; counts: Record<string, number> } };
+    };
+    log(`GET /v1/batches/${started.batchId}: ${batch.status} ${JSON.stringify(batch.totals)}`);
+    expect(batch).toMatchObject({
+      status: 'completed',
+      totals: { files: 1000, counts: { completed: 1000 } },
+    });
   }, 1_800_000);
 
   it('a list of 10,000 tiny files completes, continuing as new every 500', async () => {
