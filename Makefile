@@ -5,7 +5,7 @@ SHELL := /bin/bash
 export AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED := true
 P8FS := node bin/p8fs.js
 
-.PHONY: setup build demo test chaos bench bench-huge histories lint typecheck stack-up stack-down stack-status clean
+.PHONY: setup deploy-tools build demo test chaos bench bench-huge histories lint typecheck stack-up stack-down stack-status clean
 
 node_modules/.p8fs-installed: package.json package-lock.json
 	@echo "[setup] installing npm packages (npm install, pinned by package-lock.json)"
@@ -17,9 +17,10 @@ node_modules/.p8fs-installed: package.json package-lock.json
 .stack/venv/.installed: scripts/install-servers.sh
 	@bash scripts/install-servers.sh
 
-setup: node_modules/.p8fs-installed .stack/venv/.installed ## install npm packages, server binaries, PostgreSQL, deploy checkers
+setup: node_modules/.p8fs-installed .stack/venv/.installed ## install npm packages, server binaries, PostgreSQL
 	@bash scripts/install-servers.sh >/dev/null
-	@# kustomize, kubeconform, hadolint and the Kubernetes/KEDA schemas for test/unit/deploy.test.ts (pinned).
+
+deploy-tools: ## kustomize, kubeconform, hadolint and the Kubernetes/KEDA schemas that test/unit/deploy.test.ts checks with (pinned)
 	@bash scripts/install-deploy-tools.sh
 
 build: node_modules/.p8fs-installed ## compile TypeScript and prebuild the workflow bundle
@@ -36,7 +37,11 @@ test: setup build ## run every test against real servers (the test stack uses it
 	@# its errors print at the end and fail the target.
 	@echo "[test] type-checking (tsc, beside the test run; its result is printed at the end)"
 	@echo "[test] running vitest (the test stack starts on ports 2xxxx if it is not running, and stops again at the end)"
-	@npx tsc -p tsconfig.json > .tsc-report.txt 2>&1 & tsc=$$!; \
+	@# The deploy checkers build from the Go module proxy (minutes on a cold machine, mostly downloading):
+	@# in the background beside the run; test/unit/deploy.test.ts runs the same script, which waits on its lock.
+	@echo "[test] installing the deploy checkers in the background (log: .deploy-tools.log)"
+	@bash scripts/install-deploy-tools.sh > .deploy-tools.log 2>&1 & \
+	npx tsc -p tsconfig.json > .tsc-report.txt 2>&1 & tsc=$$!; \
 	P8FS_TEST_STOP_STACK=1 npx vitest run --reporter=default --reporter=json --outputFile.json=.vitest-report.json; \
 	status=$$?; \
 	if wait $$tsc; then echo "[test] type-check: no errors"; else echo "[test] type-check FAILED:"; cat .tsc-report.txt; status=1; fi; \

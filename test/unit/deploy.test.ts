@@ -4,7 +4,7 @@
  * rendered object against local Kubernetes 1.34 and KEDA 2.21 schemas (scripts/build-k8s-schemas.mjs),
  * and is shown to reject broken objects; the names, probes, grace periods and KEDA triggers are checked
  * against the code they must agree with; hadolint lints the Dockerfile. The tools come from
- * scripts/install-deploy-tools.sh (pinned, idempotent; `make setup` runs it, and so does this file).
+ * scripts/install-deploy-tools.sh (pinned, idempotent; `make test` starts it in the background, and this file runs it again, waiting on its lock).
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
