@@ -10,10 +10,10 @@ import type {
   WorkflowStartOptions,
 } from '@temporalio/client';
 import type { Priority } from '@temporalio/common';
+import { tenantFairnessKey } from '../domain/fairness.js';
 import type { IngestFileInput } from '../domain/ingest.js';
 import type { BuildMomentsInput } from '../domain/insight/build-moments.js';
 import type { DreamAnalysisInput, DreamBatchInput } from '../domain/insight/dream-analysis.js';
-import { cutUtf8 } from '../domain/utf8.js';
 import type { buildMoments } from '../workflows/build-moments.js';
 import type { dreamAnalysis, dreamBatch } from '../workflows/dream-analysis.js';
 import type { ingestFile } from '../workflows/ingest-file.js';
@@ -123,9 +123,6 @@ export function startIngestFile(
   });
 }
 
-/** Temporal refuses a fairness key over 64 bytes; bucket names (tenants) are at most 63, but be safe. */
-const MAX_FAIRNESS_KEY_BYTES = 64;
-
 /**
  * Fairness between tenants: the tenant is the fairness key of every start made for one, so a server
  * with fairness on (our dev server: src/stack/temporal-server.ts) dispatches the tasks of a queue
@@ -136,7 +133,7 @@ const MAX_FAIRNESS_KEY_BYTES = 64;
 export function tenantPriority(tenantId: string | undefined, given?: Priority): Priority | undefined {
   if (!tenantId) return given;
   // An empty key means "inherit / none" to Temporal, so it does not replace the tenant's.
-  return { ...given, fairnessKey: given?.fairnessKey || cutUtf8(tenantId, MAX_FAIRNESS_KEY_BYTES) };
+  return { ...given, fairnessKey: given?.fairnessKey || tenantFairnessKey(tenantId) };
 }
 
 export function ingestFileHandle(client: Client, workflowId: string, runId?: string): IngestFileHandle {

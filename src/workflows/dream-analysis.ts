@@ -11,12 +11,14 @@ import {
   ApplicationFailure,
   executeChild,
   log,
+  patched,
   proxyActivities,
   sleep,
   workflowInfo,
 } from '@temporalio/workflow';
 import type { DreamActivities } from '../activities/insight/dream-activities.js';
 import { NON_RETRYABLE_ERROR_TYPES } from '../domain/errors.js';
+import { tenantFairnessKey } from '../domain/fairness.js';
 import {
   type BatchPoll,
   type DreamAnalysisInput,
@@ -59,6 +61,8 @@ function failureText(error: unknown): { type: string; message: string } {
 }
 
 const NOTHING = 'no sessions or resources in the window';
+/** dreamBatch's children carry their tenant's fairness key (added after dreamBatch histories were recorded). */
+const TENANT_FAIRNESS_PATCH = 'dream-batch-tenant-fairness';
 
 interface BatchRun {
   stored: DreamSummary[];
@@ -200,6 +204,11 @@ export async function dreamBatch(input: DreamBatchInput = {}): Promise<DreamBatc
         try {
           const result = await executeChild(dreamAnalysis, {
             workflowId: `${parent}/${tenantId}`,
+            // Each tenant's child under its own fairness key, as every other start for a tenant
+            // (src/temporal/starts.ts). Behind a patch: histories recorded before it replay unchanged.
+            ...(patched(TENANT_FAIRNESS_PATCH)
+              ? { priority: { fairnessKey: tenantFairnessKey(tenantId) } }
+              : {}),
             args: [{ tenantId, mode: 'direct', ...window }],
           });
           if (result.status === 'completed') outcome.completed++;

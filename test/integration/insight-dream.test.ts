@@ -291,6 +291,8 @@ describe('dreamBatch and p8fs dream complete against the OpenAI loopback', () =>
     );
     for (const child of children)
       expect([child.type, child.status.name]).toEqual(['dreamAnalysis', 'COMPLETED']);
+    // Each child runs under its tenant's fairness key, as every other start for a tenant.
+    expect(children.map((child) => child.priority?.fairnessKey)).toEqual(tenants);
     const [first, second, third] = [...children].sort(
       (a, b) => a.startTime.getTime() - b.startTime.getTime(),
     );
