@@ -57,6 +57,14 @@ export function uploadStorageEvent(
   return { raw, event: parsed.event };
 }
 
+/**
+ * Nats-Msg-Id of an upload's event, from the workflow it names: a retried publish by the same producer
+ * is stored once by JetStream.
+ */
+export function uploadMessageId(source: string, workflowId: string): string {
+  return `${source}-${createHash('sha256').update(workflowId).digest('hex').slice(0, 40)}`;
+}
+
 export async function publishUploadEvent(
   js: JetStreamClient,
   subject: string,
@@ -71,8 +79,7 @@ export async function publishUploadEvent(
   versioned.version = eventVersion(versioned);
   const moments = isTranscriptUpload(versioned);
   const workflowId = moments ? momentsWorkflowId(versioned) : ingestWorkflowId(versioned);
-  const msgId = `${source}-${createHash('sha256').update(workflowId).digest('hex').slice(0, 40)}`;
-  const published = await publishEvent(js, subject, made.raw, msgId);
+  const published = await publishEvent(js, subject, made.raw, uploadMessageId(source, workflowId));
   return {
     event: made.raw,
     eventType: object.existed ? 'update' : 'create',

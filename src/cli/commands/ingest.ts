@@ -9,7 +9,6 @@
  * Everything is checked before the first byte goes out: every file exists and makes a valid event, and
  * S3, NATS and Temporal answer (each error names the variable that points at the server).
  */
-import { createHash } from 'node:crypto';
 import { stat } from 'node:fs/promises';
 import { basename, resolve } from 'node:path';
 import type { S3Client } from '@aws-sdk/client-s3';
@@ -27,6 +26,7 @@ import { errorText } from '../../domain/errors.js';
 import { parseStorageEvent } from '../../domain/storage-event.js';
 import { publishEvent } from '../../events/publish.js';
 import { ensureStreams } from '../../events/streams.js';
+import { uploadMessageId } from '../../events/upload-event.js';
 import { readCursor } from '../../subscriber/cursor.js';
 import { connectTemporal, lazyTemporalClient } from '../../temporal/connection.js';
 import { followIngests, type IngestRow, printIngestTable } from '../ingest-follow.js';
@@ -297,10 +297,7 @@ async function deliverEvents(
   await ensureStreams(c.jsm, cfg);
   const js = jetstream(c.nc as NatsConnection);
   for (const u of waiting) {
-    const msgId = `p8fs-ingest-${createHash('sha256')
-      .update(u.plan?.workflowId ?? '')
-      .digest('hex')
-      .slice(0, 40)}`;
+    const msgId = uploadMessageId('p8fs-ingest', u.plan?.workflowId ?? '');
     const published = await publishEvent(js, cfg.nats.eventsSubject, u.event, msgId);
     u.row.delivery = `published here on ${cfg.nats.eventsSubject} (seq ${published.seq}${published.duplicate ? ', a duplicate of an earlier publish: stored once' : ''}): ${why}`;
   }
