@@ -6,9 +6,11 @@
  * the units the embedding endpoint enforces. It is also the smaller table of the two candidates, so
  * it loads faster into every worker. gpt-tokenizer builds it once, when this module is first imported.
  *
- * Cost model: every section is counted once, oversized sections once more per split level they reach,
- * short pieces (words, overlap tails) through a cache, and every finished chunk once to report an
- * exact tokenCount. Packing itself only adds numbers.
+ * Cost model: every section's text is read by the tokenizer's pre-token expression once
+ * (chunking-tokens.ts), which keeps where each pre-token ends and the running count; the count of any
+ * piece of it, and the exact tokenCount of a finished chunk, are then differences of running counts
+ * plus a few pre-tokens re-read at their edges. Overlap words go through a cache. Packing itself only
+ * adds numbers. So chunking costs about one tokenizer pass over the text (bench/chunker.bench.ts).
  *
  * Big documents: `chunkSteps` is the same algorithm as a generator that takes sections one by one and
  * hands out each chunk as soon as it is final, with a pause point (`undefined`) at least every few
@@ -18,6 +20,7 @@
  * Do not import this module from workflow code: it loads the tokenizer tables.
  */
 import { countTokens as countCl100k } from 'gpt-tokenizer/encoding/cl100k_base';
+import { type Block, countRange, countSpans, countText, pretokenize, type Span } from './chunking-tokens.js';
 import type { ExtractedDocument, ExtractedSection, SectionKind, SectionSource } from './content.js';
 
 export interface ChunkOptions {
@@ -86,10 +89,10 @@ const CACHE_LIMIT = 50_000;
 const pieceCache = new Map<string, number>();
 
 function countPiece(text: string): number {
-  if (text.length > SHORT_PIECE) return countTokens(text);
+  if (text.length > SHORT_PIECE) return countText(text);
   let n = pieceCache.get(text);
   if (n === undefined) {
-    n = countTokens(text);
+    n = countText(text);
     // Cleared rather than evicted one by one: simpler, and a long-lived worker's memory stays bounded.
     if (pieceCache.size >= CACHE_LIMIT) pieceCache.clear();
     pieceCache.set(text, n);
@@ -110,6 +113,9 @@ const LINE_KINDS: ReadonlySet<SectionKind> = new Set(['code', 'table', 'list']);
 interface Piece {
   text: string;
   tokens: number;
+  /** The pre-tokenized text the piece is part of (absent for a piece cut from a huge text without one), and where in it. */
+  block: Block | undefined;
+  at: number;
 }
 
 interface Unit extends Piece {
@@ -141,6 +147,8 @@ interface Overlap {
   tokens: number;
   charStart: number;
   sections: SectionInfo[];
+  /** Where the text comes from, for counting (in memory only: never in a ChunkerState). */
+  spans?: Span[];
 }
 
 /**
@@ -222,10 +230,18 @@ export class SectionChunker<T = unknown> {
     const pieces: Piece[] = [];
     let tokens = 0;
     const levels = LINE_KINDS.has(section.kind) ? LINE_LEVELS : PROSE_LEVELS;
-    for (const piece of splitToFit(text, countIfShort(text, unitLimit), levels, 0, unitLimit)) {
-      pieces.push(piece);
-      tokens += piece.tokens;
-      if (pieces.length % PIECES_PER_STEP === 0) yield undefined;
+    const block = text.length > unitLimit * MAX_CHARS_PER_TOKEN ? undefined : pretokenize(text);
+    const total = block ? block.tokens : TOO_LONG;
+    if (total <= unitLimit) {
+      // Most sections fit whole: no splitting machinery for them.
+      pieces.push({ text, tokens: total, block, at: 0 });
+      tokens = total;
+    } else {
+      for (const piece of splitToFit(text, total, levels, 0, unitLimit, block, 0)) {
+        pieces.push(piece);
+        tokens += piece.tokens;
+        if (pieces.length % PIECES_PER_STEP === 0) yield undefined;
+      }
     }
     const info = sectionInfo(section, this.nextSection++, tokens);
     this.packer.addSection(info, pieces, this.charStart, before);
@@ -264,10 +280,6 @@ const PIECES_PER_STEP = 64;
 const MAX_CHARS_PER_TOKEN = 256;
 const TOO_LONG = Number.POSITIVE_INFINITY;
 
-function countIfShort(text: string, limit: number, count: (text: string) => number = countTokens): number {
-  return text.length > limit * MAX_CHARS_PER_TOKEN ? TOO_LONG : count(text);
-}
-
 function validate(options: ChunkOptions): ChunkOptions {
   const { maxTokens, overlapTokens } = options;
   if (!Number.isInteger(maxTokens) || maxTokens < 1) {
@@ -281,56 +293,86 @@ function validate(options: ChunkOptions): ChunkOptions {
   return options;
 }
 
-/** Pieces of at most `limit` tokens, cut at the coarsest level that gets there. */
+/**
+ * Pieces of at most `limit` tokens, cut at the coarsest level that gets there. `text` is
+ * `block.text.slice(at)` when there is a block: its parts are counted from the block's running counts.
+ * A part of a huge text without one gets its own block once it is short enough to be counted at all.
+ */
 function* splitToFit(
   text: string,
   tokens: number,
   levels: RegExp[],
   level: number,
   limit: number,
+  block: Block | undefined,
+  at: number,
 ): Generator<Piece, void, undefined> {
   if (tokens <= limit) {
-    yield { text, tokens };
+    yield { text, tokens, block, at };
     return;
   }
   const gap = levels[level];
   if (!gap) {
-    yield* hardSplit(text, limit);
+    yield* hardSplit(text, limit, block, at);
     return;
   }
   const parts = cutAt(text, gap);
   const first = parts.next();
   const second = parts.next();
   if (first.done || second.done) {
-    yield* splitToFit(text, tokens, levels, level + 1, limit);
+    yield* splitToFit(text, tokens, levels, level + 1, limit, block, at);
     return;
   }
-  const count = gap === WORD_GAP ? countPiece : countTokens;
-  yield* splitToFit(first.value, countIfShort(first.value, limit, count), levels, level + 1, limit);
-  yield* splitToFit(second.value, countIfShort(second.value, limit, count), levels, level + 1, limit);
-  for (const part of parts) {
-    yield* splitToFit(part, countIfShort(part, limit, count), levels, level + 1, limit);
+  for (const part of [first.value, second.value])
+    yield* splitPart(text, part, levels, level, limit, block, at);
+  for (const part of parts) yield* splitPart(text, part, levels, level, limit, block, at);
+}
+
+function* splitPart(
+  text: string,
+  [start, end]: [number, number],
+  levels: RegExp[],
+  level: number,
+  limit: number,
+  block: Block | undefined,
+  at: number,
+): Generator<Piece, void, undefined> {
+  const part = text.slice(start, end);
+  if (block) {
+    const tokens = countRange(block, at + start, at + end);
+    yield* splitToFit(part, tokens, levels, level + 1, limit, block, at + start);
+  } else if (part.length > limit * MAX_CHARS_PER_TOKEN) {
+    yield* splitToFit(part, TOO_LONG, levels, level + 1, limit, undefined, 0);
+  } else {
+    const own = pretokenize(part);
+    yield* splitToFit(part, own.tokens, levels, level + 1, limit, own, 0);
   }
 }
 
-/** The text cut before each match of `gap` (lazily: a huge section is never cut all at once). */
-function* cutAt(text: string, gap: RegExp): Generator<string, void, undefined> {
+/** Where the text is cut before each match of `gap` (lazily: a huge section is never cut all at once). */
+function* cutAt(text: string, gap: RegExp): Generator<[number, number], void, undefined> {
   let start = 0;
   for (const match of text.matchAll(gap)) {
     if (match.index > start) {
-      yield text.slice(start, match.index);
+      yield [start, match.index];
       start = match.index;
     }
   }
-  yield text.slice(start);
+  yield [start, text.length];
 }
 
 /**
  * Last resort for a single "word" longer than a chunk (a base64 blob, a minified line): cut by
  * characters at the longest prefix that fits. Never splits a surrogate pair.
  */
-function* hardSplit(text: string, limit: number): Generator<Piece, void, undefined> {
+function* hardSplit(
+  text: string,
+  limit: number,
+  block: Block | undefined,
+  at: number,
+): Generator<Piece, void, undefined> {
   let rest = text;
+  let offset = at;
   while (rest) {
     // A token rarely spans more than a few dozen characters, which bounds each search.
     let hi = Math.min(rest.length, limit * 64);
@@ -340,7 +382,7 @@ function* hardSplit(text: string, limit: number): Generator<Piece, void, undefin
     while (lo <= hi) {
       const mid = (lo + hi) >>> 1;
       const end = isHighSurrogate(rest.charCodeAt(mid - 1)) ? mid + 1 : mid;
-      const tokens = countTokens(rest.slice(0, end));
+      const tokens = countText(rest.slice(0, end));
       if (tokens <= limit) {
         best = end;
         bestTokens = tokens;
@@ -350,10 +392,11 @@ function* hardSplit(text: string, limit: number): Generator<Piece, void, undefin
     if (best === 0) {
       // One character that needs more tokens than the limit allows: keep it whole rather than loop.
       best = isHighSurrogate(rest.charCodeAt(0)) ? 2 : 1;
-      bestTokens = countTokens(rest.slice(0, best));
+      bestTokens = countText(rest.slice(0, best));
     }
-    yield { text: rest.slice(0, best), tokens: bestTokens };
+    yield { text: rest.slice(0, best), tokens: bestTokens, block, at: offset };
     rest = rest.slice(best);
+    offset += best;
   }
 }
 
@@ -402,10 +445,11 @@ class Packer<T> {
 
   addSection(info: SectionInfo, pieces: Piece[], charStart: number, before: T | undefined): void {
     let start = charStart;
-    pieces.forEach((piece, i) => {
-      this.units.push({ ...piece, section: info, first: i === 0, start });
-      start += piece.text.length;
-    });
+    for (let i = 0; i < pieces.length; i++) {
+      const { text, tokens, block, at } = pieces[i] as Piece;
+      this.units.push({ text, tokens, block, at, section: info, first: i === 0, start });
+      start += text.length;
+    }
     this.befores.set(info.id, before);
   }
 
@@ -458,7 +502,7 @@ class Packer<T> {
     let chunk: Chunk;
     for (;;) {
       const built = build(units, this.start, end, this.overlap);
-      const exact = countTokens(built.text);
+      const exact = countSpans(built.text, built.spans);
       if (exact <= maxTokens) {
         chunk = describe(this.emitted++, built, exact, units, this.start, end, this.overlap);
         this.i = end;
@@ -484,7 +528,7 @@ class Packer<T> {
           emitted: this.emitted,
           charStart: next.start,
           nextSection: next.section.id,
-          ...(this.overlap ? { overlap: this.overlap } : {}),
+          ...(this.overlap ? { overlap: plainOverlap(this.overlap) } : {}),
         },
         before: this.befores.get(next.section.id),
       };
@@ -513,7 +557,7 @@ const DROP_UNITS_AFTER = 4096;
  */
 function splitFront(units: Unit[], index: number, room: number): boolean {
   const unit = units[index] as Unit;
-  const words = [...cutAt(unit.text, WORD_GAP)];
+  const words = [...cutAt(unit.text, WORD_GAP)].map(([from, to]) => unit.text.slice(from, to));
   let used = 0;
   let taken = 0;
   for (const word of words) {
@@ -524,12 +568,21 @@ function splitFront(units: Unit[], index: number, room: number): boolean {
   }
   if (taken === 0 || taken === words.length) return false;
   const front = words.slice(0, taken).join('');
-  const rest = words.slice(taken).join('');
+  const rest = unit.text.slice(front.length);
+  const { block, at } = unit;
+  const restTokens = block ? countRange(block, at + front.length, at + unit.text.length) : countText(rest);
   units.splice(
     index,
     1,
     { ...unit, text: front, tokens: used },
-    { ...unit, text: rest, tokens: countTokens(rest), first: false, start: unit.start + front.length },
+    {
+      ...unit,
+      text: rest,
+      tokens: restTokens,
+      first: false,
+      start: unit.start + front.length,
+      at: at + front.length,
+    },
   );
   return true;
 }
@@ -540,6 +593,8 @@ interface Built {
   offsets: number[];
   partSections: SectionInfo[];
   sources: number[];
+  /** The stretches of text that come from pre-tokenized blocks, for the exact count. */
+  spans: Span[];
 }
 
 function build(units: Unit[], start: number, end: number, overlap: Overlap | undefined): Built {
@@ -547,6 +602,7 @@ function build(units: Unit[], start: number, end: number, overlap: Overlap | und
   const offsets: number[] = [];
   const partSections: SectionInfo[] = [];
   const sources: number[] = [];
+  const spans: Span[] = overlap?.spans ? overlap.spans.map((span) => ({ ...span })) : [];
   let previous = overlap ? (overlap.sections.at(-1) as SectionInfo).id : -1;
   if (overlap) {
     offsets.push(0);
@@ -567,10 +623,29 @@ function build(units: Unit[], start: number, end: number, overlap: Overlap | und
     offsets.push(text.length + lead);
     partSections.push(unit.section);
     sources.push(unit.start + skipped);
+    if (unit.block) {
+      const spanStart = text.length + lead;
+      const from = unit.at + skipped;
+      const last = spans.at(-1);
+      // Consecutive pieces of one block read as one stretch: no edge to re-read between them.
+      if (
+        last &&
+        last.block === unit.block &&
+        last.end === spanStart &&
+        last.from + (last.end - last.start) === from
+      )
+        last.end = spanStart + piece.length - lead;
+      else spans.push({ start: spanStart, end: spanStart + piece.length - lead, block: unit.block, from });
+    }
     text += piece;
     previous = unit.section.id;
   }
-  return { text, offsets, partSections, sources };
+  return { text, offsets, partSections, sources, spans };
+}
+
+/** The overlap as a ChunkerState carries it: plain JSON, without the blocks its text points into. */
+function plainOverlap({ text, tokens, charStart, sections }: Overlap): NonNullable<ChunkerState['overlap']> {
+  return { text, tokens, charStart, sections };
 }
 
 /** Where the character at `offset` of a built chunk is in the extracted text (exact but for inserted breaks). */
@@ -629,11 +704,23 @@ function tailOf(built: Built, overlapTokens: number): Overlap | undefined {
     const section = built.partSections[k] as SectionInfo;
     if (partEnd > offset && sections.at(-1)?.id !== section.id) sections.push(section);
   }
+  const spans: Span[] = [];
+  for (const span of built.spans) {
+    if (span.end <= offset) continue;
+    const cut = Math.max(0, offset - span.start);
+    spans.push({
+      start: span.start + cut - offset,
+      end: span.end - offset,
+      block: span.block,
+      from: span.from + cut,
+    });
+  }
   return {
     text: text.slice(offset),
     tokens: useSentence ? sentenceTokens : used,
     charStart: sourceOffset(built, offset),
     sections,
+    spans,
   };
 }
 

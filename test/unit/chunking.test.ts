@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { type Chunk, chunkDocument, countTokens, SectionChunker } from '../../src/domain/chunking.js';
+import { countRange, countSpans, countText, pretokenize } from '../../src/domain/chunking-tokens.js';
 import type { ExtractedDocument, ExtractedSection } from '../../src/domain/content.js';
 import { extractFile, pickProvider } from '../../src/providers/index.js';
 import { TEXT_SAMPLE_FILES as SAMPLE_FILES, SAMPLES_DIR } from '../support/samples.js';
@@ -402,5 +403,132 @@ describe('chunk metadata', () => {
       const emitted = (point.state as { emitted: number }).emitted;
       expect(rest).toEqual(whole.slice(emitted));
     }
+  });
+});
+
+describe('exact counts from one tokenizer pass (chunking-tokens.ts)', () => {
+  // Text that stresses the pre-token expression's edges: whitespace runs, CRLF, punctuation before
+  // newlines, contractions, digits, non-Latin scripts, emoji, special-token strings, a lone surrogate.
+  const alphabet = [
+    'a',
+    'Z',
+    'word',
+    ' the',
+    ' ',
+    '  ',
+    '\t',
+    '\n',
+    '\r\n',
+    '\n\n',
+    ' \n ',
+    '\u00a0',
+    '.',
+    '!',
+    ':',
+    ')',
+    '"',
+    "'s",
+    "'ll",
+    "'",
+    '1',
+    '23',
+    '4567',
+    'é',
+    '中文',
+    '—',
+    '…',
+    '🙂',
+    '\ud800',
+    '<|endoftext|>',
+  ];
+  let state = 11;
+  const next = (n: number) => {
+    state = (state * 1103515245 + 12345) % 2147483648;
+    return state % n;
+  };
+  const junk = () => Array.from({ length: 20 + next(300) }, () => alphabet[next(alphabet.length)]).join('');
+  const sampleText = () => extractedText(doc('content/Sample.md'));
+
+  it('a block, any stretch of it and any chunk made of stretches count exactly like countTokens', () => {
+    const corpus = sampleText();
+    for (let i = 0; i < 1000; i++) {
+      const source = i % 2 ? junk() : corpus.slice(next(corpus.length - 2000)).slice(0, 50 + next(1500));
+      const block = pretokenize(source);
+      expect(block.tokens).toBe(countTokens(source));
+      const from = next(source.length);
+      const to = from + next(source.length - from + 1);
+      expect(countRange(block, from, to), JSON.stringify(source.slice(from, to))).toBe(
+        countTokens(source.slice(from, to)),
+      );
+      const other = junk();
+      const otherBlock = pretokenize(other);
+      const a = next(other.length);
+      const b = a + next(other.length - a + 1);
+      const lead = ['', 'lead ', '\n'][next(3)] as string;
+      const sep = ['\n\n', '', ' ', 'x'][next(4)] as string;
+      const text = lead + source.slice(from, to) + sep + other.slice(a, b);
+      const first = { start: lead.length, end: lead.length + to - from, block, from };
+      const second = {
+        start: first.end + sep.length,
+        end: first.end + sep.length + b - a,
+        block: otherBlock,
+        from: a,
+      };
+      expect(countSpans(text, [first, second]), JSON.stringify(text)).toBe(countTokens(text));
+      expect(countText(text)).toBe(countTokens(text));
+    }
+  });
+});
+
+describe('chunk text against the source', () => {
+  it('without overlap, chunks are the extracted text with only the whitespace between them dropped', () => {
+    for (const name of SAMPLE_FILES) {
+      const source = doc(name);
+      const text = extractedText(source);
+      for (const maxTokens of [400, 120, 40]) {
+        const chunks = chunkDocument(source, { maxTokens, overlapTokens: 0 });
+        let rebuilt = '';
+        for (const chunk of chunks) {
+          const start = chunk.charStart as number;
+          // Only whitespace lies between one chunk's end and the next one's start.
+          expect(text.slice(rebuilt.length, start).trim(), `${name} #${chunk.ordinal}`).toBe('');
+          rebuilt = text.slice(0, start) + chunk.text;
+          // The chunk is the source text at its offsets, character for character.
+          expect(text.slice(start, chunk.charEnd), `${name} #${chunk.ordinal}`).toBe(chunk.text);
+        }
+        expect(rebuilt).toBe(text);
+      }
+    }
+  });
+
+  it('with overlap, each chunk minus the carried words is the source text at its offsets', () => {
+    const source = paragraphs([prose(80, 3), prose(60, 4), prose(90, 5)]);
+    const text = extractedText(source);
+    const chunks = chunkDocument(source, { maxTokens: 100, overlapTokens: 20 });
+    expect(chunks.length).toBeGreaterThan(5);
+    let previousEnd = 0;
+    for (const chunk of chunks) {
+      const start = chunk.charStart as number;
+      const end = chunk.charEnd as number;
+      // The carried part starts before the previous chunk's end; the rest continues the source.
+      expect(start).toBeLessThanOrEqual(previousEnd === 0 ? 0 : previousEnd);
+      const own = chunk.text.slice(chunk.text.length - (end - previousEnd)).trimStart();
+      expect(text.slice(previousEnd, end).trimStart()).toBe(own);
+      previousEnd = end;
+    }
+    expect(previousEnd).toBe(text.length);
+  });
+
+  it('a chunker state stays plain JSON (no tokenizer tables in heartbeat details)', () => {
+    const chunker = new SectionChunker({ maxTokens: 60, overlapTokens: 10 });
+    for (const _ of chunker.add({ text: prose(40, 2), kind: 'paragraph' }));
+    const state = chunker.quiet?.state;
+    for (const _ of chunker.add({ text: prose(5, 3), kind: 'paragraph' }));
+    const latest = chunker.quiet?.state ?? state;
+    expect(latest).toBeDefined();
+    expect(JSON.parse(JSON.stringify(latest))).toEqual(latest);
+    expect(Object.keys(latest?.overlap ?? {}).sort()).toEqual(
+      latest?.overlap ? ['charStart', 'sections', 'text', 'tokens'] : [],
+    );
   });
 });
