@@ -42,12 +42,13 @@ fi
 # ffmpeg 5.1.x, tesseract 5.3.0, poppler 22.12, espeak-ng 1.51); their versions follow the Debian release.
 MEDIA_DEBS="ffmpeg tesseract-ocr tesseract-ocr-eng poppler-utils espeak-ng"
 missing_debs=""
-for tool in ffmpeg:ffmpeg ffprobe:ffmpeg tesseract:tesseract-ocr pdftoppm:poppler-utils espeak-ng:espeak-ng; do
+# (pdftotext, from poppler-utils too, reads PDF text layers: src/providers/pdf-poppler.ts.)
+for tool in ffmpeg:ffmpeg ffprobe:ffmpeg tesseract:tesseract-ocr pdftoppm:poppler-utils pdftotext:poppler-utils espeak-ng:espeak-ng; do
   command -v "${tool%%:*}" >/dev/null 2>&1 || missing_debs="$missing_debs ${tool#*:}"
 done
 [ -f /usr/share/tesseract-ocr/5/tessdata/eng.traineddata ] || missing_debs="$missing_debs tesseract-ocr-eng"
 if [ -z "$missing_debs" ]; then
-  say "media tools present (ffmpeg, ffprobe, tesseract with English data, pdftoppm, espeak-ng)"
+  say "media tools present (ffmpeg, ffprobe, tesseract with English data, pdftoppm, pdftotext, espeak-ng)"
 else
   say "installing media tools from Debian's packages:$missing_debs"
   if [ "$(id -u)" -ne 0 ]; then echo "[setup] need root for apt-get; run: sudo apt-get install -y $MEDIA_DEBS" >&2; exit 1; fi

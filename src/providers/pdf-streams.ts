@@ -1,13 +1,17 @@
 /**
- * A bound on what a PDF's flate streams inflate to, measured before pdfjs sees the file. pdfjs decodes a
+ * A bound on what a PDF's flate streams inflate to, measured before either engine (pdftotext, pdfjs)
+ * sees the file. pdfjs decodes a
  * stream into one growing buffer and offers no limit, so a 3 MB page content stream can become gigabytes
  * in memory; here each FlateDecode stream is inflated into a counter (nothing kept) until the total passes
- * the budget.
+ * the budget. Streams whose flate data is wrapped in ASCIIHex or ASCII85 first are measured too, after
+ * decoding that wrapper (at most the stream's own size), and reported apart: pdf.ts reads a file with
+ * such a stream past the budget with pdfjs rather than pdftotext (see checkedBytes there).
  *
  * Best effort by design: streams are found by their `stream … endstream` keywords and their dictionary
- * text, and only chains of FlateDecode filters are measured. Image streams are skipped (text extraction
- * never decodes them); other filters (LZW, ASCIIHex before Flate…) and encrypted files are left to the
- * memory ceiling of the extraction process (src/activities/ingest/extraction-sandbox.ts).
+ * text, and only chains of FlateDecode filters (behind at most one ASCIIHex/ASCII85) are measured. Image
+ * streams are skipped (text extraction never decodes them); other filters (LZW…) are listed, and files
+ * with them read by pdfjs; those, the wrapped bombs and encrypted files are left to the memory ceiling of
+ * the extraction process (src/activities/ingest/extraction-sandbox.ts), as before poppler came in.
  */
 import { createInflate } from 'node:zlib';
 
@@ -21,6 +25,8 @@ export interface FlateStream {
   end: number;
   /** FlateDecode filters applied one after the other (usually 1). */
   layers: number;
+  /** A text encoding before the flate filters (ReportLab writes ASCII85 then Flate). */
+  encoding?: 'hex' | 'a85';
 }
 
 const FILTER = /\/Filter\s*(\[[^\]]*\]|\/[^\s/[\]<>()]+)/;
@@ -29,7 +35,21 @@ const IMAGE = /\/Subtype\s*\/Image\b/;
 
 /** Every stream whose filters are all FlateDecode, other than images. */
 export function findFlateStreams(pdf: Buffer): FlateStream[] {
+  return scanStreams(pdf).flate;
+}
+
+/**
+ * The streams of a PDF, other than images: those whose filters are all FlateDecode (measured below),
+ * and the filter chains of the others, which nothing here measures (e.g. "/ASCIIHexDecode /FlateDecode").
+ */
+export function scanStreams(pdf: Buffer): {
+  flate: FlateStream[];
+  wrapped: FlateStream[];
+  unmeasured: string[];
+} {
   const streams: FlateStream[] = [];
+  const wrapped: FlateStream[] = [];
+  const unmeasured = new Set<string>();
   let from = 0;
   for (;;) {
     const at = pdf.indexOf('stream', from, 'latin1');
@@ -48,7 +68,13 @@ export function findFlateStreams(pdf: Buffer): FlateStream[] {
     if (!dict.includes('<<') || IMAGE.test(dict)) continue;
     const filter = FILTER.exec(dict)?.[1];
     const names = filter?.match(/\/[^\s/[\]]+/g) ?? [];
-    if (names.length === 0 || !names.every((n) => n === '/FlateDecode' || n === '/Fl')) continue;
+    if (names.length === 0) continue;
+    const encoding = ENCODINGS[names[0] as string];
+    const flates = encoding ? names.slice(1) : names;
+    if (flates.length === 0 || !flates.every((n) => n === '/FlateDecode' || n === '/Fl')) {
+      unmeasured.add(names.join(' '));
+      continue;
+    }
     // The data ends after /Length bytes when that is a number landing on "endstream", else at "endstream".
     let end = -1;
     const length = LENGTH.exec(dict)?.[1];
@@ -59,10 +85,59 @@ export function findFlateStreams(pdf: Buffer): FlateStream[] {
     }
     if (end < 0) end = pdf.indexOf('endstream', start, 'latin1');
     if (end < 0) continue;
-    streams.push({ start, end, layers: names.length });
+    if (encoding) wrapped.push({ start, end, layers: flates.length, encoding });
+    else streams.push({ start, end, layers: names.length });
     from = end;
   }
-  return streams;
+  return { flate: streams, wrapped, unmeasured: [...unmeasured] };
+}
+
+const ENCODINGS: Record<string, 'hex' | 'a85'> = {
+  '/ASCIIHexDecode': 'hex',
+  '/AHx': 'hex',
+  '/ASCII85Decode': 'a85',
+  '/A85': 'a85',
+};
+
+/** ASCIIHexDecode: hex digits up to `>`, whitespace ignored, an odd last digit padded with 0. */
+function decodeHex(data: Buffer): Buffer {
+  let text = data.toString('latin1');
+  const end = text.indexOf('>');
+  text = (end >= 0 ? text.slice(0, end) : text).replace(/[^0-9a-fA-F]/g, '');
+  return Buffer.from(text.length % 2 ? `${text}0` : text, 'hex');
+}
+
+/** ASCII85Decode: groups of five `!`..`u` to four bytes, `z` for four zeros, up to `~>`. */
+function decodeA85(data: Buffer): Buffer {
+  // `z` makes four bytes of one: the most the output can be.
+  const out = Buffer.alloc(4 * data.length + 4);
+  let length = 0;
+  let group = 0;
+  let count = 0;
+  for (const byte of data) {
+    if (byte === 0x7e) break;
+    if (byte === 0x7a && count === 0) {
+      out.writeUInt32BE(0, length);
+      length += 4;
+      continue;
+    }
+    if (byte < 0x21 || byte > 0x75) continue;
+    group = group * 85 + (byte - 0x21);
+    if (++count === 5) {
+      out.writeUInt32BE(group >>> 0, length);
+      length += 4;
+      group = 0;
+      count = 0;
+    }
+  }
+  if (count > 1) {
+    for (let i = count; i < 5; i++) group = group * 85 + 84;
+    const tail = Buffer.alloc(4);
+    tail.writeUInt32BE(group >>> 0, 0);
+    tail.copy(out, length, 0, count - 1);
+    length += count - 1;
+  }
+  return out.subarray(0, length);
 }
 
 /**
@@ -98,6 +173,10 @@ export interface FlateMeasure {
   /** Streams inflated to find it out, of `streams` FlateDecode streams found. */
   measured: number;
   streams: number;
+  /** Decompressed bytes of the ASCIIHex/ASCII85-wrapped flate streams, measured up to the budget left. */
+  wrappedBytes: number;
+  /** Filter chains of other streams (not images), which nothing measured (see scanStreams). */
+  unmeasured: string[];
 }
 
 /**
@@ -110,7 +189,29 @@ export async function measureFlateStreams(
   budget: number,
   signal: AbortSignal,
 ): Promise<FlateMeasure> {
-  const streams = findFlateStreams(pdf).sort((a, b) => b.end - b.start - (a.end - a.start));
+  const scan = scanStreams(pdf);
+  const { bytes, measured } = await measureList(pdf, scan.flate, budget, signal);
+  const wrapped =
+    bytes > budget ? { bytes: 0 } : await measureList(pdf, scan.wrapped, budget - bytes, signal);
+  signal.throwIfAborted();
+  return {
+    bytes,
+    measured,
+    streams: scan.flate.length,
+    wrappedBytes: wrapped.bytes,
+    unmeasured: scan.unmeasured,
+  };
+}
+
+/** The measuring loop of measureFlateStreams over one list of streams. */
+async function measureList(
+  pdf: Buffer,
+  list: FlateStream[],
+  budget: number,
+  signal: AbortSignal,
+): Promise<{ bytes: number; measured: number }> {
+  const streams = [...list].sort((a, b) => b.end - b.start - (a.end - a.start));
+  // ASCIIHex halves the data, ASCII85 takes 4/5 of it: the bound uses the stream's size either way.
   const bound = (s: FlateStream) => (s.end - s.start) * MAX_DEFLATE_RATIO ** s.layers;
   let pending = streams.reduce((n, s) => n + bound(s), 0);
   let bytes = 0;
@@ -119,10 +220,12 @@ export async function measureFlateStreams(
     if (bytes + pending <= budget) break;
     signal.throwIfAborted();
     pending -= bound(stream);
-    bytes += await inflatedSize(pdf.subarray(stream.start, stream.end), stream.layers, budget - bytes);
+    const raw = pdf.subarray(stream.start, stream.end);
+    const data =
+      stream.encoding === 'hex' ? decodeHex(raw) : stream.encoding === 'a85' ? decodeA85(raw) : raw;
+    bytes += await inflatedSize(data, stream.layers, budget - bytes);
     measured++;
     if (bytes > budget) break;
   }
-  signal.throwIfAborted();
-  return { bytes, measured, streams: streams.length };
+  return { bytes, measured };
 }
