@@ -1,10 +1,15 @@
 /**
- * The bridge: pulls storage events from JetStream in batches and turns each into a started (or
+ * The bridge: consumes storage events from JetStream continuously and turns each into a started (or
  * deduplicated) `ingestFile` workflow, a dead letter with its reason, or a counted ignore.
+ *
+ * Each event is routed as soon as it is delivered, beside the others in flight (its S3 HEAD overlaps
+ * other events' starts); the pull loop asks JetStream only for as many messages as the in-flight window
+ * (P8FS_BRIDGE_MAX_IN_FLIGHT) has room for, so a lone event starts at once and a backlog never grows the
+ * bridge's memory beyond that window.
  *
  * No loss: a message is acked only after Temporal accepted the start, said it already exists, or the
  * dead letter was stored. While Temporal is unreachable the bridge naks with a delay and stops pulling,
- * so JetStream holds the backlog and the bridge's memory stays bounded by one batch.
+ * so JetStream holds the backlog.
  */
 import type { Server } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -19,6 +24,7 @@ import {
 } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { Client } from '@temporalio/client';
+import { Gauge, type Registry } from 'prom-client';
 import { connectNats } from '../clients/nats.js';
 import { createS3Client } from '../clients/s3.js';
 import type { Config } from '../config/config.js';
@@ -38,6 +44,7 @@ import {
 import { annotateActiveSpan, flushTracing, startTracing, withSpan } from '../telemetry/tracing.js';
 import { lazyTemporalClient } from '../temporal/connection.js';
 import { DEFAULT_IGNORED_LOG_INTERVAL_MS, IgnoredEventLog } from './ignored-events.js';
+import { InFlightWindow } from './in-flight.js';
 import { type RouteResult, routeEvent } from './route-event.js';
 
 export interface BridgeCounters {
@@ -86,6 +93,17 @@ const MAX_NAK_DELAY_MS = 60_000;
 const MAX_PAUSE_MS = 5_000;
 /** A scrape must not hang on an unreachable NATS: the lag gauges read NaN after this long. */
 const LAG_TIMEOUT_MS = 2_000;
+/**
+ * How long one pull request waits on an empty stream. Messages are handled as they arrive, so this only
+ * bounds how long stop() waits for the open request (and costs one idle request per period).
+ */
+const PULL_EXPIRES_MS = 1_000;
+/**
+ * An event still being routed tells JetStream it is in progress this often, well inside the consumer's
+ * ack_wait (10 s, src/events/streams.ts): a start that hangs towards its 10 s deadline must not get its
+ * message redelivered to this very bridge (now pulling beside it) as a second copy in flight.
+ */
+const IN_PROGRESS_EVERY_MS = 4_000;
 
 export class Bridge {
   readonly counters: BridgeCounters = zeroCounters();
@@ -96,6 +114,9 @@ export class Bridge {
   private loop: Promise<void> | undefined;
   private health: Server | undefined;
   private readonly ignoredLog: IgnoredEventLog;
+  private readonly window: InFlightWindow;
+  /** Free places needed before the next pull: a few at a time, not one tiny pull per settled event. */
+  private readonly refill: number;
   /** Called after each message is settled; tests and the demo use it to follow progress. */
   onResult: (result: RouteResult, msg: { subject: string; seq: number }) => void = () => undefined;
 
@@ -119,6 +140,9 @@ export class Bridge {
       temporalUp: () => this.temporalAvailable,
       lag: () => this.lag(),
     });
+    this.window = new InFlightWindow(cfg.bridge.maxInFlight);
+    this.refill = Math.max(1, Math.ceil(cfg.bridge.maxInFlight / 8));
+    registerInFlightGauges(this.metrics.registry, this.window);
   }
 
   static async create(cfg: Config, log: Logger, options: BridgeOptions = {}): Promise<Bridge> {
@@ -135,11 +159,30 @@ export class Bridge {
   }
 
   start(): void {
+    if (this.cfg.bridge.deprecatedBatchSize) {
+      this.log.warn(
+        { maxInFlight: this.cfg.bridge.maxInFlight },
+        'P8FS_BRIDGE_BATCH_SIZE is deprecated: the bridge consumes continuously and reads it as P8FS_BRIDGE_MAX_IN_FLIGHT; rename the variable',
+      );
+    }
     if (this.cfg.bridge.healthPort > 0) this.health = this.serveHealth(this.cfg.bridge.healthPort);
     this.loop = this.pullLoop();
   }
 
-  /** Finishes the batch in hand, then closes connections. Unacked messages stay in JetStream. */
+  /** Events delivered and not yet settled (acked, nak-ed or dead-lettered). */
+  get inFlight(): number {
+    return this.window.size;
+  }
+
+  /** The most events in flight at once since this bridge was made (never above the limit). */
+  get peakInFlight(): number {
+    return this.window.peak;
+  }
+
+  /**
+   * Lets the open pull request run out (≤ 1 s; what it delivers is handled), finishes every event in
+   * flight, then closes connections. Unacked messages stay in JetStream.
+   */
   async stop(): Promise<void> {
     this.stopping = true;
     await this.loop?.catch((error) => this.log.error({ err: error }, 'bridge loop failed'));
@@ -169,17 +212,31 @@ export class Bridge {
         this.temporalDownSince = undefined;
         pauseMs = 1000;
       }
+      // Wait for room: the pull asks for exactly the free places, so the window can never overflow.
+      await this.window.until(this.window.limit - this.refill);
+      if (this.stopping || this.temporalDownSince !== undefined) continue;
       try {
-        const messages: JsMsg[] = [];
-        const batch = await this.consumer.fetch({ max_messages: this.cfg.bridge.batchSize, expires: 1000 });
-        for await (const msg of batch) messages.push(msg);
-        await Promise.all(messages.map((msg) => this.handle(msg)));
+        const pull = await this.consumer.fetch({ max_messages: this.window.free, expires: PULL_EXPIRES_MS });
+        // Each message is routed the moment it arrives, without waiting for the rest of the pull.
+        for await (const msg of pull) this.dispatch(msg);
       } catch (error) {
         if (this.stopping) break;
         this.log.warn({ err: error }, 'fetching from JetStream failed; retrying');
         await sleep(1000);
       }
     }
+    await this.window.until(0);
+  }
+
+  private dispatch(msg: JsMsg): void {
+    this.window.take();
+    const inProgress = setInterval(() => msg.working(), IN_PROGRESS_EVERY_MS);
+    this.handle(msg)
+      .catch((error) => this.log.error({ err: error, seq: msg.seq }, 'handling an event failed'))
+      .finally(() => {
+        clearInterval(inProgress);
+        this.window.release();
+      });
   }
 
   /** Stream depth and consumer lag from JetStream, for the gauges; undefined when it cannot be asked. */
@@ -242,7 +299,15 @@ export class Bridge {
     const source = `${this.cfg.nats.eventsStream}#${msg.seq}`;
     let result: RouteResult;
     try {
-      result = await routeEvent({ cfg: this.cfg, s3: this.s3, temporal: this.temporal }, msg.data, source);
+      result =
+        this.temporalDownSince === undefined
+          ? await routeEvent({ cfg: this.cfg, s3: this.s3, temporal: this.temporal }, msg.data, source)
+          : {
+              // Delivered by the pull that was open when Temporal went away: back to JetStream unrouted.
+              kind: 'retry',
+              reason: `not routed: Temporal at ${this.cfg.temporal.address} is unreachable, pulling paused`,
+              temporalUnavailable: true,
+            };
     } catch (error) {
       result = {
         kind: 'retry',
@@ -362,4 +427,24 @@ export class Bridge {
       metrics: () => exposition(this.metrics.registry),
     });
   }
+}
+
+/** The window as gauges on the bridge's /metrics: what it holds now and its limit. */
+function registerInFlightGauges(registry: Registry, window: InFlightWindow): void {
+  new Gauge({
+    name: 'p8fs_bridge_in_flight',
+    help: 'Events delivered to the bridge and not yet settled (acked, nak-ed or dead-lettered).',
+    registers: [registry],
+    collect() {
+      this.set(window.size);
+    },
+  });
+  new Gauge({
+    name: 'p8fs_bridge_in_flight_limit',
+    help: 'The most events the bridge holds at once (P8FS_BRIDGE_MAX_IN_FLIGHT).',
+    registers: [registry],
+    collect() {
+      this.set(window.limit);
+    },
+  });
 }

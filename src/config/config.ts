@@ -302,7 +302,17 @@ export interface Config {
   chunking: { maxTokens: number; overlapTokens: number };
   /** Extraction limits and memory ceiling per tier (P8FS_LIMIT_*, P8FS_EXTRACT_MEMORY_MB): limits.ts. */
   limits: LimitsConfig;
-  bridge: { healthPort: number; batchSize: number; nakDelayMs: number; maxDeliver: number };
+  bridge: {
+    healthPort: number;
+    /** Events held between delivery and ack/nak/dead letter at once (P8FS_BRIDGE_MAX_IN_FLIGHT). */
+    maxInFlight: number;
+    /** Deprecated: always equal to maxInFlight (the old bridge held one pull batch at a time). */
+    batchSize: number;
+    /** Set when the limit came from the deprecated P8FS_BRIDGE_BATCH_SIZE: the bridge warns at start. */
+    deprecatedBatchSize?: true;
+    nakDelayMs: number;
+    maxDeliver: number;
+  };
   /** `p8fs seaweed-events`: the filer metadata stream → storage events on JetStream. */
   subscriber: {
     /** host:port of the filer's gRPC API (P8FS_SEAWEEDFS_FILER_GRPC; default: filer HTTP port + 10000). */
@@ -459,7 +469,7 @@ export function loadConfig(env: Env = process.env): Config {
     limits: readLimits(env, r.problems),
     bridge: {
       healthPort: r.get('P8FS_BRIDGE_HEALTH_PORT', nonNegativeInt, '8090'),
-      batchSize: r.get('P8FS_BRIDGE_BATCH_SIZE', positiveInt, '64'),
+      ...readBridgeInFlight(r, env),
       nakDelayMs: r.get('P8FS_BRIDGE_NAK_DELAY_MS', positiveInt, '5000'),
       maxDeliver: r.get('P8FS_BRIDGE_MAX_DELIVER', positiveInt, '50'),
     },
@@ -552,6 +562,34 @@ export function loadConfig(env: Env = process.env): Config {
   if (r.problems.length > 0) throw new ConfigError(r.problems);
   // Every field was validated above; a missing one would have added a problem.
   return config as Config;
+}
+
+/** Above this the in-flight window stops being a bound worth the name (and JetStream's ack-pending grows 4×). */
+const MAX_BRIDGE_IN_FLIGHT = 4096;
+
+/**
+ * P8FS_BRIDGE_MAX_IN_FLIGHT, with P8FS_BRIDGE_BATCH_SIZE as its deprecated alias: the old bridge pulled
+ * one batch and finished it before the next, so its batch size was its in-flight limit; setting the old
+ * name keeps that bound (and the bridge logs a warning), setting both to different values is an error.
+ */
+function readBridgeInFlight(
+  r: EnvReader,
+  env: Env,
+): Pick<Config['bridge'], 'maxInFlight' | 'batchSize' | 'deprecatedBatchSize'> {
+  const limit = positiveInt.max(MAX_BRIDGE_IN_FLIGHT, `at most ${MAX_BRIDGE_IN_FLIGHT}`);
+  const oldName = env.P8FS_BRIDGE_BATCH_SIZE ? r.get('P8FS_BRIDGE_BATCH_SIZE', limit) : undefined;
+  const given = env.P8FS_BRIDGE_MAX_IN_FLIGHT ? r.get('P8FS_BRIDGE_MAX_IN_FLIGHT', limit) : undefined;
+  if (given !== undefined && oldName !== undefined && given !== oldName) {
+    r.problems.push(
+      `P8FS_BRIDGE_BATCH_SIZE (${oldName}) is the deprecated name of P8FS_BRIDGE_MAX_IN_FLIGHT (${given}): set only P8FS_BRIDGE_MAX_IN_FLIGHT`,
+    );
+  }
+  const neither = !env.P8FS_BRIDGE_MAX_IN_FLIGHT && !env.P8FS_BRIDGE_BATCH_SIZE;
+  // An invalid value was recorded as a problem above (loadConfig throws); the default only fills the type.
+  const maxInFlight = given ?? oldName ?? (neither ? r.get('P8FS_BRIDGE_MAX_IN_FLIGHT', limit, '64') : 64);
+  return given === undefined && oldName !== undefined
+    ? { maxInFlight, batchSize: maxInFlight, deprecatedBatchSize: true }
+    : { maxInFlight, batchSize: maxInFlight };
 }
 
 /** Tracing: our variable wins over the standard one, so p8fs can trace elsewhere than other programs. */
