@@ -132,6 +132,29 @@ const captures: Capture[] = [
       };
     },
   },
+  {
+    // A small file in one activity (ingestSmallFile, behind the patch 'ingest-small-file-one-activity').
+    name: 'one-activity-markdown',
+    expect: 'completed',
+    async prepare(p) {
+      await putSample(p, 'content/diary_sample.md', 'uploads/diary.md');
+      return { event_type: 'create', path: path('uploads/diary.md') };
+    },
+  },
+  {
+    // A corrupt small file on the one-activity path: ingestSmallFile fails, recordIngestFailure records it.
+    name: 'one-activity-failed-corrupt-pdf',
+    expect: 'failed',
+    async prepare(p) {
+      const corrupt = Buffer.concat([
+        Buffer.from('%PDF-1.7\n'),
+        Buffer.alloc(4096, 0x42),
+        Buffer.from('\n%%EOF'),
+      ]);
+      await p.putObject(tenant, 'uploads/broken.pdf', corrupt);
+      return { event_type: 'create', path: path('uploads/broken.pdf') };
+    },
+  },
 ];
 
 async function capture(p: Pipeline, deps: RouteDeps, c: Capture): Promise<{ json: string; summary: string }> {

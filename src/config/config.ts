@@ -346,6 +346,12 @@ export interface Config {
      */
     streamMinBytes: number;
     /**
+     * Small-tier files up to this size are ingested by one activity (ingestSmallFile: register, download,
+     * extract, chunk and store, no derived objects in S3) instead of four (P8FS_SINGLE_ACTIVITY_MAX_BYTES;
+     * 0: every file takes the four steps). Files that stream take the steps whatever their size.
+     */
+    singleActivityMaxBytes: number;
+    /**
      * V8 flags `p8fs worker --tier large` restarts itself with when no heap ceiling was given
      * (P8FS_WORKER_LARGE_V8_FLAGS; empty: none). See LARGE_TIER_V8_FLAGS in src/domain/tiers.ts.
      */
@@ -503,6 +509,7 @@ export function loadConfig(env: Env = process.env): Config {
       faultPauseExtractMs: r.get('P8FS_FAULT_PAUSE_EXTRACT_MS', nonNegativeInt, '0'),
       faultFailExtractAttempts: r.get('P8FS_FAULT_FAIL_EXTRACT_ATTEMPTS', nonNegativeInt, '0'),
       streamMinBytes: r.get('P8FS_STREAM_MIN_BYTES', nonNegativeInt, String(32 * MiB)),
+      singleActivityMaxBytes: r.get('P8FS_SINGLE_ACTIVITY_MAX_BYTES', nonNegativeInt, String(8 * MiB)),
       largeTierV8Flags: r.get('P8FS_WORKER_LARGE_V8_FLAGS', v8Flags, LARGE_TIER_V8_FLAGS),
     },
     llm: readLlm(r),

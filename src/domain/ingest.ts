@@ -112,3 +112,25 @@ function versionSegment(version: string): string {
   const hash = createHash('sha256').update(version).digest('hex').slice(0, 32);
   return `${readable}~${hash}`.replace(/^_*~/, 'v~');
 }
+
+/**
+ * What `ingestSmallFile` did (one activity for a small file: register → download → extract → chunk →
+ * store). `steps`: the file was registered, but it is not for the one-activity path (too big, streamed,
+ * or the step path is forced), so the workflow goes on with extractText → chunkText → storeChunks.
+ * `one-activity`: the file was ingested (or, with `superseded`, nothing was written because S3 changed
+ * under the run); references and counts only, like the four steps' results.
+ */
+export type SmallFileResult =
+  | { path: 'steps'; file: RegisteredFile; reason: string }
+  | {
+      path: 'one-activity';
+      file: RegisteredFile;
+      provider: ProviderName;
+      pageCount?: number;
+      chunkCount: number;
+      tokenCount: number;
+      resourcesStored: number;
+      resourcesReplaced: number;
+      memberFiles?: number;
+      superseded?: string;
+    };

@@ -23,6 +23,7 @@ import type {
   FailureRecord,
   IngestFileInput,
   RegisteredFile,
+  SmallFileResult,
   StoreResult,
 } from '../domain/ingest.js';
 import { workerMetrics } from '../telemetry/metrics.js';
@@ -57,6 +58,19 @@ export async function recordFinished({ step, args, result }: Finished): Promise<
       m.fileChunks.observe({ provider: extraction.provider }, stored.resourcesStored);
       if (extraction.pageCount !== undefined && extraction.pageCount > 0)
         m.filePages.observe({ provider: extraction.provider }, extraction.pageCount);
+      return;
+    }
+    case 'ingestSmallFile': {
+      // One activity did what storeChunks finishes in the steps; a file sent on to the steps counts there.
+      const [input] = args as [IngestFileInput];
+      const small = result as SmallFileResult;
+      if (small.path !== 'one-activity' || small.superseded !== undefined) return;
+      const labels = { tier: input.tier, provider: small.provider };
+      m.filesCompleted.inc(labels);
+      m.fileBytes.observe(labels, small.file.size);
+      m.fileChunks.observe({ provider: small.provider }, small.resourcesStored);
+      if (small.pageCount !== undefined && small.pageCount > 0)
+        m.filePages.observe({ provider: small.provider }, small.pageCount);
       return;
     }
     case 'recordIngestFailure': {

@@ -118,17 +118,11 @@ describe('permanent storage errors fail at once', () => {
       log(`CHECK violation: ${row.status} after ${seconds.toFixed(1)} s: ${row.error}`);
       expect(row.status).toBe('failed');
       expect(row.error).toMatch(
-        /^PermanentStorageError: storeChunks: PostgreSQL refused: SQLSTATE 23514: .*test_no_forbidden_marker/,
+        /^PermanentStorageError: ingestSmallFile: PostgreSQL refused: SQLSTATE 23514: .*test_no_forbidden_marker/,
       );
       expect(seconds).toBeLessThan(30);
-      // storeChunks ran once: the failure was not retried.
-      expect(await attemptsOf(path)).toEqual([
-        'registerFile#1',
-        'extractText#1',
-        'chunkText#1',
-        'storeChunks#1',
-        'recordIngestFailure#1',
-      ]);
+      // The store (in ingestSmallFile, one activity for a small file) ran once: the failure was not retried.
+      expect(await attemptsOf(path)).toEqual(['ingestSmallFile#1', 'recordIngestFailure#1']);
       const errors = await p.pool.query<{ message: string }>(
         `SELECT message FROM errors WHERE metadata->>'file_id' = $1`,
         [fileId],
@@ -155,7 +149,9 @@ describe('permanent storage errors fail at once', () => {
       await p.putObject(tenant, key, 'Some text to ingest under an odd version.\n', 'text/plain');
       const parsed = parseStorageEvent({ event_type: 'create', path: `/buckets/${tenant}/${key}` });
       if (parsed.kind !== 'event') throw new Error(parsed.kind);
-      const input: IngestFileInput = { event: parsed.event, tier: 'small', version, source: 'test' };
+      // Derived objects are written by the four steps only (small files take one activity and write
+      // none): the run takes the steps as a medium-tier file does, on this file's small-tier worker.
+      const input: IngestFileInput = { event: parsed.event, tier: 'medium', version, source: 'test' };
       const handle = await startIngestFile(p.temporal, input, {
         taskQueue: taskQueueFor(p.cfg, 'small'),
         workflowId: `test-version-${version.length}-${Date.now()}`,

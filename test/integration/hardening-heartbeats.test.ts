@@ -120,7 +120,8 @@ describe('long steps heartbeat (real servers)', () => {
     }
     log(`activity attempts: ${JSON.stringify(starts)}; durations: ${took.join(', ')}`);
     expect(starts).toEqual([
-      { activity: 'registerFile', attempt: 1 },
+      // Registered by ingestSmallFile, which hands a file above P8FS_SINGLE_ACTIVITY_MAX_BYTES to the steps.
+      { activity: 'ingestSmallFile', attempt: 1 },
       { activity: 'extractText', attempt: 1 },
       { activity: 'chunkText', attempt: 1 },
       { activity: 'storeChunks', attempt: 1 },

@@ -158,13 +158,14 @@ describe('metrics scrape of every process', () => {
     expect(worker.text).toMatch(/^p8fs_worker_file_chunks_count\{provider="markdown"\} 1$/m);
     // A failed file is counted as failed only, not observed as an ingested file.
     expect(worker.text).not.toContain('p8fs_worker_file_bytes_count{tier="small",provider="pdf"}');
-    for (const step of ['registerFile', 'extractText', 'chunkText', 'storeChunks', 'recordIngestFailure'])
+    // Small files take one activity (ingestSmallFile) instead of register → extract → chunk → store.
+    for (const step of ['ingestSmallFile', 'recordIngestFailure'])
       expect(worker.text).toContain(
         `p8fs_worker_step_duration_seconds_count{step="${step}",task_queue="${queue}",outcome="completed"}`,
       );
     // The broken PDF's extraction failed (non-retryable, one attempt).
     expect(worker.text).toContain(
-      `p8fs_worker_step_duration_seconds_count{step="extractText",task_queue="${queue}",outcome="failed"} 1`,
+      `p8fs_worker_step_duration_seconds_count{step="ingestSmallFile",task_queue="${queue}",outcome="failed"} 1`,
     );
     expect(worker.text).toContain(
       `p8fs_worker_step_duration_seconds_count{step="storeMoments",task_queue="${llmQueue}",outcome="completed"} 1`,

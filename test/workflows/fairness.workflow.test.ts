@@ -90,6 +90,22 @@ function activities(finished: string[], keys: Map<string, Set<string>>): IngestA
       finished.push(activityTenant());
       return result;
     },
+    // Small files take the one-activity path (src/activities/ingest/ingest-small.ts).
+    ingestSmallFile: async () => {
+      const file = { fileId, jobId: fileId, size: 20, mimeType: 'text/plain', provider: 'text' };
+      const result = await step({
+        path: 'one-activity' as const,
+        file,
+        provider: 'text',
+        pageCount: 1,
+        chunkCount: 1,
+        tokenCount: 5,
+        resourcesStored: 1,
+        resourcesReplaced: 0,
+      });
+      finished.push(activityTenant());
+      return result;
+    },
     deleteFile: () => step({ fileId, resourcesDeleted: 0 }),
     renameFile: () => step({ fileId, fromFileId: fileId, moved: 0 }),
     recordIngestFailure: () => step({ fileId }),

@@ -5,6 +5,7 @@
  * the workflow code is bundled once for the file and shared by every worker.
  */
 import { randomBytes } from 'node:crypto';
+import { DeleteObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { type Info as ActivityInfo, Context } from '@temporalio/activity';
 import { WorkflowFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
@@ -13,17 +14,22 @@ import { Worker, type WorkflowBundle } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { IngestActivities } from '../../src/activities/ingest/activities.js';
 import { CorruptFileError, MissingObjectError, PermanentStorageError } from '../../src/domain/errors.js';
+import { fileIdFor } from '../../src/domain/ids.js';
 import type {
   ChunkingResult,
   ExtractionResult,
   IngestFileInput,
   IngestOutcome,
   RegisteredFile,
+  SmallFileResult,
   StoreResult,
 } from '../../src/domain/ingest.js';
 import { parseStorageEvent } from '../../src/domain/storage-event.js';
 import type { Tier } from '../../src/domain/tiers.js';
+import { taskQueueFor } from '../../src/temporal/names.js';
 import { startIngestFile } from '../../src/temporal/starts.js';
+import { createPipeline, type Pipeline } from '../support/pipeline.js';
+import { uniqueTenant } from '../support/test-stack.js';
 import { bundleWorkflows, createLocalTestEnv } from '../support/workflow-env.js';
 
 let env: TestWorkflowEnvironment;
@@ -45,7 +51,8 @@ function inputFor(raw: Record<string, unknown>, tier: Tier = 'small'): IngestFil
   return { event: parsed.event, tier, version: 'v1', source: 'workflow-test' };
 }
 
-const createInput = (tier: Tier = 'small') =>
+// The four steps: every medium and large file, and small ones that ingestSmallFile hands on (below).
+const createInput = (tier: Tier = 'medium') =>
   inputFor(
     {
       event_type: 'create',
@@ -109,6 +116,8 @@ function mockActivities(overrides: Partial<IngestActivities> = {}): {
 } {
   const defaults: IngestActivities = {
     registerFile: async () => file,
+    // By default a small file is registered and handed on to the steps (as one above the bound would be).
+    ingestSmallFile: async () => ({ path: 'steps', file, reason: 'test: the steps' }),
     extractText: async () => extraction,
     chunkText: async () => chunking,
     storeChunks: async () => stored,
@@ -208,7 +217,14 @@ describe('ingestFile with mocked activities', () => {
     });
     const input = inputFor(renameEvent);
     await expect(runIngest(input, mock.activities)).resolves.toEqual(completed);
-    expect(mock.names()).toEqual(['renameFile', 'registerFile', 'extractText', 'chunkText', 'storeChunks']);
+    // A small file: ingestSmallFile registers it (here handing it on to the steps).
+    expect(mock.names()).toEqual([
+      'renameFile',
+      'ingestSmallFile',
+      'extractText',
+      'chunkText',
+      'storeChunks',
+    ]);
     expect(mock.calls[1]?.args).toEqual([input]);
     expect(input.event.path).toBe('/buckets/acme/archive/report.pdf');
   });
@@ -359,4 +375,242 @@ describe('ingestFile activity options per tier', () => {
       }
     },
   );
+});
+
+describe('ingestFile on the small tier: one activity (ingestSmallFile), mocked activities', () => {
+  const smallInput = () => createInput('small');
+  const oneActivity: SmallFileResult = {
+    path: 'one-activity',
+    file,
+    provider: 'pdf',
+    pageCount: 3,
+    chunkCount: 4,
+    tokenCount: 1300,
+    resourcesStored: 4,
+    resourcesReplaced: 2,
+  };
+
+  it('completed: ingestSmallFile alone, and the same outcome as the four steps', async () => {
+    const mock = mockActivities({ ingestSmallFile: async () => oneActivity });
+    const input = smallInput();
+    await expect(runIngest(input, mock.activities)).resolves.toEqual(completed);
+    expect(mock.names()).toEqual(['ingestSmallFile']);
+    expect(mock.calls[0]?.args).toEqual([input]);
+  });
+
+  it('a file not for the one-activity path: registered by ingestSmallFile, then extract → chunk → store', async () => {
+    const mock = mockActivities();
+    const input = smallInput();
+    await expect(runIngest(input, mock.activities)).resolves.toEqual(completed);
+    expect(mock.names()).toEqual(['ingestSmallFile', 'extractText', 'chunkText', 'storeChunks']);
+    expect(mock.calls.map((c) => c.args)).toEqual([
+      [input],
+      [input, file],
+      [input, file, extraction],
+      [input, file, extraction, chunking],
+    ]);
+  });
+
+  it('a corrupt file: recorded once, the run fails naming the path', async () => {
+    const corrupt = 'PDF has no readable cross-reference table';
+    const mock = mockActivities({
+      ingestSmallFile: async () => {
+        throw new CorruptFileError(corrupt);
+      },
+    });
+    const input = smallInput();
+    const error = await runIngest(input, mock.activities).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(mock.names()).toEqual(['ingestSmallFile', 'recordIngestFailure']);
+    expect(mock.calls[1]?.args).toEqual([input, expect.objectContaining({ errorType: 'CorruptFileError' })]);
+    expect((error as WorkflowFailedError).cause).toMatchObject({
+      type: 'CorruptFileError',
+      nonRetryable: true,
+      message: `/buckets/acme/uploads/report.pdf: ${corrupt}`,
+    });
+  });
+
+  it('superseded at store time: the run completes as superseded', async () => {
+    const reason = 's3://acme/uploads/report.pdf no longer exists (deleted or renamed meanwhile)';
+    const mock = mockActivities({
+      ingestSmallFile: async () => ({
+        ...oneActivity,
+        resourcesStored: 0,
+        resourcesReplaced: 0,
+        superseded: reason,
+      }),
+    });
+    await expect(runIngest(smallInput(), mock.activities)).resolves.toEqual({
+      status: 'superseded',
+      fileId: file.fileId,
+      reason,
+    });
+    expect(mock.names()).toEqual(['ingestSmallFile']);
+  });
+
+  it('medium and large files never ask for the one-activity path', async () => {
+    for (const tier of ['medium', 'large'] as const) {
+      const mock = mockActivities({ ingestSmallFile: async () => oneActivity });
+      await expect(runIngest(createInput(tier), mock.activities)).resolves.toEqual(completed);
+      expect(mock.names()).toEqual(['registerFile', 'extractText', 'chunkText', 'storeChunks']);
+    }
+  });
+});
+
+// ---- the one-activity path with the real activities and servers (test stack) ----
+
+describe('ingestFile on the small tier with the real activities (real Temporal, SeaweedFS, PostgreSQL)', () => {
+  let p: Pipeline;
+  const tenant = uniqueTenant('onepath');
+
+  beforeAll(async () => {
+    p = await createPipeline('onepath');
+    await p.startWorkers(['small']);
+  });
+
+  afterAll(async () => {
+    await p?.close();
+  });
+
+  async function start(key: string) {
+    const parsed = parseStorageEvent({ event_type: 'create', path: `/buckets/${tenant}/${key}` });
+    if (parsed.kind !== 'event') throw new Error(parsed.reason);
+    const input: IngestFileInput = { event: parsed.event, tier: 'small', version: 'v1', source: 'test' };
+    const handle = await startIngestFile(p.temporal, input, {
+      taskQueue: taskQueueFor(p.cfg, 'small'),
+      workflowId: `test-onepath/${key}/${randomBytes(3).toString('hex')}`,
+    });
+    return { handle, fileId: fileIdFor(tenant, parsed.event.path) };
+  }
+
+  async function scheduled(handle: { fetchHistory(): Promise<{ events?: unknown[] | null }> }) {
+    const history = await handle.fetchHistory();
+    return (history.events ?? []).flatMap((e) => {
+      const name = (e as { activityTaskScheduledEventAttributes?: { activityType?: { name?: string } } })
+        .activityTaskScheduledEventAttributes?.activityType?.name;
+      return name ? [name] : [];
+    });
+  }
+
+  /** The file's derived objects; none at all when nothing of this pipeline ever wrote the derived bucket. */
+  async function derivedKeys(fileId: string): Promise<string[]> {
+    const listed = await p.s3
+      .send(new ListObjectsV2Command({ Bucket: p.cfg.s3.derivedBucket, Prefix: `${tenant}/${fileId}/` }))
+      .catch((error: unknown) => {
+        if ((error as { name?: string }).name === 'NoSuchBucket') return { Contents: [] };
+        throw error;
+      });
+    return (listed.Contents ?? []).map((o) => o.Key ?? '');
+  }
+
+  it('completed: one activity, the rows of the four steps, no derived objects in S3', async () => {
+    const body = `# Notes\n\n${'A sentence about the one-activity path. '.repeat(400)}\n`;
+    await p.putObject(tenant, 'uploads/notes.md', body, 'text/markdown');
+    const { handle, fileId } = await start('uploads/notes.md');
+    const outcome = await handle.result();
+    expect(outcome).toMatchObject({
+      status: 'completed',
+      fileId,
+      provider: 'markdown',
+      resourcesReplaced: 0,
+    });
+    if (outcome.status !== 'completed') return;
+    expect(outcome.chunkCount).toBeGreaterThan(1);
+    expect(await scheduled(handle)).toEqual(['ingestSmallFile']);
+    const files = await p.pool.query(
+      'SELECT status, provider, chunk_count, content_hash, source_etag, file_size FROM files WHERE id = $1',
+      [fileId],
+    );
+    expect(files.rows[0]).toMatchObject({
+      status: 'completed',
+      provider: 'markdown',
+      chunk_count: outcome.chunkCount,
+      file_size: Buffer.byteLength(body),
+    });
+    expect(files.rows[0]?.content_hash).toMatch(/^[0-9a-f]{64}$/);
+    expect(files.rows[0]?.source_etag).toBeTruthy();
+    const resources = await p.pool.query<{ ordinal: number }>(
+      'SELECT ordinal FROM resources WHERE file_id = $1 ORDER BY ordinal',
+      [fileId],
+    );
+    expect(resources.rows.map((r) => r.ordinal)).toEqual([...Array(outcome.chunkCount).keys()]);
+    const jobs = await p.pool.query('SELECT status, result FROM jobs WHERE workflow_id = $1', [
+      handle.workflowId,
+    ]);
+    expect(jobs.rows[0]).toMatchObject({ status: 'completed', result: { chunks: outcome.chunkCount } });
+    expect(await derivedKeys(fileId)).toEqual([]);
+
+    // The same file again (a new run of the same version): replaced, not duplicated.
+    const again = await start('uploads/notes.md');
+    await expect(again.handle.result()).resolves.toMatchObject({
+      status: 'completed',
+      resourcesReplaced: outcome.chunkCount,
+    });
+    const count = await p.pool.query('SELECT count(*)::int AS n FROM resources WHERE file_id = $1', [fileId]);
+    expect(count.rows[0]?.n).toBe(outcome.chunkCount);
+  });
+
+  it('a corrupt file fails with its reason: files row failed, an errors row, the run failed', async () => {
+    const corrupt = Buffer.concat([
+      Buffer.from('%PDF-1.7\n'),
+      Buffer.alloc(4096, 0x41),
+      Buffer.from('\n%%EOF'),
+    ]);
+    await p.putObject(tenant, 'uploads/corrupt.pdf', corrupt, 'application/pdf');
+    const { handle, fileId } = await start('uploads/corrupt.pdf');
+    const error = await handle.result().then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(error).toBeInstanceOf(WorkflowFailedError);
+    expect((error as WorkflowFailedError).cause).toMatchObject({
+      type: 'CorruptFileError',
+      nonRetryable: true,
+    });
+    expect(await scheduled(handle)).toEqual(['ingestSmallFile', 'recordIngestFailure']);
+    const files = await p.pool.query<{ status: string; error: string }>(
+      'SELECT status, error FROM files WHERE id = $1',
+      [fileId],
+    );
+    expect(files.rows[0]?.status).toBe('failed');
+    expect(files.rows[0]?.error).toMatch(/^CorruptFileError: /);
+    const errors = await p.pool.query(`SELECT 1 FROM errors WHERE metadata->>'file_id' = $1`, [fileId]);
+    expect(errors.rowCount).toBe(1);
+  });
+
+  it('deleted while it is chunked: the store writes nothing, the run ends superseded', async () => {
+    // About 3 MiB of text (under the 8 MiB bound): a second or more of download, extraction and chunking
+    // after the files row appears, time enough to delete the object before the store's check under the
+    // lock. Deleted before the download ends, the activity fails (the object is gone) and the failure
+    // record finds the object gone: superseded too, one activity later.
+    const words = 'alpha beta gamma delta epsilon zeta eta theta iota kappa lambda mu nu xi omicron pi. ';
+    const body = words.repeat(Math.ceil((3 * 1024 * 1024) / words.length));
+    await p.putObject(tenant, 'uploads/doomed.txt', body, 'text/plain');
+    const { handle, fileId } = await start('uploads/doomed.txt');
+    // Polled every 10 ms (eventually's 250 ms would eat into the window).
+    const deadline = Date.now() + 30_000;
+    for (;;) {
+      const r = await p.pool.query<{ status: string }>('SELECT status FROM files WHERE id = $1', [fileId]);
+      if (r.rows[0]?.status === 'processing') break;
+      if (Date.now() > deadline) throw new Error(`files row of ${fileId} never became processing`);
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    await p.s3.send(new DeleteObjectCommand({ Bucket: tenant, Key: 'uploads/doomed.txt' }));
+    const outcome = await handle.result();
+    expect(outcome).toMatchObject({ status: 'superseded', fileId });
+    if (outcome.status === 'superseded') expect(outcome.reason).toContain('no longer exists');
+    expect([['ingestSmallFile'], ['ingestSmallFile', 'recordIngestFailure']]).toContainEqual(
+      await scheduled(handle),
+    );
+    const files = await p.pool.query('SELECT 1 FROM files WHERE id = $1', [fileId]);
+    expect(files.rowCount).toBe(0);
+    const resources = await p.pool.query('SELECT 1 FROM resources WHERE file_id = $1', [fileId]);
+    expect(resources.rowCount).toBe(0);
+    const jobs = await p.pool.query<{ status: string }>('SELECT status FROM jobs WHERE workflow_id = $1', [
+      handle.workflowId,
+    ]);
+    expect(jobs.rows[0]?.status).toBe('cancelled');
+  });
 });

@@ -30,6 +30,12 @@ const expected: Record<string, { activities: string[]; closedWith: string }> = {
     activities: ['registerFile', 'extractText', 'recordIngestFailure'],
     closedWith: FAILED,
   },
+  // Small files in one activity (behind the patch 'ingest-small-file-one-activity').
+  'one-activity-markdown': { activities: ['ingestSmallFile'], closedWith: COMPLETED },
+  'one-activity-failed-corrupt-pdf': {
+    activities: ['ingestSmallFile', 'recordIngestFailure'],
+    closedWith: FAILED,
+  },
   'delete-stored': { activities: ['deleteFile'], closedWith: COMPLETED },
   'rename-stored': { activities: ['renameFile'], closedWith: COMPLETED },
   'rename-fallback': { activities: ['renameFile', ...ingest], closedWith: COMPLETED },

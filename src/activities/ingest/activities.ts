@@ -25,6 +25,7 @@ import {
   type FailureRecord,
   type IngestFileInput,
   type RegisteredFile,
+  type SmallFileResult,
   type StoreResult,
 } from '../../domain/ingest.js';
 import { isTranscriptObject } from '../../domain/insight/build-moments.js';
@@ -34,11 +35,12 @@ import {
   type ProviderConfig,
   type ProviderContext,
   pickProvider,
+  type SourceFile,
   UNKNOWN_TYPE_PROVIDER,
 } from '../../providers/index.js';
 import { createWorkDir } from '../work-dirs.js';
 import { JsonLinesWriter, readJsonValues } from './derived-objects.js';
-import { extractInSandbox } from './extraction-sandbox.js';
+import { extractInSandbox, type SandboxExtraction } from './extraction-sandbox.js';
 import {
   deleteFileRows,
   finishStreamedStore,
@@ -52,6 +54,7 @@ import {
   upsertRunningJob,
   withFileLocks,
 } from './file-records.js';
+import { ingestSmallFile } from './ingest-small.js';
 import { createMemberEventPublisher, ingestMembers, type MemberEventPublisher } from './member-files.js';
 import { withStorageErrorsClassified } from './storage-errors.js';
 import { previousCheckpoint, providerVersionOf, streamFile, streams } from './streaming.js';
@@ -192,6 +195,215 @@ function ingestActivities({ cfg, pool, s3, memberEvents }: IngestDeps) {
     return undefined;
   }
 
+  /** registerFile's work, shared with ingestSmallFile (see registerFile). */
+  async function register(
+    input: IngestFileInput,
+    options: { pinEarlierEtag?: boolean } = {},
+  ): Promise<RegisteredFile> {
+    const { event } = input;
+    const workflow = currentWorkflow();
+    const fileId = fileIdFor(event.tenantId, event.path);
+    const jobId = jobIdFor(workflow.workflowId);
+    const { head, mimeType } = await withFileLocks(pool, [fileId], lockWait(), async (client) => {
+      const found = await headObject(s3, event.bucket, event.key);
+      if (!found) throw new MissingObjectError(`object s3://${event.bucket}/${event.key} does not exist`);
+      // The stored Content-Type is the uploader's word and may be anything (2 KB of it, control
+      // characters): only a bounded, well-formed type reaches the files row and the provider choice.
+      const stored = boundedMimeType(found.contentType);
+      // A retry of the one-activity path checks S3 against what its first attempt registered (kept in
+      // the job row), as the four steps check against registerFile's recorded result.
+      const earlier = options.pinEarlierEtag ? await registeredEtagOf(client, jobId) : undefined;
+      const registered = earlier !== undefined ? { ...found, etag: earlier } : found;
+      const type = stored && stored !== 'application/octet-stream' ? stored : event.mimeType;
+      await upsertRunningJob(client, {
+        jobId,
+        tenantId: event.tenantId,
+        workflowId: workflow.workflowId,
+        runId: workflow.runId,
+        payload: {
+          event,
+          tier: input.tier,
+          version: input.version,
+          source: input.source,
+          registeredEtag: registered.etag,
+        },
+      });
+      await upsertFile(client, {
+        fileId,
+        event,
+        size: found.size,
+        mimeType: type,
+        version: input.version,
+        status: 'processing',
+      });
+      return { head: registered, mimeType: type };
+    });
+    let provider = pickProvider(mimeType, event.fileName);
+    if (!provider) {
+      // No provider reads it: the file is still completed, with one resource that describes it.
+      const reason = describeUnsupported(mimeType, event.fileName);
+      Context.current().log.info('no content provider: storing a metadata resource', {
+        path: event.path,
+        mimeType,
+        reason,
+      });
+      provider = UNKNOWN_TYPE_PROVIDER;
+    }
+    Context.current().log.debug('file registered', { path: event.path, fileId, provider, size: head.size });
+    return {
+      fileId,
+      jobId,
+      size: head.size,
+      mimeType,
+      provider,
+      lastModified: head.lastModified?.toISOString(),
+      ...(head.etag !== undefined ? { etag: head.etag } : {}),
+    };
+  }
+
+  /** Downloads the object into `workDir` under its own base name (heartbeating), for extractWhole. */
+  async function download(
+    input: IngestFileInput,
+    file: RegisteredFile,
+    workDir: string,
+  ): Promise<{ source: SourceFile; sha256: string }> {
+    const { event } = input;
+    const heartbeat = throttledHeartbeat();
+    const path = join(workDir, safeBaseName(event.fileName));
+    const downloaded = await downloadToFile(
+      s3,
+      event.bucket,
+      event.key,
+      path,
+      (bytes) => heartbeat({ step: 'download', bytes, of: file.size }),
+      Context.current().cancellationSignal,
+    );
+    const source = {
+      path,
+      name: event.fileName,
+      size: downloaded.bytes,
+      ...(file.mimeType ? { mimeType: file.mimeType } : {}),
+    };
+    return { source, sha256: downloaded.sha256 };
+  }
+
+  /**
+   * Extracts a downloaded file whole in an extraction process with the tier's limits and memory ceiling
+   * (extraction-sandbox.ts): the document goes to a JSON file beside the download, never into this
+   * process. ZIP members and attachments become files of their own (member-files.ts).
+   */
+  async function extractWhole(
+    input: IngestFileInput,
+    file: RegisteredFile,
+    source: SourceFile,
+    workDir: string,
+    bytes: number,
+  ): Promise<{ extracted: SandboxExtraction; memberFiles: number }> {
+    const { event } = input;
+    const { cancellationSignal: signal, log } = Context.current();
+    const heartbeat = throttledHeartbeat();
+    const limits = cfg.limits[input.tier];
+    const memberDir = join(workDir, 'members');
+    const extracted = await extractInSandbox(
+      file.provider,
+      source,
+      providerContext({ limits: limits.extraction, media: cfg.media, memberDir }),
+      {
+        memoryMb: limits.memoryMb,
+        memoryVariable: limits.memoryVariable,
+        outputPath: `${source.path}.extracted.json`,
+      },
+    );
+    memberPublisher ??= createMemberEventPublisher(cfg);
+    const memberFiles = await ingestMembers(s3, memberPublisher, {
+      event,
+      version: input.version,
+      members: extracted.members ?? [],
+      memberDir,
+      limits: limits.extraction,
+      signal,
+      onProgress: (done) => heartbeat({ step: 'member-files', done, of: extracted.members?.length }),
+    });
+    log.info('file extracted', {
+      path: event.path,
+      provider: extracted.provider,
+      bytes,
+      pageCount: extracted.pageCount,
+      sections: extracted.sectionCount,
+      extractMs: extracted.durationMs,
+      extractPeakRssMb: extracted.peakRssMb,
+    });
+    return { extracted, memberFiles };
+  }
+
+  /**
+   * Cuts a document's sections into chunks, token-aware, handing each to `write`; in slices (see
+   * cooperativePause), so a document of hundreds of megabytes heartbeats all along. Returns the tokens.
+   */
+  async function chunkSections(
+    sections: ExtractedSection[],
+    write: (chunk: Chunk) => Promise<void> | void,
+    progress: () => unknown,
+  ): Promise<number> {
+    let tokenCount = 0;
+    const pause = cooperativePause(progress);
+    for (const step of chunkSteps(cleanSections(sections), cfg.chunking)) {
+      if (step) {
+        tokenCount += step.tokenCount;
+        await write(step);
+      }
+      const paused = pause();
+      if (paused) await paused;
+    }
+    return tokenCount;
+  }
+
+  /**
+   * A whole (not streamed) store: replaces the file's resources with `chunks` in one transaction under the
+   * file's lock, after claiming the file for this attempt and checking S3 still holds the registered
+   * object (see storeChunks). `derived`: the run wrote derived objects, removed when it is superseded.
+   */
+  async function storeWhole(
+    input: IngestFileInput,
+    file: RegisteredFile,
+    extraction: Pick<ExtractionResult, 'provider' | 'providerVersion' | 'pageCount' | 'contentHash'>,
+    chunks: Iterable<Chunk> | AsyncIterable<Chunk>,
+    chunkCount: number,
+    derived: boolean,
+  ): Promise<StoreResult> {
+    const { info, log } = Context.current();
+    const workflow = currentWorkflow();
+    const heartbeat = throttledHeartbeat(1000);
+    let objectChanged = false;
+    const stored = await replaceResources(pool, {
+      fileId: file.fileId,
+      jobId: file.jobId,
+      event: input.event,
+      chunks,
+      provider: extraction.provider,
+      providerVersion: extraction.providerVersion ?? providerVersionOf(extraction.provider),
+      pageCount: extraction.pageCount,
+      contentHash: extraction.contentHash,
+      version: input.version,
+      resourceTimestamp: file.lastModified,
+      ...(file.etag !== undefined ? { sourceEtag: file.etag } : {}),
+      claim: { runId: workflow.runId, attempt: info.attempt },
+      check: async () => {
+        const superseded = await registeredObjectCheck(input.event, file.etag);
+        if (superseded) objectChanged = true;
+        return superseded;
+      },
+      wait: lockWait(),
+      onBatch: (rows) => heartbeat({ step: 'store', rows, of: chunkCount }),
+    });
+    if ('superseded' in stored) {
+      log.info('store superseded: nothing written', { path: input.event.path, reason: stored.superseded });
+      if (objectChanged && derived) await dropDerived(input, file.fileId);
+      return { resourcesStored: 0, resourcesReplaced: 0, superseded: stored.superseded };
+    }
+    return { resourcesStored: stored.inserted, resourcesReplaced: stored.replaced };
+  }
+
   /** A superseded version's derived objects serve nobody: removed, best effort. */
   async function dropDerived(input: IngestFileInput, fileId: string): Promise<void> {
     const prefix = `${derivedPrefix(input.event.tenantId, fileId, input.version)}/`;
@@ -206,68 +418,20 @@ function ingestActivities({ cfg, pool, s3, memberEvents }: IngestDeps) {
      * under the file's lock (so a store or delete of another event of the file sees either all of it or
      * none). The etag read here is what later steps check S3 against.
      */
-    async registerFile(input: IngestFileInput): Promise<RegisteredFile> {
-      const { event } = input;
-      const workflow = currentWorkflow();
-      const fileId = fileIdFor(event.tenantId, event.path);
-      const jobId = jobIdFor(workflow.workflowId);
-      const { head, mimeType } = await withFileLocks(pool, [fileId], lockWait(), async (client) => {
-        const found = await headObject(s3, event.bucket, event.key);
-        if (!found) throw new MissingObjectError(`object s3://${event.bucket}/${event.key} does not exist`);
-        // The stored Content-Type is the uploader's word and may be anything (2 KB of it, control
-        // characters): only a bounded, well-formed type reaches the files row and the provider choice.
-        const stored = boundedMimeType(found.contentType);
-        const type = stored && stored !== 'application/octet-stream' ? stored : event.mimeType;
-        await upsertRunningJob(client, {
-          jobId,
-          tenantId: event.tenantId,
-          workflowId: workflow.workflowId,
-          runId: workflow.runId,
-          payload: {
-            event,
-            tier: input.tier,
-            version: input.version,
-            source: input.source,
-            registeredEtag: found.etag,
-          },
-        });
-        await upsertFile(client, {
-          fileId,
-          event,
-          size: found.size,
-          mimeType: type,
-          version: input.version,
-          status: 'processing',
-        });
-        return { head: found, mimeType: type };
-      });
-      let provider = pickProvider(mimeType, event.fileName);
-      if (!provider) {
-        // No provider reads it: the file is still completed, with one resource that describes it.
-        const reason = describeUnsupported(mimeType, event.fileName);
-        Context.current().log.info('no content provider: storing a metadata resource', {
-          path: event.path,
-          mimeType,
-          reason,
-        });
-        provider = UNKNOWN_TYPE_PROVIDER;
-      }
-      Context.current().log.debug('file registered', { path: event.path, fileId, provider, size: head.size });
-      return {
-        fileId,
-        jobId,
-        size: head.size,
-        mimeType,
-        provider,
-        lastModified: head.lastModified?.toISOString(),
-        ...(head.etag !== undefined ? { etag: head.etag } : {}),
-      };
-    },
+    registerFile: (input: IngestFileInput): Promise<RegisteredFile> => register(input),
+
+    /**
+     * A small file in one activity: register → download → extract → chunk → store, with no derived
+     * objects in S3 (ingest-small.ts). A file not for this path is only registered, and the workflow goes
+     * on with the steps.
+     */
+    ingestSmallFile: (input: IngestFileInput): Promise<SmallFileResult> =>
+      ingestSmallFile({ cfg, register, download, extractWhole, chunkSections, storeWhole }, input),
 
     /** Streams the object to a temp file, extracts its text and writes the ExtractedDocument to S3. */
     async extractText(input: IngestFileInput, file: RegisteredFile): Promise<ExtractionResult> {
       const { event } = input;
-      const { cancellationSignal: signal, log } = Context.current();
+      const { cancellationSignal: signal } = Context.current();
       const heartbeat = throttledHeartbeat();
       const workDir = await createWorkDir();
       try {
@@ -291,8 +455,6 @@ function ingestActivities({ cfg, pool, s3, memberEvents }: IngestDeps) {
           size: downloaded.bytes,
           ...(file.mimeType ? { mimeType: file.mimeType } : {}),
         };
-        // In an extraction process with the tier's limits and memory ceiling (extraction-sandbox.ts): the
-        // document goes to a JSON file beside the download and from there to S3, never into this process.
         const limits = cfg.limits[input.tier];
         if (streams(cfg, file.provider, source)) {
           // Huge text-like files: extracted, chunked and stored as one resumable stream (streaming.ts).
@@ -316,39 +478,10 @@ function ingestActivities({ cfg, pool, s3, memberEvents }: IngestDeps) {
             },
           );
         }
-        const memberDir = join(workDir, 'members');
-        const extracted = await extractInSandbox(
-          file.provider,
-          source,
-          providerContext({ limits: limits.extraction, media: cfg.media, memberDir }),
-          {
-            memoryMb: limits.memoryMb,
-            memoryVariable: limits.memoryVariable,
-            outputPath: `${localPath}.extracted.json`,
-          },
-        );
+        // Extracted whole to a JSON file beside the download (extractWhole), and from there to S3.
+        const { extracted, memberFiles } = await extractWhole(input, file, source, workDir, downloaded.bytes);
         const extractedKey = `${derivedPrefix(event.tenantId, file.fileId, input.version)}/extracted.json`;
         await putFile(s3, derivedBucket, extractedKey, extracted.path);
-        // ZIP members and attachments become files of their own (member-files.ts).
-        memberPublisher ??= createMemberEventPublisher(cfg);
-        const memberFiles = await ingestMembers(s3, memberPublisher, {
-          event,
-          version: input.version,
-          members: extracted.members ?? [],
-          memberDir,
-          limits: limits.extraction,
-          signal,
-          onProgress: (done) => heartbeat({ step: 'member-files', done, of: extracted.members?.length }),
-        });
-        log.info('file extracted', {
-          path: event.path,
-          provider: extracted.provider,
-          bytes: downloaded.bytes,
-          pageCount: extracted.pageCount,
-          sections: extracted.sectionCount,
-          extractMs: extracted.durationMs,
-          extractPeakRssMb: extracted.peakRssMb,
-        });
         return {
           extractedKey,
           provider: extracted.provider,
@@ -387,16 +520,12 @@ function ingestActivities({ cfg, pool, s3, memberEvents }: IngestDeps) {
       const chunksKey = `${derivedPrefix(input.event.tenantId, file.fileId, input.version)}/chunks.jsonl`;
       const writer = new JsonLinesWriter(s3, derivedBucket, chunksKey, { signal });
       let tokenCount = 0;
-      const pause = cooperativePause(() => ({ step: 'chunk', chunks: writer.lines, bytes: writer.bytes }));
       try {
-        for (const step of chunkSteps(cleanSections(document.sections), cfg.chunking)) {
-          if (step) {
-            tokenCount += step.tokenCount;
-            await writer.write(step);
-          }
-          const paused = pause();
-          if (paused) await paused;
-        }
+        tokenCount = await chunkSections(
+          document.sections,
+          (chunk) => writer.write(chunk),
+          () => ({ step: 'chunk', chunks: writer.lines, bytes: writer.bytes }),
+        );
         await writer.close();
       } catch (error) {
         await writer.abort();
@@ -420,7 +549,6 @@ function ingestActivities({ cfg, pool, s3, memberEvents }: IngestDeps) {
     ): Promise<StoreResult> {
       const { info, cancellationSignal: signal, log } = Context.current();
       const workflow = currentWorkflow();
-      const heartbeat = throttledHeartbeat(1000);
       let objectChanged = false;
       const check = async () => {
         const superseded = await registeredObjectCheck(input.event, file.etag);
@@ -456,29 +584,14 @@ function ingestActivities({ cfg, pool, s3, memberEvents }: IngestDeps) {
           resourcesReplaced: extraction.streamed.resourcesReplaced + finished.removed,
         };
       }
-      const stored = await replaceResources(pool, {
-        fileId: file.fileId,
-        jobId: file.jobId,
-        event: input.event,
-        chunks: readJsonValues<Chunk>(s3, derivedBucket, chunking.chunksKey, signal),
-        provider: extraction.provider,
-        providerVersion: extraction.providerVersion ?? providerVersionOf(extraction.provider),
-        pageCount: extraction.pageCount,
-        contentHash: extraction.contentHash,
-        version: input.version,
-        resourceTimestamp: file.lastModified,
-        ...(file.etag !== undefined ? { sourceEtag: file.etag } : {}),
-        claim: { runId: workflow.runId, attempt: info.attempt },
-        check,
-        wait: lockWait(),
-        onBatch: (rows) => heartbeat({ step: 'store', rows, of: chunking.chunkCount }),
-      });
-      if ('superseded' in stored) {
-        log.info('store superseded: nothing written', { path: input.event.path, reason: stored.superseded });
-        if (objectChanged) await dropDerived(input, file.fileId);
-        return { resourcesStored: 0, resourcesReplaced: 0, superseded: stored.superseded };
-      }
-      return { resourcesStored: stored.inserted, resourcesReplaced: stored.replaced };
+      return storeWhole(
+        input,
+        file,
+        extraction,
+        readJsonValues<Chunk>(s3, derivedBucket, chunking.chunksKey, signal),
+        chunking.chunkCount,
+        true,
+      );
     },
 
     /**
