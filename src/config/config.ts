@@ -333,6 +333,13 @@ export interface Config {
     metricsHost: string;
     /** A stopping worker drains in-flight activities this long, then cancels them and exits. */
     shutdownGraceSeconds: number;
+    /**
+     * Workflow runs a worker process keeps in memory between their tasks (the SDK's sticky cache; its
+     * default grows with the heap limit, to thousands here). A run evicted from it is replayed from its
+     * short history at its next task, which costs a little CPU; kept, it costs memory while it waits for
+     * an activity slot, and a burst of small files leaves hundreds waiting.
+     */
+    maxCachedWorkflows: number;
     concurrency: Record<Tier, number>;
     /** P8FS_WORKFLOW_BUNDLE=source bundles src/workflows even when a prebuilt bundle exists. */
     bundleFromSource: boolean;
@@ -499,6 +506,7 @@ export function loadConfig(env: Env = process.env): Config {
       metricsPort: r.get('P8FS_WORKER_METRICS_PORT', nonNegativeInt, '9464'),
       metricsHost: r.get('P8FS_WORKER_METRICS_HOST', ipAddress, '127.0.0.1'),
       shutdownGraceSeconds: r.get('P8FS_WORKER_SHUTDOWN_GRACE_SECONDS', nonNegativeInt, '20'),
+      maxCachedWorkflows: r.get('P8FS_WORKER_MAX_CACHED_WORKFLOWS', nonNegativeInt, '100'),
       concurrency: {
         small: r.get('P8FS_WORKER_CONCURRENCY_SMALL', positiveInt, '8'),
         medium: r.get('P8FS_WORKER_CONCURRENCY_MEDIUM', positiveInt, '2'),

@@ -67,6 +67,12 @@ export async function createStorageWorkers(
         workflowBundle: bundle,
         activities,
         maxConcurrentActivityTaskExecutions: cfg.worker.concurrency[tier],
+        // One process runs every tier it serves, and the SDK sizes each worker's cache from the heap limit:
+        // bounded here so a burst's waiting runs do not grow the process (docs/PERFORMANCE.md, memory).
+        maxCachedWorkflows:
+          cfg.worker.maxCachedWorkflows === 0
+            ? 0
+            : Math.max(1, Math.ceil(cfg.worker.maxCachedWorkflows / tiers.length)),
         // In-flight activities get this long to finish on shutdown, then they are cancelled.
         shutdownGraceTime: cfg.worker.shutdownGraceSeconds * 1000,
         // Heartbeat details carry the resume checkpoint of a streamed file; the SDK's default throttle
