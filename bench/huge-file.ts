@@ -32,6 +32,7 @@ import { spawnWorkerProcess } from '../test/support/cli.js';
 import setupTestStack from '../test/support/global-setup.js';
 import { createPipeline } from '../test/support/pipeline.js';
 import { isolatedEnv, uniqueTenant } from '../test/support/test-stack.js';
+import { childrenOf, memory } from './e2e/procfs.js';
 import { int, progress } from './lib.js';
 
 const MiB = 1024 * 1024;
@@ -92,29 +93,6 @@ function cases(): HugeCase[] {
 function arg(name: string): string | undefined {
   const at = process.argv.indexOf(`--${name}`);
   return at >= 0 ? process.argv[at + 1] : undefined;
-}
-
-/** VmHWM and VmRSS of a process in MiB; undefined once it is gone. */
-function memory(pid: number): { hwm: number; rss: number } | undefined {
-  try {
-    const status = readFileSync(`/proc/${pid}/status`, 'latin1');
-    const kb = (field: string) => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? 0);
-    return { hwm: kb('VmHWM') / 1024, rss: kb('VmRSS') / 1024 };
-  } catch {
-    return undefined;
-  }
-}
-
-function children(pid: number): number[] {
-  try {
-    return readFileSync(`/proc/${pid}/task/${pid}/children`, 'latin1')
-      .trim()
-      .split(/\s+/)
-      .filter(Boolean)
-      .map(Number);
-  } catch {
-    return [];
-  }
 }
 
 /**
@@ -186,7 +164,7 @@ async function runCase(c: HugeCase, fromDist: boolean): Promise<HugeResult> {
   const worker = spawnWorkerProcess(env, { fromDist, tier: c.tier, maxLines: 50 });
   let extractionPeak = 0;
   const sampler = setInterval(() => {
-    for (const child of children(worker.pid))
+    for (const child of childrenOf(worker.pid))
       extractionPeak = Math.max(extractionPeak, memory(child)?.hwm ?? 0);
   }, 200);
   try {
