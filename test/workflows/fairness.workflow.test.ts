@@ -158,8 +158,11 @@ describe('fairness between tenants (Temporal dev server with the stack arguments
     // Activities ran with their workflow's fairness key (inherited; no activity option sets it).
     expect([...(keys.get(tenantA) ?? [])]).toEqual([tenantA]);
     expect([...(keys.get(tenantB) ?? [])]).toEqual([tenantB]);
-    // Without fairness B's every step waits behind A's, and B is stored last (position A_FILES).
-    expect(aBeforeB).toBeLessThan(A_FILES / 5);
+    // Without fairness B's every step waits behind A's, and B is stored last (position A_FILES). A small
+    // file is one activity (ingestSmallFile), so each A activity dispatched before B's is a whole A file
+    // stored: with fairness about a fifth of them are (20 in a fresh-clone run), where the four steps
+    // stored a quarter as many; half is the bound that still tells fair from first-in-first-out.
+    expect(aBeforeB).toBeLessThan(A_FILES / 2);
     expect(bLatency).toBeLessThan(aDrain / 2);
   }, 120_000);
 });
