@@ -9,15 +9,14 @@
  * Run alone: npx tsx bench/chunker.bench.ts [--quick]; --before=/path/to/old/chunking.ts
  * adds a column for another chunker (e.g. a copy of the previous version) measured in the same rounds.
  */
-import { realpathSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { ExtractedDocument } from '../src/domain/content.js';
 import {
   type BenchSection,
   fixed,
   int,
   interleavedThroughput,
+  isEntryPoint,
   markdownTable,
   progress,
   samplesDir,
@@ -190,17 +189,7 @@ export async function runChunkerBench(): Promise<BenchSection> {
   };
 }
 
-function isMain(): boolean {
-  const entry = process.argv[1];
-  if (!entry) return false;
-  try {
-    return realpathSync(entry) === realpathSync(fileURLToPath(import.meta.url));
-  } catch {
-    return false;
-  }
-}
-
-if (isMain()) {
+if (isEntryPoint(import.meta.url)) {
   const section = await runChunkerBench();
   console.log(`${section.table}\n\n${section.interpretation}`);
 }

@@ -2,7 +2,9 @@
  * Helpers shared by the benches that bench/run.ts runs: timing, number formatting, markdown tables,
  * progress lines. Benchmarks report ratios measured side by side in one run; nothing here asserts on time.
  */
+import { realpathSync } from 'node:fs';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { ExtractedDocument } from '../src/domain/content.js';
 
 /** One section of docs/PERFORMANCE.md. */
@@ -123,4 +125,15 @@ export function errorMessage(error: unknown): string {
     return error.message || code || error.name;
   }
   return String(error);
+}
+
+/** True when the module at `moduleUrl` (its import.meta.url) is the script node was started with. */
+export function isEntryPoint(moduleUrl: string): boolean {
+  const entry = process.argv[1];
+  if (!entry) return false;
+  try {
+    return realpathSync(entry) === realpathSync(fileURLToPath(moduleUrl));
+  } catch {
+    return false;
+  }
 }

@@ -5,11 +5,10 @@
  *
  * Run: npx tsx bench/tokenizer.bench.ts   (a later `make bench` imports runTokenizerBench instead)
  */
-import { realpathSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { ExtractedDocument } from '../src/domain/content.js';
 import { TEXT_SAMPLE_FILES as SAMPLE_FILES, SAMPLES_DIR } from '../test/support/samples.js';
+import { isEntryPoint } from './lib.js';
 
 const RUNS = 7;
 // Each run repeats the corpus until this much time has passed, so short corpora still time reliably.
@@ -141,16 +140,6 @@ export async function runTokenizerBench(): Promise<string> {
   return lines.join('\n');
 }
 
-function isMain(): boolean {
-  const entry = process.argv[1];
-  if (!entry) return false;
-  try {
-    return realpathSync(entry) === realpathSync(fileURLToPath(import.meta.url));
-  } catch {
-    return false;
-  }
-}
-
-if (isMain()) {
+if (isEntryPoint(import.meta.url)) {
   console.log(await runTokenizerBench());
 }
