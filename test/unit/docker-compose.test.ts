@@ -11,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { Ajv2019, type ValidateFunction } from 'ajv/dist/2019.js';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
+import { FAIRNESS_DYNAMIC_CONFIG } from '../../src/stack/temporal-server.js';
 import { searchAttributeCliPairs } from '../../src/temporal/search-attributes.js';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
@@ -232,6 +233,25 @@ describe('docker-compose.yml', () => {
       expect(script, `${name} ${type}`).toMatch(new RegExp(`^\\s*add ${name} ${type}$`, 'm'));
     }
     expect(script).toContain('temporal operator namespace create');
+  });
+
+  it("gives Temporal the local stack's dynamic config (fairness between tenants, priority keys)", () => {
+    const temporal = service('temporal');
+    const env = temporal.environment as Record<string, string>;
+    const path = env.DYNAMIC_CONFIG_FILE_PATH;
+    expect(path, 'DYNAMIC_CONFIG_FILE_PATH').toMatch(/^\/etc\/temporal\/config\/dynamicconfig\//);
+    const mount = (temporal.volumes ?? []).find((v) => typeof v === 'string' && v.split(':')[1] === path);
+    expect(mount, `a volume mounted at ${path}`).toBeDefined();
+    const file = join(root, String(mount).split(':')[0] ?? '');
+    // The server's dynamic config format: each key holds a list of { value, constraints? }.
+    const dynamic = parse(readFileSync(file, 'utf8')) as Record<string, { value: unknown }[]>;
+    for (const pair of FAIRNESS_DYNAMIC_CONFIG) {
+      const [key, value] = pair.split('=');
+      expect(
+        dynamic[key ?? '']?.map((entry) => String(entry.value)),
+        `${key} in ${file}`,
+      ).toEqual([value]);
+    }
   });
 
   it('runs the same server versions as the local stack pins (scripts/install-servers.sh)', () => {
