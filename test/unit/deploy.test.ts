@@ -355,6 +355,13 @@ describe('Dockerfile', () => {
     for (const tool of ['ffmpeg', 'tesseract-ocr', 'tesseract-ocr-eng', 'poppler-utils'])
       expect(dockerfile).toContain(` ${tool}`);
     expect(dockerfile).toMatch(/^USER 1000:1000$/m);
+    // Offline speech-to-text from the same pins the local stack installs, in the venv the config is told of.
+    expect(dockerfile).toContain('COPY scripts/stt-requirements.txt');
+    expect(dockerfile).toMatch(/\/opt\/stt\/bin\/pip install [^\n]*-r \/tmp\/stt-requirements\.txt/);
+    expect(dockerfile).toMatch(/^ENV P8FS_TRANSCRIPTION_PYTHON=\/opt\/stt\/bin\/python$/m);
+    expect(dockerfile).toContain('COPY --from=stt /opt/stt /opt/stt');
+    const installServers = readFileSync(join(root, 'scripts/install-servers.sh'), 'utf8');
+    expect(installServers).toContain('-r scripts/stt-requirements.txt');
     // `make test` builds with the same script the image runs (Makefile: test depends on build).
     const makefile = readFileSync(join(root, 'Makefile'), 'utf8');
     expect(makefile).toMatch(/^test: .*\bbuild\b/m);
