@@ -5,6 +5,7 @@
  * its size cannot expand past it either. A ~1 MB ZIP can hold a gigabyte of XML; nothing here holds more
  * than the budget.
  */
+import { readSync } from 'node:fs';
 import { promisify } from 'node:util';
 import { inflateRaw } from 'node:zlib';
 import { approxBytes } from './limits.js';
@@ -48,65 +49,108 @@ function safeNumber(value: bigint, what: string): number {
   return Number(value);
 }
 
+/**
+ * Where a ZIP's bytes are: a buffer in memory, or a file read at offsets (fileZipBytes), so a batch's
+ * multi-gigabyte ZIP never has to be held whole: only its directory and one entry's header at a time.
+ */
+export interface ZipBytes {
+  readonly size: number;
+  /** Up to `length` bytes from `offset` (fewer at the end of the data). */
+  read(offset: number, length: number): Buffer;
+}
+
+export function bufferZipBytes(zip: Buffer): ZipBytes {
+  return { size: zip.length, read: (offset, length) => zip.subarray(offset, offset + length) };
+}
+
+/** A ZIP file on disk, read at offsets through an open descriptor (the caller closes it). */
+export function fileZipBytes(fd: number, size: number): ZipBytes {
+  return {
+    size,
+    read(offset, length) {
+      const wanted = Math.max(0, Math.min(length, size - offset));
+      const buffer = Buffer.alloc(wanted);
+      let done = 0;
+      while (done < wanted) {
+        const n = readSync(fd, buffer, done, wanted - done, offset + done);
+        if (n === 0) break;
+        done += n;
+      }
+      return buffer.subarray(0, done);
+    },
+  };
+}
+
+function zipBytesOf(zip: Buffer | ZipBytes): ZipBytes {
+  return Buffer.isBuffer(zip) ? bufferZipBytes(zip) : zip;
+}
+
 /** The central directory: every entry's name, sizes and where its data is, read without inflating. */
-export function readZipDirectory(zip: Buffer): ZipEntry[] {
-  // The end-of-central-directory record sits in the last 22 bytes plus a comment of up to 64 KiB.
+export function readZipDirectory(input: Buffer | ZipBytes): ZipEntry[] {
+  const zip = zipBytesOf(input);
+  // The end-of-central-directory record sits in the last 22 bytes plus a comment of up to 64 KiB; the
+  // ZIP64 locator, when there is one, in the 20 bytes before it.
+  const tailStart = Math.max(0, zip.size - 22 - 0xffff - 20);
+  const tail = zip.read(tailStart, zip.size - tailStart);
   let eocd = -1;
-  for (let i = zip.length - 22; i >= Math.max(0, zip.length - 22 - 0xffff); i--) {
-    if (zip.readUInt32LE(i) === EOCD) {
+  for (let i = tail.length - 22; i >= Math.max(0, tail.length - 22 - 0xffff); i--) {
+    if (tail.readUInt32LE(i) === EOCD) {
       eocd = i;
       break;
     }
   }
   if (eocd < 0) throw new ZipFormatError('no ZIP directory: the file is truncated or not a ZIP');
-  let count = zip.readUInt16LE(eocd + 10);
-  let directorySize = zip.readUInt32LE(eocd + 12);
-  let directoryOffset = zip.readUInt32LE(eocd + 16);
+  let count = tail.readUInt16LE(eocd + 10);
+  let directorySize = tail.readUInt32LE(eocd + 12);
+  let directoryOffset = tail.readUInt32LE(eocd + 16);
   if (count === 0xffff || directorySize === MAX32 || directoryOffset === MAX32) {
     const locator = eocd - 20;
-    if (locator < 0 || zip.readUInt32LE(locator) !== ZIP64_LOCATOR) {
+    if (locator < 0 || tail.readUInt32LE(locator) !== ZIP64_LOCATOR) {
       throw new ZipFormatError('ZIP64 directory locator missing');
     }
-    const zip64 = safeNumber(zip.readBigUInt64LE(locator + 8), 'ZIP64 directory offset');
-    if (zip64 + 56 > zip.length || zip.readUInt32LE(zip64) !== ZIP64_EOCD) {
+    const zip64At = safeNumber(tail.readBigUInt64LE(locator + 8), 'ZIP64 directory offset');
+    const zip64 = zip64At + 56 <= zip.size ? zip.read(zip64At, 56) : Buffer.alloc(0);
+    if (zip64.length < 56 || zip64.readUInt32LE(0) !== ZIP64_EOCD) {
       throw new ZipFormatError('ZIP64 directory record missing');
     }
-    count = safeNumber(zip.readBigUInt64LE(zip64 + 32), 'entry count');
-    directorySize = safeNumber(zip.readBigUInt64LE(zip64 + 40), 'directory size');
-    directoryOffset = safeNumber(zip.readBigUInt64LE(zip64 + 48), 'directory offset');
+    count = safeNumber(zip64.readBigUInt64LE(32), 'entry count');
+    directorySize = safeNumber(zip64.readBigUInt64LE(40), 'directory size');
+    directoryOffset = safeNumber(zip64.readBigUInt64LE(48), 'directory offset');
   }
-  if (directoryOffset + directorySize > zip.length) {
+  if (directoryOffset + directorySize > zip.size) {
     throw new ZipFormatError('the ZIP directory points past the end of the file (truncated?)');
   }
+  // The directory is read whole (it holds names and sizes only: about 100 bytes per entry).
+  const dir = zip.read(directoryOffset, directorySize);
   const entries: ZipEntry[] = [];
-  let at = directoryOffset;
+  let at = 0;
   for (let i = 0; i < count; i++) {
-    if (at + 46 > zip.length || zip.readUInt32LE(at) !== CENTRAL) {
+    if (at + 46 > dir.length || dir.readUInt32LE(at) !== CENTRAL) {
       throw new ZipFormatError(`ZIP directory entry ${i + 1} of ${count} is damaged`);
     }
-    const flags = zip.readUInt16LE(at + 8);
-    const method = zip.readUInt16LE(at + 10);
-    let compressedSize = zip.readUInt32LE(at + 20);
-    let uncompressedSize = zip.readUInt32LE(at + 24);
-    const nameLength = zip.readUInt16LE(at + 28);
-    const extraLength = zip.readUInt16LE(at + 30);
-    const commentLength = zip.readUInt16LE(at + 32);
-    let localHeaderOffset = zip.readUInt32LE(at + 42);
+    const flags = dir.readUInt16LE(at + 8);
+    const method = dir.readUInt16LE(at + 10);
+    let compressedSize = dir.readUInt32LE(at + 20);
+    let uncompressedSize = dir.readUInt32LE(at + 24);
+    const nameLength = dir.readUInt16LE(at + 28);
+    const extraLength = dir.readUInt16LE(at + 30);
+    const commentLength = dir.readUInt16LE(at + 32);
+    let localHeaderOffset = dir.readUInt32LE(at + 42);
     const nameEnd = at + 46 + nameLength;
-    if (nameEnd + extraLength > zip.length)
+    if (nameEnd + extraLength > dir.length)
       throw new ZipFormatError(`ZIP directory entry ${i + 1} is damaged`);
     // Bit 11: the name is UTF-8; otherwise code page 437, which agrees with it for ASCII names.
-    const name = zip.toString(flags & 0x800 ? 'utf8' : 'latin1', at + 46, nameEnd);
+    const name = dir.toString(flags & 0x800 ? 'utf8' : 'latin1', at + 46, nameEnd);
     if (uncompressedSize === MAX32 || compressedSize === MAX32 || localHeaderOffset === MAX32) {
       // ZIP64 extra field (0x0001): the 64-bit values, in this order, of the fields that are 0xFFFFFFFF.
       for (let x = nameEnd; x + 4 <= nameEnd + extraLength; ) {
-        const id = zip.readUInt16LE(x);
-        const size = zip.readUInt16LE(x + 2);
+        const id = dir.readUInt16LE(x);
+        const size = dir.readUInt16LE(x + 2);
         if (id === 0x0001) {
           let v = x + 4;
           const next = (what: string) => {
             if (v + 8 > x + 4 + size) throw new ZipFormatError(`ZIP64 field of ${name} is damaged`);
-            const value = safeNumber(zip.readBigUInt64LE(v), what);
+            const value = safeNumber(dir.readBigUInt64LE(v), what);
             v += 8;
             return value;
           };
@@ -129,15 +173,25 @@ export function entryBytes(zip: Buffer, entry: ZipEntry): Buffer {
   return entryData(zip, entry);
 }
 
-/** Where an entry's compressed bytes are: after its local header, whose name and extra field may differ. */
-function entryData(zip: Buffer, entry: ZipEntry): Buffer {
+/**
+ * Where an entry's compressed bytes are, `end` exclusive: after its local header, whose name and extra
+ * field may differ from the directory's. Lets a file-backed reader stream them instead of holding them.
+ */
+export function entryRange(input: Buffer | ZipBytes, entry: ZipEntry): { start: number; end: number } {
+  const zip = zipBytesOf(input);
   const at = entry.localHeaderOffset;
-  if (at + 30 > zip.length || zip.readUInt32LE(at) !== LOCAL) {
+  const header = zip.read(at, 30);
+  if (header.length < 30 || header.readUInt32LE(0) !== LOCAL) {
     throw new ZipFormatError(`the local header of ${entry.name} is damaged`);
   }
-  const start = at + 30 + zip.readUInt16LE(at + 26) + zip.readUInt16LE(at + 28);
+  const start = at + 30 + header.readUInt16LE(26) + header.readUInt16LE(28);
   const end = start + entry.compressedSize;
-  if (end > zip.length) throw new ZipFormatError(`${entry.name} is cut short (truncated file?)`);
+  if (end > zip.size) throw new ZipFormatError(`${entry.name} is cut short (truncated file?)`);
+  return { start, end };
+}
+
+function entryData(zip: Buffer, entry: ZipEntry): Buffer {
+  const { start, end } = entryRange(zip, entry);
   return zip.subarray(start, end);
 }
 

@@ -12,9 +12,9 @@
  */
 import { createHash } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
-import { readFile, rm, stat } from 'node:fs/promises';
+import { open, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Transform } from 'node:stream';
+import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createInflateRaw } from 'node:zlib';
 import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
@@ -27,8 +27,14 @@ import { mimeTypeForFileName } from '../../domain/provider-catalog.js';
 import { tierForSize } from '../../domain/tiers.js';
 import { checkZipDeclarations } from '../../providers/archive.js';
 import { approxBytes, limitExceeded } from '../../providers/limits.js';
-import { bufferStream } from '../../providers/members.js';
-import { entryBytes, readZipDirectory, type ZipEntry, ZipFormatError } from '../../providers/zip.js';
+import {
+  entryRange,
+  fileZipBytes,
+  readZipDirectory,
+  type ZipBytes,
+  type ZipEntry,
+  ZipFormatError,
+} from '../../providers/zip.js';
 import { memberPath } from '../ingest/member-files.js';
 import { createWorkDir } from '../work-dirs.js';
 
@@ -87,99 +93,123 @@ export async function extractBatchZip(
   try {
     const local = join(dir, 'batch.zip');
     await downloadToFile(s3, input.bucket, input.key, local, () => ctx.heartbeat({ next: 0 }), signal);
-    // The directory and the entries are read from memory, as the archive provider does: the ZIP's size
-    // is bounded by its tier (a large-tier ZIP needs a worker with memory to match).
-    const zip = await readFile(local);
-    let entries: ZipEntry[];
+    // Read at offsets from the file: only the directory is held, members are streamed from their offsets,
+    // whatever the ZIP's size (a batch of gigabytes runs on the small tier's workers).
+    const handle = await open(local, 'r');
     try {
-      entries = readZipDirectory(zip);
-    } catch (error) {
-      if (error instanceof ZipFormatError)
-        throw new CorruptFileError(`${where} is damaged or not a ZIP archive (${error.message})`);
-      throw error;
+      const zip = fileZipBytes(handle.fd, (await handle.stat()).size);
+      return await extractMembers({ cfg, s3 }, input, { zip, local, dir, where, zipSize: head.size });
+    } finally {
+      await handle.close();
     }
-    const files = entries.filter((e) => !e.name.endsWith('/'));
-    const limits = checkGuards(where, files, cfg, head.size);
-    const resumeAt = Number((ctx.info.heartbeatDetails as { next?: number } | undefined)?.next ?? 0);
-    const taken = new Set<string>();
-    const skipped: BatchFailure[] = [];
-    let written = 0;
-    let bytes = 0;
-    let lastBeat = 0;
-    for (const [index, entry] of files.entries()) {
-      signal.throwIfAborted();
-      // Names are computed for every entry, done or not, so a resumed run gives each the same key.
-      const key = `${input.prefix}${memberPath(entry.name, index, taken)}`;
-      if (entry.flags & 0x1) {
-        skipped.push({ key, reason: `${entry.name} in ${where} is encrypted: not extracted` });
-        continue;
-      }
-      if (entry.method !== 0 && entry.method !== 8) {
-        skipped.push({
-          key,
-          reason: `${entry.name} in ${where} uses compression method ${entry.method}, which is not supported`,
-        });
-        continue;
-      }
-      if (index < resumeAt) {
-        written++;
-        bytes += entry.uncompressedSize;
-        continue;
-      }
-      const remaining = limits.maxDecompressedBytes - bytes;
-      const target = join(dir, 'member');
-      const hash = createHash('md5');
-      try {
-        const data = entryBytes(zip, entry);
-        const source = entry.method === 0 ? bufferStream(data) : bufferStream(data).pipe(createInflateRaw());
-        // Capped at the declared size and at what is left of the budget, whatever the directory says.
-        await pipeline(
-          source,
-          capped(Math.min(remaining, entry.uncompressedSize), hash),
-          createWriteStream(target),
-          { signal },
-        );
-      } catch (error) {
-        signal.throwIfAborted();
-        if (error instanceof NonRetryableError) throw error;
-        if (error instanceof CapExceeded) {
-          throw limitExceeded(
-            where,
-            limits,
-            'maxDecompressedBytes',
-            `${entry.name} inflates past its declared ${approxBytes(entry.uncompressedSize)}`,
-          );
-        }
-        const reason = error instanceof Error ? error.message : String(error);
-        throw new CorruptFileError(`${where} is damaged: ${entry.name} cannot be read (${reason})`);
-      }
-      const { size } = await stat(target);
-      const md5 = hash.digest('hex');
-      const existing = await headObject(s3, input.bucket, key);
-      if (!existing || existing.etag !== md5 || existing.size !== size) {
-        await s3.send(
-          new PutObjectCommand({
-            Bucket: input.bucket,
-            Key: key,
-            Body: createReadStream(target),
-            ContentLength: size,
-            ContentType: mimeTypeForFileName(key),
-          }),
-          { abortSignal: signal },
-        );
-      }
-      await rm(target, { force: true });
-      written++;
-      bytes += size;
-      const now = Date.now();
-      if (now - lastBeat > 1000) {
-        lastBeat = now;
-        ctx.heartbeat({ next: index + 1 });
-      }
-    }
-    ctx.heartbeat({ next: files.length });
-    return { members: written, bytes, skipped };
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
+}
+
+interface OpenZip {
+  zip: ZipBytes;
+  /** The downloaded ZIP, streamed from at each member's offsets. */
+  local: string;
+  /** The work folder; each member is inflated into it before its upload. */
+  dir: string;
+  where: string;
+  zipSize: number;
+}
+
+async function extractMembers(
+  deps: { cfg: Config; s3: S3Client },
+  input: ExtractZipInput,
+  { zip, local, dir, where, zipSize }: OpenZip,
+): Promise<ExtractZipResult> {
+  const { cfg, s3 } = deps;
+  const ctx = Context.current();
+  const signal = ctx.cancellationSignal;
+  let entries: ZipEntry[];
+  try {
+    entries = readZipDirectory(zip);
+  } catch (error) {
+    if (error instanceof ZipFormatError)
+      throw new CorruptFileError(`${where} is damaged or not a ZIP archive (${error.message})`);
+    throw error;
+  }
+  const files = entries.filter((e) => !e.name.endsWith('/'));
+  const limits = checkGuards(where, files, cfg, zipSize);
+  const resumeAt = Number((ctx.info.heartbeatDetails as { next?: number } | undefined)?.next ?? 0);
+  const taken = new Set<string>();
+  const skipped: BatchFailure[] = [];
+  let written = 0;
+  let bytes = 0;
+  let lastBeat = 0;
+  for (const [index, entry] of files.entries()) {
+    signal.throwIfAborted();
+    // Names are computed for every entry, done or not, so a resumed run gives each the same key.
+    const key = `${input.prefix}${memberPath(entry.name, index, taken)}`;
+    if (entry.flags & 0x1) {
+      skipped.push({ key, reason: `${entry.name} in ${where} is encrypted: not extracted` });
+      continue;
+    }
+    if (entry.method !== 0 && entry.method !== 8) {
+      skipped.push({
+        key,
+        reason: `${entry.name} in ${where} uses compression method ${entry.method}, which is not supported`,
+      });
+      continue;
+    }
+    if (index < resumeAt) {
+      written++;
+      bytes += entry.uncompressedSize;
+      continue;
+    }
+    const remaining = limits.maxDecompressedBytes - bytes;
+    const target = join(dir, 'member');
+    const hash = createHash('md5');
+    try {
+      const { start, end } = entryRange(zip, entry);
+      // Streamed from the file at the member's offsets (an empty member has none: `end` is inclusive).
+      const stored = end > start ? createReadStream(local, { start, end: end - 1 }) : Readable.from([]);
+      const hashed = capped(Math.min(remaining, entry.uncompressedSize), hash);
+      // Capped at the declared size and at what is left of the budget, whatever the directory says.
+      if (entry.method === 0) await pipeline(stored, hashed, createWriteStream(target), { signal });
+      else await pipeline(stored, createInflateRaw(), hashed, createWriteStream(target), { signal });
+    } catch (error) {
+      signal.throwIfAborted();
+      if (error instanceof NonRetryableError) throw error;
+      if (error instanceof CapExceeded) {
+        throw limitExceeded(
+          where,
+          limits,
+          'maxDecompressedBytes',
+          `${entry.name} inflates past its declared ${approxBytes(entry.uncompressedSize)}`,
+        );
+      }
+      const reason = error instanceof Error ? error.message : String(error);
+      throw new CorruptFileError(`${where} is damaged: ${entry.name} cannot be read (${reason})`);
+    }
+    const { size } = await stat(target);
+    const md5 = hash.digest('hex');
+    const existing = await headObject(s3, input.bucket, key);
+    if (!existing || existing.etag !== md5 || existing.size !== size) {
+      await s3.send(
+        new PutObjectCommand({
+          Bucket: input.bucket,
+          Key: key,
+          Body: createReadStream(target),
+          ContentLength: size,
+          ContentType: mimeTypeForFileName(key),
+        }),
+        { abortSignal: signal },
+      );
+    }
+    await rm(target, { force: true });
+    written++;
+    bytes += size;
+    const now = Date.now();
+    if (now - lastBeat > 1000) {
+      lastBeat = now;
+      ctx.heartbeat({ next: index + 1 });
+    }
+  }
+  ctx.heartbeat({ next: files.length });
+  return { members: written, bytes, skipped };
 }
