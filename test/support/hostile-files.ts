@@ -87,6 +87,56 @@ interface ZipPart {
   declaredSize?: number;
 }
 
+/** One member's ZIP records: its local header and its central directory entry (each without the name). */
+export interface ZipMemberHeader {
+  method: number;
+  crc: number;
+  /** Bytes stored in the archive. */
+  compressedSize: number;
+  /** Bytes the directory declares once inflated. */
+  size: number;
+  nameLength: number;
+  /** Where the local header starts. */
+  offset: number;
+}
+
+export function zipLocalHeader(m: ZipMemberHeader): Buffer {
+  const local = Buffer.alloc(30);
+  local.writeUInt32LE(0x04034b50, 0);
+  local.writeUInt16LE(20, 4);
+  local.writeUInt16LE(m.method, 8);
+  local.writeUInt32LE(m.crc, 14);
+  local.writeUInt32LE(m.compressedSize, 18);
+  local.writeUInt32LE(m.size, 22);
+  local.writeUInt16LE(m.nameLength, 26);
+  return local;
+}
+
+export function zipCentralHeader(m: ZipMemberHeader): Buffer {
+  const central = Buffer.alloc(46);
+  central.writeUInt32LE(0x02014b50, 0);
+  central.writeUInt16LE(20, 4);
+  central.writeUInt16LE(20, 6);
+  central.writeUInt16LE(m.method, 10);
+  central.writeUInt32LE(m.crc, 16);
+  central.writeUInt32LE(m.compressedSize, 20);
+  central.writeUInt32LE(m.size, 24);
+  central.writeUInt16LE(m.nameLength, 28);
+  central.writeUInt32LE(m.offset, 42);
+  return central;
+}
+
+/** The end-of-central-directory record. */
+export function zipEnd(entries: number, directorySize: number, directoryOffset: number): Buffer {
+  const end = Buffer.alloc(22);
+  end.writeUInt32LE(0x06054b50, 0);
+  end.writeUInt16LE(entries, 8);
+  end.writeUInt16LE(entries, 10);
+  end.writeUInt32LE(directorySize, 12);
+  end.writeUInt32LE(directoryOffset, 16);
+  return end;
+}
+
 /** A ZIP archive of stored and pre-deflated parts. */
 export function zipArchive(parts: ZipPart[]): Buffer {
   const locals: Buffer[] = [];
@@ -96,39 +146,20 @@ export function zipArchive(parts: ZipPart[]): Buffer {
     const name = Buffer.from(part.name);
     const stored = part.data === undefined ? undefined : Buffer.from(part.data);
     const body = stored ?? (part.deflated as Deflated).bytes;
-    const crc = stored ? crc32(stored) : (part.deflated as Deflated).crc;
-    const size = part.declaredSize ?? (stored ? stored.length : (part.deflated as Deflated).size);
-    const method = stored ? 0 : 8;
-    const local = Buffer.alloc(30);
-    local.writeUInt32LE(0x04034b50, 0);
-    local.writeUInt16LE(20, 4);
-    local.writeUInt16LE(method, 8);
-    local.writeUInt32LE(crc, 14);
-    local.writeUInt32LE(body.length, 18);
-    local.writeUInt32LE(size, 22);
-    local.writeUInt16LE(name.length, 26);
-    const central = Buffer.alloc(46);
-    central.writeUInt32LE(0x02014b50, 0);
-    central.writeUInt16LE(20, 4);
-    central.writeUInt16LE(20, 6);
-    central.writeUInt16LE(method, 10);
-    central.writeUInt32LE(crc, 16);
-    central.writeUInt32LE(body.length, 20);
-    central.writeUInt32LE(size, 24);
-    central.writeUInt16LE(name.length, 28);
-    central.writeUInt32LE(offset, 42);
-    locals.push(local, name, body);
-    centrals.push(central, name);
-    offset += local.length + name.length + body.length;
+    const member: ZipMemberHeader = {
+      method: stored ? 0 : 8,
+      crc: stored ? crc32(stored) : (part.deflated as Deflated).crc,
+      compressedSize: body.length,
+      size: part.declaredSize ?? (stored ? stored.length : (part.deflated as Deflated).size),
+      nameLength: name.length,
+      offset,
+    };
+    locals.push(zipLocalHeader(member), name, body);
+    centrals.push(zipCentralHeader(member), name);
+    offset += 30 + name.length + body.length;
   }
   const centralSize = centrals.reduce((n, b) => n + b.length, 0);
-  const end = Buffer.alloc(22);
-  end.writeUInt32LE(0x06054b50, 0);
-  end.writeUInt16LE(parts.length, 8);
-  end.writeUInt16LE(parts.length, 10);
-  end.writeUInt32LE(centralSize, 12);
-  end.writeUInt32LE(offset, 16);
-  return Buffer.concat([...locals, ...centrals, end]);
+  return Buffer.concat([...locals, ...centrals, zipEnd(parts.length, centralSize, offset)]);
 }
 
 const W = 'xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main"';

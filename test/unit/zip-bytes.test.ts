@@ -17,6 +17,7 @@ import {
   type ZipBytes,
   ZipFormatError,
 } from '../../src/providers/zip.js';
+import { zipCentralHeader, zipEnd, zipLocalHeader } from '../support/hostile-files.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'p8fs-zip-bytes-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -120,36 +121,14 @@ describe('ZIP directory read from a file at offsets (batch ZIPs)', () => {
     // One stored member of 512 MiB of zeros, the file sparse: header, a hole, then the directory.
     const size = 512 * 1024 * 1024;
     const name = Buffer.from('big.bin');
-    const local = Buffer.alloc(30);
-    local.writeUInt32LE(0x04034b50, 0);
-    local.writeUInt16LE(20, 4);
-    local.writeUInt32LE(size, 18);
-    local.writeUInt32LE(size, 22);
-    local.writeUInt16LE(name.length, 26);
-    const central = Buffer.alloc(46);
-    central.writeUInt32LE(0x02014b50, 0);
-    central.writeUInt16LE(20, 4);
-    central.writeUInt16LE(20, 6);
-    central.writeUInt32LE(size, 20);
-    central.writeUInt32LE(size, 24);
-    central.writeUInt16LE(name.length, 28);
+    const member = { method: 0, crc: 0, compressedSize: size, size, nameLength: name.length, offset: 0 };
     const directoryOffset = 30 + name.length + size;
-    const end = Buffer.alloc(22);
-    end.writeUInt32LE(0x06054b50, 0);
-    end.writeUInt16LE(1, 8);
-    end.writeUInt16LE(1, 10);
-    end.writeUInt32LE(central.length + name.length, 12);
-    end.writeUInt32LE(directoryOffset, 16);
+    const directory = Buffer.concat([zipCentralHeader(member), name]);
+    const tail = Buffer.concat([directory, zipEnd(1, directory.length, directoryOffset)]);
     const path = join(dir, 'big.zip');
     const fd = openSync(path, 'w');
-    writeSync(fd, Buffer.concat([local, name]), 0, local.length + name.length, 0);
-    writeSync(
-      fd,
-      Buffer.concat([central, name, end]),
-      0,
-      central.length + name.length + end.length,
-      directoryOffset,
-    );
+    writeSync(fd, Buffer.concat([zipLocalHeader(member), name]), 0, 30 + name.length, 0);
+    writeSync(fd, tail, 0, tail.length, directoryOffset);
     closeSync(fd);
 
     const before = process.memoryUsage().arrayBuffers;
