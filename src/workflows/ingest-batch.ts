@@ -59,10 +59,21 @@ const retry = {
   nonRetryableErrorTypes: [...NON_RETRYABLE_ERROR_TYPES],
 };
 
-// Planning and bookkeeping: short attempts, retried through an outage of S3 or PostgreSQL.
+// Bookkeeping: short attempts, retried through an outage of S3 or PostgreSQL. A worker killed in the
+// middle of one costs its start-to-close before the retry, so that is kept to a minute (each is a few
+// queries) rather than minutes of a batch standing still.
 const steps = proxyActivities<BatchActivities>({
+  startToCloseTimeout: '1 minute',
+  scheduleToCloseTimeout: '6 hours',
+  retry,
+});
+
+// Planning a page (a listing and a HEAD per key) heartbeats per key, so a worker killed while it plans
+// (as happens at a continue-as-new, when every run starts by planning) is noticed within 20 s.
+const planning = proxyActivities<BatchActivities>({
   startToCloseTimeout: '5 minutes',
   scheduleToCloseTimeout: '6 hours',
+  heartbeatTimeout: '20 seconds',
   retry,
 });
 
@@ -228,7 +239,7 @@ export async function ingestBatch(input: IngestBatchInput): Promise<BatchAggrega
     while (!timeToHandOver()) {
       if (carry.pending.length === 0) {
         if (carry.listingDone) break;
-        const page = await steps.planBatchPage({
+        const page = await planning.planBatchPage({
           batchId,
           tenantId,
           bucket: source.bucket,

@@ -138,10 +138,14 @@ export async function planBatchPage(
       bytes: head.size,
     };
   };
+  const ctx = Context.current();
+  let done = 0;
   const worker = async () => {
     for (let index = next++; index < page.keys.length; index = next++) {
-      Context.current().cancellationSignal.throwIfAborted();
+      ctx.cancellationSignal.throwIfAborted();
       await planOne(index);
+      // The workflow's heartbeat timeout notices a killed worker (the SDK throttles what it sends).
+      ctx.heartbeat({ planned: ++done, of: page.keys.length });
     }
   };
   await Promise.all(Array.from({ length: Math.min(HEAD_CONCURRENCY, page.keys.length) }, worker));
