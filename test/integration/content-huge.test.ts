@@ -5,15 +5,17 @@
  *
  * What bounded means here: the processes' fixed costs (Node, the Temporal core, the workflow bundle, the
  * tokenizer tables, tsx when run from source) and their working set (batches, GC headroom: ~50-60 MiB each,
- * measured) are the same for 64 MiB and 1 GiB, so the test measures what the FILE adds, two ways:
+ * measured) are the same for 128 MiB and 1 GiB, so the test measures what the FILE adds, two ways:
  * - the worker's highest resident memory while the file streams (sampled every 100 ms) over its resident
  *   memory just before, and the extraction process's highest over its lowest in the first third of the
  *   stream (after its start-up): each less than the file's size (a process holding the file's text would
  *   add at least that);
- * - no climb with the bytes read: the highest RSS in the last third of the stream may not exceed the
- *   highest in its first third by more than 1/4 of the file (a process keeping what it read would climb
- *   by a third of the file between those thirds; V8's heap growth between collections alone was seen to
- *   reach 15 MiB of a 64 MiB file's 16 MiB allowance on a loaded machine, so 1/8 was too tight).
+ * - no climb with the bytes read: the median RSS over the last third of the stream may not exceed the
+ *   median over its first third by more than 1/4 of the file (a process keeping what it read would climb
+ *   by two thirds of the file between those medians). Medians, not the highest samples: V8's heap growth
+ *   between collections moves the highest sample of a third by up to 16-21 MiB (seen: 16.25 MiB on a 64 MiB
+ *   file, past what was then its 1/4 allowance, while the same extraction process peaked at 116 MiB on a 1 GiB file in
+ *   `make bench-huge`, so it does not keep what it reads); a median is one GC cycle's noise, not the worst.
  * The absolute budget (256 MiB for the worker, built, on a 1 GiB file) is measured by `make bench-huge`.
  * The rows must be complete: exactly the chunks the chunker makes of the whole file, ordinals 0..n-1 once.
  */
@@ -34,7 +36,10 @@ import { createPipeline, eventually, type Pipeline } from '../support/pipeline.j
 import { isolatedEnv, uniqueTenant } from '../support/test-stack.js';
 
 const MiB = 1024 * 1024;
-const FILE_BYTES = 64 * MiB;
+// 128 MiB, not 64: the processes' fixed working set and GC noise stay the same whatever the file, so a
+// bigger file separates "bounded" from "keeps what it read" by more (at 64 MiB the worker's fixed ~65 MiB
+// working set from source under tsx and a 16-21 MiB GC swing sat at the bounds).
+const FILE_BYTES = 128 * MiB;
 
 // Everything above 2 KiB is large-tier; files from 1 MiB stream.
 const env = isolatedEnv('huge', {
@@ -218,7 +223,7 @@ describe('a huge text file streams in bounded memory (real servers, worker as a 
           const description = await handle.describe();
           return description.status.name === 'RUNNING' ? undefined : handle.result();
         },
-        240_000,
+        480_000,
       );
       expect(outcome.status, JSON.stringify(outcome)).toBe('completed');
       if (outcome.status !== 'completed') return;
@@ -236,12 +241,16 @@ describe('a huge text file streams in bounded memory (real servers, worker as a 
       // The extraction process's start-up (loading its modules) is not what the file adds.
       const childSettled = Math.min(...first.slice(Math.floor(third / 4)).map((s) => s.child ?? 0));
       const childAdded = maxOf(streamed.slice(Math.floor(third / 4)), (s) => s.child ?? 0) - childSettled;
-      const workerClimb = maxOf(last, (s) => s.worker) - maxOf(first, (s) => s.worker);
-      const childClimb = maxOf(last, (s) => s.child ?? 0) - maxOf(first, (s) => s.child ?? 0);
+      const median = (list: typeof streamed, pick: (s: (typeof streamed)[0]) => number) => {
+        const sorted = list.map(pick).sort((a, b) => a - b);
+        return sorted[Math.floor(sorted.length / 2)] ?? 0;
+      };
+      const workerClimb = median(last, (s) => s.worker) - median(first, (s) => s.worker);
+      const childClimb = median(last, (s) => s.child ?? 0) - median(first, (s) => s.child ?? 0);
       log(
         `${mib(FILE_BYTES)} in ${seconds.toFixed(1)} s (${(FILE_BYTES / MiB / seconds).toFixed(2)} MiB/s), ${outcome.chunkCount} chunks; ` +
-          `worker RSS ${mib(before)} before, peak ${mib(peakWorker)} (+${mib(workerAdded)}), climb ${mib(workerClimb)}; ` +
-          `extraction process ${child ? `${mib(child.startRss)} at start, ${mib(childSettled)} settled, peak ${mib(childHwm)} (+${mib(childAdded)} over settled), climb ${mib(childClimb)}` : 'not seen'}; ${samples.length} samples`,
+          `worker RSS ${mib(before)} before, peak ${mib(peakWorker)} (+${mib(workerAdded)}), median climb ${mib(workerClimb)}; ` +
+          `extraction process ${child ? `${mib(child.startRss)} at start, ${mib(childSettled)} settled, peak ${mib(childHwm)} (+${mib(childAdded)} over settled), median climb ${mib(childClimb)}` : 'not seen'}; ${samples.length} samples`,
       );
       expect(child, 'the extraction process was sampled').toBeDefined();
       expect(third).toBeGreaterThan(5);
@@ -262,7 +271,7 @@ describe('a huge text file streams in bounded memory (real servers, worker as a 
     } finally {
       clearInterval(sampler);
     }
-  }, 420_000);
+  }, 720_000);
 
   it('a streamed file that turns out corrupt half way fails non-retryably and leaves none of its rows', async () => {
     worker ??= spawnWorkerProcess(env, { tier: 'large', maxLines: 100 });
