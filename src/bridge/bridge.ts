@@ -24,7 +24,6 @@ import {
 } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { Client } from '@temporalio/client';
-import { Gauge, type Registry } from 'prom-client';
 import { connectNats } from '../clients/nats.js';
 import { createS3Client } from '../clients/s3.js';
 import type { Config } from '../config/config.js';
@@ -135,14 +134,15 @@ export class Bridge {
       log,
       options.ignoredLogIntervalMs ?? DEFAULT_IGNORED_LOG_INTERVAL_MS,
     );
+    this.window = new InFlightWindow(cfg.bridge.maxInFlight);
+    this.refill = Math.max(1, Math.ceil(cfg.bridge.maxInFlight / 8));
     this.metrics = createBridgeMetrics({
       ignoreCategories: IGNORE_CATEGORIES,
       temporalUp: () => this.temporalAvailable,
       lag: () => this.lag(),
+      inFlight: () => this.window.size,
+      maxInFlight: this.window.limit,
     });
-    this.window = new InFlightWindow(cfg.bridge.maxInFlight);
-    this.refill = Math.max(1, Math.ceil(cfg.bridge.maxInFlight / 8));
-    registerInFlightGauges(this.metrics.registry, this.window);
   }
 
   static async create(cfg: Config, log: Logger, options: BridgeOptions = {}): Promise<Bridge> {
@@ -427,24 +427,4 @@ export class Bridge {
       metrics: () => exposition(this.metrics.registry),
     });
   }
-}
-
-/** The window as gauges on the bridge's /metrics: what it holds now and its limit. */
-function registerInFlightGauges(registry: Registry, window: InFlightWindow): void {
-  new Gauge({
-    name: 'p8fs_bridge_in_flight',
-    help: 'Events delivered to the bridge and not yet settled (acked, nak-ed or dead-lettered).',
-    registers: [registry],
-    collect() {
-      this.set(window.size);
-    },
-  });
-  new Gauge({
-    name: 'p8fs_bridge_in_flight_limit',
-    help: 'The most events the bridge holds at once (P8FS_BRIDGE_MAX_IN_FLIGHT).',
-    registers: [registry],
-    collect() {
-      this.set(window.limit);
-    },
-  });
 }

@@ -168,9 +168,10 @@ export function readZipDirectory(input: Buffer | ZipBytes): ZipEntry[] {
   return entries;
 }
 
-/** An entry's stored (compressed) bytes, for readers that inflate them as a stream (ZIP archives). */
+/** An entry's stored (compressed) bytes in a ZIP held in memory (ZIP archives, packages). */
 export function entryBytes(zip: Buffer, entry: ZipEntry): Buffer {
-  return entryData(zip, entry);
+  const { start, end } = entryRange(zip, entry);
+  return zip.subarray(start, end);
 }
 
 /**
@@ -188,11 +189,6 @@ export function entryRange(input: Buffer | ZipBytes, entry: ZipEntry): { start: 
   const end = start + entry.compressedSize;
   if (end > zip.size) throw new ZipFormatError(`${entry.name} is cut short (truncated file?)`);
   return { start, end };
-}
-
-function entryData(zip: Buffer, entry: ZipEntry): Buffer {
-  const { start, end } = entryRange(zip, entry);
-  return zip.subarray(start, end);
 }
 
 /**
@@ -245,7 +241,7 @@ export class BoundedZip {
         name,
       );
     }
-    const data = entryData(this.zip, entry);
+    const data = entryBytes(this.zip, entry);
     let bytes: Buffer;
     if (entry.method === 0) {
       bytes = data;

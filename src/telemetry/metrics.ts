@@ -60,6 +60,9 @@ export interface BridgeMetricsSources {
   temporalUp(): boolean;
   /** Undefined when JetStream could not be asked: the gauges then read NaN (unknown), never a false 0. */
   lag(): Promise<BridgeLag | undefined>;
+  /** Events delivered to the bridge and not yet settled, and the most it holds at once. */
+  inFlight(): number;
+  maxInFlight: number;
 }
 
 /** Creates the series of every known label value at 0, so they exist (and rates work) from the start. */
@@ -144,6 +147,22 @@ export function createBridgeMetrics(sources: BridgeMetricsSources) {
       name: 'p8fs_bridge_temporal_pauses_total',
       help: 'Times the bridge paused pulling because Temporal was unreachable.',
       registers,
+    }),
+    inFlight: new Gauge({
+      name: 'p8fs_bridge_in_flight',
+      help: 'Events delivered to the bridge and not yet settled (acked, nak-ed or dead-lettered).',
+      registers,
+      collect() {
+        this.set(sources.inFlight());
+      },
+    }),
+    inFlightLimit: new Gauge({
+      name: 'p8fs_bridge_in_flight_limit',
+      help: 'The most events the bridge holds at once (P8FS_BRIDGE_MAX_IN_FLIGHT).',
+      registers,
+      collect() {
+        this.set(sources.maxInFlight);
+      },
     }),
     temporalUp: new Gauge({
       name: 'p8fs_bridge_temporal_up',

@@ -41,6 +41,8 @@ describe('bridge metrics', () => {
       ignoreCategories: ['directory', 'multipart-part', 'rename-to-itself'],
       temporalUp: () => false,
       lag: async () => undefined,
+      inFlight: () => 0,
+      maxInFlight: 64,
     });
     metrics.started.inc({ tier: 'large' });
     const text = await exposition(metrics.registry);

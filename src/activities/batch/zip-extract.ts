@@ -98,7 +98,7 @@ export async function extractBatchZip(
     const handle = await open(local, 'r');
     try {
       const zip = fileZipBytes(handle.fd, (await handle.stat()).size);
-      return await extractMembers({ cfg, s3 }, input, { zip, local, dir, where, zipSize: head.size });
+      return await extractMembers({ cfg, s3 }, input, { zip, local, dir, where });
     } finally {
       await handle.close();
     }
@@ -114,13 +114,12 @@ interface OpenZip {
   /** The work folder; each member is inflated into it before its upload. */
   dir: string;
   where: string;
-  zipSize: number;
 }
 
 async function extractMembers(
   deps: { cfg: Config; s3: S3Client },
   input: ExtractZipInput,
-  { zip, local, dir, where, zipSize }: OpenZip,
+  { zip, local, dir, where }: OpenZip,
 ): Promise<ExtractZipResult> {
   const { cfg, s3 } = deps;
   const ctx = Context.current();
@@ -134,7 +133,7 @@ async function extractMembers(
     throw error;
   }
   const files = entries.filter((e) => !e.name.endsWith('/'));
-  const limits = checkGuards(where, files, cfg, zipSize);
+  const limits = checkGuards(where, files, cfg, zip.size);
   const resumeAt = Number((ctx.info.heartbeatDetails as { next?: number } | undefined)?.next ?? 0);
   const taken = new Set<string>();
   const skipped: BatchFailure[] = [];
