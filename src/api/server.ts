@@ -11,8 +11,10 @@ import { errorText } from '../domain/errors.js';
 import { requireApiKey } from './auth.js';
 import type { ApiDeps } from './deps.js';
 import { installProblemHandlers, problemSchema } from './problems.js';
+import { registerBatchRoutes } from './routes/batches.js';
+import { registerDreamRoutes } from './routes/dreams.js';
 import { registerFileRoutes, registerFileUploadRoute } from './routes/files.js';
-import { registerInsightRoutes } from './routes/insights.js';
+import { registerSearchRoute } from './routes/search.js';
 import { registerStatsRoute } from './routes/stats.js';
 import { registerUploadPartRoute, registerUploadRoutes } from './routes/uploads.js';
 
@@ -134,7 +136,9 @@ export async function buildApiServer(deps: ApiDeps, options: ApiServerOptions): 
   registerFileRoutes(app, deps);
   registerUploadRoutes(app, deps);
   registerStatsRoute(app, deps);
-  registerInsightRoutes(app, deps);
+  registerDreamRoutes(app, deps);
+  registerBatchRoutes(app, deps);
+  registerSearchRoute(app, deps);
   // Routes whose body is a file: no content-type parser may read it, whatever the Content-Type says.
   await app.register(async (raw) => {
     raw.removeAllContentTypeParsers();

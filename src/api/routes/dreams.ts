@@ -1,0 +1,137 @@
+/**
+ * Dream analysis the API starts or reads for the key's tenant (dreamAnalysis on the LLM queue, started
+ * as `p8fs dream start` does). Another tenant's workflow is 404.
+ */
+import { WorkflowNotFoundError } from '@temporalio/client';
+import type { FastifyInstance } from 'fastify';
+import type { DreamMode } from '../../domain/insight/dream-analysis.js';
+import { llmTaskQueue } from '../../temporal/names.js';
+import { startDreamAnalysis } from '../../temporal/starts.js';
+import { tenantOf } from '../auth.js';
+import type { ApiDeps } from '../deps.js';
+import { ApiProblem } from '../problems.js';
+import { authProblems, problemRef, security } from '../schemas.js';
+
+/** Temporal did not take the call: 503, naming the address (the API itself keeps serving). */
+function temporalUnavailable(deps: ApiDeps, error: unknown): never {
+  if (error instanceof ApiProblem) throw error;
+  throw new ApiProblem(
+    503,
+    `Temporal at ${deps.cfg.temporal.address} (TEMPORAL_ADDRESS) did not answer: ${(error as Error).message}`,
+  );
+}
+
+export function registerDreamRoutes(app: FastifyInstance, deps: ApiDeps): void {
+  app.post<{ Body: { mode?: DreamMode; windowHours?: number } | undefined }>(
+    '/v1/dreams',
+    {
+      schema: {
+        summary: "Start a dream analysis of the tenant's recent sessions and resources",
+        description:
+          'Starts dreamAnalysis on the LLM task queue (an LLM worker must run: `p8fs worker --tier llm`). Mode batch needs the OpenAI provider.',
+        tags: ['dreams'],
+        security,
+        body: {
+          type: ['object', 'null'],
+          additionalProperties: false,
+          properties: {
+            mode: { type: 'string', enum: ['direct', 'batch'], default: 'direct' },
+            windowHours: { type: 'integer', minimum: 1, maximum: 8760 },
+          },
+        },
+        response: {
+          202: {
+            type: 'object',
+            required: ['workflowId', 'runId'],
+            properties: {
+              workflowId: { type: 'string' },
+              runId: { type: 'string' },
+              taskQueue: { type: 'string' },
+              mode: { type: 'string' },
+              status: { type: 'string' },
+            },
+          },
+          400: problemRef,
+          401: problemRef,
+          409: problemRef,
+          503: problemRef,
+        },
+      },
+    },
+    async (request, reply) => {
+      const tenantId = tenantOf(request);
+      const mode = request.body?.mode ?? 'direct';
+      if (mode === 'batch' && deps.cfg.llm.provider !== 'openai')
+        throw new ApiProblem(
+          409,
+          `mode batch needs the OpenAI Batch API, but this deployment's provider is ${deps.cfg.llm.provider}; use mode direct`,
+        );
+      const workflowId = `dream/${tenantId}/${new Date().toISOString()}`;
+      const taskQueue = llmTaskQueue(deps.cfg);
+      const windowHours = request.body?.windowHours;
+      const handle = await startDreamAnalysis(
+        deps.temporal,
+        { tenantId, mode, ...(windowHours ? { windowHours } : {}) },
+        { taskQueue, workflowId },
+      ).catch((error: unknown) => temporalUnavailable(deps, error));
+      return reply.code(202).send({
+        workflowId,
+        runId: handle.firstExecutionRunId,
+        taskQueue,
+        mode,
+        status: `/v1/dreams/${encodeURIComponent(workflowId)}`,
+      });
+    },
+  );
+
+  app.get<{ Params: { workflowId: string } }>(
+    '/v1/dreams/:workflowId',
+    {
+      schema: {
+        summary: 'The status of a dream analysis this tenant started (its workflow)',
+        tags: ['dreams'],
+        security,
+        params: {
+          type: 'object',
+          required: ['workflowId'],
+          properties: { workflowId: { type: 'string', minLength: 1, maxLength: 400 } },
+        },
+        response: {
+          200: {
+            type: 'object',
+            properties: {
+              workflowId: { type: 'string' },
+              runId: { type: 'string' },
+              status: { type: 'string' },
+              startTime: { type: 'string', format: 'date-time' },
+              closeTime: { type: ['string', 'null'], format: 'date-time' },
+            },
+          },
+          503: problemRef,
+          ...authProblems,
+        },
+      },
+    },
+    async (request) => {
+      const tenantId = tenantOf(request);
+      const { workflowId } = request.params;
+      const notFound = new ApiProblem(404, `no dream analysis ${workflowId} for this tenant`);
+      // Ids of this tenant's dream runs start with dream/<tenant>/ (the ones this API and the CLI make).
+      if (!workflowId.startsWith(`dream/${tenantId}/`)) throw notFound;
+      const described = await deps.temporal.workflow
+        .getHandle(workflowId)
+        .describe()
+        .catch((error: unknown) => {
+          if (error instanceof WorkflowNotFoundError) throw notFound;
+          return temporalUnavailable(deps, error);
+        });
+      return {
+        workflowId,
+        runId: described.runId,
+        status: described.status.name,
+        startTime: described.startTime,
+        closeTime: described.closeTime ?? null,
+      };
+    },
+  );
+}
