@@ -5,7 +5,7 @@ SHELL := /bin/bash
 export AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED := true
 P8FS := node bin/p8fs.js
 
-.PHONY: setup deploy-tools build demo test chaos bench bench-huge histories lint typecheck stack-up stack-down stack-status clean
+.PHONY: setup deploy-tools build demo test chaos bench bench-huge histories docs lint typecheck stack-up stack-down stack-status clean
 
 node_modules/.p8fs-installed: package.json package-lock.json
 	@echo "[setup] installing npm packages (npm install, pinned by package-lock.json)"
@@ -65,6 +65,9 @@ bench-huge: setup build ## generated huge text files (1 GiB on the large tier, 3
 histories: setup ## re-record the workflow histories the replay test replays (after an intended, patched change)
 	@npx tsx scripts/capture-histories.ts
 	@npx tsx scripts/capture-batch-histories.ts
+
+docs: node_modules/.p8fs-installed ## write the generated reference pages in docs/ (CLI.md from the command tree); a unit test fails when one is stale
+	@npx tsx scripts/gen-cli-doc.ts
 
 lint: node_modules/.p8fs-installed ## formatting, lint rules and the direction of imports (.dependency-cruiser.cjs)
 	@npx biome check src test bench scripts
