@@ -8,14 +8,7 @@
  * activity of its own, so a failure repeats one call, not the transcript), then one store that merges
  * moments cut by group borders and replaces the transcript's rows.
  */
-import {
-  ActivityFailure,
-  ApplicationFailure,
-  isCancellation,
-  log,
-  proxyActivities,
-  workflowInfo,
-} from '@temporalio/workflow';
+import { ApplicationFailure, isCancellation, log, proxyActivities, workflowInfo } from '@temporalio/workflow';
 import type { MomentActivities } from '../activities/insight/moment-activities.js';
 import { NON_RETRYABLE_ERROR_TYPES } from '../domain/errors.js';
 import type {
@@ -24,16 +17,12 @@ import type {
   MomentGroupResult,
   TranscriptObject,
 } from '../domain/insight/build-moments.js';
+import { activityRetry, describeFailure } from './failures.js';
 
 /** Model calls of one transcript in flight at once (the task queue's rate limit applies on top). */
 export const GROUP_WINDOW = 4;
 
-const retry = {
-  initialInterval: '2 seconds',
-  backoffCoefficient: 2,
-  maximumInterval: '2 minutes',
-  nonRetryableErrorTypes: [...NON_RETRYABLE_ERROR_TYPES],
-};
+const retry = activityRetry('2 seconds', '2 minutes');
 
 // Reading, planning and storing are quick; a model call may take minutes and waits out rate limits.
 const quick = proxyActivities<MomentActivities>({
@@ -47,14 +36,6 @@ const model = proxyActivities<MomentActivities>({
   heartbeatTimeout: '1 minute',
   retry,
 });
-
-function describeFailure(error: unknown): { errorType: string; message: string } {
-  const cause = error instanceof ActivityFailure ? error.cause : error;
-  if (cause instanceof ApplicationFailure)
-    return { errorType: cause.type ?? 'Error', message: cause.message };
-  if (cause instanceof Error) return { errorType: cause.name, message: cause.message };
-  return { errorType: 'Error', message: String(cause) };
-}
 
 /** Where the transcript is, or why the input names none (a bad start, not worth a retry). */
 function transcriptSource(input: BuildMomentsInput): TranscriptObject | 'inline' {

@@ -7,7 +7,6 @@
  * History holds ids, keys and counts only: the texts are in S3 and PostgreSQL.
  */
 import {
-  ActivityFailure,
   ApplicationFailure,
   executeChild,
   log,
@@ -17,7 +16,6 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { DreamActivities } from '../activities/insight/dream-activities.js';
-import { NON_RETRYABLE_ERROR_TYPES } from '../domain/errors.js';
 import { tenantFairnessKey } from '../domain/fairness.js';
 import {
   type BatchPoll,
@@ -30,13 +28,9 @@ import {
   type PreparedDream,
   TERMINAL_BATCH_STATES,
 } from '../domain/insight/dream-analysis.js';
+import { activityRetry, describeFailure } from './failures.js';
 
-const retry = {
-  initialInterval: '2 seconds',
-  backoffCoefficient: 2,
-  maximumInterval: '5 minutes',
-  nonRetryableErrorTypes: [...NON_RETRYABLE_ERROR_TYPES],
-};
+const retry = activityRetry('2 seconds', '5 minutes');
 
 // Reads, writes and batch calls: short attempts, retried for hours through an outage.
 const steps = proxyActivities<DreamActivities>({
@@ -52,13 +46,6 @@ const model = proxyActivities<DreamActivities>({
   heartbeatTimeout: '1 minute',
   retry,
 });
-
-function failureText(error: unknown): { type: string; message: string } {
-  const cause = error instanceof ActivityFailure ? error.cause : error;
-  if (cause instanceof ApplicationFailure) return { type: cause.type ?? 'Error', message: cause.message };
-  if (cause instanceof Error) return { type: cause.name, message: cause.message };
-  return { type: 'Error', message: String(cause) };
-}
 
 const NOTHING = 'no sessions or resources in the window';
 /** dreamBatch's children carry their tenant's fairness key (added after dreamBatch histories were recorded). */
@@ -150,11 +137,14 @@ export async function dreamAnalysis(input: DreamAnalysisInput): Promise<DreamOut
       const dream = await model.analyzeDreamDirect(prepared);
       return { status: 'completed', mode, dream, sessions: prepared.sessions, resources: prepared.resources };
     } catch (error) {
-      const failure = failureText(error);
-      await steps.failDreamJobs({ jobIds: [prepared.jobId], message: `${failure.type}: ${failure.message}` });
+      const failure = describeFailure(error);
+      await steps.failDreamJobs({
+        jobIds: [prepared.jobId],
+        message: `${failure.errorType}: ${failure.message}`,
+      });
       throw ApplicationFailure.nonRetryable(
         `dream analysis of ${input.tenantId} failed: ${failure.message}`,
-        failure.type,
+        failure.errorType,
       );
     }
   }
@@ -214,7 +204,7 @@ export async function dreamBatch(input: DreamBatchInput = {}): Promise<DreamBatc
           if (result.status === 'completed') outcome.completed++;
           else outcome.skipped++;
         } catch (error) {
-          outcome.failed.push({ tenantId, reason: failureText(error).message });
+          outcome.failed.push({ tenantId, reason: describeFailure(error).message });
         }
       }
     };

@@ -18,11 +18,9 @@
 // Not re-exported by @temporalio/workflow; the class startChild throws for an id that is taken.
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import {
-  ActivityFailure,
   ApplicationFailure,
   CancellationScope,
   CancelledFailure,
-  ChildWorkflowFailure,
   continueAsNew,
   defineQuery,
   isCancellation,
@@ -48,16 +46,11 @@ import {
   type IngestBatchInput,
   type PlannedBatchFile,
 } from '../domain/batch.js';
-import { NON_RETRYABLE_ERROR_TYPES } from '../domain/errors.js';
 import type { IngestOutcome } from '../domain/ingest.js';
+import { activityRetry, failureReason } from './failures.js';
 import { ingestFile } from './ingest-file.js';
 
-const retry = {
-  initialInterval: '1 second',
-  backoffCoefficient: 2,
-  maximumInterval: '1 minute',
-  nonRetryableErrorTypes: [...NON_RETRYABLE_ERROR_TYPES],
-};
+const retry = activityRetry('1 second', '1 minute');
 
 // Bookkeeping: short attempts, retried through an outage of S3 or PostgreSQL. A worker killed in the
 // middle of one costs its start-to-close before the retry, so that is kept to a minute (each is a few
@@ -95,17 +88,6 @@ const waiting = proxyActivities<BatchActivities>({
 export const progressQuery = defineQuery<BatchProgress>(BATCH_PROGRESS_QUERY);
 
 const RECENT_FAILURES = 20;
-
-function failureText(error: unknown): string {
-  let cause: unknown = error;
-  while (cause instanceof ChildWorkflowFailure || cause instanceof ActivityFailure) {
-    if (!cause.cause) break;
-    cause = cause.cause;
-  }
-  if (cause instanceof ApplicationFailure) return `${cause.type ?? 'Error'}: ${cause.message}`;
-  if (cause instanceof Error) return `${cause.name}: ${cause.message}`;
-  return String(cause);
-}
 
 export async function ingestBatch(input: IngestBatchInput): Promise<BatchAggregate> {
   const { batchId, tenantId, source } = input;
@@ -198,7 +180,7 @@ export async function ingestBatch(input: IngestBatchInput): Promise<BatchAggrega
       }
     } catch (error) {
       if (isCancellation(error)) count('cancelled');
-      else count('failed', { key: file.key, reason: failureText(error) });
+      else count('failed', { key: file.key, reason: failureReason(error) });
     } finally {
       running--;
     }
@@ -268,7 +250,7 @@ export async function ingestBatch(input: IngestBatchInput): Promise<BatchAggrega
     // Children always settle (runChild never rejects); wait for them before the row says anything.
     await Promise.all(inFlight);
     if (!isCancellation(error)) {
-      const reason = failureText(error);
+      const reason = failureReason(error);
       await CancellationScope.nonCancellable(() => steps.finishBatch(update('failed', reason)));
       log.warn('ingestBatch failed', { batchId, reason });
       throw ApplicationFailure.nonRetryable(`batch ${batchId} failed: ${reason}`, 'BatchFailedError');

@@ -7,28 +7,16 @@
  * describes the object; when it does not they write nothing and the run ends `superseded`. That is only
  * a different return value for the same commands, so histories recorded before it replay unchanged.
  */
-import {
-  ActivityFailure,
-  ApplicationFailure,
-  log,
-  patched,
-  proxyActivities,
-  workflowInfo,
-} from '@temporalio/workflow';
+import { ApplicationFailure, log, patched, proxyActivities, workflowInfo } from '@temporalio/workflow';
 import type { IngestActivities } from '../activities/ingest/activities.js';
 import { NON_RETRYABLE_ERROR_TYPES } from '../domain/errors.js';
 import type { IngestFileInput, IngestOutcome, RegisteredFile } from '../domain/ingest.js';
 import type { Tier } from '../domain/tiers.js';
+import { activityRetry, describeFailure } from './failures.js';
 
-// Transient failures (a server restarting, a network blip) retry with backoff for as long as the tier's
-// budget allows, so an outage of minutes or hours delays files instead of failing them; the error types
-// retrying cannot fix end at once.
-const retry = {
-  initialInterval: '1 second',
-  backoffCoefficient: 2,
-  maximumInterval: '1 minute',
-  nonRetryableErrorTypes: [...NON_RETRYABLE_ERROR_TYPES],
-};
+// Transient failures retry for as long as the tier's budget allows, so an outage of minutes or hours
+// delays files instead of failing them.
+const retry = activityRetry('1 second', '1 minute');
 
 // Bigger tiers get longer budgets; the heartbeat timeout is what detects a dead worker quickly.
 const budgets: Record<Tier, { attempt: string; allAttempts: string; heartbeat: string }> = {
@@ -58,15 +46,6 @@ const byTier: Record<Tier, IngestActivities> = {
  * scheduled registerFile first, replay unchanged.
  */
 export const SMALL_FILE_ONE_ACTIVITY_PATCH = 'ingest-small-file-one-activity';
-
-function describeFailure(error: unknown): { errorType: string; message: string; stack?: string } {
-  const cause = error instanceof ActivityFailure ? error.cause : error;
-  if (cause instanceof ApplicationFailure) {
-    return { errorType: cause.type ?? 'Error', message: cause.message, stack: cause.stack };
-  }
-  if (cause instanceof Error) return { errorType: cause.name, message: cause.message, stack: cause.stack };
-  return { errorType: 'Error', message: String(cause) };
-}
 
 /**
  * Milliseconds since this run started, in workflow time (deterministic: the time of the current workflow
@@ -199,7 +178,7 @@ export async function ingestFile(input: IngestFileInput): Promise<IngestOutcome>
       resourcesReplaced: stored.resourcesReplaced,
     };
   } catch (error) {
-    const failure = describeFailure(error);
+    const failure = describeFailure(error, { withStack: true });
     // A corrupt or unsupported file is an outcome this workflow reports, not a fault of the system;
     // only failures that exhausted their retries deserve a warning.
     const expected = NON_RETRYABLE_ERROR_TYPES.includes(failure.errorType);
