@@ -7,6 +7,7 @@ import { Worker, type WorkerOptions } from '@temporalio/worker';
 import { createBatchActivities } from '../activities/batch/activities.js';
 import { createHousekeepingActivities } from '../activities/housekeeping/activities.js';
 import { createIngestActivities } from '../activities/ingest/activities.js';
+import { ExtractionPool } from '../activities/ingest/extraction/pool.js';
 import { createMemberEventPublisher } from '../activities/ingest/member-files.js';
 import { removeOrphanedWorkDirs } from '../activities/work-dirs.js';
 import { createPool } from '../clients/postgres.js';
@@ -51,8 +52,10 @@ export async function createStorageWorkers(
   // Batches (src/workflows/ingest-batch.ts) run on the small queue; their activities await runs they did
   // not start (the bridge's) through a client that connects on first use.
   const batchTemporal = lazyTemporalClient(cfg);
+  // The extraction processes (src/activities/ingest/extraction) of every tier this process serves.
+  const extractionPool = new ExtractionPool();
   const activities = {
-    ...createIngestActivities({ cfg, pool, s3, memberEvents }),
+    ...createIngestActivities({ cfg, pool, s3, memberEvents, extractionPool }),
     ...housekeeping.activities,
     ...createBatchActivities({ cfg, pool, s3, temporal: batchTemporal }),
   };
@@ -94,6 +97,7 @@ export async function createStorageWorkers(
       } finally {
         // The last spans (the workflow's end, the last activities) leave before the process does.
         await flushTracing();
+        extractionPool.stop();
         await connection.close().catch(() => undefined);
         await pool.end().catch(() => undefined);
         await memberEvents.close().catch(() => undefined);

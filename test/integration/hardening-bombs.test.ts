@@ -13,11 +13,8 @@ import { join, resolve } from 'node:path';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { ApplicationFailure, WorkflowFailedError } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  extractInSandbox,
-  extractionProcessIds,
-  stopExtractionProcesses,
-} from '../../src/activities/ingest/extraction-sandbox.js';
+import { ExtractionPool } from '../../src/activities/ingest/extraction/pool.js';
+import { extractInSandbox } from '../../src/activities/ingest/extraction/run-job.js';
 import { CorruptFileError, LimitExceededError } from '../../src/domain/errors.js';
 import { fileIdFor } from '../../src/domain/ids.js';
 import type { IngestFileInput } from '../../src/domain/ingest.js';
@@ -48,6 +45,8 @@ const FAIL_WITHIN_MS = 30_000;
 const env = isolatedEnv('bombs');
 const tenant = uniqueTenant('bombs');
 const dir = mkdtempSync(join(tmpdir(), 'p8fs-bombs-'));
+/** This test process's own extraction processes (the extractInSandbox tests below). */
+const extractionPool = new ExtractionPool();
 let p: Pipeline | undefined;
 
 const log = (message: string) => console.log(`[hardening-bombs] ${message}`);
@@ -332,7 +331,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   clearInterval(guard);
-  stopExtractionProcesses();
+  extractionPool.stop();
   try {
     if (worker && alive(worker)) {
       const timer = setTimeout(() => killEverything(), 10_000);
@@ -464,7 +463,7 @@ describe('extractInSandbox (extraction processes of this test process; no server
   const sample = (name: string) => localFile(join(SAMPLES_DIR, name));
 
   it('writes the same JSON as extractFile would, reuses its process, and forwards heartbeats', async () => {
-    stopExtractionProcesses();
+    extractionPool.stop();
     const beats: unknown[] = [];
     const ctx = localContext({ heartbeat: (details) => beats.push(details) });
     for (const name of [
@@ -480,7 +479,7 @@ describe('extractInSandbox (extraction processes of this test process; no server
           : name.endsWith('.md')
             ? 'markdown'
             : 'structured';
-      const result = await extractInSandbox(provider, await sample(name), ctx, {
+      const result = await extractInSandbox(extractionPool, provider, await sample(name), ctx, {
         memoryMb: 1024,
         outputPath: out('same'),
       });
@@ -498,11 +497,11 @@ describe('extractInSandbox (extraction processes of this test process; no server
   it('costs a few milliseconds per small file once its process runs (measured: see the log line)', async () => {
     const ctx = localContext();
     const file = await sample('small/sample.txt');
-    await extractInSandbox('text', file, ctx, { memoryMb: 1024, outputPath: out('small') });
+    await extractInSandbox(extractionPool, 'text', file, ctx, { memoryMb: 1024, outputPath: out('small') });
     const rounds = 100;
     let started = performance.now();
     for (let i = 0; i < rounds; i++)
-      await extractInSandbox('text', file, ctx, { memoryMb: 1024, outputPath: out('small') });
+      await extractInSandbox(extractionPool, 'text', file, ctx, { memoryMb: 1024, outputPath: out('small') });
     const sandboxMs = (performance.now() - started) / rounds;
     started = performance.now();
     for (let i = 0; i < rounds; i++) await extractFile('text', file, ctx);
@@ -518,14 +517,14 @@ describe('extractInSandbox (extraction processes of this test process; no server
     const ctx = localContext();
     const broken = join(dir, 'broken.pdf');
     writeFileSync(broken, '%PDF-1.7\ngarbage');
-    const corrupt = await extractInSandbox('pdf', await localFile(broken), ctx, {
+    const corrupt = await extractInSandbox(extractionPool, 'pdf', await localFile(broken), ctx, {
       memoryMb: 1024,
       outputPath: out('x'),
     }).catch((e: unknown) => e);
     expect(corrupt).toBeInstanceOf(CorruptFileError);
     expect((corrupt as Error).message).toContain('broken.pdf');
     const limited = localContext({ config: { limits: { ...localContext().config.limits, maxPages: 1 } } });
-    const limit = await extractInSandbox('pdf', await sample('content/Sample.pdf'), limited, {
+    const limit = await extractInSandbox(extractionPool, 'pdf', await sample('content/Sample.pdf'), limited, {
       memoryMb: 1024,
       outputPath: out('x'),
     }).catch((e: unknown) => e);
@@ -541,6 +540,7 @@ describe('extractInSandbox (extraction processes of this test process; no server
     const controller = new AbortController();
     const reason = new Error('activity cancelled');
     const running = extractInSandbox(
+      extractionPool,
       'pdf',
       await localFile(bomb),
       localContext({ signal: controller.signal }),
@@ -550,7 +550,7 @@ describe('extractInSandbox (extraction processes of this test process; no server
       },
     );
     await new Promise((r) => setTimeout(r, 1500));
-    const pids = extractionProcessIds();
+    const pids = extractionPool.ids();
     const started = Date.now();
     controller.abort(reason);
     expect(await running.catch((e: unknown) => e)).toBe(reason);
@@ -559,25 +559,25 @@ describe('extractInSandbox (extraction processes of this test process; no server
     // takes a while to tear down a process that had inflated a bomb into memory, longer beside other
     // test files: the exit is awaited (5 s at most) rather than assumed after a fixed pause.
     const deadline = Date.now() + 5000;
-    while (extractionProcessIds().length >= pids.length && Date.now() < deadline)
+    while (extractionPool.ids().length >= pids.length && Date.now() < deadline)
       await new Promise((r) => setTimeout(r, 50));
-    expect(extractionProcessIds().length).toBeLessThan(pids.length);
+    expect(extractionPool.ids().length).toBeLessThan(pids.length);
   }, 60_000);
 
   it('reports a process that dies on its own as a retryable error with its signal', async () => {
     const bomb = join(dir, 'crashed.pdf');
     writeFileSync(bomb, pdfFlateBomb({ inflatedBytes: 3 * GiB, hexWrapped: true }));
-    stopExtractionProcesses();
-    const running = extractInSandbox('pdf', await localFile(bomb), localContext(), {
+    extractionPool.stop();
+    const running = extractInSandbox(extractionPool, 'pdf', await localFile(bomb), localContext(), {
       memoryMb: 1024,
       outputPath: out('crashed'),
     }).catch((e: unknown) => e);
     // Wait for the child itself (its start takes seconds on a loaded machine), then let it get going.
     const startedBy = Date.now() + 30_000;
-    while (extractionProcessIds().length === 0 && Date.now() < startedBy)
+    while (extractionPool.ids().length === 0 && Date.now() < startedBy)
       await new Promise((r) => setTimeout(r, 100));
     await new Promise((r) => setTimeout(r, 500));
-    for (const pid of extractionProcessIds()) process.kill(pid, 'SIGSEGV');
+    for (const pid of extractionPool.ids()) process.kill(pid, 'SIGSEGV');
     const error = (await running) as Error;
     expect(error.name).toBe('ExtractionProcessError');
     expect(error).not.toBeInstanceOf(LimitExceededError);
@@ -592,13 +592,19 @@ describe('extractInSandbox (extraction processes of this test process; no server
     // of heap; the RSS watchdog is told to look only once a minute, so V8's heap limit is what stops it.
     const objects = join(dir, 'objects.json');
     writeFileSync(objects, `[${new Array(2_000_000).fill('{"a":1,"b":[2]}').join(',')}]`);
-    stopExtractionProcesses();
-    const error = await extractInSandbox('structured', await localFile(objects), localContext(), {
-      memoryMb: 160,
-      memoryVariable: 'P8FS_EXTRACT_MEMORY_MB_SMALL',
-      outputPath: out('objects'),
-      pollMs: 60_000,
-    }).catch((e: unknown) => e);
+    extractionPool.stop();
+    const error = await extractInSandbox(
+      extractionPool,
+      'structured',
+      await localFile(objects),
+      localContext(),
+      {
+        memoryMb: 160,
+        memoryVariable: 'P8FS_EXTRACT_MEMORY_MB_SMALL',
+        outputPath: out('objects'),
+        pollMs: 60_000,
+      },
+    ).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(LimitExceededError);
     expect((error as Error).message).toBe(
       'extraction of objects.json used more than 160 MiB (its JavaScript heap) and was stopped (P8FS_EXTRACT_MEMORY_MB_SMALL)',

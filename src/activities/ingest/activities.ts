@@ -40,7 +40,8 @@ import {
 } from '../../providers/index.js';
 import { createWorkDir } from '../work-dirs.js';
 import { JsonLinesWriter, readJsonValues } from './derived-objects.js';
-import { extractInSandbox, type SandboxExtraction } from './extraction-sandbox.js';
+import { ExtractionPool } from './extraction/pool.js';
+import { extractInSandbox, type SandboxExtraction } from './extraction/run-job.js';
 import {
   deleteFileRows,
   finishStreamedStore,
@@ -65,6 +66,8 @@ export interface IngestDeps {
   s3: S3Client;
   /** Where member files' storage events go (ZIP members, attachments); connected on first use if absent. */
   memberEvents?: MemberEventPublisher;
+  /** The worker's extraction processes; a pool of these activities' own if absent. */
+  extractionPool?: ExtractionPool;
 }
 
 /** Heartbeats at most every `everyMs`, so a long download reports progress without flooding the server. */
@@ -170,7 +173,13 @@ export function createIngestActivities(deps: IngestDeps) {
   return withStorageErrorsClassified(ingestActivities(deps));
 }
 
-function ingestActivities({ cfg, pool, s3, memberEvents }: IngestDeps) {
+function ingestActivities({
+  cfg,
+  pool,
+  s3,
+  memberEvents,
+  extractionPool = new ExtractionPool(),
+}: IngestDeps) {
   const derivedBucket = cfg.s3.derivedBucket;
   let memberPublisher = memberEvents;
 
@@ -289,7 +298,7 @@ function ingestActivities({ cfg, pool, s3, memberEvents }: IngestDeps) {
 
   /**
    * Extracts a downloaded file whole in an extraction process with the tier's limits and memory ceiling
-   * (extraction-sandbox.ts): the document goes to a JSON file beside the download, never into this
+   * (extraction/run-job.ts): the document goes to a JSON file beside the download, never into this
    * process. ZIP members and attachments become files of their own (member-files.ts).
    */
   async function extractWhole(
@@ -305,6 +314,7 @@ function ingestActivities({ cfg, pool, s3, memberEvents }: IngestDeps) {
     const limits = cfg.limits[input.tier];
     const memberDir = join(workDir, 'members');
     const extracted = await extractInSandbox(
+      extractionPool,
       file.provider,
       source,
       providerContext({ limits: limits.extraction, media: cfg.media, memberDir }),
@@ -459,7 +469,7 @@ function ingestActivities({ cfg, pool, s3, memberEvents }: IngestDeps) {
         if (streams(cfg, file.provider, source)) {
           // Huge text-like files: extracted, chunked and stored as one resumable stream (streaming.ts).
           return await streamFile(
-            { cfg, pool, s3 },
+            { cfg, pool, s3, extractionPool },
             {
               input,
               file,

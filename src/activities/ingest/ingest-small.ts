@@ -27,7 +27,7 @@ import type {
 } from '../../domain/ingest.js';
 import type { SourceFile } from '../../providers/index.js';
 import { createWorkDir } from '../work-dirs.js';
-import type { SandboxExtraction } from './extraction-sandbox.js';
+import type { SandboxExtraction } from './extraction/run-job.js';
 import { providerVersionOf, streams } from './streaming.js';
 
 /** The shared step helpers of activities.ts that this path runs in sequence. */

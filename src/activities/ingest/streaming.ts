@@ -2,7 +2,7 @@
  * Huge files in bounded memory, resumable. For a provider that can stream (ContentProvider.streamSections)
  * and a file of at least P8FS_STREAM_MIN_BYTES, extractText does extract → chunk → store as one stream:
  *
- * - the provider runs in an extraction process (extraction-stream.ts) and hands sections over in small
+ * - the provider runs in an extraction process (extraction/stream.ts) and hands sections over in small
  *   batches; the worker chunks them as they come (SectionChunker) and upserts the chunks in batches of
  *   STORE_BATCH rows, each batch one transaction under the file's lock, with deterministic ids (file id +
  *   ordinal), after checking the claim and that S3 still holds the registered object;
@@ -41,7 +41,8 @@ import {
 } from '../../domain/ingest.js';
 import { PROVIDERS, type ProviderContext, type SourceFile } from '../../providers/index.js';
 import type { StreamCheckpoint } from '../../providers/provider.js';
-import { type StreamPeak, streamInSandbox } from './extraction-stream.js';
+import type { ExtractionPool } from './extraction/pool.js';
+import { type StreamPeak, streamInSandbox } from './extraction/stream.js';
 import { type LockWait, type StreamBatchInput, type Superseded, storeStreamBatch } from './file-records.js';
 
 /** Rows per store transaction. */
@@ -126,6 +127,7 @@ export interface StreamDeps {
   cfg: Config;
   pool: pg.Pool;
   s3: S3Client;
+  extractionPool: ExtractionPool;
 }
 
 export interface StreamRequest {
@@ -303,6 +305,7 @@ export async function streamFile(deps: StreamDeps, request: StreamRequest): Prom
 
   const peak: StreamPeak = {};
   const stream = streamInSandbox(
+    deps.extractionPool,
     file.provider,
     source,
     { ...request.ctx, heartbeat: () => heartbeat() },

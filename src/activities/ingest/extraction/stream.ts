@@ -1,26 +1,17 @@
 /**
- * A streamed extraction in an extraction process (see extraction-sandbox.ts for the process, its memory
- * ceiling and its pool): the provider's `streamSections` runs in the child, and its items arrive here in
+ * A streamed extraction in an extraction process (see run-job.ts for the process and its memory ceiling,
+ * pool.ts for the pool): the provider's `streamSections` runs in the child, and its items arrive here in
  * batches as an async generator. The child sends a batch only while fewer than two are unacknowledged,
  * and a batch is acknowledged when the consumer asks for the item after it, so the items held in this
  * process are bounded by two batches however large the file is and however slowly the consumer goes.
  */
-import { LimitExceededError } from '../../domain/errors.js';
-import type { ProviderContext, SourceFile } from '../../providers/index.js';
-import type { StreamCheckpoint, StreamItem, StreamSummary } from '../../providers/provider.js';
-import {
-  acquire,
-  type ChildMessage,
-  ExtractionProcessError,
-  HEAP_EXHAUSTED,
-  newJobId,
-  readProcStatus,
-  release,
-  resetPeak,
-  revive,
-  type SandboxOptions,
-  type StreamJob,
-} from './extraction-sandbox.js';
+import type { ProviderContext, SourceFile } from '../../../providers/index.js';
+import type { StreamCheckpoint, StreamItem, StreamSummary } from '../../../providers/provider.js';
+import { HEAP_EXHAUSTED } from './extraction-process.js';
+import { type MemoryCeiling, memoryLimitError, watchMemory } from './memory-watch.js';
+import type { ExtractionPool } from './pool.js';
+import { resetPeak } from './proc-status.js';
+import { type ChildMessage, logFromChild, revive, type StreamJob } from './protocol.js';
 
 type Event =
   | { kind: 'items'; seq: number; items: StreamItem[] }
@@ -33,47 +24,35 @@ export interface StreamPeak {
 }
 
 /**
- * The items of `providerName`'s streamSections over `file` from `from`, extracted in an extraction process
- * under `options.memoryMb` (a LimitExceededError naming the ceiling's variable when crossed). The generator
- * returns the provider's summary; `peak` is filled in as the stream goes. Cancelling `ctx.signal` (or
- * stopping the iteration) kills the process.
+ * The items of `providerName`'s streamSections over `file` from `from`, extracted in one of `pool`'s
+ * extraction processes under `options.memoryMb` (a LimitExceededError naming the ceiling's variable when
+ * crossed). The generator returns the provider's summary; `peak` is filled in as the stream goes.
+ * Cancelling `ctx.signal` (or stopping the iteration) kills the process.
  */
 export async function* streamInSandbox(
+  pool: ExtractionPool,
   providerName: string,
   file: SourceFile,
   ctx: ProviderContext,
-  options: Omit<SandboxOptions, 'outputPath'>,
+  options: MemoryCeiling,
   from: StreamCheckpoint | undefined,
   peak: StreamPeak = {},
 ): AsyncGenerator<StreamItem, StreamSummary, undefined> {
   const { signal } = ctx;
   signal.throwIfAborted();
-  const { process: proc } = acquire(options.memoryMb);
-  const id = newJobId();
-  const ceilingKb = options.memoryMb * 1024;
-  const memoryVariable = options.memoryVariable ?? 'P8FS_EXTRACT_MEMORY_MB';
+  const { process: proc } = pool.acquire(options.memoryMb);
+  const id = proc.newJobId();
   const queue: Event[] = [];
   let wake: (() => void) | undefined;
-  let stoppedAtKb: number | undefined;
   let finished = false;
   let reusable = false;
   const push = (event: Event) => {
     queue.push(event);
     wake?.();
   };
-  const sample = () => {
-    const status = readProcStatus(proc.pid);
-    if (status)
-      peak.peakRssMb = Math.max(peak.peakRssMb ?? 0, Math.round(Math.max(status.rssKb, status.hwmKb) / 1024));
-    return status;
-  };
-  const watchdog = setInterval(() => {
-    const status = sample();
-    if (status && status.rssKb > ceilingKb && stoppedAtKb === undefined) {
-      stoppedAtKb = status.rssKb;
-      proc.kill();
-    }
-  }, options.pollMs ?? 100);
+  const watch = watchMemory(proc, options, (status) => {
+    peak.peakRssMb = Math.max(peak.peakRssMb ?? 0, Math.round(Math.max(status.rssKb, status.hwmKb) / 1024));
+  });
   const onMessage = (message: ChildMessage) => {
     if (message.type === 'ready' || message.id !== id) return;
     switch (message.type) {
@@ -86,11 +65,9 @@ export async function* streamInSandbox(
       case 'failed':
         push({ kind: 'error', error: revive(message.error) });
         break;
-      case 'log': {
-        const meta = typeof message.meta === 'object' && message.meta !== null ? message.meta : undefined;
-        ctx.log[message.level](message.message, meta as Record<string, unknown> | undefined);
+      case 'log':
+        logFromChild(ctx, message);
         break;
-      }
       case 'heartbeat':
         ctx.heartbeat(message.details);
         break;
@@ -99,20 +76,10 @@ export async function* streamInSandbox(
   const onExit = () => {
     if (finished) return;
     if (signal.aborted) return push({ kind: 'error', error: signal.reason });
-    if (stoppedAtKb !== undefined || HEAP_EXHAUSTED.test(proc.outputText())) {
-      return push({
-        kind: 'error',
-        error: new LimitExceededError(
-          `extraction of ${file.name} used more than ${options.memoryMb} MiB and was stopped (${memoryVariable})`,
-        ),
-      });
+    if (watch.stoppedAtKb !== undefined || HEAP_EXHAUSTED.test(proc.outputText())) {
+      return push({ kind: 'error', error: memoryLimitError(file.name, options) });
     }
-    push({
-      kind: 'error',
-      error: new ExtractionProcessError(
-        `extraction of ${file.name} failed: its process ended with ${proc.exitText()}${proc.lastOutput()}`,
-      ),
-    });
+    push({ kind: 'error', error: proc.endedError(file.name) });
   };
   const onAbort = () => {
     proc.kill();
@@ -149,7 +116,7 @@ export async function* streamInSandbox(
         throw event.error;
       }
       if (event.kind === 'done') {
-        sample();
+        watch.sample();
         reusable = true;
         return event.summary;
       }
@@ -158,11 +125,11 @@ export async function* streamInSandbox(
     }
   } finally {
     finished = true;
-    clearInterval(watchdog);
+    watch.stop();
     signal.removeEventListener('abort', onAbort);
     proc.child.off('message', onMessage);
     proc.child.off('close', onExit);
     // Stopped early (superseded, cancelled, failed downstream): the child may still be mid-stream.
-    release(proc, reusable);
+    pool.release(proc, reusable);
   }
 }

@@ -1,5 +1,5 @@
 /**
- * The extraction process: forked by extraction-sandbox.ts with a V8 heap ceiling, it runs one provider
+ * The extraction process: forked by extraction-process.ts with a V8 heap ceiling, it runs one provider
  * `extract` at a time and writes the ExtractedDocument as JSON to the path it was given; over IPC it sends
  * only progress, log lines and a summary, so the worker never holds a document in its own memory. It
  * imports providers and domain code only (no Temporal, no clients), and exits when the worker is gone.
@@ -8,24 +8,26 @@
 import { once } from 'node:events';
 import { createWriteStream, type WriteStream } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
-import type { ExtractedDocument } from '../../domain/content.js';
-import { errorText, NonRetryableError, UnsupportedFileTypeError } from '../../domain/errors.js';
+import type { ExtractedDocument } from '../../../domain/content.js';
+import { errorText, NonRetryableError, UnsupportedFileTypeError } from '../../../domain/errors.js';
 import {
   extractFile,
   PROVIDERS,
   type ProviderConfig,
   type ProviderContext,
   type ProviderLog,
-} from '../../providers/index.js';
-import { exhausted, isResourceExhaustion } from '../../providers/limits.js';
-import type { ContentProvider, StreamItem, StreamSummary } from '../../providers/provider.js';
-import type {
-  ChildMessage,
-  ExtractionSummary,
-  ExtractJob,
-  ParentMessage,
-  StreamJob,
-} from './extraction-sandbox.js';
+} from '../../../providers/index.js';
+import { exhausted, isResourceExhaustion } from '../../../providers/limits.js';
+import type { ContentProvider, StreamItem, StreamSummary } from '../../../providers/provider.js';
+import {
+  type ChildMessage,
+  type ExtractionSummary,
+  type ExtractJob,
+  type LogLevel,
+  type ParentMessage,
+  type StreamJob,
+  serializeError,
+} from './protocol.js';
 
 process.title = 'p8fs-extract';
 
@@ -61,9 +63,8 @@ const HEARTBEAT_EVERY_MS = 250;
 
 function contextFor(job: { id: number; config: ProviderConfig }): ProviderContext {
   let lastBeat = 0;
-  const logAt =
-    (level: 'debug' | 'info' | 'warn' | 'error') => (message: string, meta?: Record<string, unknown>) =>
-      send({ type: 'log', id: job.id, level, message, ...(meta ? { meta: plain(meta) } : {}) });
+  const logAt = (level: LogLevel) => (message: string, meta?: Record<string, unknown>) =>
+    send({ type: 'log', id: job.id, level, message, ...(meta ? { meta: plain(meta) } : {}) });
   const log: ProviderLog = {
     debug: logAt('debug'),
     info: logAt('info'),
@@ -86,18 +87,7 @@ function contextFor(job: { id: number; config: ProviderConfig }): ProviderContex
 }
 
 function failed(id: number, error: unknown): void {
-  const err = error instanceof Error ? error : new Error(String(error));
-  const code = (err as { code?: unknown }).code;
-  send({
-    type: 'failed',
-    id,
-    error: {
-      name: err.name,
-      message: err.message,
-      ...(err.stack ? { stack: err.stack } : {}),
-      ...(typeof code === 'string' ? { code } : {}),
-    },
-  });
+  send({ type: 'failed', id, error: serializeError(error) });
 }
 
 // Streamed jobs: the highest batch the worker acknowledged, and who waits for the next acknowledgement.
