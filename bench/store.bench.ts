@@ -120,7 +120,7 @@ export async function runStoreBench(
 ): Promise<BenchSection> {
   const title = 'Storing resources in PostgreSQL';
   const compared =
-    '`replaceResources` (src/activities/ingest/file-records.ts: one transaction, one COPY FROM STDIN in text ' +
+    '`replaceResources` (src/db/files/resource-rows.ts: one transaction, one COPY FROM STDIN in text ' +
     `format through the client, src/db/copy-rows.ts) against the multi-row INSERT of ${BATCH} rows per ` +
     `statement it used before, INSERT … SELECT FROM unnest(arrays) (${BATCH} rows per statement) and ` +
     `server-side COPY from a file (the limit), writing the same ${int(rowCount)} rows into \`resources\` of ` +
@@ -144,9 +144,7 @@ export async function runStoreBench(
 
   const { isolatedConfig } = await import('../test/support/test-stack.js');
   const { createTestDatabase, dropTestDatabase } = await import('../test/support/database.js');
-  const { replaceResources, upsertFile, upsertRunningJob } = await import(
-    '../src/activities/ingest/file-records.js'
-  );
+  const { replaceResources, upsertFile, upsertRunningJob } = await import('../src/db/files/index.js');
   const { fileIdFor, resourceIdFor, uuidV5, P8FS_NAMESPACE } = await import('../src/domain/ids.js');
   const { extractFile, pickProvider } = await import('../src/providers/index.js');
   const { countTokens } = await import('../src/domain/chunking.js');

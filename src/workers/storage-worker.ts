@@ -19,6 +19,7 @@ import { flushTracing, startTracing } from '../telemetry/tracing.js';
 import { connectWorkerConnection, lazyTemporalClient } from '../temporal/connection.js';
 import { taskQueueFor } from '../temporal/names.js';
 import { watchWorkers } from './metrics-endpoint.js';
+import { withFaultInjection } from './fault-injection-interceptor.js';
 import { withActivityMetrics } from './metrics-interceptor.js';
 import { startWorkerRuntime } from './runtime.js';
 import { warnIfBundleUntraced, workerTracingOptions } from './tracing-interceptors.js';
@@ -82,8 +83,9 @@ export async function createStorageWorkers(
         // (0.8 × the heartbeat timeout: 48 s on the large tier) would let a dead worker lose that much work.
         maxHeartbeatThrottleInterval: '5 seconds',
         // OpenTelemetry: activity interceptors and the workflow span sink (tracing-interceptors.ts);
-        // the metrics interceptor (metrics-interceptor.ts) goes first, timing each whole attempt.
-        ...withActivityMetrics(workerTracingOptions()),
+        // the metrics interceptor (metrics-interceptor.ts) goes first, timing each whole attempt; the
+        // chaos tests' fault injection (fault-injection-interceptor.ts, off unless set) goes last.
+        ...withFaultInjection(cfg, withActivityMetrics(workerTracingOptions())),
         ...overrides,
       }),
     ),

@@ -12,7 +12,7 @@
  * claimed the file writes nothing and reports that it was superseded.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { replaceResources, upsertFile } from '../../src/activities/ingest/file-records.js';
+import { replaceResources, upsertFile } from '../../src/db/files/index.js';
 import type { Chunk } from '../../src/domain/chunking.js';
 import { fileIdFor } from '../../src/domain/ids.js';
 import { parseStorageEvent, type StorageEvent } from '../../src/domain/storage-event.js';

@@ -8,16 +8,16 @@
  */
 import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { asActivityError, classifyStorageError } from '../../src/activities/ingest/storage-errors.js';
+import type { Config } from '../../src/config/config.js';
+import { copyTextValue } from '../../src/db/copy-rows.js';
 import {
   replaceResources,
   resourceMetadata,
   type StoreChunksInput,
   upsertFile,
   upsertRunningJob,
-} from '../../src/activities/ingest/file-records.js';
-import { asActivityError, classifyStorageError } from '../../src/activities/ingest/storage-errors.js';
-import type { Config } from '../../src/config/config.js';
-import { copyTextValue } from '../../src/db/copy-rows.js';
+} from '../../src/db/files/index.js';
 import type { Chunk } from '../../src/domain/chunking.js';
 import { PermanentStorageError } from '../../src/domain/errors.js';
 import { fileIdFor, P8FS_NAMESPACE, resourceIdFor, uuidV5 } from '../../src/domain/ids.js';

@@ -9,7 +9,7 @@
  * lock at store time, needed: the object may be deleted or overwritten meanwhile). Nothing reads the
  * derived objects of a finished file, so none are written.
  *
- * The same shared helpers as the steps do the work (activities.ts): the same rows, the same lock, claim
+ * The same shared pipeline as the steps does the work (pipeline.ts): the same rows, the same lock, claim
  * and etag checks, the same logs. A retry runs the whole activity again: registering is an upsert, the
  * store replaces the file's rows, and the etag is the one the first attempt registered (kept in the job).
  */
@@ -17,49 +17,17 @@ import { readFile, rm } from 'node:fs/promises';
 import { Context } from '@temporalio/activity';
 import type { Config } from '../../config/config.js';
 import type { Chunk } from '../../domain/chunking.js';
-import type { ExtractedDocument, ExtractedSection } from '../../domain/content.js';
-import type {
-  ExtractionResult,
-  IngestFileInput,
-  RegisteredFile,
-  SmallFileResult,
-  StoreResult,
-} from '../../domain/ingest.js';
-import type { SourceFile } from '../../providers/index.js';
+import type { ExtractedDocument } from '../../domain/content.js';
+import type { IngestFileInput, RegisteredFile, SmallFileResult } from '../../domain/ingest.js';
 import { createWorkDir } from '../work-dirs.js';
-import type { SandboxExtraction } from './extraction/run-job.js';
+import type { IngestPipeline } from './pipeline.js';
 import { providerVersionOf, streams } from './streaming.js';
 
-/** The shared step helpers of activities.ts that this path runs in sequence. */
-export interface SmallFileSteps {
-  cfg: Config;
-  register(input: IngestFileInput, options: { pinEarlierEtag?: boolean }): Promise<RegisteredFile>;
-  download(
-    input: IngestFileInput,
-    file: RegisteredFile,
-    workDir: string,
-  ): Promise<{ source: SourceFile; sha256: string }>;
-  extractWhole(
-    input: IngestFileInput,
-    file: RegisteredFile,
-    source: SourceFile,
-    workDir: string,
-    bytes: number,
-  ): Promise<{ extracted: SandboxExtraction; memberFiles: number }>;
-  chunkSections(
-    sections: ExtractedSection[],
-    write: (chunk: Chunk) => void,
-    progress: () => unknown,
-  ): Promise<number>;
-  storeWhole(
-    input: IngestFileInput,
-    file: RegisteredFile,
-    extraction: Pick<ExtractionResult, 'provider' | 'providerVersion' | 'pageCount' | 'contentHash'>,
-    chunks: Iterable<Chunk>,
-    chunkCount: number,
-    derived: boolean,
-  ): Promise<StoreResult>;
-}
+/** The shared pipeline's functions that this path runs in sequence (pipeline.ts). */
+export type SmallFileSteps = Pick<
+  IngestPipeline,
+  'register' | 'download' | 'extractWhole' | 'chunkSections' | 'storeWhole'
+>;
 
 /**
  * Why a registered file takes the four steps instead, or undefined when it is for this path. Decided
@@ -80,12 +48,13 @@ export function stepsReason(cfg: Config, file: RegisteredFile, fileName: string)
 }
 
 export async function ingestSmallFile(
+  cfg: Config,
   steps: SmallFileSteps,
   input: IngestFileInput,
 ): Promise<SmallFileResult> {
   const { log, cancellationSignal: signal, info } = Context.current();
   const file = await steps.register(input, { pinEarlierEtag: info.attempt > 1 });
-  const reason = stepsReason(steps.cfg, file, input.event.fileName);
+  const reason = stepsReason(cfg, file, input.event.fileName);
   if (reason !== undefined) {
     log.debug('registered; the file takes the steps', { path: input.event.path, reason });
     return { path: 'steps', file, reason };

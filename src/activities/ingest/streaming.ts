@@ -14,7 +14,7 @@
  *   `activityInfo().heartbeatDetails` and continues there, never from byte 0 of the extraction (the file is
  *   downloaded again, which is only I/O, for its content hash);
  * - chunkText then passes the counts on, and storeChunks finishes: removes rows of the file that this
- *   version did not write and completes the file (file-records.ts finishStreamedStore).
+ *   version did not write and completes the file (src/db/files/store.ts finishStreamedStore).
  *
  * Memory: the worker holds two batches of sections, the chunker's current section and chunk, one store
  * batch and the sections not yet in a part (bounded by PART_BYTES and the time between checkpoints).
@@ -30,6 +30,12 @@ import { Context } from '@temporalio/activity';
 import type pg from 'pg';
 import { ensureBucket } from '../../clients/object-store.js';
 import type { Config } from '../../config/config.js';
+import {
+  type LockWait,
+  type StreamBatchInput,
+  type Superseded,
+  storeStreamBatch,
+} from '../../db/files/index.js';
 import { type Chunk, type ChunkerState, SectionChunker } from '../../domain/chunking.js';
 import { cleanText } from '../../domain/clean-text.js';
 import type { ExtractedSection } from '../../domain/content.js';
@@ -43,7 +49,6 @@ import { PROVIDERS, type ProviderContext, type SourceFile } from '../../provider
 import type { StreamCheckpoint } from '../../providers/provider.js';
 import type { ExtractionPool } from './extraction/pool.js';
 import { type StreamPeak, streamInSandbox } from './extraction/stream.js';
-import { type LockWait, type StreamBatchInput, type Superseded, storeStreamBatch } from './file-records.js';
 
 /** Rows per store transaction. */
 const STORE_BATCH = 500;
