@@ -40,6 +40,7 @@ import {
   type DeadLetterReason,
   exposition,
 } from '../telemetry/metrics.js';
+import { PROCESS_NAMES } from '../telemetry/process-names.js';
 import { annotateActiveSpan, flushTracing, startTracing, withSpan } from '../telemetry/tracing.js';
 import { lazyTemporalClient } from '../temporal/connection.js';
 import { DEFAULT_IGNORED_LOG_INTERVAL_MS, IgnoredEventLog } from './ignored-events.js';
@@ -146,13 +147,13 @@ export class Bridge {
   }
 
   static async create(cfg: Config, log: Logger, options: BridgeOptions = {}): Promise<Bridge> {
-    const nc = await connectNats(cfg, 'p8fs-bridge');
+    const nc = await connectNats(cfg, PROCESS_NAMES.bridge);
     const jsm = await jetstreamManager(nc);
     await ensureStreams(jsm, cfg);
     const js = jetstream(nc);
     const consumer = await js.consumers.get(cfg.nats.eventsStream, cfg.nats.bridgeConsumer);
     // Off unless an OTLP endpoint is configured; before the client, whose interceptor joins our spans.
-    await startTracing(cfg, 'p8fs-bridge', log);
+    await startTracing(cfg, PROCESS_NAMES.bridge, log);
     // Lazy: the bridge starts (and buffers in JetStream) even while Temporal is down.
     const temporal = lazyTemporalClient(cfg);
     return new Bridge(cfg, log, nc, jsm, js, consumer, createS3Client(cfg), temporal, options);

@@ -7,21 +7,37 @@
  * and unknown commands included, gets the whole tree.
  */
 import type { Command } from 'commander';
+import { PROCESS_COMMANDS } from './process-commands.js';
 import { newProgram } from './root.js';
 
 type Register = (program: Command) => void;
 
-const PROCESS_COMMANDS: Record<string, () => Promise<Register>> = {
-  worker: async () => (await import('./commands/worker.js')).registerWorkerCommand,
-  bridge: async () => (await import('./commands/bridge.js')).registerBridgeCommand,
-  'seaweed-events': async () => (await import('./commands/seaweed-events.js')).registerSeaweedEventsCommand,
-  api: async () => (await import('./commands/api.js')).registerApiCommand,
-};
+const LOADERS: Array<[{ name: string; aliases: readonly string[] }, () => Promise<Register>]> = [
+  [PROCESS_COMMANDS.worker, async () => (await import('./commands/worker.js')).registerWorkerCommand],
+  [
+    PROCESS_COMMANDS.storageWorker,
+    async () => (await import('./commands/storage-worker.js')).registerStorageWorkerCommand,
+  ],
+  [
+    PROCESS_COMMANDS.dreamingWorker,
+    async () => (await import('./commands/dreaming-worker.js')).registerDreamingWorkerCommand,
+  ],
+  [PROCESS_COMMANDS.bridge, async () => (await import('./commands/bridge.js')).registerBridgeCommand],
+  [
+    PROCESS_COMMANDS.subscriber,
+    async () => (await import('./commands/subscriber.js')).registerSubscriberCommand,
+  ],
+  [PROCESS_COMMANDS.api, async () => (await import('./commands/api.js')).registerApiCommand],
+];
+
+/** Each process command under its name and every alias. */
+const PROCESS_LOADERS = new Map(
+  LOADERS.flatMap(([command, load]) => [command.name, ...command.aliases].map((name) => [name, load])),
+);
 
 export async function main(argv: string[] = process.argv): Promise<void> {
   const name = argv[2];
-  const loadOne =
-    name !== undefined && Object.hasOwn(PROCESS_COMMANDS, name) ? PROCESS_COMMANDS[name] : undefined;
+  const loadOne = name !== undefined ? PROCESS_LOADERS.get(name) : undefined;
   let program: Command;
   if (loadOne) {
     program = newProgram();

@@ -4,7 +4,7 @@
  * What was not acknowledged is delivered again by JetStream, so leaving early loses nothing.
  */
 import type { Logger } from '../telemetry/logger.js';
-import { signalExitCode } from './commands/worker.js';
+import { signalExitCode } from './signal-exit-code.js';
 
 export interface RunUntilSignalOptions {
   log: Logger;

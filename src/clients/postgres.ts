@@ -3,6 +3,7 @@ import type { Config } from '../config/config.js';
 import { redactSecrets } from '../config/redact.js';
 import { errorText } from '../domain/errors.js';
 import { createLogger, type Logger } from '../telemetry/logger.js';
+import { unreachableError } from './unreachable.js';
 
 // bigint columns (file_size) come back as numbers: our sizes stay far below 2^53.
 pg.types.setTypeParser(pg.types.builtins.INT8, (value) => Number(value));
@@ -68,9 +69,24 @@ export async function connectClient(cfg: Config, database?: string): Promise<pg.
   try {
     await client.connect();
   } catch (error) {
-    throw new Error(`PostgreSQL at ${pgAddress(cfg)} unreachable: ${redactSecrets(errorText(error))}`);
+    const reason = redactSecrets(errorText(error));
+    // The server answered but has no such database: `p8fs migrate` creates it.
+    if ((error as { code?: string }).code === '3D000') {
+      throw new Error(
+        `PostgreSQL at ${pgAddress(cfg)}: ${reason}; run \`p8fs migrate\` (or \`p8fs stack up\`) to create it, or set ${pgVariables(cfg).database}`,
+        { cause: error },
+      );
+    }
+    throw unreachableError(`PostgreSQL at ${pgAddress(cfg)}`, pgVariables(cfg).server, reason, error);
   }
   return client;
+}
+
+/** The variables that point at the server and name the database, as this configuration sets them. */
+export function pgVariables(cfg: Config): { server: string; database: string } {
+  return cfg.pg.connectionString
+    ? { server: 'DATABASE_URL', database: 'DATABASE_URL' }
+    : { server: 'P8FS_PG_HOST and P8FS_PG_PORT', database: 'P8FS_PG_DATABASE' };
 }
 
 export function pgClientConfig(cfg: Config, database?: string): pg.ClientConfig {

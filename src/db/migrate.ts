@@ -8,7 +8,10 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type pg from 'pg';
+import { connectClient, pgAddress } from '../clients/postgres.js';
+import type { Config } from '../config/config.js';
 import { errorText } from '../domain/errors.js';
+import { databaseName, ensureDatabase } from './ensure-database.js';
 
 const LOCK_KEY = 0x7038_6673; // 'p8fs' — any constant shared by every migrating process
 
@@ -41,6 +44,14 @@ export function loadMigrations(dir = migrationsDir()): Migration[] {
     });
 }
 
+/** version → checksum of every migration the database records as applied (schema_migrations must exist). */
+export async function appliedMigrations(client: pg.ClientBase): Promise<Map<number, string>> {
+  const rows = await client.query<{ version: number; checksum: string }>(
+    'SELECT version, checksum FROM schema_migrations',
+  );
+  return new Map(rows.rows.map((row) => [row.version, row.checksum]));
+}
+
 export async function migrate(
   client: pg.ClientBase,
   say: (line: string) => void = () => undefined,
@@ -51,13 +62,7 @@ export async function migrate(
     await client.query(`CREATE TABLE IF NOT EXISTS schema_migrations (
       version integer PRIMARY KEY, name text NOT NULL, checksum text NOT NULL,
       applied_at timestamptz NOT NULL DEFAULT now())`);
-    const applied = new Map(
-      (
-        await client.query<{ version: number; checksum: string }>(
-          'SELECT version, checksum FROM schema_migrations',
-        )
-      ).rows.map((row) => [row.version, row.checksum]),
-    );
+    const applied = await appliedMigrations(client);
     const done: Migration[] = [];
     for (const migration of migrations) {
       const checksum = applied.get(migration.version);
@@ -89,5 +94,31 @@ export async function migrate(
     return done;
   } finally {
     await client.query('SELECT pg_advisory_unlock($1)', [LOCK_KEY]);
+  }
+}
+
+/**
+ * What `p8fs migrate` and `p8fs stack up` do: create the project's database when the server has none,
+ * then apply the pending migrations. Says what it did through `say`.
+ */
+export async function migrateDatabase(
+  cfg: Config,
+  say: (line: string) => void,
+): Promise<{ created: boolean; applied: Migration[] }> {
+  const admin = await connectClient(cfg, 'postgres');
+  let created: boolean;
+  try {
+    created = await ensureDatabase(admin, databaseName(cfg));
+  } finally {
+    await admin.end();
+  }
+  if (created) say(`created database ${databaseName(cfg)}`);
+  const client = await connectClient(cfg);
+  try {
+    const applied = await migrate(client, say);
+    say(`${pgAddress(cfg)}: ${applied.length === 0 ? 'up to date' : `${applied.length} applied`}`);
+    return { created, applied };
+  } finally {
+    await client.end();
   }
 }

@@ -1,7 +1,8 @@
 /**
- * The application's own long-running processes on the local stack: the filer subscriber, the bridge and
- * the storage workers, each a detached `p8fs` process with a pid file and a log, like the servers. With
- * them running, an S3 upload alone becomes searchable rows, which is what `p8fs stack up` promises.
+ * The application's own long-running processes on the local stack: the filer subscriber, the bridge, the
+ * storage workers and the dreaming (LLM) worker, each a detached `p8fs` process with a pid file and a
+ * log, like the servers. With them running, an S3 upload alone becomes searchable rows and `p8fs dream
+ * start` a dream, which is what `p8fs stack up` promises.
  * They run the same `p8fs` that started them (the compiled bin/p8fs.js, or the source through tsx in
  * tests): the caller passes that entry.
  */
@@ -13,7 +14,7 @@ import { resolveStackDir } from './paths.js';
 import { isAlive, readPid, removeFile, startDetached, stopPid, waitFor } from './processes.js';
 import type { Say } from './stack.js';
 
-export type AppProcessName = 'seaweed-events' | 'bridge' | 'worker';
+export type AppProcessName = 'seaweed-events' | 'bridge' | 'worker' | 'dreaming-worker';
 
 export interface AppProcessState {
   name: AppProcessName;
@@ -27,9 +28,30 @@ interface AppProcessSpec {
   args: string[];
   /** The URL that answers 200 once the process is ready, or undefined when its port is switched off. */
   readyUrl?: string;
+  /** Variables set for this process only, over the environment of `stack up`. */
+  env?: Record<string, string>;
+  /** Said beside the command when it starts. */
+  note?: string;
 }
 
 const READY_TIMEOUT_MS = 60_000;
+
+/**
+ * The dreaming worker: offline (the heuristic provider) unless P8FS_LLM_PROVIDER asks for another, so a
+ * stack brought up with an API key in the environment spends nothing by surprise; its metrics on the
+ * port after the storage workers' (both are `P8FS_WORKER_METRICS_PORT` to their process).
+ */
+function dreamingWorkerSpec(cfg: Config, local: (port: number, path: string) => string | undefined) {
+  const provider = process.env.P8FS_LLM_PROVIDER || 'heuristic';
+  const port = cfg.worker.metricsPort > 0 ? cfg.worker.metricsPort + 1 : 0;
+  return {
+    name: 'dreaming-worker',
+    args: ['worker', '--tier', 'llm'],
+    readyUrl: local(port, '/metrics'),
+    env: { P8FS_LLM_PROVIDER: provider, P8FS_WORKER_METRICS_PORT: String(port) },
+    note: `LLM provider ${provider}${process.env.P8FS_LLM_PROVIDER ? '' : ' (offline; set P8FS_LLM_PROVIDER for another)'}`,
+  } satisfies AppProcessSpec;
+}
 
 function appProcessSpecs(cfg: Config): AppProcessSpec[] {
   const local = (port: number, path: string) => (port > 0 ? `http://127.0.0.1:${port}${path}` : undefined);
@@ -40,6 +62,7 @@ function appProcessSpecs(cfg: Config): AppProcessSpec[] {
       args: ['worker', '--tier', 'small', 'medium', 'large'],
       readyUrl: local(cfg.worker.metricsPort, '/metrics'),
     },
+    dreamingWorkerSpec(cfg, local),
     { name: 'bridge', args: ['bridge'], readyUrl: local(cfg.bridge.healthPort, '/health') },
     {
       name: 'seaweed-events',
@@ -86,13 +109,15 @@ export async function startAppProcesses(
       states.push({ name: spec.name, state: 'reused', detail: `pid ${running}`, logFile });
       continue;
     }
-    say(`${spec.name}: starting \`p8fs ${spec.args.join(' ')}\` (log ${logFile})`);
+    const note = spec.note ? `, ${spec.note}` : '';
+    say(`${spec.name}: starting \`p8fs ${spec.args.join(' ')}\` (log ${logFile}${note})`);
     const pid = startDetached({
       command: process.execPath,
       args: [...entry, ...spec.args],
       logFile,
       pidFile,
       cwd: projectRoot(),
+      env: { ...process.env, ...spec.env },
     });
     const ready = await waitFor(
       () => answers(spec.readyUrl),
@@ -145,5 +170,5 @@ export async function appProcessStatus(cfg: Config): Promise<AppProcessState[]> 
 }
 
 export function formatAppStatus(states: AppProcessState[]): string {
-  return states.map((s) => `  ${s.name.padEnd(14)} ${s.state.padEnd(11)} ${s.detail}`).join('\n');
+  return states.map((s) => `  ${s.name.padEnd(16)} ${s.state.padEnd(11)} ${s.detail}`).join('\n');
 }

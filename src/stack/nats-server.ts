@@ -12,6 +12,7 @@ export function natsServer(cfg: Config, stackDir: string): ServerSpec {
     name: 'nats',
     endpoints: { client: cfg.nats.url, monitoring: cfg.nats.monitorUrl },
     local: LOOPBACK.has(hostOf(cfg.nats.url)),
+    variable: 'P8FS_NATS_URL',
     logFile,
     async probe() {
       const result = await httpOk(`${cfg.nats.monitorUrl}/healthz?js-enabled-only=true`);

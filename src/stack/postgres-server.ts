@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 import { chownSync, existsSync, mkdirSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import pg from 'pg';
-import { pgAddress, pgClientConfig } from '../clients/postgres.js';
+import { pgAddress, pgClientConfig, pgVariables } from '../clients/postgres.js';
 import type { Config } from '../config/config.js';
 import { databaseName, ensureDatabase } from '../db/ensure-database.js';
 import { errorText } from '../domain/errors.js';
@@ -75,6 +75,7 @@ export function postgresServer(cfg: Config, stackDir: string): ServerSpec {
     name: 'postgres',
     endpoints: { address: pgAddress(cfg) },
     local: LOOPBACK.has(host),
+    variable: pgVariables(cfg).server,
     logFile,
     async probe() {
       const client = new pg.Client({ ...pgClientConfig(cfg, 'postgres'), connectionTimeoutMillis: 2000 });

@@ -19,6 +19,7 @@ export function seaweedServer(cfg: Config, stackDir: string): ServerSpec {
       master: `http://127.0.0.1:${cfg.stack.seaweedMasterPort}`,
     },
     local: LOOPBACK.has(hostOf(cfg.s3.endpoint)),
+    variable: 'P8FS_SEAWEEDFS_ENDPOINT and P8FS_SEAWEEDFS_FILER',
     logFile,
     async probe() {
       const filer = await httpOk(`${cfg.s3.filerUrl}/healthz`);

@@ -15,6 +15,8 @@ export interface ServerSpec {
   endpoints: Record<string, string>;
   /** Only servers on this machine's loopback can be started by us; others must already run. */
   local: boolean;
+  /** The variable(s) that point at it, named when it does not answer. */
+  variable: string;
   probe(): Promise<Probe>;
   start(): Promise<void>;
   stop(): Promise<boolean>;

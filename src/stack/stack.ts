@@ -3,6 +3,7 @@
  * ones this stack folder started, and reports health with the addresses people need.
  */
 import { existsSync } from 'node:fs';
+import { startHint } from '../clients/unreachable.js';
 import type { Config } from '../config/config.js';
 import { redactSecrets } from '../config/redact.js';
 import { errorText } from '../domain/errors.js';
@@ -47,7 +48,11 @@ async function bringUp(server: ServerSpec, say: Say): Promise<ServerState> {
     return { ...base, state: 'reused', detail: first.detail };
   }
   if (!server.local) {
-    return { ...base, state: 'failed', detail: `${first.detail}; not on loopback, so not started here` };
+    return {
+      ...base,
+      state: 'failed',
+      detail: `${first.detail}; not on loopback, so not started here: set ${server.variable} to a server that runs, or to a loopback address for \`p8fs stack up\` to start one`,
+    };
   }
   if (server.name !== 'postgres' && !existsSync(serverBinDir())) {
     return { ...base, state: 'failed', detail: `binaries missing in ${serverBinDir()}: run make setup` };
@@ -96,7 +101,7 @@ export async function stackStatus(cfg: Config): Promise<ServerState[]> {
       return {
         name: server.name,
         state: probe.ok ? 'up' : 'down',
-        detail: probe.detail,
+        detail: probe.ok ? probe.detail : `${probe.detail}; ${startHint(server.variable)}`,
         endpoints: server.endpoints,
         logFile: server.logFile,
       } satisfies ServerState;

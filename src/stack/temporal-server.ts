@@ -61,6 +61,7 @@ export function temporalServer(cfg: Config, stackDir: string): ServerSpec {
     name: 'temporal',
     endpoints: { gRPC: address, UI: cfg.temporal.uiUrl, namespace: cfg.temporal.namespace },
     local: LOOPBACK.has(hostOf(address)),
+    variable: 'TEMPORAL_ADDRESS',
     logFile,
     async probe() {
       let connection: Connection | undefined;

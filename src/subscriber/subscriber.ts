@@ -1,5 +1,5 @@
 /**
- * `p8fs seaweed-events`: follows the SeaweedFS filer's metadata stream (gRPC SubscribeMetadata) below
+ * `p8fs subscriber`: follows the SeaweedFS filer's metadata stream (gRPC SubscribeMetadata) below
  * /buckets and publishes one storage event per object change to the events subject, so an S3 upload
  * alone starts ingestion.
  *
@@ -20,6 +20,7 @@ import { errorText } from '../domain/errors.js';
 import { startHealthServer } from '../telemetry/health-server.js';
 import type { Logger } from '../telemetry/logger.js';
 import { createSubscriberMetrics, exposition, type SubscriberMetrics } from '../telemetry/metrics.js';
+import { PROCESS_NAMES } from '../telemetry/process-names.js';
 import { type Classified, classifyFilerEvent, SKIP_REASONS, type SkipReason } from './classify.js';
 import { CursorStore, cursorAgeSeconds } from './cursor.js';
 import {
@@ -42,6 +43,11 @@ export interface SubscriberCounters {
 const MIN_BACKOFF_MS = 250;
 const MAX_BACKOFF_MS = 10_000;
 const PUBLISH_TIMEOUT_MS = 10_000;
+
+/** How NATS and the filer list this subscriber: the process, and the cursor it follows (one per name). */
+function clientName(cfg: Config): string {
+  return `${PROCESS_NAMES.subscriber}:${cfg.subscriber.name}`;
+}
 
 export class Subscriber {
   readonly counters: SubscriberCounters = {
@@ -87,7 +93,7 @@ export class Subscriber {
   ) {}
 
   static async create(cfg: Config, log: Logger): Promise<Subscriber> {
-    const nc = await connectNats(cfg, `p8fs-${cfg.subscriber.name}`);
+    const nc = await connectNats(cfg, clientName(cfg));
     try {
       const store = await CursorStore.open(nc, cfg.subscriber.cursorBucket, cfg.subscriber.name);
       return new Subscriber(cfg, log, nc, jetstream(nc), store);
@@ -175,7 +181,7 @@ export class Subscriber {
     }
     this.client = createFilerClient(this.cfg.subscriber.filerGrpc);
     const call = this.client.SubscribeMetadata({
-      client_name: `p8fs-${this.cfg.subscriber.name}`,
+      client_name: clientName(this.cfg),
       path_prefix: this.cfg.subscriber.pathPrefix,
       since_ns: this.cursor,
       // The filer tells its subscribers apart by id; a fresh one per subscription.

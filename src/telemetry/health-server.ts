@@ -1,12 +1,13 @@
 /**
  * The small HTTP server every long-running process serves: `GET /health` (JSON, 200 when the process can
  * do its work, 503 otherwise) and `GET /metrics` (Prometheus text, made from the registries of
- * metrics.ts). The process supplies both bodies.
+ * metrics.ts). The process supplies both bodies; both name the process (its logger's name,
+ * process-names.ts): /health as `process`, /metrics as `p8fs_process_info{process="…"}`.
  */
 import { createServer, type Server } from 'node:http';
 import { createServer as createTcpServer } from 'node:net';
 import type { Logger } from './logger.js';
-import { PROMETHEUS_CONTENT_TYPE } from './metrics.js';
+import { PROMETHEUS_CONTENT_TYPE, processInfoExposition } from './metrics.js';
 
 export interface HealthReport {
   /** False → 503, e.g. while stopping or when a connection the process needs is closed. */
@@ -22,20 +23,29 @@ export interface HealthServerOptions {
   metrics(): string | Promise<string>;
 }
 
+/** The name the process's logger was created with (p8fs-bridge, …), if it has one. */
+function processNameOf(log: Logger): string | undefined {
+  // A stand-in logger of a test may lack bindings().
+  const name = typeof log.bindings === 'function' ? log.bindings().name : undefined;
+  return typeof name === 'string' ? name : undefined;
+}
+
 export function startHealthServer(options: HealthServerOptions): Server {
   const { port, host = '0.0.0.0', log } = options;
+  const processName = processNameOf(log);
   const server = createServer((req, res) => {
     void (async () => {
       if (req.url?.startsWith('/metrics')) {
         const text = await options.metrics();
+        const info = processName ? await processInfoExposition(processName) : '';
         res.writeHead(200, { 'content-type': PROMETHEUS_CONTENT_TYPE });
-        res.end(text);
+        res.end(text.endsWith('\n') || text === '' ? text + info : `${text}\n${info}`);
         return;
       }
       if (req.url?.startsWith('/health')) {
         const report = options.health();
         res.writeHead(report.ok ? 200 : 503, { 'content-type': 'application/json' });
-        res.end(JSON.stringify(report.body));
+        res.end(JSON.stringify(processName ? { process: processName, ...report.body } : report.body));
         return;
       }
       res.writeHead(404).end();

@@ -72,7 +72,7 @@ export function usesPrettyLogs(cfg: Pick<Config, 'logFormat'>): boolean {
   return cfg.logFormat === 'pretty' || (cfg.logFormat === 'auto' && process.stderr.isTTY === true);
 }
 
-/** The process's logger, named by its role (p8fs-bridge, p8fs-worker, …). */
+/** The process's logger, named by its role (process-names.ts: p8fs-bridge, p8fs-storage-worker, …). */
 export function createLogger(cfg: Pick<Config, 'logLevel' | 'logFormat'>, name: string): Logger {
   const options = { name, level: cfg.logLevel, base: { pid: process.pid } };
   return usesPrettyLogs(cfg) ? pino(options, prettyDestination(process.stderr)) : pino(options);

@@ -32,6 +32,27 @@ export async function exposition(...registries: Registry[]): Promise<string> {
   return texts.map((text) => (text.endsWith('\n') ? text : `${text}\n`)).join('');
 }
 
+const processInfo = new Map<string, Registry>();
+
+/**
+ * `p8fs_process_info{process="p8fs-bridge"} 1`: which process a scrape came from, by the one name it
+ * logs under (process-names.ts). A registry per name, as a test process may serve several.
+ */
+export function processInfoExposition(name: string): Promise<string> {
+  let registry = processInfo.get(name);
+  if (!registry) {
+    registry = new Registry();
+    new Gauge({
+      name: 'p8fs_process_info',
+      help: 'Always 1; its process label is the name this process logs under (p8fs-bridge, p8fs-subscriber, p8fs-storage-worker, p8fs-dreaming-worker).',
+      labelNames: ['process'] as const,
+      registers: [registry],
+    }).set({ process: name }, 1);
+    processInfo.set(name, registry);
+  }
+  return registry.metrics();
+}
+
 // ---------------------------------------------------------------------------------------------------
 // Bridge: JetStream → Temporal starts
 

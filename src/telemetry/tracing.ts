@@ -2,7 +2,7 @@
  * OpenTelemetry tracing of a process: off unless an OTLP endpoint is configured
  * (P8FS_OTEL_EXPORTER_OTLP_ENDPOINT or the standard OTEL_EXPORTER_OTLP_ENDPOINT). When on, one tracer
  * provider per process exports spans over OTLP/HTTP to `<endpoint>/v1/traces` under the process's
- * service name (p8fs-bridge, p8fs-worker, p8fs-llm-worker; OTEL_SERVICE_NAME overrides it).
+ * service name (process-names.ts: p8fs-bridge, p8fs-storage-worker, p8fs-dreaming-worker; OTEL_SERVICE_NAME overrides it).
  *
  * One file is one trace: the bridge's span for the event is the parent of the workflow start (Temporal's
  * OpenTelemetry client interceptor carries its context in the start's headers); the workflow interceptors

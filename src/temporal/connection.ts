@@ -5,6 +5,7 @@
  */
 import { Client, Connection, type ConnectionOptions } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
+import { unreachableError } from '../clients/unreachable.js';
 import type { Config } from '../config/config.js';
 import { errorText } from '../domain/errors.js';
 import { clientTracingInterceptors } from '../telemetry/tracing.js';
@@ -19,7 +20,7 @@ function connectionOptions(cfg: Config): ConnectionOptions {
 }
 
 function unreachable(cfg: Config, error: unknown): Error {
-  return new Error(`Temporal at ${cfg.temporal.address} unreachable: ${errorText(error)}`);
+  return unreachableError(`Temporal at ${cfg.temporal.address}`, 'TEMPORAL_ADDRESS', errorText(error), error);
 }
 
 /** A connected client; fails at once, naming the address, when Temporal does not answer. */

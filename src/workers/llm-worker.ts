@@ -13,6 +13,7 @@ import { createPool } from '../clients/postgres.js';
 import { createS3Client } from '../clients/s3.js';
 import type { Config } from '../config/config.js';
 import { createLogger, type Logger } from '../telemetry/logger.js';
+import { PROCESS_NAMES } from '../telemetry/process-names.js';
 import { flushTracing, startTracing } from '../telemetry/tracing.js';
 import { connectWorkerConnection } from '../temporal/connection.js';
 import { llmTaskQueue } from '../temporal/names.js';
@@ -32,13 +33,13 @@ export interface LlmWorkers extends StorageWorkers {
 export async function createLlmWorker(
   cfg: Config,
   overrides: Partial<WorkerOptions> = {},
-  log: Logger = createLogger(cfg, 'p8fs-llm-worker'),
+  log: Logger = createLogger(cfg, PROCESS_NAMES.dreamingWorker),
 ): Promise<LlmWorkers> {
   // Before anything connects: an unusable provider (e.g. `local`) is a start-up error with its reason.
   const llm = createLlmProvider(cfg);
   await startWorkerRuntime(cfg, log);
   // Off unless an OTLP endpoint is configured; a process with storage tiers too keeps its first name.
-  await startTracing(cfg, 'p8fs-llm-worker', log);
+  await startTracing(cfg, PROCESS_NAMES.dreamingWorker, log);
   const connection = await connectWorkerConnection(cfg);
   const pool = createPool(cfg, Math.max(4, cfg.llm.concurrency + 2));
   const s3 = createS3Client(cfg);

@@ -16,6 +16,7 @@ import type { Config } from '../config/config.js';
 import { errorText, NON_RETRYABLE_ERROR_TYPES } from '../domain/errors.js';
 import type { Logger } from '../telemetry/logger.js';
 import { freeLoopbackPort, serveWorkerMetrics } from './metrics-endpoint.js';
+import { waitForMigratedSchema } from './schema-gate.js';
 
 let installed = false;
 
@@ -179,7 +180,8 @@ export function installWorkerRuntime(cfg: Config, log: Logger, options: InstallO
 }
 
 /**
- * The runtime for a worker process: first checks that the metrics address is free (a taken port is a
+ * The runtime for a worker process: first waits until the database's schema is current (schema-gate.ts),
+ * then checks that the metrics address is free (a taken port is a
  * clear start-up error naming P8FS_WORKER_METRICS_PORT, instead of the SDK's bare "Address already in
  * use" and a process left waiting), serves /metrics and /health there (metrics-endpoint.ts), then
  * installs the runtime with the SDK's exporter on a loopback port that /metrics scrapes and appends.
@@ -191,6 +193,8 @@ export async function startWorkerRuntime(
   options: RuntimeOptions = { metricsPort: cfg.worker.metricsPort },
 ): Promise<void> {
   if (installed) return;
+  // Before the metrics port and any poller: no work is taken against a schema that is missing or behind.
+  await waitForMigratedSchema(cfg, log);
   const { metricsPort: port } = options;
   if (port <= 0) {
     installWorkerRuntime(cfg, log);

@@ -15,11 +15,12 @@ import { createS3Client } from '../clients/s3.js';
 import type { Config } from '../config/config.js';
 import type { Tier } from '../domain/tiers.js';
 import { createLogger, type Logger } from '../telemetry/logger.js';
+import { PROCESS_NAMES } from '../telemetry/process-names.js';
 import { flushTracing, startTracing } from '../telemetry/tracing.js';
 import { connectWorkerConnection, lazyTemporalClient } from '../temporal/connection.js';
 import { taskQueueFor } from '../temporal/names.js';
-import { watchWorkers } from './metrics-endpoint.js';
 import { withFaultInjection } from './fault-injection-interceptor.js';
+import { watchWorkers } from './metrics-endpoint.js';
 import { withActivityMetrics } from './metrics-interceptor.js';
 import { startWorkerRuntime } from './runtime.js';
 import { warnIfBundleUntraced, workerTracingOptions } from './tracing-interceptors.js';
@@ -36,12 +37,12 @@ export async function createStorageWorkers(
   cfg: Config,
   tiers: Tier[],
   overrides: Partial<WorkerOptions> = {},
-  log: Logger = createLogger(cfg, 'p8fs-worker'),
+  log: Logger = createLogger(cfg, PROCESS_NAMES.storageWorker),
 ): Promise<StorageWorkers> {
   // A taken metrics port is a clear start-up error here, before any worker polls.
   await startWorkerRuntime(cfg, log);
   // Off unless an OTLP endpoint is configured; before the workers, whose interceptors use it.
-  await startTracing(cfg, 'p8fs-worker', log);
+  await startTracing(cfg, PROCESS_NAMES.storageWorker, log);
   await removeOrphanedWorkDirs();
   const connection = await connectWorkerConnection(cfg);
   const pool = createPool(cfg, Math.max(4, ...tiers.map((t) => cfg.worker.concurrency[t])));

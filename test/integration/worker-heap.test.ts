@@ -5,11 +5,14 @@
  */
 import { execFileSync, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { describe, expect, it } from 'vitest';
+import type pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { heapCeilingRestartFlags } from '../../src/cli/heap-ceiling.js';
+import { loadConfig } from '../../src/config/config.js';
 import { projectRoot } from '../../src/config/project-root.js';
 import { LARGE_TIER_V8_FLAGS } from '../../src/domain/tiers.js';
 import { startCli } from '../support/cli.js';
+import { createTestDatabase, dropTestDatabase } from '../support/database.js';
 import { eventually } from '../support/pipeline.js';
 import { isolatedEnv } from '../support/test-stack.js';
 
@@ -64,6 +67,15 @@ describe('heap ceiling decision', () => {
 });
 
 describe('p8fs worker --tier large (real process, test stack)', () => {
+  // A worker takes work only against a migrated schema (src/workers/schema-gate.ts).
+  let pool: pg.Pool | undefined;
+  beforeAll(async () => {
+    pool = await createTestDatabase(loadConfig(env));
+  });
+  afterAll(async () => {
+    if (pool) await dropTestDatabase(loadConfig(env), pool);
+  });
+
   it('runs the worker in a child with the V8 flags; SIGTERM drains and ends both', async () => {
     const parent = startCli(['worker', '--tier', 'large'], env);
     await parent.waitFor(/restarting the worker with a heap ceiling/, 60_000);

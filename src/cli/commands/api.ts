@@ -6,11 +6,13 @@ import type { Command } from 'commander';
 import { startApi } from '../../api/process.js';
 import { loadConfig } from '../../config/config.js';
 import { createLogger } from '../../telemetry/logger.js';
+import { PROCESS_NAMES } from '../../telemetry/process-names.js';
+import { PROCESS_COMMANDS } from '../process-commands.js';
 import { runUntilSignal } from '../run-until-signal.js';
 
 async function runApi(): Promise<void> {
   const cfg = loadConfig();
-  const log = createLogger(cfg, 'p8fs-api');
+  const log = createLogger(cfg, PROCESS_NAMES.api);
   const api = await startApi(cfg, { log });
   log.info(
     { url: api.url, docs: `${api.url}/docs`, health: `${api.url}/health`, s3: cfg.s3.endpoint },
@@ -30,7 +32,7 @@ async function runApi(): Promise<void> {
 
 export function registerApiCommand(program: Command): void {
   program
-    .command('api')
+    .command(PROCESS_COMMANDS.api.name)
     .description(
       'HTTP API (Fastify, OpenAPI at /docs): uploads (whole and resumable), files and downloads, batches, search, stats, dreams; per-tenant API keys',
     )

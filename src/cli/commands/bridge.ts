@@ -3,11 +3,16 @@ import { Bridge } from '../../bridge/bridge.js';
 import { loadConfig } from '../../config/config.js';
 import { assertPortFree } from '../../telemetry/health-server.js';
 import { createLogger } from '../../telemetry/logger.js';
+import { PROCESS_NAMES } from '../../telemetry/process-names.js';
+import { PROCESS_COMMANDS } from '../process-commands.js';
 import { runUntilSignal } from '../run-until-signal.js';
 
-async function runBridge(): Promise<void> {
+async function runBridge(options: { workerId?: string }): Promise<void> {
   const cfg = loadConfig();
-  const log = createLogger(cfg, 'p8fs-bridge');
+  // The seeds start the router with --worker-id=ID: replicas share one durable consumer, so the id
+  // changes nothing here but the log lines, which carry it to tell replicas apart.
+  const base = createLogger(cfg, PROCESS_NAMES.bridge);
+  const log = options.workerId ? base.child({ instance: options.workerId }) : base;
   await assertPortFree(cfg.bridge.healthPort, 'P8FS_BRIDGE_HEALTH_PORT');
   const bridge = await Bridge.create(cfg, log);
   bridge.start();
@@ -38,15 +43,20 @@ async function runBridge(): Promise<void> {
 
 export function registerBridgeCommand(program: Command): void {
   program
-    .command('bridge')
-    .alias('router')
+    .command(PROCESS_COMMANDS.bridge.name)
+    .aliases(PROCESS_COMMANDS.bridge.aliases)
     .description(
       'Turn storage events from JetStream into ingestFile workflows on the tier task queues; owns the streams and the DLQ',
+    )
+    .option(
+      '--worker-id <id>',
+      'an instance id for the log lines (accepted as the seeds pass it; nothing else)',
     )
     .addHelpText(
       'after',
       [
         '',
+        'Aliases: router, tiered-storage-router (the Kubernetes Deployment runs `p8fs bridge`).',
         'Health and counters: GET /health and /metrics on P8FS_BRIDGE_HEALTH_PORT (default 8090).',
         'Stops gracefully on SIGINT/SIGTERM after the batch in hand (at most 10 s, then it exits 1; JetStream',
         'redelivers what was not acked). A second signal exits at once.',

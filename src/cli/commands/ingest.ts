@@ -29,9 +29,9 @@ import { ensureStreams } from '../../events/streams.js';
 import { uploadMessageId } from '../../events/upload-event.js';
 import { readCursor } from '../../subscriber/cursor.js';
 import { connectTemporal, lazyTemporalClient } from '../../temporal/connection.js';
+import { controlCharacterIn } from '../control-characters.js';
 import { followIngests, type IngestRow, printIngestTable } from '../ingest-follow.js';
 import { uploadLocalFile } from '../ingest-upload.js';
-import { controlCharacterIn } from './storage-worker.js';
 
 export type PublishMode = 'auto' | 'always' | 'never';
 

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { loadConfig } from '../../config/config.js';
+import { migrateDatabase } from '../../db/migrate.js';
 import {
   appProcessStatus,
   currentCliEntry,
@@ -19,13 +20,15 @@ export function registerStackCommands(program: Command): void {
   stack
     .command('up')
     .description(
-      'Start every server that is not already answering, then the filer subscriber, the bridge and the storage workers as background processes; wait until each is healthy',
+      'Start every server that is not already answering, apply pending migrations, then start the filer subscriber, the bridge, the storage workers and the dreaming worker as background processes; wait until each is healthy',
     )
     .option('--servers-only', 'start only the servers (run the bridge, subscriber and workers yourself)')
     .action(async (options: { serversOnly?: boolean }) => {
       const cfg = loadConfig();
       const states = await stackUp(cfg, (line) => console.log(`[stack] ${line}`));
       console.log(`\nServers are up (folder ${cfg.stack.dir}):\n${formatStatus(states)}`);
+      // Before any worker starts: against a schema that is missing or behind they would take no work.
+      await migrateDatabase(cfg, (line) => console.log(`[stack] database: ${line}`));
       if (options.serversOnly) return;
       const apps = await startAppProcesses(cfg, currentCliEntry(), (line) => console.log(`[stack] ${line}`));
       console.log(`\nProcesses (logs in ${cfg.stack.dir}/logs):\n${formatAppStatus(apps)}`);
