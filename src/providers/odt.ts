@@ -3,7 +3,7 @@ import { CorruptFileError } from '../domain/errors.js';
 import { checkExtractedChars } from './limits.js';
 import { openPackage, packageFailure, readPart } from './office-package.js';
 import { type ContentProvider, readSourceFile } from './provider.js';
-import { xmlAttr, xmlTokens } from './xml-scan.js';
+import { xmlTokens } from './xml-tokens.js';
 
 const WHAT = 'an ODT document';
 // Text that is not the document's running text: comments, deleted tracked changes, index bodies that
@@ -107,12 +107,12 @@ export function odtSections(xml: string): ExtractedSection[] {
           // A paragraph inside a paragraph (a text box, a note) ends the outer one's text here.
           if (block) endBlock();
           block = token.name === 'text:h' ? 'h' : 'p';
-          headingLevel = Number(xmlAttr(token.attrs, 'text:outline-level') ?? '1') || 1;
+          headingLevel = Number(token.attrs['text:outline-level'] ?? '1') || 1;
         } else if (!open) endBlock();
         break;
       case 'text:s':
         if (block && token.kind === 'open') {
-          text += ' '.repeat(Math.min(1000, Number(xmlAttr(token.attrs, 'text:c') ?? '1') || 1));
+          text += ' '.repeat(Math.min(1000, Number(token.attrs['text:c'] ?? '1') || 1));
         }
         break;
       case 'text:tab':

@@ -3,7 +3,7 @@ import { CorruptFileError } from '../domain/errors.js';
 import { checkExtractedChars } from './limits.js';
 import { openPackage, packageFailure, readPart } from './office-package.js';
 import { type ContentProvider, readSourceFile } from './provider.js';
-import { xmlAttr, xmlTokens } from './xml-scan.js';
+import { xmlTokens } from './xml-tokens.js';
 import type { BoundedZip } from './zip.js';
 
 const WHAT = 'a PPTX presentation';
@@ -85,7 +85,7 @@ async function slideParts(zip: BoundedZip): Promise<string[]> {
   if (presentation) {
     for (const token of xmlTokens(presentation)) {
       if (token.kind !== 'open' || token.name !== 'p:sldId') continue;
-      const target = rels.get(xmlAttr(token.attrs, 'r:id') ?? '');
+      const target = rels.get(token.attrs['r:id'] ?? '');
       if (target && zip.exists(target)) ordered.push(target);
     }
   }
@@ -106,10 +106,10 @@ async function relationships(zip: BoundedZip, part: string): Promise<Map<string,
   if (!xml) return map;
   for (const token of xmlTokens(xml)) {
     if (token.kind !== 'open' || token.name !== 'Relationship') continue;
-    const id = xmlAttr(token.attrs, 'Id');
-    const target = xmlAttr(token.attrs, 'Target');
-    const type = xmlAttr(token.attrs, 'Type') ?? '';
-    if (id && target && xmlAttr(token.attrs, 'TargetMode') !== 'External') {
+    const id = token.attrs.Id;
+    const target = token.attrs.Target;
+    const type = token.attrs.Type ?? '';
+    if (id && target && token.attrs.TargetMode !== 'External') {
       map.set(id, resolvePart(folder, target));
       map.set(`type:${type.slice(type.lastIndexOf('/') + 1)}`, resolvePart(folder, target));
     }
@@ -163,7 +163,7 @@ export function slideText(xml: string): { title: string; lines: string[] } {
         }
         break;
       case 'p:ph':
-        if (open && shape) shape.type = xmlAttr(token.attrs, 'type') ?? 'body';
+        if (open && shape) shape.type = token.attrs.type ?? 'body';
         break;
       case 'a:t':
         inText = open && !token.selfClosing;

@@ -4,7 +4,7 @@ import { approxBytes, checkExtractedChars, limitExceeded } from './limits.js';
 import { checkPackageBytes, packageFailure, readPart } from './office-package.js';
 import { type ContentProvider, readSourceFile } from './provider.js';
 import { TableSections } from './table-sections.js';
-import { xmlAttr, xmlTokens } from './xml-scan.js';
+import { xmlTokens } from './xml-tokens.js';
 import { BoundedZip, readZipDirectory, ZipFormatError } from './zip.js';
 
 const WHAT = 'an XLSX workbook';
@@ -101,15 +101,15 @@ async function namesOfSheets(zip: BoundedZip): Promise<Map<number, string>> {
   const targets = new Map<string, string>();
   for (const token of xmlTokens(rels)) {
     if (token.kind === 'open' && token.name === 'Relationship') {
-      targets.set(xmlAttr(token.attrs, 'Id') ?? '', xmlAttr(token.attrs, 'Target') ?? '');
+      targets.set(token.attrs.Id ?? '', token.attrs.Target ?? '');
     }
   }
   const names = new Map<number, string>();
   for (const token of xmlTokens(workbook)) {
     if (token.kind !== 'open' || !/(^|:)sheet$/.test(token.name)) continue;
-    const target = targets.get(xmlAttr(token.attrs, 'r:id') ?? '') ?? '';
+    const target = targets.get(token.attrs['r:id'] ?? '') ?? '';
     const number = Number(/sheet(\d+)\.xml$/.exec(target)?.[1]);
-    const sheetName = xmlAttr(token.attrs, 'name');
+    const sheetName = token.attrs.name;
     if (Number.isInteger(number) && sheetName) names.set(number, sheetName);
   }
   return names;
