@@ -14,7 +14,7 @@ import { resolveStackDir } from './paths.js';
 import { isAlive, readPid, removeFile, startDetached, stopPid, waitFor } from './processes.js';
 import type { Say } from './stack.js';
 
-export type AppProcessName = 'seaweed-events' | 'bridge' | 'worker' | 'dreaming-worker';
+export type AppProcessName = 'subscriber' | 'bridge' | 'storage-worker' | 'dreaming-worker';
 
 export interface AppProcessState {
   name: AppProcessName;
@@ -46,7 +46,7 @@ function dreamingWorkerSpec(cfg: Config, local: (port: number, path: string) => 
   const port = cfg.worker.metricsPort > 0 ? cfg.worker.metricsPort + 1 : 0;
   return {
     name: 'dreaming-worker',
-    args: ['worker', '--tier', 'llm'],
+    args: ['dreaming-worker'],
     readyUrl: local(port, '/metrics'),
     env: { P8FS_LLM_PROVIDER: provider, P8FS_WORKER_METRICS_PORT: String(port) },
     note: `LLM provider ${provider}${process.env.P8FS_LLM_PROVIDER ? '' : ' (offline; set P8FS_LLM_PROVIDER for another)'}`,
@@ -58,15 +58,15 @@ function appProcessSpecs(cfg: Config): AppProcessSpec[] {
   return [
     // Workers first: the bridge's starts find pollers waiting, and the subscriber's events a bridge.
     {
-      name: 'worker',
-      args: ['worker', '--tier', 'small', 'medium', 'large'],
+      name: 'storage-worker',
+      args: ['storage-worker', '--tier', 'small', 'medium', 'large'],
       readyUrl: local(cfg.worker.metricsPort, '/metrics'),
     },
     dreamingWorkerSpec(cfg, local),
     { name: 'bridge', args: ['bridge'], readyUrl: local(cfg.bridge.healthPort, '/health') },
     {
-      name: 'seaweed-events',
-      args: ['seaweed-events'],
+      name: 'subscriber',
+      args: ['subscriber'],
       readyUrl: local(cfg.subscriber.healthPort, '/health'),
     },
   ];

@@ -47,7 +47,7 @@ describe('p8fs stack up with our processes', () => {
 
     const up = await runCli(['stack', 'up'], env);
     expect(up.code, `${up.stdout}\n${up.stderr}`).toBe(0);
-    for (const name of ['worker', 'bridge', 'seaweed-events'])
+    for (const name of ['storage-worker', 'bridge', 'subscriber'])
       expect(up.stdout).toMatch(new RegExp(`${name}: ready \\(pid \\d+`));
     // The servers answered already (the test stack), so they were reused, not started a second time.
     expect(up.stdout).not.toMatch(/temporal: starting/);
@@ -85,16 +85,16 @@ describe('p8fs stack up with our processes', () => {
     }
 
     const status = await runCli(['stack', 'status'], env);
-    expect(status.stdout).toMatch(/seaweed-events\s+up/);
+    expect(status.stdout).toMatch(/subscriber\s+up/);
     expect(status.stdout).toMatch(/bridge\s+up/);
-    expect(status.stdout).toMatch(/worker\s+up/);
+    expect(status.stdout).toMatch(/storage-worker\s+up/);
 
     const down = await runCli(['stack', 'down'], env);
     expect(down.code, down.stderr).toBe(0);
-    for (const name of ['seaweed-events', 'bridge', 'worker'])
+    for (const name of ['subscriber', 'bridge', 'storage-worker'])
       expect(down.stdout).toMatch(new RegExp(`${name}: stopped \\(pid \\d+\\)`));
     expect(down.stdout).toMatch(/temporal: not started by this stack; left alone/);
     const after = await runCli(['stack', 'status'], env);
-    expect(after.stdout).toMatch(/seaweed-events\s+not running/);
+    expect(after.stdout).toMatch(/subscriber\s+not running/);
   }, 240_000);
 });
