@@ -1,5 +1,5 @@
 /**
- * The large tier's heap ceiling, applied by `p8fs worker --tier large` itself: V8 reads its heap size
+ * The large tier's heap ceiling, applied by `p8fs storage-worker --tier large` itself: V8 reads its heap size
  * flags only at start-up, so a worker started without them restarts once as a child process that has them
  * (P8FS_WORKER_LARGE_V8_FLAGS, LARGE_TIER_V8_FLAGS by default), with signals passed on and its exit code
  * returned. Without the ceiling a worker streaming a 1 GiB file grows to gigabytes of garbage before V8

@@ -7,7 +7,7 @@
  *
  * Signals are the process's business, not the SDK's: the runtime installs no SIGINT/SIGTERM handlers
  * (the SDK's would swallow the signal and leave a process that waits on something else running), so a
- * command that wants a graceful drain handles the signals itself (`p8fs worker` does).
+ * command that wants a graceful drain handles the signals itself (`p8fs storage-worker` and `p8fs dreaming-worker` do).
  */
 import { createServer } from 'node:net';
 import { ApplicationFailure } from '@temporalio/common';

@@ -28,7 +28,7 @@ export function registerDreamRoutes(app: FastifyInstance, deps: ApiDeps): void {
       schema: {
         summary: "Start a dream analysis of the tenant's recent sessions and resources",
         description:
-          'Starts dreamAnalysis on the LLM task queue (an LLM worker must run: `p8fs worker --tier llm`). Mode batch needs the OpenAI provider.',
+          'Starts dreamAnalysis on the LLM task queue (a dreaming worker must run: `p8fs dreaming-worker`). Mode batch needs the OpenAI provider.',
         tags: ['dreams'],
         security,
         body: {

@@ -173,7 +173,7 @@ export function registerBatchCommands(program: Command): void {
     .option('--json', 'print the started batch (and with --wait the aggregate) as JSON')
     .addHelpText(
       'after',
-      '\nNeeds storage workers (p8fs worker --tier small, and the tiers the files need).\nExamples:\n  p8fs batch start --tenant tenant-test --zip s3://tenant-test/uploads/archive.zip --wait\n  p8fs batch start --tenant tenant-test --prefix uploads/2024/ --priority 5\n  p8fs batch start --tenant tenant-test --list keys.txt --window 32',
+      '\nNeeds storage workers (p8fs storage-worker --tier small, and the tiers the files need).\nExamples:\n  p8fs batch start --tenant tenant-test --zip s3://tenant-test/uploads/archive.zip --wait\n  p8fs batch start --tenant tenant-test --prefix uploads/2024/ --priority 5\n  p8fs batch start --tenant tenant-test --list keys.txt --window 32',
     )
     .action(
       async (options: {

@@ -167,7 +167,7 @@ async function runDemo(options: { tenant: string; skipStack: boolean }): Promise
   );
   const workersRunning = workers.run();
   const temporal = await connectTemporal(cfg);
-  // The subscriber in-process, without a health server (a `p8fs seaweed-events` may be serving its port).
+  // The subscriber in-process, without a health server (a `p8fs subscriber` may be serving its port).
   // Only the demo tenant's bucket, with a cursor of its own, so other producers on the filer stay out.
   const subscriber = await Subscriber.create(
     {

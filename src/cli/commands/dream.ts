@@ -1,6 +1,6 @@
 /**
  * `p8fs dream start|complete|show`: dream analysis per tenant on the p8fs-llm task queue (an LLM worker,
- * `p8fs worker --tier llm`, must be running). start returns at once (or waits with --wait); complete
+ * `p8fs dreaming-worker`, must be running). start returns at once (or waits with --wait); complete
  * reports pending batch jobs and finalises those whose workflow has ended; show prints the latest dream.
  */
 import { type Command, Option } from 'commander';
@@ -79,7 +79,7 @@ export function registerDreamCommands(program: Command): void {
     .option('--wait', 'wait for the result and print it')
     .addHelpText(
       'after',
-      '\nNeeds a running LLM worker: p8fs worker --tier llm\nExample:\n  p8fs dream start --tenant tenant-test --mode direct --wait',
+      '\nNeeds a running dreaming worker: p8fs dreaming-worker\nExample:\n  p8fs dream start --tenant tenant-test --mode direct --wait',
     )
     .action(
       async (options: {

@@ -1,6 +1,6 @@
 /**
  * `p8fs ingest FILE… --tenant T [--wait]`: the everyday way in. Uploads each file to the tenant's bucket
- * in SeaweedFS; the storage event then comes from the filer subscriber (`p8fs seaweed-events`) when one
+ * in SeaweedFS; the storage event then comes from the filer subscriber (`p8fs subscriber`) when one
  * follows the bucket, or else from this command, which publishes it exactly as the subscriber would (the
  * same event type, so the bridge derives the same workflow id, and a late second event is deduplicated by
  * Temporal rather than ingested twice). With --wait it follows each file's workflow to its end and prints
@@ -380,7 +380,7 @@ export function registerIngestCommand(program: Command): void {
         '  p8fs ingest ../shared/samples/content/Sample.pdf --tenant tenant-test --wait',
         '  p8fs ingest notes/*.md --tenant tenant-a --category notes',
         '',
-        'The upload is the event: a running `p8fs seaweed-events` publishes it from the filer. When none is',
+        'The upload is the event: a running `p8fs subscriber` publishes it from the filer. When none is',
         'running (no cursor in NATS KV, or it did not take the upload within --subscriber-wait), this command',
         'publishes the same event itself; a late second event names the same workflow and is deduplicated.',
         'Files of 64 MiB and more go up as a multipart upload, with progress. Nothing is uploaded unless',

@@ -204,7 +204,7 @@ function printText(report: Report): void {
     const lines = [
       s.cursorNs
         ? `${s.name} cursor: ts_ns ${s.cursorNs} (${s.cursorTime}, ${s.cursorAgeSeconds} s ago; KV ${s.cursorBucket})`
-        : `${s.name} cursor: none yet (start \`p8fs seaweed-events\`)`,
+        : `${s.name} cursor: none yet (start \`p8fs subscriber\`)`,
     ];
     const proc = s.process as Record<string, unknown> | string | undefined;
     if (typeof proc === 'string') lines.push(`${s.name}: ${proc}`);
