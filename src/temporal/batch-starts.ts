@@ -22,8 +22,7 @@ import {
 import { isReservedBucket } from '../domain/storage-event.js';
 import type { ingestBatch } from '../workflows/ingest-batch.js';
 import { batchTaskQueue, WorkflowTypes } from './names.js';
-import { SearchAttributes } from './search-attributes.js';
-import { tenantPriority } from './starts.js';
+import { startWorkflow } from './starts.js';
 
 /** The request is wrong (a bad tenant, key or number): the message names the field. HTTP 400. */
 export class BatchRequestError extends Error {
@@ -191,19 +190,22 @@ export async function startIngestBatch(
       workflowId,
     });
   }
-  const handle = await temporal.workflow.start<typeof ingestBatch>(WorkflowTypes.ingestBatch, {
-    taskQueue: batchTaskQueue(cfg),
-    workflowId,
-    args: [input],
-    // The batch's own tasks run at its priority too, and its children inherit the tenant's fairness key.
-    priority: tenantPriority(input.tenantId, { priorityKey: input.priority }),
-    staticSummary: summary(input),
-    memo: { batchId: input.batchId, tenantId: input.tenantId, source: input.source.kind },
-    typedSearchAttributes: [
-      { key: SearchAttributes.TenantId, value: input.tenantId },
-      { key: SearchAttributes.JobType, value: 'ingest_batch' },
-    ],
-  });
+  const handle = await startWorkflow<typeof ingestBatch>(
+    temporal,
+    WorkflowTypes.ingestBatch,
+    input,
+    { taskQueue: batchTaskQueue(cfg), workflowId },
+    {
+      presentation: {
+        staticSummary: summary(input),
+        memo: { batchId: input.batchId, tenantId: input.tenantId, source: input.source.kind },
+      },
+      tenantId: input.tenantId,
+      jobType: 'ingest_batch',
+      // The batch's own tasks run at its priority too, and its children inherit the tenant's fairness key.
+      priority: { priorityKey: input.priority },
+    },
+  );
   return { batchId: input.batchId, workflowId, runId: handle.firstExecutionRunId, input };
 }
 

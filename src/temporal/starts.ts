@@ -9,7 +9,7 @@ import type {
   WorkflowHandleWithFirstExecutionRunId,
   WorkflowStartOptions,
 } from '@temporalio/client';
-import type { Priority } from '@temporalio/common';
+import type { Priority, Workflow } from '@temporalio/common';
 import { tenantFairnessKey } from '../domain/fairness.js';
 import type { IngestFileInput } from '../domain/ingest.js';
 import type { BuildMomentsInput } from '../domain/insight/build-moments.js';
@@ -111,16 +111,48 @@ export function startIngestFile(
   input: IngestFileInput,
   options: IngestFileStartOptions,
 ): Promise<WorkflowHandleWithFirstExecutionRunId<typeof ingestFile>> {
-  return client.workflow.start<typeof ingestFile>(WorkflowTypes.ingestFile, {
-    ...ingestFilePresentation(input),
-    ...options,
+  return startWorkflow<typeof ingestFile>(client, WorkflowTypes.ingestFile, input, options, {
+    presentation: ingestFilePresentation(input),
+    tenantId: input.event.tenantId,
     // An upload someone waits for goes ahead of batch members (Priorities), unless the caller says otherwise.
-    priority: tenantPriority(input.event.tenantId, {
-      priorityKey: Priorities.interactive,
-      ...options.priority,
-    }),
-    args: [input],
+    priority: { priorityKey: Priorities.interactive },
   });
+}
+
+/** What a start adds to the caller's options (which win, except that the tenant's fairness key is kept). */
+export interface StartDefaults {
+  presentation: Pick<WorkflowPresentation, 'staticSummary' | 'memo'> & Partial<WorkflowPresentation>;
+  /** The tenant the work is for: its fairness key and the TenantId search attribute. */
+  tenantId?: string;
+  /** The JobType search attribute (with TenantId); none when omitted. */
+  jobType?: string;
+  /** Priority fields under the caller's own. */
+  priority?: Priority;
+}
+
+/**
+ * The one typed start behind every start here: the workflow's presentation, search attributes and the
+ * tenant's priority, then the caller's options, and the input as the only argument.
+ */
+export function startWorkflow<W extends Workflow>(
+  client: Client,
+  workflowType: string,
+  input: Parameters<W>[0],
+  options: Omit<WorkflowStartOptions<W>, 'args'>,
+  defaults: StartDefaults,
+): Promise<WorkflowHandleWithFirstExecutionRunId<W>> {
+  const given = defaults.priority ? { ...defaults.priority, ...options.priority } : options.priority;
+  const start = {
+    ...defaults.presentation,
+    ...(defaults.jobType
+      ? { typedSearchAttributes: jobAttributes(defaults.tenantId, defaults.jobType) }
+      : {}),
+    ...options,
+    priority: tenantPriority(defaults.tenantId, given),
+    args: [input],
+  };
+  // TypeScript cannot resolve WorkflowStartOptions' conditional `args` for a generic W; [input] is it.
+  return client.workflow.start<W>(workflowType, start as unknown as WorkflowStartOptions<W>);
 }
 
 /**
@@ -149,12 +181,10 @@ export function startBuildMoments(
   input: BuildMomentsInput,
   options: BuildMomentsStartOptions,
 ): Promise<WorkflowHandleWithFirstExecutionRunId<typeof buildMoments>> {
-  return client.workflow.start<typeof buildMoments>(WorkflowTypes.buildMoments, {
-    ...buildMomentsPresentation(input),
-    typedSearchAttributes: jobAttributes(input.tenantId, JobTypes.buildMoments),
-    ...options,
-    priority: tenantPriority(input.tenantId, options.priority),
-    args: [input],
+  return startWorkflow<typeof buildMoments>(client, WorkflowTypes.buildMoments, input, options, {
+    presentation: buildMomentsPresentation(input),
+    tenantId: input.tenantId,
+    jobType: JobTypes.buildMoments,
   });
 }
 
@@ -228,12 +258,10 @@ export function startDreamAnalysis(
   input: DreamAnalysisInput,
   options: DreamAnalysisStartOptions,
 ): Promise<WorkflowHandleWithFirstExecutionRunId<typeof dreamAnalysis>> {
-  return client.workflow.start<typeof dreamAnalysis>(WorkflowTypes.dreamAnalysis, {
-    ...dreamAnalysisPresentation(input),
-    typedSearchAttributes: jobAttributes(input.tenantId, JobTypes.dreamAnalysis),
-    ...options,
-    priority: tenantPriority(input.tenantId, options.priority),
-    args: [input],
+  return startWorkflow<typeof dreamAnalysis>(client, WorkflowTypes.dreamAnalysis, input, options, {
+    presentation: dreamAnalysisPresentation(input),
+    tenantId: input.tenantId,
+    jobType: JobTypes.dreamAnalysis,
   });
 }
 
@@ -249,10 +277,8 @@ export function startDreamBatch(
   input: DreamBatchInput,
   options: DreamBatchStartOptions,
 ): Promise<WorkflowHandleWithFirstExecutionRunId<typeof dreamBatch>> {
-  return client.workflow.start<typeof dreamBatch>(WorkflowTypes.dreamBatch, {
-    ...dreamBatchPresentation(input),
-    typedSearchAttributes: jobAttributes(undefined, JobTypes.dreamBatch),
-    ...options,
-    args: [input],
+  return startWorkflow<typeof dreamBatch>(client, WorkflowTypes.dreamBatch, input, options, {
+    presentation: dreamBatchPresentation(input),
+    jobType: JobTypes.dreamBatch,
   });
 }
