@@ -33,9 +33,11 @@ export class LimitExceededError extends NonRetryableError {
 
 /**
  * S3 or PostgreSQL refused a request for what it holds, not because it is unavailable: a data exception
- * or integrity violation (SQLSTATE classes 22, 23), an invalid statement (42), a key or request S3
- * rejects (4xx other than 403, 404, 408, 409, 429). The same request fails the same way on every retry,
- * so the file fails now; the message names the server's code and words.
+ * or integrity violation (SQLSTATE classes 22, 23), an invalid statement (42, e.g. a relation that does
+ * not exist), a server that lacks a file or cannot load a library it needs (58P01, "could not load
+ * library …"), a key or request S3 rejects (4xx other than 403, 404, 408, 409, 429). The same request
+ * fails the same way on every retry, so the file fails now; the message names the server's code and
+ * words. Which errors are which: src/activities/ingest/storage-errors.ts.
  */
 export class PermanentStorageError extends NonRetryableError {
   override readonly name = 'PermanentStorageError';

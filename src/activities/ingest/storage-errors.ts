@@ -19,6 +19,11 @@
  *   authorization, 3D000 unknown database, 42501 insufficient privilege.
  * - network errors of the client (ECONNREFUSED, ECONNRESET, ETIMEDOUT, "Connection terminated
  *   unexpectedly", connection timeouts) are transient.
+ * - but permanent whatever the class, since the server lacks what it needs to run the statement and no
+ *   retry of it can heal that (without this, recordIngestFailure itself would retry for hours): 58P01
+ *   undefined file (a library or file the server needs is not there) and a library the server cannot
+ *   load ("could not load library …": an extension or the search column's text search dictionary; the
+ *   server sends it as XX000 or another code that depends on a stale errno).
  *
  * S3, by HTTP status:
  * - permanent: 4xx other than 403, 404, 408, 409 and 429 (400 InvalidArgument / InvalidKey /
@@ -51,6 +56,8 @@ const PERMANENT_SQLSTATE_CLASSES: ReadonlySet<string> = new Set([
   '54',
 ]);
 const TRANSIENT_SQLSTATES: ReadonlySet<string> = new Set(['42501']);
+const UNHEALABLE_SQLSTATES: ReadonlySet<string> = new Set(['58P01']);
+const UNHEALABLE_MESSAGE = /^could not load library /;
 
 const TRANSIENT_4XX: ReadonlySet<number> = new Set([403, 408, 409, 429]);
 const DERIVED_NOT_FOUND: ReadonlySet<string> = new Set(['NoSuchKey', 'NotFound']);
@@ -124,7 +131,9 @@ export function classifyStorageError(error: unknown): StorageFailure {
   if (pgError) {
     const message = pgText(pgError);
     const permanent =
-      PERMANENT_SQLSTATE_CLASSES.has(pgError.code.slice(0, 2)) && !TRANSIENT_SQLSTATES.has(pgError.code);
+      (PERMANENT_SQLSTATE_CLASSES.has(pgError.code.slice(0, 2)) && !TRANSIENT_SQLSTATES.has(pgError.code)) ||
+      UNHEALABLE_SQLSTATES.has(pgError.code) ||
+      UNHEALABLE_MESSAGE.test(pgError.message);
     return permanent ? { kind: 'permanent', system: 'PostgreSQL', message } : { kind: 'transient', message };
   }
   const s3Error = asS3Error(error);
