@@ -7,6 +7,7 @@
  *   npx tsx scripts/gen-cli-doc.ts           write docs/CLI.md
  *   npx tsx scripts/gen-cli-doc.ts --check   exit 1 when docs/CLI.md is stale
  */
+import type { EventEmitter } from 'node:events';
 import { readFileSync, realpathSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -36,7 +37,9 @@ function value(v: unknown): string {
 function helpText(command: Command, position: 'before' | 'after'): string {
   const written: string[] = [];
   const context = { error: false, command, write: (s: string) => written.push(s) };
-  for (const listener of command.listeners(`${position}Help`)) listener(context);
+  // A Command is an EventEmitter at run time (commander's typings leave that out).
+  const emitter = command as unknown as EventEmitter;
+  for (const listener of emitter.listeners(`${position}Help`)) listener(context);
   return written
     .join('')
     .replace(/^\s*\n/, '')

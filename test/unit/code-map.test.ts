@@ -57,7 +57,23 @@ function relativeLinks(markdown: string): string[] {
   const prose = markdown.replace(/```[\s\S]*?```/g, '').replace(/`[^`\n]*`/g, '');
   return [...prose.matchAll(/\]\(([^)\s]+)(?:\s+"[^"]*")?\)/g)]
     .map((m) => m[1] as string)
-    .filter((target) => !/^[a-z][a-z0-9+.-]*:/i.test(target) && !target.startsWith('#'));
+    .filter((target) => !/^[a-z][a-z0-9+.-]*:/i.test(target));
+}
+
+/** The anchors GitHub gives a Markdown file's headings (`## The \`p8fs\` command` → `the-p8fs-command`). */
+function anchors(markdown: string): Set<string> {
+  const seen = new Map<string, number>();
+  const result = new Set<string>();
+  for (const [, heading] of markdown.replace(/```[\s\S]*?```/g, '').matchAll(/^#{1,6}\s+(.+?)\s*#*$/gm)) {
+    const slug = (heading as string)
+      .toLowerCase()
+      .replace(/[^\p{L}\p{N}\s_-]/gu, '')
+      .replace(/\s/g, '-');
+    const n = seen.get(slug) ?? 0;
+    seen.set(slug, n + 1);
+    result.add(n === 0 ? slug : `${slug}-${n}`);
+  }
+  return result;
 }
 
 describe('relative links in README.md and docs/', () => {
@@ -68,11 +84,14 @@ describe('relative links in README.md and docs/', () => {
       .map((f) => `docs/${f}`),
   ];
 
-  it.each(files)('%s links only to files that exist', (file) => {
-    const text = readFileSync(join(root, file), 'utf8');
-    const broken = relativeLinks(text).filter((target) => {
-      const path = resolve(dirname(join(root, file)), decodeURIComponent(target.replace(/#.*$/, '')));
-      return !existsSync(path);
+  it.each(files)('%s links only to files and headings that exist', (file) => {
+    const path = join(root, file);
+    const broken = relativeLinks(readFileSync(path, 'utf8')).filter((target) => {
+      const [name = '', fragment] = target.split('#');
+      const linked = name === '' ? path : resolve(dirname(path), decodeURIComponent(name));
+      if (!existsSync(linked)) return true;
+      if (!fragment || !linked.endsWith('.md')) return false;
+      return !anchors(readFileSync(linked, 'utf8')).has(decodeURIComponent(fragment).toLowerCase());
     });
     expect(broken).toEqual([]);
   });
