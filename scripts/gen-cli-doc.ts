@@ -82,7 +82,7 @@ function section(command: Command, depth: number): string[] {
   if (command.aliases().length > 0) {
     const parent = commandPath(command.parent as Command);
     const aliases = command.aliases().map((a) => code(`${parent} ${a}`));
-    lines.push(`Aliases: ${aliases.join(', ')}.`, '');
+    lines.push(`${aliases.length > 1 ? 'Aliases' : 'Alias'}: ${aliases.join(', ')}.`, '');
   }
   const before = helpText(command, 'before');
   if (before) lines.push('```text', before, '```', '');
@@ -121,7 +121,8 @@ export function renderCliDoc(program: Command = buildProgram()): string {
     '| command | what it does |',
     '| --- | --- |',
     ...top.map((c) => {
-      const aliases = c.aliases().length > 0 ? ` (alias ${c.aliases().map(code).join(', ')})` : '';
+      const word = c.aliases().length > 1 ? 'aliases' : 'alias';
+      const aliases = c.aliases().length > 0 ? ` (${word} ${c.aliases().map(code).join(', ')})` : '';
       return `| [${code(c.name())}](#${anchor(commandPath(c))})${aliases} | ${cell(c.description())} |`;
     }),
     '',
