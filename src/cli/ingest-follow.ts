@@ -7,6 +7,8 @@ import { type Client, WorkflowFailedError, WorkflowNotFoundError } from '@tempor
 import type { Config } from '../config/config.js';
 import type { IngestOutcome } from '../domain/ingest.js';
 import type { BuildMomentsOutcome } from '../domain/insight/build-moments.js';
+import type { Tier } from '../domain/tiers.js';
+import { dreamingQueue, storageQueue, watchForPollers } from './no-poller.js';
 import { followActivities } from './workflow-progress.js';
 
 export interface IngestRow {
@@ -119,8 +121,15 @@ export async function followIngests(
   say: (line: string) => void,
 ): Promise<void> {
   const deadline = Date.now() + timeoutSeconds * 1000;
-  say(`following ${rows.filter((r) => r.workflowId).length} workflow(s) (at most ${timeoutSeconds} s)`);
-  await Promise.all(rows.map((row) => followOne(cfg, client, row, deadline, say)));
+  const routed = rows.filter((r) => r.workflowId);
+  say(`following ${routed.length} workflow(s) (at most ${timeoutSeconds} s)`);
+  const queues = routed.map((r) => (r.moments ? dreamingQueue(cfg) : storageQueue(cfg, r.tier as Tier)));
+  const watch = watchForPollers(client, cfg.temporal.namespace, queues, say);
+  try {
+    await Promise.all(rows.map((row) => followOne(cfg, client, row, deadline, say)));
+  } finally {
+    await watch.stop();
+  }
 }
 
 export function printIngestTable(rows: IngestRow[]): void {

@@ -31,23 +31,32 @@ export function ourTaskQueues(cfg: QueueNaming): string[] {
   return [...TIERS.map((tier) => taskQueueFor(cfg, tier)), llmTaskQueue(cfg)];
 }
 
+/** One side of one task queue as Temporal describes it (the backlog only when `reportStats`). */
+export async function describeQueueSide(
+  client: Client,
+  namespace: string,
+  name: string,
+  kind: keyof typeof QUEUE_TYPES,
+  reportStats = true,
+): Promise<QueueSide> {
+  const described = await client.workflowService.describeTaskQueue({
+    namespace,
+    taskQueue: { name, kind: TASK_QUEUE_KIND_NORMAL },
+    taskQueueType: QUEUE_TYPES[kind],
+    reportStats,
+  });
+  return {
+    backlog: Number(described.stats?.approximateBacklogCount ?? 0),
+    pollers: described.pollers?.length ?? 0,
+  };
+}
+
 export async function taskQueueStats(client: Client, cfg: QueueNaming): Promise<TaskQueueStats[]> {
   const queues: TaskQueueStats[] = [];
   for (const name of ourTaskQueues(cfg)) {
-    const sides = {} as Record<keyof typeof QUEUE_TYPES, QueueSide>;
-    for (const [kind, taskQueueType] of Object.entries(QUEUE_TYPES) as [keyof typeof QUEUE_TYPES, number][]) {
-      const described = await client.workflowService.describeTaskQueue({
-        namespace: cfg.temporal.namespace,
-        taskQueue: { name, kind: TASK_QUEUE_KIND_NORMAL },
-        taskQueueType,
-        reportStats: true,
-      });
-      sides[kind] = {
-        backlog: Number(described.stats?.approximateBacklogCount ?? 0),
-        pollers: described.pollers?.length ?? 0,
-      };
-    }
-    queues.push({ name, ...sides });
+    const workflow = await describeQueueSide(client, cfg.temporal.namespace, name, 'workflow');
+    const activity = await describeQueueSide(client, cfg.temporal.namespace, name, 'activity');
+    queues.push({ name, workflow, activity });
   }
   return queues;
 }

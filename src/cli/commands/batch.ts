@@ -23,6 +23,7 @@ import {
 import { errorText } from '../../domain/errors.js';
 import { ingestBatchHandle, queryBatchProgress, startIngestBatch } from '../../temporal/batch-starts.js';
 import { connectTemporal } from '../../temporal/connection.js';
+import { storageQueue, watchForPollers } from '../no-poller.js';
 
 function wholeNumber(flag: string) {
   return (value: string): number => {
@@ -96,6 +97,10 @@ async function follow(cfg: Config, batchId: string): Promise<void> {
   const tty = process.stderr.isTTY;
   let lastLine = '';
   let lastPrinted = 0;
+  // ingestBatch runs on the small queue: without a worker there the bar would never move.
+  const watch = watchForPollers(temporal, cfg.temporal.namespace, [storageQueue(cfg, 'small')], (line) =>
+    console.error(tty ? `\n${line}` : line),
+  );
   try {
     const handle = ingestBatchHandle(temporal, batchId);
     let ended = false;
@@ -123,6 +128,7 @@ async function follow(cfg: Config, batchId: string): Promise<void> {
     const error = await result;
     if (error && !(error instanceof WorkflowFailedError)) throw error;
   } finally {
+    await watch.stop();
     await temporal.connection.close();
   }
 }

@@ -1,6 +1,7 @@
 /**
  * `p8fs dream start|complete|show`: dream analysis per tenant on the p8fs-llm task queue (an LLM worker,
- * `p8fs dreaming-worker`, must be running). start returns at once (or waits with --wait); complete
+ * `p8fs dreaming-worker`, must be running). start returns at once (or waits with --wait, saying within
+ * seconds when no worker polls the queue); complete
  * reports pending batch jobs and finalises those whose workflow has ended; show prints the latest dream.
  */
 import { type Command, Option } from 'commander';
@@ -15,6 +16,7 @@ import { connectTemporal } from '../../temporal/connection.js';
 import { llmTaskQueue } from '../../temporal/names.js';
 import { startDreamAnalysis } from '../../temporal/starts.js';
 import { completeDreamJobs } from '../dream-complete.js';
+import { dreamingQueue, watchForPollers } from '../no-poller.js';
 
 function positive(value: string): number {
   const n = Number(value);
@@ -79,7 +81,7 @@ export function registerDreamCommands(program: Command): void {
     .option('--wait', 'wait for the result and print it')
     .addHelpText(
       'after',
-      '\nNeeds a running dreaming worker: p8fs dreaming-worker\nExample:\n  p8fs dream start --tenant tenant-test --mode direct --wait',
+      '\nNeeds a running dreaming worker: p8fs dreaming-worker (p8fs stack up starts one)\nExample:\n  p8fs dream start --tenant tenant-test --mode direct --wait',
     )
     .action(
       async (options: {
@@ -117,7 +119,8 @@ export function registerDreamCommands(program: Command): void {
               ? 'waiting for the OpenAI Batch (may take hours; Ctrl-C leaves it running)…'
               : 'waiting…',
           );
-          const outcome = await handle.result();
+          const watch = watchForPollers(client, cfg.temporal.namespace, [dreamingQueue(cfg)], console.log);
+          const outcome = await handle.result().finally(() => watch.stop());
           if (outcome.status === 'skipped') {
             console.log(`skipped: ${outcome.reason}`);
             return;

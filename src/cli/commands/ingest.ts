@@ -139,15 +139,12 @@ async function connect(cfg: Config, options: IngestOptions): Promise<Connections
       throw s3Failure(cfg, error);
     });
     if (options.publish !== 'never') {
-      connections.nc = await connectNats(cfg, 'p8fs-ingest').catch((error: unknown) => {
-        throw new Error(`${errorText(error)} (set P8FS_NATS_URL)`);
-      });
+      // Its error names P8FS_NATS_URL and `p8fs stack up`, as Temporal's names TEMPORAL_ADDRESS.
+      connections.nc = await connectNats(cfg, 'p8fs-ingest');
       connections.jsm = await jetstreamManager(connections.nc);
     }
     if (options.wait || options.publish === 'auto') {
-      connections.temporal = await connectTemporal(cfg).catch((error: unknown) => {
-        throw new Error(`${errorText(error)} (set TEMPORAL_ADDRESS)`);
-      });
+      connections.temporal = await connectTemporal(cfg);
       connections.temporalConnected = true;
     }
     return connections;
