@@ -10,6 +10,15 @@
  */
 const PROCESSES = '^src/(bridge|subscriber|api|workers)/';
 const INFRASTRUCTURE = '^src/(events|temporal|clients|db|config|telemetry)/';
+/**
+ * The tokenizer (cl100k_base: megabytes of tables) and our domain modules that load it at run time. A
+ * domain module that imports one of these at run time must be listed here too (tokenizer-users-listed),
+ * so that workflows-no-tokenizer, which checks direct imports, also covers what workflows reach through
+ * src/domain. (depcruise's `reachable` cannot be used: it follows type-only imports, through which every
+ * workflow reaches the activities and so the tokenizer, though none of it is bundled.)
+ */
+const TOKENIZER_USERS = '^src/domain/(chunking|chunking-tokens|insight/dream-input)[.]ts$';
+const TOKENIZER = `(^|/)gpt-tokenizer(/|$)|${TOKENIZER_USERS}`;
 
 module.exports = {
   forbidden: [
@@ -45,6 +54,24 @@ module.exports = {
       to: { dependencyTypes: ['core'] },
     },
     {
+      name: 'workflows-no-tokenizer',
+      comment:
+        'The workflow bundle stays small and quick to load: workflows never load the tokenizer, directly or ' +
+        'through a domain module that does (TOKENIZER). Counting tokens is work for an activity.',
+      severity: 'error',
+      from: { path: '^src/workflows/' },
+      to: { path: TOKENIZER, dependencyTypesNot: ['type-only'] },
+    },
+    {
+      name: 'tokenizer-users-listed',
+      comment:
+        'A domain module that loads the tokenizer (or a module that does) is listed in TOKENIZER_USERS, so ' +
+        'workflows-no-tokenizer keeps it out of workflows.',
+      severity: 'error',
+      from: { path: '^src/domain/', pathNot: TOKENIZER_USERS },
+      to: { path: TOKENIZER, dependencyTypesNot: ['type-only'] },
+    },
+    {
       name: 'processes-not-activities',
       comment: 'The bridge and the subscriber only route events: they never run activities or workers.',
       severity: 'error',
@@ -64,6 +91,15 @@ module.exports = {
       severity: 'error',
       from: { path: '^src/', pathNot: '^src/cli/' },
       to: { path: '^src/cli/' },
+    },
+    {
+      name: 'cli-commands-independent',
+      comment:
+        'A CLI command never imports another command: what two commands share lives in src/cli/*.ts, so a ' +
+        'command can be changed, moved or loaded lazily on its own.',
+      severity: 'error',
+      from: { path: '^src/cli/commands/' },
+      to: { path: '^src/cli/commands/' },
     },
     {
       name: 'processes-are-peers',

@@ -41,6 +41,16 @@ const FIXTURE: Record<string, string> = {
   'src/bridge/route.ts': "import { worker } from '../workers/worker.js';\nexport const route = worker;",
   'src/config/settings.ts': "import { server } from '../stack/server.js';\nexport const settings = server;",
   'src/events/publish.ts': "import { main } from '../cli/main.js';\nexport const publish = main;",
+  'src/cli/shared.ts': 'export const shared = 1;',
+  'src/cli/commands/one.ts': "import { shared } from '../shared.js';\nexport const one = shared;",
+  'src/cli/commands/two.ts': "import { one } from './one.js';\nexport const two = one;",
+  'src/domain/chunking.ts': "import { encode } from 'gpt-tokenizer';\nexport const chunk = encode;",
+  'src/domain/counts.ts': "import { chunk } from './chunking.js';\nexport const counts = chunk;",
+  'src/domain/counted.ts': "import type { chunk } from './chunking.js';\nexport type C = typeof chunk;",
+  'src/workflows/tokens.ts': "import { chunk } from '../domain/chunking.js';\nexport const tokens = chunk;",
+  'src/workflows/tokenizer.ts': "import { encode } from 'gpt-tokenizer';\nexport const tokenizer = encode;",
+  'src/workflows/typed-tokens.ts':
+    "import type { chunk } from '../domain/chunking.js';\nexport type T = typeof chunk;",
 };
 
 describe('make lint: the direction of imports', () => {
@@ -74,12 +84,19 @@ describe('make lint: the direction of imports', () => {
       'processes-not-activities: src/bridge/route.ts → src/workers/worker.ts',
       'stack-only-from-cli: src/config/settings.ts → src/stack/server.ts',
       'nothing-imports-cli: src/events/publish.ts → src/cli/main.ts',
+      'cli-commands-independent: src/cli/commands/two.ts → src/cli/commands/one.ts',
+      'workflows-no-tokenizer: src/workflows/tokens.ts → src/domain/chunking.ts',
+      'workflows-no-tokenizer: src/workflows/tokenizer.ts → gpt-tokenizer',
+      'tokenizer-users-listed: src/domain/counts.ts → src/domain/chunking.ts',
     ];
     for (const line of expected) expect(result.output).toContain(line);
   });
 
-  it('allows what the rules allow: type-only activity imports in workflows, hashing in domain, the CLI starting the stack', () => {
+  it('allows what the rules allow: type-only activity imports in workflows, hashing in domain, the CLI starting the stack, commands sharing src/cli/*.ts, type-only imports of tokenizer users', () => {
     expect(result.output).not.toContain('src/workflows/typed.ts');
+    expect(result.output).not.toContain('src/cli/commands/one.ts →');
+    expect(result.output).not.toContain('src/workflows/typed-tokens.ts');
+    expect(result.output).not.toContain('src/domain/counted.ts');
     expect(result.output).not.toContain('src/domain/ok.ts');
     expect(result.output).not.toContain('src/cli/main.ts →');
     expect(result.output).not.toContain('src/workers/worker.ts →');
