@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { DEMO_SEARCH_QUERY, runDemoSearch } from '../../src/cli/commands/search.js';
+import { DEMO_SEARCH_QUERY, runDemoSearch } from '../../src/cli/demo-search.js';
 import { searchResources } from '../../src/db/search.js';
 import { fileIdFor } from '../../src/domain/ids.js';
 import { samplesDir } from '../../src/stack/paths.js';

@@ -33,7 +33,7 @@ import { createLlmWorker } from '../../workers/llm-worker.js';
 import { createStorageWorkers } from '../../workers/storage-worker.js';
 import { runDreamsDemo } from '../demo-dreams.js';
 import { runMomentsDemo } from '../demo-moments.js';
-import { runDemoSearch } from './search.js';
+import { runDemoSearch } from '../demo-search.js';
 
 interface Row {
   file: string;

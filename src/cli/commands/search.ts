@@ -4,18 +4,10 @@
  */
 import { type Command, InvalidArgumentError } from 'commander';
 import { createPool, pgAddress } from '../../clients/postgres.js';
-import { type Config, loadConfig } from '../../config/config.js';
+import { loadConfig } from '../../config/config.js';
 import { databaseName } from '../../db/ensure-database.js';
-import {
-  DEFAULT_SEARCH_LIMIT,
-  hitLocation,
-  MAX_SEARCH_LIMIT,
-  type SearchResult,
-  SNIPPET_START,
-  SNIPPET_STOP,
-  searchResources,
-} from '../../db/search.js';
-import { errorText } from '../../domain/errors.js';
+import { DEFAULT_SEARCH_LIMIT, MAX_SEARCH_LIMIT, searchResources } from '../../db/search.js';
+import { formatSearchResult } from '../search-format.js';
 
 function wholeNumber(min: number, max: number): (value: string) => number {
   return (value) => {
@@ -24,43 +16,6 @@ function wholeNumber(min: number, max: number): (value: string) => number {
       throw new InvalidArgumentError(`${JSON.stringify(value)} is not a whole number from ${min} to ${max}`);
     return n;
   };
-}
-
-/** Snippets hold the chunk's line breaks and layout spaces: one line reads better in a list. */
-function oneLine(text: string): string {
-  return text.replace(/\s+/g, ' ').trim();
-}
-
-/** On a terminal the «marks» become bold; in a pipe or a file they stay, so the match is still visible. */
-function highlight(snippet: string, tty: boolean): string {
-  if (!tty) return snippet;
-  return snippet.split(SNIPPET_START).join('\u001b[1m').split(SNIPPET_STOP).join('\u001b[22m');
-}
-
-/** The text form of a search result; exported for the demo, which ends with one query. */
-export function formatSearchResult(result: SearchResult, tenantId: string, tty = false): string {
-  const lines: string[] = [];
-  if (result.note) lines.push(`no hits for ${JSON.stringify(result.query)}: ${result.note}`);
-  else if (result.total === 0)
-    lines.push(
-      `no hits for ${JSON.stringify(result.query)} in tenant ${tenantId} (searched as ${result.parsedQuery})`,
-    );
-  else {
-    const last = result.offset + result.hits.length;
-    lines.push(
-      `${result.total} hit${result.total === 1 ? '' : 's'} for ${JSON.stringify(result.query)} in tenant ${tenantId}` +
-        (result.hits.length === 0
-          ? ` (none past ${result.offset})`
-          : ` (showing ${result.offset + 1}–${last}, searched as ${result.parsedQuery})`),
-    );
-    result.hits.forEach((hit, i) => {
-      lines.push('');
-      lines.push(`${result.offset + i + 1}. ${hitLocation(hit)}  (rank ${hit.rank.toFixed(3)})`);
-      lines.push(`   ${highlight(oneLine(hit.snippet), tty)}`);
-    });
-    if (last < result.total) lines.push('', `more: add --offset ${last}`);
-  }
-  return lines.join('\n');
 }
 
 export function registerSearchCommand(program: Command): void {
@@ -138,30 +93,4 @@ export function registerSearchCommand(program: Command): void {
         }
       },
     );
-}
-
-/** The query `make demo` ends with: a phrase from page 3 of Sample.pdf, so the hit shows its page. */
-export const DEMO_SEARCH_QUERY = 'engram processor for content chunking';
-
-/**
- * The demo's last step: one search over the demo tenant's files, top hits printed. A failed query
- * makes the demo fail (returns false) after saying why.
- */
-export async function runDemoSearch(
-  cfg: Config,
-  tenantId: string,
-  say: (line: string) => void,
-): Promise<boolean> {
-  say(`search: p8fs search "${DEMO_SEARCH_QUERY}" --tenant ${tenantId} --limit 3`);
-  const pool = createPool(cfg, 1);
-  try {
-    const result = await searchResources(pool, { tenantId, query: DEMO_SEARCH_QUERY, limit: 3 });
-    console.log(`\n${formatSearchResult(result, tenantId, process.stdout.isTTY === true)}`);
-    return true;
-  } catch (error) {
-    say(`✗ search failed: ${errorText(error)}`);
-    return false;
-  } finally {
-    await pool.end();
-  }
 }
