@@ -1,6 +1,6 @@
 # P8FS Flows image: one image for every process; the role is the command (`p8fs migrate`, `p8fs bridge`,
-# `p8fs seaweed-events`, `p8fs worker --tier small|medium|large|llm`, `p8fs api`). Used by docker-compose.yml and
-# deploy/k8s. Build: docker build -t p8fs-flows:0.1.0 .
+# `p8fs subscriber`, `p8fs storage-worker --tier small|medium|large`, `p8fs dreaming-worker`, `p8fs api`).
+# Used by docker-compose.yml and deploy/k8s. Build: docker build -t p8fs-flows:0.1.0 .
 # No container engine exists where this project is developed: test/unit/deploy.test.ts lints this file
 # with hadolint (.hadolint.yaml) and checks that it runs the same npm scripts `make test` runs
 # (`npm install`, `npm run build`) and starts the same entry point (`node bin/p8fs.js`). docs/DEPLOY.md.

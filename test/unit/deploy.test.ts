@@ -188,17 +188,70 @@ describe('deploy/k8s', () => {
     );
     const args = (name: string) =>
       named(base.objects, 'Deployment', name).spec.template.spec.containers[0].args;
+    // The primary command names (src/cli/process-commands.ts); the Deployments keep the seeds' names.
     expect(args('tiered-storage-router')).toEqual(['bridge']);
-    expect(args('seaweedfs-grpc-subscriber')).toEqual(['seaweed-events']);
+    expect(args('seaweedfs-grpc-subscriber')).toEqual(['subscriber']);
     expect(args('p8fs-api')).toEqual(['api']);
     for (const [name, tier] of Object.entries(WORKERS))
-      expect(args(name)).toEqual(['worker', '--tier', tier]);
+      expect(args(name)).toEqual(tier === 'llm' ? ['dreaming-worker'] : ['storage-worker', '--tier', tier]);
     const job = named(base.objects, 'Job', 'p8fs-migrate');
     expect(job.spec.template.spec.containers[0].args).toEqual(['migrate']);
     const images = new Set(
       [...of(base.objects, 'Deployment'), job].map((o) => o.spec.template.spec.containers[0].image),
     );
     expect(images).toEqual(new Set(['p8fs-flows:0.1.0']));
+  });
+
+  it("labels the pods so the seeds' kubectl selectors find them", () => {
+    const storage = ['storage-worker-small', 'storage-worker-medium', 'storage-worker-large'];
+    const expected: Record<string, string[]> = {
+      'app=tiered-storage-router': ['tiered-storage-router'],
+      'app=storage-worker': storage,
+      'tier=small': ['storage-worker-small'],
+      'tier=medium': ['storage-worker-medium'],
+      'tier=large': ['storage-worker-large'],
+      'component=worker': [...storage, 'p8fs-dreaming-worker'],
+    };
+    // Every selector the seeds use on namespace p8fs is one of these.
+    const seedsDir = join(root, '../shared/seeds');
+    const seeds = readdirSync(seedsDir)
+      .filter((f) => f.endsWith('.txt'))
+      .map((f) => readFileSync(join(seedsDir, f), 'utf8'))
+      .join('\n');
+    const used = seeds
+      .split('\n')
+      .filter((line) => /^kubectl .*-n p8fs\b/.test(line))
+      .flatMap((line) => [...line.matchAll(/-l ([\w.-]+=[\w.-]+)/g)].map((m) => m[1] as string));
+    expect(used.length).toBeGreaterThan(3);
+    for (const selector of used) expect(Object.keys(expected), selector).toContain(selector);
+    const deployments = of(base.objects, 'Deployment');
+    for (const [selector, names] of Object.entries(expected)) {
+      const [key, value] = selector.split('=') as [string, string];
+      // `kubectl get deployments -l` reads the Deployment's labels, `kubectl logs -l` its pods'.
+      const selected = (labels: (d: K8sObject) => Record<string, string>) =>
+        deployments
+          .filter((d) => labels(d)?.[key] === value)
+          .map((d) => d.metadata.name)
+          .sort();
+      expect(
+        selected((d) => d.metadata.labels),
+        selector,
+      ).toEqual([...names].sort());
+      expect(
+        selected((d) => d.spec.template.metadata.labels),
+        selector,
+      ).toEqual([...names].sort());
+    }
+    // The recommended labels stay, the component naming the process.
+    const component = (name: string) =>
+      named(base.objects, 'Deployment', name).spec.template.metadata.labels['app.kubernetes.io/component'];
+    expect(component('tiered-storage-router')).toBe('bridge');
+    expect(component('seaweedfs-grpc-subscriber')).toBe('subscriber');
+    for (const name of storage) expect(component(name)).toBe('storage-worker');
+    expect(component('p8fs-dreaming-worker')).toBe('dreaming-worker');
+    expect(component('p8fs-api')).toBe('api');
+    for (const d of deployments)
+      expect(d.spec.template.metadata.labels['app.kubernetes.io/name']).toBe(d.metadata.name);
   });
 
   it('sets only variables src/config reads, with values it accepts', () => {

@@ -45,11 +45,11 @@ const compose = parse(source, { merge: true }) as ComposeFile;
 const INFRA = ['temporal-postgresql', 'temporal', 'temporal-ui', 'nats', 'seaweedfs', 'postgres'];
 const APP_LONG_RUNNING = [
   'bridge',
-  'seaweed-events',
-  'worker-small',
-  'worker-medium',
-  'worker-large',
-  'worker-llm',
+  'subscriber',
+  'storage-worker-small',
+  'storage-worker-medium',
+  'storage-worker-large',
+  'dreaming-worker',
   'api',
 ];
 const ONE_SHOT = ['temporal-schema', 'temporal-admin-tools', 'migrate'];
@@ -290,7 +290,12 @@ describe('docker-compose.yml', () => {
     expect(envOf(service('api')).P8FS_API_PORT).toBe('8080');
     expect(envOf(service('api')).P8FS_API_HOST).toBe('0.0.0.0');
     expect(service('api').ports).toContain('127.0.0.1:8080:8080');
-    for (const worker of ['worker-small', 'worker-medium', 'worker-large', 'worker-llm']) {
+    for (const worker of [
+      'storage-worker-small',
+      'storage-worker-medium',
+      'storage-worker-large',
+      'dreaming-worker',
+    ]) {
       expect(words(service(worker).healthcheck?.test)).toContain(':9464/health');
     }
   });
@@ -299,11 +304,11 @@ describe('docker-compose.yml', () => {
     const commands: Record<string, string> = {
       migrate: 'migrate',
       bridge: 'bridge',
-      'seaweed-events': 'seaweed-events',
-      'worker-small': 'worker --tier small',
-      'worker-medium': 'worker --tier medium',
-      'worker-large': 'worker --tier large',
-      'worker-llm': 'worker --tier llm',
+      subscriber: 'subscriber',
+      'storage-worker-small': 'storage-worker --tier small',
+      'storage-worker-medium': 'storage-worker --tier medium',
+      'storage-worker-large': 'storage-worker --tier large',
+      'dreaming-worker': 'dreaming-worker',
       api: 'api',
     };
     for (const name of APP) {

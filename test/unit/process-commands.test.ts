@@ -3,9 +3,18 @@
  * for the seeds and older scripts reaches the same command of the real command tree.
  */
 import { type Command, CommanderError } from 'commander';
-import { describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it, vi } from 'vitest';
 import { PROCESS_COMMANDS } from '../../src/cli/process-commands.js';
 import { buildProgram } from '../../src/cli/program.js';
+import { runSelfTestCommand } from '../../src/cli/self-test/run.js';
+import { runWorkerProcess } from '../../src/cli/worker-process.js';
+
+// What each command runs, without servers: the worker process and the self-test are stand-ins.
+vi.mock('../../src/cli/worker-process.js', async (original) => ({
+  ...(await original<typeof import('../../src/cli/worker-process.js')>()),
+  runWorkerProcess: vi.fn(async () => undefined),
+}));
+vi.mock('../../src/cli/self-test/run.js', () => ({ runSelfTestCommand: vi.fn(async () => undefined) }));
 
 /** `p8fs …args` through the real tree, with commander's exits and output captured. */
 async function parse(args: string[]): Promise<{ code: number; out: string; err: string }> {
@@ -90,5 +99,44 @@ describe('process command names', () => {
     const missing = await parse(['self-test', '--tier', 'small']);
     expect(missing.code).toBe(1);
     expect(missing.err).toContain("required option '--send-sample <file>' not specified");
+  });
+
+  describe('what each spelling runs', () => {
+    beforeEach(() => {
+      vi.mocked(runWorkerProcess).mockClear();
+      vi.mocked(runSelfTestCommand).mockClear();
+    });
+
+    it('storage-worker --tier T runs the storage worker; with --send-sample, the self-test', async () => {
+      expect((await parse(['storage-worker', '--tier', 'small'])).code).toBe(0);
+      expect(runWorkerProcess).toHaveBeenLastCalledWith(['small']);
+      expect((await parse(['worker', '--tier', 'medium', 'large'])).code).toBe(0);
+      expect(runWorkerProcess).toHaveBeenLastCalledWith(['medium', 'large']);
+      expect(runSelfTestCommand).not.toHaveBeenCalled();
+      for (const name of ['storage-worker', 'self-test']) {
+        expect((await parse([name, '--tier', 'small', '--send-sample', 'Sample.pdf'])).code).toBe(0);
+        expect(runSelfTestCommand).toHaveBeenLastCalledWith(
+          expect.objectContaining({ tier: ['small'], sendSample: 'Sample.pdf', tenant: 'tenant-test' }),
+        );
+      }
+      expect(runWorkerProcess).toHaveBeenCalledTimes(2);
+    });
+
+    it('dreaming-worker and the deprecated worker --tier llm run the dreaming worker; the alias says so', async () => {
+      const stderr = vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
+      try {
+        expect((await parse(['dreaming-worker'])).code).toBe(0);
+        expect(runWorkerProcess).toHaveBeenLastCalledWith(['llm']);
+        expect(stderr).not.toHaveBeenCalled();
+        expect((await parse(['worker', '--tier', 'llm'])).code).toBe(0);
+        expect(runWorkerProcess).toHaveBeenLastCalledWith(['llm']);
+        expect(stderr).toHaveBeenCalledTimes(1);
+        expect(String(stderr.mock.calls[0]?.[0])).toMatch(
+          /^p8fs: `worker --tier llm` is deprecated: run `p8fs dreaming-worker`/,
+        );
+      } finally {
+        stderr.mockRestore();
+      }
+    });
   });
 });
