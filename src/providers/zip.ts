@@ -3,7 +3,8 @@
  * decompressed bytes: each entry's size is checked against the budget from the central directory before
  * it is inflated, and the inflation itself stops at the budget, so an entry whose directory lies about
  * its size cannot expand past it either. A ~1 MB ZIP can hold a gigabyte of XML; nothing here holds more
- * than the budget.
+ * than the budget. Kept over yauzl (asynchronous, ~130× slower on a large directory read from a file, and
+ * refusing a whole archive for one `../` name): docs/PERFORMANCE.md, "Parsers kept or replaced".
  */
 import { readSync } from 'node:fs';
 import { promisify } from 'node:util';

@@ -4,6 +4,8 @@
  * a plain property that prompt packing reads before the first generation, and loading the weights just
  * to learn one number would make start-up slow. Format: https://github.com/ggml-org/ggml/blob/master/docs/gguf.md
  * (little endian: magic "GGUF", version, tensor count, metadata count, then typed key/value pairs).
+ * Kept over node-llama-cpp's readGgufFileInfo (asynchronous, reads all the metadata, loads the runtime):
+ * docs/PERFORMANCE.md, "Parsers kept or replaced".
  */
 import { closeSync, openSync, readSync } from 'node:fs';
 
