@@ -215,7 +215,13 @@ export async function completeUpload(
     .catch((error: unknown) => {
       const name = (error as { name?: string }).name;
       if (name === 'InvalidPart' || name === 'InvalidPartOrder' || name === 'EntityTooSmall')
-        throw new ApiProblem(409, `S3 refused to merge the parts: ${(error as Error).message}`);
+        throw new ApiProblem(
+          409,
+          `S3 refused to merge the parts: ${(error as Error).message}`,
+          {},
+          undefined,
+          { cause: error },
+        );
       uploadGone(error);
     });
   return { parts: sorted.length };

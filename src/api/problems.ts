@@ -40,8 +40,10 @@ export class ApiProblem extends Error {
     readonly detail: string,
     readonly extensions: Record<string, unknown> = {},
     readonly kind?: string,
+    // The error it answers for (logged with it; the client sees only `detail`).
+    options?: ErrorOptions,
   ) {
-    super(detail);
+    super(detail, options);
     this.name = 'ApiProblem';
   }
 }

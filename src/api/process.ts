@@ -51,7 +51,7 @@ async function connect(cfg: Config, log?: Logger): Promise<{ deps: ApiDeps; nc: 
   } catch (error) {
     await pool.end();
     s3.destroy();
-    throw new Error(`${errorText(error)} (set P8FS_NATS_URL)`);
+    throw new Error(`${errorText(error)} (set P8FS_NATS_URL)`, { cause: error });
   }
   const jsm = await jetstreamManager(nc);
   await ensureStreams(jsm, cfg);
@@ -85,9 +85,10 @@ export async function startApi(
   } catch (error) {
     await close();
     const code = (error as NodeJS.ErrnoException).code;
-    throw new Error(
-      `P8FS_API_PORT=${port} / P8FS_API_HOST=${host}: cannot listen: ${code === 'EADDRINUSE' ? 'the port is already in use' : errorText(error)}`,
-    );
+    const where = `P8FS_API_PORT=${port} / P8FS_API_HOST=${host}: cannot listen`;
+    // Said in words, without a cause: errorText would put the cause's EADDRINUSE in front of them.
+    if (code === 'EADDRINUSE') throw new Error(`${where}: the port is already in use`);
+    throw new Error(`${where}: ${errorText(error)}`, { cause: error });
   }
   const address = app.server.address();
   const actualPort = typeof address === 'object' && address ? address.port : port;

@@ -61,7 +61,9 @@ export const archiveProvider: ContentProvider = {
       entries = readZipDirectory(buffer);
     } catch (err) {
       if (err instanceof ZipFormatError)
-        throw new CorruptFileError(`${name} is damaged or not a ZIP archive (${err.message})`);
+        throw new CorruptFileError(`${name} is damaged or not a ZIP archive (${err.message})`, {
+          cause: err,
+        });
       throw err;
     }
     const files = entries.filter((e) => !e.name.endsWith('/'));
@@ -95,7 +97,9 @@ export const archiveProvider: ContentProvider = {
         }
         if (isResourceExhaustion(err)) throw exhausted(name, err);
         const reason = err instanceof Error ? err.message : String(err);
-        throw new CorruptFileError(`${name} is damaged: ${entry.name} cannot be read (${reason})`);
+        throw new CorruptFileError(`${name} is damaged: ${entry.name} cannot be read (${reason})`, {
+          cause: err,
+        });
       }
     }
     return {

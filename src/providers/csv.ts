@@ -198,7 +198,7 @@ function csvFailure(name: string, err: unknown, ctx: ProviderContext): Error {
         `a record ${err.message.replace(/^.*?(at line \d+).*$/s, '$1')}`,
       );
     }
-    return new CorruptFileError(`${name} is not valid CSV: ${err.message}`);
+    return new CorruptFileError(`${name} is not valid CSV: ${err.message}`, { cause: err });
   }
   return err instanceof Error ? err : new Error(String(err));
 }

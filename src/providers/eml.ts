@@ -51,7 +51,9 @@ export const emlProvider: ContentProvider = {
     } catch (err) {
       ctx.signal.throwIfAborted();
       if (isResourceExhaustion(err)) throw exhausted(name, err);
-      throw new CorruptFileError(`${name} is not a readable e-mail message (${(err as Error).message})`);
+      throw new CorruptFileError(`${name} is not a readable e-mail message (${(err as Error).message})`, {
+        cause: err,
+      });
     }
     ctx.signal.throwIfAborted();
     const headers = {

@@ -160,7 +160,9 @@ function parseJson(text: string, name: string, limits: ExtractionLimits): unknow
     if (isResourceExhaustion(err)) throw err;
     const offset = jsonErrorOffset(text);
     const where = offset >= 0 ? describeOffset(text, offset) : 'unknown position';
-    throw new CorruptFileError(`${name} is not valid JSON (${where}): ${(err as Error).message}`);
+    throw new CorruptFileError(`${name} is not valid JSON (${where}): ${(err as Error).message}`, {
+      cause: err,
+    });
   }
 }
 

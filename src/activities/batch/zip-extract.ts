@@ -129,7 +129,9 @@ async function extractMembers(
     entries = readZipDirectory(zip);
   } catch (error) {
     if (error instanceof ZipFormatError)
-      throw new CorruptFileError(`${where} is damaged or not a ZIP archive (${error.message})`);
+      throw new CorruptFileError(`${where} is damaged or not a ZIP archive (${error.message})`, {
+        cause: error,
+      });
     throw error;
   }
   const files = entries.filter((e) => !e.name.endsWith('/'));
@@ -183,7 +185,9 @@ async function extractMembers(
         );
       }
       const reason = error instanceof Error ? error.message : String(error);
-      throw new CorruptFileError(`${where} is damaged: ${entry.name} cannot be read (${reason})`);
+      throw new CorruptFileError(`${where} is damaged: ${entry.name} cannot be read (${reason})`, {
+        cause: error,
+      });
     }
     const { size } = await stat(target);
     const md5 = hash.digest('hex');

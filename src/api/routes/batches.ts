@@ -79,7 +79,8 @@ export function registerBatchRoutes(app: FastifyInstance, deps: ApiDeps): void {
           status: `/v1/batches/${started.batchId}`,
         });
       } catch (error) {
-        if (error instanceof BatchRequestError) throw new ApiProblem(400, error.message);
+        if (error instanceof BatchRequestError)
+          throw new ApiProblem(400, error.message, {}, undefined, { cause: error });
         if (error instanceof WorkflowExecutionAlreadyStartedError)
           throw new ApiProblem(409, `batch ${request.body.batchId} was started before`);
         throw error;

@@ -18,6 +18,9 @@ function temporalUnavailable(deps: ApiDeps, error: unknown): never {
   throw new ApiProblem(
     503,
     `Temporal at ${deps.cfg.temporal.address} (TEMPORAL_ADDRESS) did not answer: ${(error as Error).message}`,
+    {},
+    undefined,
+    { cause: error },
   );
 }
 

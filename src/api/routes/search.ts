@@ -50,7 +50,8 @@ export function registerSearchRoute(app: FastifyInstance, deps: ApiDeps): void {
       try {
         return await searchResources(deps.pool, { tenantId: tenantOf(request), query: q, limit, offset });
       } catch (error) {
-        if (error instanceof SearchQueryError) throw new ApiProblem(400, error.message);
+        if (error instanceof SearchQueryError)
+          throw new ApiProblem(400, error.message, {}, undefined, { cause: error });
         throw error;
       }
     },

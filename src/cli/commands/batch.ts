@@ -40,7 +40,7 @@ export function readKeyList(file: string): string[] {
   try {
     text = readFileSync(file === '-' ? 0 : file, 'utf8');
   } catch (error) {
-    throw new Error(`--list ${file}: cannot read it (${errorText(error)})`);
+    throw new Error(`--list ${file}: cannot read it (${errorText(error)})`, { cause: error });
   }
   const keys = text
     .split(/\r?\n/)

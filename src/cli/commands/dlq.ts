@@ -35,7 +35,8 @@ function since(value: string): Date {
   try {
     return parseSince(value, new Date());
   } catch (error) {
-    throw new InvalidArgumentError((error as Error).message);
+    // commander's InvalidArgumentError takes no options: the cause is set on it.
+    throw Object.assign(new InvalidArgumentError((error as Error).message), { cause: error });
   }
 }
 

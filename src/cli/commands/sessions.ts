@@ -32,7 +32,9 @@ export function registerSessionsCommands(program: Command): void {
         try {
           json = JSON.parse(readFileSync(file, 'utf8'));
         } catch (error) {
-          throw new InvalidSessionError(`${file}: not a readable JSON file (${errorText(error)})`);
+          throw new InvalidSessionError(`${file}: not a readable JSON file (${errorText(error)})`, {
+            cause: error,
+          });
         }
         return { file, sessions: parseSessions(json, file) };
       });

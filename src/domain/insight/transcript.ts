@@ -237,6 +237,7 @@ export function parseTranscriptJson(text: string, where = 'transcript'): Transcr
   } catch (error) {
     throw new InvalidTranscriptError(
       `${where} is not valid JSON: ${error instanceof Error ? error.message : String(error)}`,
+      { cause: error },
     );
   }
   try {
@@ -244,7 +245,7 @@ export function parseTranscriptJson(text: string, where = 'transcript'): Transcr
   } catch (error) {
     // Say which file: "s3://acme/transcripts/day1.json: transcript segments[3].timestamp: …".
     if (error instanceof InvalidTranscriptError && where !== 'transcript')
-      throw new InvalidTranscriptError(`${where}: ${error.message}`);
+      throw new InvalidTranscriptError(`${where}: ${error.message}`, { cause: error });
     throw error;
   }
 }

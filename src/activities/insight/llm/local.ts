@@ -142,6 +142,7 @@ async function load(path: string, contextSize: number, threads: number): Promise
   } catch (error) {
     throw new LlmProviderUnavailableError(
       `P8FS_LLM_PROVIDER=local: node-llama-cpp's prebuilt CPU binary for ${process.platform}-${process.arch} did not load (reinstall with npm ci; building llama.cpp from source is not attempted here): ${errorText(error)}`,
+      { cause: error },
     );
   }
   let model: LlamaModel;

@@ -72,10 +72,14 @@ export function classifyHttpError(error: unknown, where: string): Error {
   if (status === 401 || status === 403) {
     return new LlmAuthError(
       `${where} refused the API key (HTTP ${status}): check the key variable for this provider (OPENAI_API_KEY or ANTHROPIC_API_KEY). Server said: ${errorText(error)}`,
+      { cause: error },
     );
   }
   if (status !== undefined && status >= 400 && status < 500 && !isRetryableHttp(error)) {
-    return new LlmRequestRejectedError(`${where} rejected the request (HTTP ${status}): ${errorText(error)}`);
+    return new LlmRequestRejectedError(
+      `${where} rejected the request (HTTP ${status}): ${errorText(error)}`,
+      { cause: error },
+    );
   }
   return error instanceof Error ? error : new Error(String(error));
 }
@@ -108,6 +112,7 @@ export async function withHttpRetries<T>(
           type: 'LlmUnavailableError',
           message: `${where} is unavailable after ${attempt} attempt(s) (${status !== undefined ? `HTTP ${status}` : 'no response'}): ${errorText(error)}${asked !== undefined ? `; the server asked to wait ${Math.round(asked / 1000)} s` : ''}`,
           nonRetryable: false,
+          ...(error instanceof Error ? { cause: error } : {}),
           ...(asked !== undefined ? { nextRetryDelay: Math.max(1000, asked) } : {}),
         });
       }
