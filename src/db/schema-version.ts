@@ -33,7 +33,7 @@ export function schemaProblem(database: string, state: SchemaState): string | un
   const fix = 'run `p8fs migrate` (`p8fs stack up` runs it too)';
   if (state.kind === 'missing') return `database ${database} has no schema (no schema_migrations): ${fix}`;
   if (state.kind === 'behind') {
-    const names = state.pending.map((m) => `${String(m.version).padStart(4, '0')}_${m.name}`).join(', ');
+    const names = state.pending.map((m) => `${m.version}_${m.name}`).join(', ');
     return `database ${database} lacks ${state.pending.length} migration(s) this code needs (${names}): ${fix}`;
   }
   return undefined;
