@@ -73,7 +73,7 @@ describe('p8fs CLI process (real servers)', () => {
     expect(result.stdout).toContain('[self-test] PASSED');
   });
 
-  it('storage-worker --send-sample with a corrupt file fails with exit 1 and says why', async () => {
+  it('self-test --send-sample with a corrupt file fails with exit 1 and says why', async () => {
     // A WAV header followed by bytes no decoder accepts (audio is a supported type since transcription).
     const dir = mkdtempSync(join(tmpdir(), 'p8fs-cli-test-'));
     const corrupt = join(dir, 'corrupt.wav');
@@ -82,7 +82,7 @@ describe('p8fs CLI process (real servers)', () => {
       Buffer.concat([Buffer.from('RIFF$\u0010\u0000\u0000WAVEfmt ', 'latin1'), Buffer.alloc(200, 0x5a)]),
     );
     const result = await runCli(
-      ['storage-worker', '--tier', 'small', '--send-sample', corrupt, '--tenant', tenantFor('wav')],
+      ['self-test', '--tier', 'small', '--send-sample', corrupt, '--tenant', tenantFor('wav')],
       env,
     ).finally(() => rmSync(dir, { recursive: true, force: true }));
     expect(result.code).toBe(1);
@@ -115,18 +115,22 @@ describe('p8fs CLI process (real servers)', () => {
     // Transcribing the two WAVs and OCR of Sample.pdf's page 8 take tens of seconds on a busy 2-core machine.
   }, 240_000);
 
-  it('bridge process: serves /health and /metrics, routes an event, stops gracefully on SIGTERM', async () => {
+  it('bridge process (as the seeds start it: router --worker-id): serves /health and /metrics, routes an event, stops gracefully on SIGTERM', async () => {
     const healthPort = await freePort();
-    const bridge = startCli(['bridge'], {
+    const bridge = startCli(['router', '--worker-id=local-router'], {
       ...env,
       P8FS_LOG_LEVEL: 'info',
       P8FS_BRIDGE_HEALTH_PORT: String(healthPort),
     });
     try {
       await bridge.waitFor(/bridge running/);
+      // One name in the logs whatever the command was called; the seeds' worker id marks the instance.
+      expect(bridge.output()).toMatch(
+        /"name":"p8fs-bridge".*"instance":"local-router".*"msg":"bridge running"/,
+      );
       const health = await fetch(`http://127.0.0.1:${healthPort}/health`);
       expect(health.status).toBe(200);
-      expect(await health.json()).toMatchObject({ status: 'ok', temporal: 'up' });
+      expect(await health.json()).toMatchObject({ process: 'p8fs-bridge', status: 'ok', temporal: 'up' });
       const nc = await connectNats(cfg, 'cli-test-publisher');
       await jetstream(nc).publish(cfg.nats.eventsSubject, '{"event_type":"create","path":"/buckets/t/x/"}');
       await nc.close();
@@ -208,5 +212,18 @@ describe('p8fs CLI process (real servers)', () => {
     expect(result.code).toBe(0);
     expect(result.stdout).toMatch(/Usage: p8fs storage-worker/);
     expect(result.stdout).toContain('--send-sample <file>');
+    // The process commands load alone (src/cli/main.ts): under every name and alias.
+    for (const [name, usage] of [
+      ['self-test', 'self-test'],
+      ['router', 'bridge'],
+      ['tiered-storage-router', 'bridge'],
+      ['seaweed-events', 'subscriber'],
+      ['seaweedfs-grpc-subscriber', 'subscriber'],
+      ['dreaming-worker', 'dreaming-worker'],
+    ]) {
+      const help = await runCli([name as string, '--help'], env);
+      expect(help.code, `${name}: ${help.stderr}`).toBe(0);
+      expect(help.stdout).toMatch(new RegExp(`Usage: p8fs ${usage}[ |]`));
+    }
   });
 });

@@ -73,11 +73,11 @@ beforeAll(async () => {
   p = await createPipeline('deploy', {}, env);
   const worker = startBuilt(['worker', '--tier', 'small', 'llm']);
   const bridge = startBuilt(['bridge']);
-  const subscriber = startBuilt(['seaweed-events']);
+  const subscriber = startBuilt(['subscriber']);
   await Promise.all([
     healthy(workerPort, worker, 'p8fs worker'),
     healthy(bridgePort, bridge, 'p8fs bridge'),
-    healthy(subscriberPort, subscriber, 'p8fs seaweed-events'),
+    healthy(subscriberPort, subscriber, 'p8fs subscriber'),
   ]);
 }, 150_000);
 
@@ -159,11 +159,18 @@ describe('deployment observability against real processes', () => {
     expect(missing).toEqual([]);
   }, 90_000);
 
-  it('each role answers its probe on the port deploy/k8s gives it', async () => {
-    for (const port of [bridgePort, subscriberPort, workerPort]) {
+  it('each role answers its probe on the port deploy/k8s gives it, under its process name', async () => {
+    for (const [port, name] of [
+      [bridgePort, 'p8fs-bridge'],
+      [subscriberPort, 'p8fs-subscriber'],
+      // `worker --tier small llm`: a storage worker that serves the LLM queue too.
+      [workerPort, 'p8fs-storage-worker'],
+    ] as const) {
       const response = await fetch(`http://127.0.0.1:${port}/health`);
       expect(response.status).toBe(200);
-      expect(((await response.json()) as { status?: string }).status).toBe('ok');
+      expect(await response.json()).toMatchObject({ process: name, status: 'ok' });
+      const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+      expect(metrics).toMatch(new RegExp(`^p8fs_process_info\\{process="${name}"\\} 1$`, 'm'));
     }
   });
 });

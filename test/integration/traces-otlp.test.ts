@@ -285,7 +285,7 @@ describe('traces over OTLP into a real Jaeger v2 (bridge and worker as child pro
     expect(parentOf(startSpan)).toBe(eventSpan.spanID);
     expect(serviceOf(trace, startSpan)).toBe('p8fs-bridge');
     expect(parentOf(runSpan)).toBe(startSpan.spanID);
-    expect(serviceOf(trace, runSpan)).toBe('p8fs-worker');
+    expect(serviceOf(trace, runSpan)).toBe('p8fs-storage-worker');
     expect(tag(runSpan, 'temporalWorkflowId') ?? tag(startSpan, 'temporalWorkflowId')).toBe(workflowId);
 
     // Every activity: scheduled under the workflow run, executed (in the worker) under its schedule.
@@ -300,13 +300,13 @@ describe('traces over OTLP into a real Jaeger v2 (bridge and worker as child pro
           scheduled.map((s) => s.spanID),
           activity,
         ).toContain(parentOf(r));
-        expect(serviceOf(trace, r)).toBe('p8fs-worker');
+        expect(serviceOf(trace, r)).toBe('p8fs-storage-worker');
         expect(tag(r, 'temporalWorkflowId')).toBe(workflowId);
       }
     }
 
     // ONE trace: no span of this workflow landed in another trace.
-    const workerTraces = await traces('p8fs-worker');
+    const workerTraces = await traces('p8fs-storage-worker');
     const tracesOfWorkflow = new Set(
       workerTraces
         .filter((t) => t.spans.some((s) => tag(s, 'temporalWorkflowId') === workflowId))

@@ -95,7 +95,7 @@ describe('worker logs follow a file (real worker process, JSON logs)', () => {
     const line = completed[0] as LogLine;
     expect(line).toMatchObject({
       level: 30,
-      name: 'p8fs-worker',
+      name: 'p8fs-storage-worker',
       tenantId: tenant,
       path,
       workflowId: routed.workflowId,
