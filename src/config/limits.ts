@@ -4,25 +4,15 @@
  * tier. `P8FS_LIMIT_<NAME>` overrides it for every tier, `P8FS_LIMIT_<NAME>_<TIER>` for one tier (and
  * wins); the memory ceiling of one extraction process is `P8FS_EXTRACT_MEMORY_MB[_<TIER>]`.
  *
- * | variable                            | small   | medium  | large   | what                                   |
- * | ----------------------------------- | ------- | ------- | ------- | -------------------------------------- |
- * | P8FS_LIMIT_MAX_EXTRACTED_CHARS      | 128 Mi  | 512 Mi  | 2 Gi    | characters of extracted text           |
- * | P8FS_LIMIT_MAX_PAGES                | 5000    | 20000   | 100000  | pages of a PDF                         |
- * | P8FS_LIMIT_MAX_DECOMPRESSED_BYTES   | 256 MiB | 1 GiB   | 4 GiB   | DOCX parts read, PDF flate streams     |
- * | P8FS_LIMIT_MAX_NESTING_DEPTH        | 128     | 128     | 128     | JSON / YAML nesting                    |
- * | P8FS_LIMIT_MAX_YAML_ALIASES         | 1000    | 2000    | 5000    | YAML alias nodes and their expansion   |
- * | P8FS_LIMIT_MAX_LINE_CHARS           | 16 Mi   | 64 Mi   | 256 Mi  | one line of text, markdown or code     |
- * | P8FS_LIMIT_MAX_ARCHIVE_ENTRIES      | 1000    | 5000    | 20000   | files in one ZIP, attachments of a mail |
- * | P8FS_LIMIT_MAX_COMPRESSION_RATIO    | 200     | 200     | 200     | ZIP entry uncompressed ÷ compressed     |
- * | P8FS_LIMIT_MAX_ARCHIVE_DEPTH        | 3       | 3       | 3       | archives unpacked inside archives      |
- * | P8FS_EXTRACT_MEMORY_MB              | 1024    | 2048    | 4096    | RSS and heap ceiling of one extraction |
+ * RULES and LIMIT_DEFAULTS below are also the table of docs/CONFIGURATION.md (LIMITS_SECTION).
  *
  * Byte limits accept a KiB/MiB/GiB suffix ("512MiB"); the others are whole numbers.
  */
 import { TIERS, type Tier } from '../domain/tiers.js';
 import type { ExtractionLimits, LimitName } from '../providers/limits.js';
+import type { Env } from './env-reader.js';
+import type { DocRow, Section } from './variable.js';
 
-type Env = Record<string, string | undefined>;
 type Values = Record<LimitName, number> & { memoryMb: number };
 
 export interface TierLimits {
@@ -82,26 +72,73 @@ interface Rule {
   min: number;
   max: number;
   bytes?: boolean;
+  /** What the limit bounds, for docs/CONFIGURATION.md. */
+  meaning: string;
 }
+
+const UNLIMITED = Number.MAX_SAFE_INTEGER;
 
 // Nesting is followed by recursion in places (rendering, JSON.stringify): its ceiling keeps that far
 // from the stack limit. Memory below 128 MiB would not start a Node.js process with pdfjs loaded.
 const RULES: Readonly<Record<keyof Values, Rule>> = {
-  maxExtractedChars: { variable: 'P8FS_LIMIT_MAX_EXTRACTED_CHARS', min: 1, max: Number.MAX_SAFE_INTEGER },
-  maxPages: { variable: 'P8FS_LIMIT_MAX_PAGES', min: 1, max: Number.MAX_SAFE_INTEGER },
+  maxExtractedChars: {
+    variable: 'P8FS_LIMIT_MAX_EXTRACTED_CHARS',
+    min: 1,
+    max: UNLIMITED,
+    meaning: 'characters of text one file may yield',
+  },
+  maxPages: { variable: 'P8FS_LIMIT_MAX_PAGES', min: 1, max: UNLIMITED, meaning: 'pages of a PDF' },
   maxDecompressedBytes: {
     variable: 'P8FS_LIMIT_MAX_DECOMPRESSED_BYTES',
     min: 1,
-    max: Number.MAX_SAFE_INTEGER,
+    max: UNLIMITED,
     bytes: true,
+    meaning: 'bytes a file may expand to (DOCX parts, PDF flate streams); units accepted (`512MiB`)',
   },
-  maxNestingDepth: { variable: 'P8FS_LIMIT_MAX_NESTING_DEPTH', min: 1, max: 1000 },
-  maxYamlAliases: { variable: 'P8FS_LIMIT_MAX_YAML_ALIASES', min: 0, max: Number.MAX_SAFE_INTEGER },
-  maxLineChars: { variable: 'P8FS_LIMIT_MAX_LINE_CHARS', min: 1, max: Number.MAX_SAFE_INTEGER },
-  maxArchiveEntries: { variable: 'P8FS_LIMIT_MAX_ARCHIVE_ENTRIES', min: 1, max: Number.MAX_SAFE_INTEGER },
-  maxCompressionRatio: { variable: 'P8FS_LIMIT_MAX_COMPRESSION_RATIO', min: 1, max: Number.MAX_SAFE_INTEGER },
-  maxArchiveDepth: { variable: 'P8FS_LIMIT_MAX_ARCHIVE_DEPTH', min: 0, max: 100 },
-  memoryMb: { variable: 'P8FS_EXTRACT_MEMORY_MB', min: 128, max: 1024 * 1024 },
+  maxNestingDepth: {
+    variable: 'P8FS_LIMIT_MAX_NESTING_DEPTH',
+    min: 1,
+    max: 1000,
+    meaning: 'nesting of JSON and YAML',
+  },
+  maxYamlAliases: {
+    variable: 'P8FS_LIMIT_MAX_YAML_ALIASES',
+    min: 0,
+    max: UNLIMITED,
+    meaning: 'YAML alias nodes (the "billion laughs")',
+  },
+  maxLineChars: {
+    variable: 'P8FS_LIMIT_MAX_LINE_CHARS',
+    min: 1,
+    max: UNLIMITED,
+    meaning: 'characters in one line of a text, Markdown or code file',
+  },
+  maxArchiveEntries: {
+    variable: 'P8FS_LIMIT_MAX_ARCHIVE_ENTRIES',
+    min: 1,
+    max: UNLIMITED,
+    meaning:
+      'files one ZIP (or attachments one e-mail) may hold; each becomes a file of its own (docs/CONTENT.md)',
+  },
+  maxCompressionRatio: {
+    variable: 'P8FS_LIMIT_MAX_COMPRESSION_RATIO',
+    min: 1,
+    max: UNLIMITED,
+    meaning: 'uncompressed ÷ compressed size of a ZIP entry of 1 MiB or more (zip bombs)',
+  },
+  maxArchiveDepth: {
+    variable: 'P8FS_LIMIT_MAX_ARCHIVE_DEPTH',
+    min: 0,
+    max: 100,
+    meaning: "archives unpacked inside archives (a member's key holds one `.parts/` per level)",
+  },
+  memoryMb: {
+    variable: 'P8FS_EXTRACT_MEMORY_MB',
+    min: 128,
+    max: 1024 * 1024,
+    meaning:
+      'memory ceiling of the extraction process (V8 heap and RSS); crossing it stops the extraction, not the worker',
+  },
 };
 
 const UNITS: Readonly<Record<string, number>> = { kib: 1024, mib: Mi, gib: 1024 * Mi };
@@ -125,8 +162,7 @@ export function readLimits(env: Env, problems: string[]): LimitsConfig {
     const value = parse(raw, rule);
     if (value === undefined) {
       const unit = rule.bytes ? ' (bytes, or with a KiB, MiB or GiB suffix)' : '';
-      const range =
-        rule.max === Number.MAX_SAFE_INTEGER ? `at least ${rule.min}` : `${rule.min} to ${rule.max}`;
+      const range = rule.max === UNLIMITED ? `at least ${rule.min}` : `${rule.min} to ${rule.max}`;
       problems.push(`${variable}=${JSON.stringify(raw)} is invalid: expected a whole number ${range}${unit}`);
     }
     return value;
@@ -157,3 +193,37 @@ export function readLimits(env: Env, problems: string[]): LimitsConfig {
   }
   return config;
 }
+
+/** A default as people read it: 256 MiB, 2 Gi (characters), 5000. */
+function shownValue(value: number, rule: Rule): string {
+  const Gi = 1024 * Mi;
+  const suffix = rule.bytes ? 'iB' : 'i';
+  if (value >= Gi && value % Gi === 0) return `${value / Gi} G${suffix}`;
+  if (value >= Mi && value % Mi === 0) return `${value / Mi} M${suffix}`;
+  return String(value);
+}
+
+const limitRows = (Object.keys(RULES) as (keyof Values)[]).map((key): DocRow => {
+  const rule = RULES[key];
+  const values = TIERS.map((tier) => shownValue(LIMIT_DEFAULTS[tier][key], rule));
+  return {
+    names: [rule.variable],
+    shown: new Set(values).size === 1 ? (values[0] ?? '') : values.join(' / '),
+    meaning: rule.meaning,
+  };
+});
+
+export const LIMITS_SECTION: Section = {
+  title: 'Extraction limits',
+  about: `What one file may expand to while its text is extracted. Defaults are per tier, ${TIERS.join(' / ')} (one value: the same for every tier); byte limits accept a KiB, MiB or GiB suffix, the others are whole numbers.`,
+  variables: [],
+  rows: [
+    ...limitRows,
+    {
+      names: ['P8FS_LIMIT_…_SMALL|MEDIUM|LARGE', 'P8FS_EXTRACT_MEMORY_MB_SMALL|…'],
+      shown: '–',
+      meaning:
+        "one tier's value, winning over the general variable. Crossing any limit fails the file at once with a non-retryable error naming the limit, its variable and the file",
+    },
+  ],
+};

@@ -1,0 +1,63 @@
+/** The HTTP API, `p8fs api` (src/api): where it listens and how it hands out download links. */
+import type { EnvReader } from '../env-reader.js';
+import { httpUrl, intBetween, ipAddress, port } from '../schema.js';
+import { declared, type Section } from '../variable.js';
+
+export interface ApiConfig {
+  /** P8FS_API_PORT: where `p8fs api` listens (default 8080). */
+  port: number;
+  /** P8FS_API_HOST: the address it binds (default 127.0.0.1; 0.0.0.0 in a container). */
+  host: string;
+  /** P8FS_API_PRESIGN_SECONDS: how long a presigned download URL stays valid (default 900, at most 7 days). */
+  presignSeconds: number;
+  /**
+   * P8FS_API_PUBLIC_S3_ENDPOINT: the S3 address clients of the API can reach, used in download URLs when
+   * it differs from P8FS_SEAWEEDFS_ENDPOINT (e.g. http://seaweedfs:8333 inside docker compose).
+   */
+  publicS3Endpoint?: string;
+}
+
+const WEEK_SECONDS = 604800;
+
+const API = {
+  port: {
+    name: 'P8FS_API_PORT',
+    schema: port,
+    fallback: '8080',
+    meaning: 'where `p8fs api` listens; a taken port is a start-up error',
+  },
+  host: {
+    name: 'P8FS_API_HOST',
+    schema: ipAddress,
+    fallback: '127.0.0.1',
+    meaning: 'the address `p8fs api` binds (`0.0.0.0` in a container)',
+  },
+  presignSeconds: {
+    name: 'P8FS_API_PRESIGN_SECONDS',
+    schema: intBetween(1, WEEK_SECONDS),
+    fallback: '900',
+    meaning: "lifetime of the API's presigned download URLs (at most 7 days)",
+  },
+  publicS3Endpoint: {
+    name: 'P8FS_API_PUBLIC_S3_ENDPOINT',
+    schema: httpUrl,
+    shown: '`P8FS_SEAWEEDFS_ENDPOINT`',
+    meaning:
+      "the S3 address put in the API's download URLs when clients reach S3 elsewhere than the API does (docs/API.md)",
+  },
+} as const;
+
+export const API_SECTION: Section = {
+  title: 'HTTP API',
+  about: '`p8fs api` (docs/API.md).',
+  variables: declared(API),
+};
+
+export function readApi(r: EnvReader): ApiConfig {
+  return {
+    port: r.read(API.port),
+    host: r.read(API.host),
+    presignSeconds: r.read(API.presignSeconds),
+    publicS3Endpoint: r.read(API.publicS3Endpoint),
+  };
+}

@@ -1,0 +1,128 @@
+/** Where files and everything derived from them live: SeaweedFS over S3, and PostgreSQL. */
+import { z } from 'zod';
+import type { EnvReader } from '../env-reader.js';
+import { redactUrl } from '../redact.js';
+import { httpUrl, name, nonEmpty, port, url } from '../schema.js';
+import { declared, type Section } from '../variable.js';
+
+export interface S3Config {
+  endpoint: string;
+  filerUrl: string;
+  region: string;
+  accessKeyId: string;
+  secretAccessKey: string;
+  /** Where extracted text and chunk files are written, under `<tenant>/<file id>/…`. */
+  derivedBucket: string;
+}
+
+export interface PgConfig {
+  host: string;
+  port: number;
+  database: string;
+  user: string;
+  password: string;
+  /** Set when DATABASE_URL was given; it wins over the P8FS_PG_* parts. Print it only through redactUrl. */
+  connectionString?: string;
+}
+
+export interface StorageSettings {
+  s3: S3Config;
+  pg: PgConfig;
+}
+
+const LOCAL_KEYS_ONLY = 'for a loopback endpoint only';
+
+const STORAGE = {
+  endpoint: {
+    name: 'P8FS_SEAWEEDFS_ENDPOINT',
+    schema: httpUrl,
+    fallback: 'http://127.0.0.1:8333',
+    meaning: 'S3 API',
+  },
+  filerUrl: {
+    name: 'P8FS_SEAWEEDFS_FILER',
+    schema: httpUrl,
+    fallback: 'http://127.0.0.1:8888',
+    meaning: 'filer',
+  },
+  accessKeyId: {
+    name: 'P8FS_S3_ACCESS_KEY',
+    schema: nonEmpty,
+    fallback: 'p8fs-local-access',
+    shown: `\`p8fs-local-access\` ${LOCAL_KEYS_ONLY}`,
+    meaning: 'S3 access key; required when `P8FS_SEAWEEDFS_ENDPOINT` is not on this host',
+  },
+  secretAccessKey: {
+    name: 'P8FS_S3_SECRET_KEY',
+    schema: nonEmpty,
+    fallback: 'p8fs-local-secret',
+    shown: `\`p8fs-local-secret\` ${LOCAL_KEYS_ONLY}`,
+    meaning: 'S3 secret key; required when `P8FS_SEAWEEDFS_ENDPOINT` is not on this host',
+  },
+  region: { name: 'P8FS_S3_REGION', schema: nonEmpty, fallback: 'us-east-1', meaning: 'S3 region' },
+  derivedBucket: {
+    name: 'P8FS_DERIVED_BUCKET',
+    schema: z.string().regex(/^[a-z0-9][a-z0-9.-]{1,62}$/),
+    fallback: 'p8fs-derived',
+    meaning: 'extracted text and chunks, under `<tenant>/<file id>/<version>/`',
+  },
+  databaseUrl: {
+    name: 'DATABASE_URL',
+    schema: url(['postgres', 'postgresql']),
+    meaning: 'PostgreSQL URL; wins over the `P8FS_PG_*` parts below',
+  },
+  pgHost: { name: 'P8FS_PG_HOST', schema: nonEmpty, fallback: '127.0.0.1', meaning: 'PostgreSQL host' },
+  pgPort: { name: 'P8FS_PG_PORT', schema: port, fallback: '5433', meaning: 'PostgreSQL port' },
+  pgDatabase: { name: 'P8FS_PG_DATABASE', schema: name, fallback: 'p8fs', meaning: 'PostgreSQL database' },
+  pgUser: { name: 'P8FS_PG_USER', schema: nonEmpty, fallback: 'postgres', meaning: 'PostgreSQL user' },
+  pgPassword: { name: 'P8FS_PG_PASSWORD', schema: z.string(), fallback: '', meaning: 'PostgreSQL password' },
+} as const;
+
+export const STORAGE_SECTION: Section = {
+  title: 'Storage: SeaweedFS and PostgreSQL',
+  about:
+    'Files come from SeaweedFS (S3 API and filer); what is extracted from them goes to the derived bucket and PostgreSQL.',
+  variables: declared(STORAGE),
+};
+
+export function readStorage(r: EnvReader): StorageSettings {
+  const endpoint = r.read(STORAGE.endpoint);
+  const databaseUrl = r.read(STORAGE.databaseUrl);
+  const pg: PgConfig = {
+    host: r.read(STORAGE.pgHost),
+    port: r.read(STORAGE.pgPort),
+    database: r.read(STORAGE.pgDatabase),
+    user: r.read(STORAGE.pgUser),
+    password: r.read(STORAGE.pgPassword) ?? '',
+  };
+  if (databaseUrl) pg.connectionString = databaseUrl;
+  const s3: S3Config = {
+    endpoint,
+    filerUrl: r.read(STORAGE.filerUrl),
+    region: r.read(STORAGE.region),
+    accessKeyId: r.read(STORAGE.accessKeyId),
+    secretAccessKey: r.read(STORAGE.secretAccessKey),
+    derivedBucket: r.read(STORAGE.derivedBucket),
+  };
+  requireRemoteS3Keys(r, endpoint);
+  return { s3, pg };
+}
+
+/** 127.0.0.0/8, localhost and ::1: the only hosts the local stack's default S3 keys are meant for. */
+export function isLoopbackHost(hostname: string): boolean {
+  const host = hostname.replace(/^\[(.*)\]$/, '$1').toLowerCase();
+  return host === 'localhost' || host === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
+}
+
+/**
+ * The local stack's S3 keys are defaults for a loopback endpoint only: a remote endpoint with an unset
+ * key would otherwise be tried with `p8fs-local-secret` and fail far from the cause.
+ */
+function requireRemoteS3Keys(r: EnvReader, endpoint: string | undefined): void {
+  if (endpoint === undefined || isLoopbackHost(new URL(endpoint).hostname)) return;
+  const missing = [STORAGE.accessKeyId.name, STORAGE.secretAccessKey.name].filter((v) => !r.isSet(v));
+  if (missing.length === 0) return;
+  r.problems.push(
+    `${missing.join(' and ')} must be set for the remote S3 endpoint ${STORAGE.endpoint.name}=${JSON.stringify(redactUrl(endpoint))} (the local stack's default keys are used only for a loopback endpoint: 127.0.0.0/8, localhost, ::1)`,
+  );
+}
