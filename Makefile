@@ -47,10 +47,10 @@ test: setup build ## run every test against real servers (the test stack uses it
 	if wait $$tsc; then echo "[test] type-check: no errors"; else echo "[test] type-check FAILED:"; cat .tsc-report.txt; status=1; fi; \
 	node scripts/test-summary.mjs .vitest-report.json; exit $$status
 
-chaos: setup ## slow soaks kept out of make test: huge files streamed in bounded memory, workers and servers killed or stopped mid-work (CHAOS_TESTS in vitest.config.ts)
+chaos: setup ## slow soaks kept out of make test: huge files streamed in bounded memory, workers and servers killed or stopped mid-work (the files in test/chaos/)
 	@bash scripts/install-jaeger.sh
-	@echo "[chaos] running the slow soaks (CHAOS_TESTS in vitest.config.ts: huge files, kills, outages) against the test stack"
-	@echo "[chaos] and the trace test (test/integration/traces-otlp) against a private Jaeger"
+	@echo "[chaos] running the slow soaks (test/chaos/: huge files, kills, outages) against the test stack"
+	@echo "[chaos] and the trace test (test/chaos/traces-otlp) against a private Jaeger"
 	@P8FS_TEST_SUITE=chaos P8FS_TEST_STOP_STACK=1 npx vitest run
 
 bench: setup build ## benchmarks: ratios against baselines and ceilings, then the huge files, written to docs/PERFORMANCE.md (P8FS_BENCH_HUGE=0 skips the huge files)

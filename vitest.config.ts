@@ -5,26 +5,13 @@ import { SlowestFirstSequencer } from './test/support/sequencer.js';
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
 
 /**
- * Run by `make chaos` only: soaks that stream tens or hundreds of megabytes, kill a process at the right
- * moment, or stop a server for tens of seconds and wait for everything to come back. Each is a minute or
- * two of mostly waiting, which `make test` (kept under 15 minutes on two cores) cannot afford.
+ * `make chaos` runs test/chaos/ and `make test` everything else: soaks that stream tens or hundreds of
+ * megabytes, kill a process at the right moment, stop a server for tens of seconds and wait for everything
+ * to come back, drain hundreds or thousands of files, or need Jaeger (built from source by
+ * scripts/install-jaeger.sh, which `make chaos` runs first). Each is a minute or more of mostly waiting,
+ * which `make test` (kept under 15 minutes on two cores) cannot afford. A file's folder decides its suite.
  */
-const CHAOS_TESTS = [
-  'test/integration/content-huge.test.ts',
-  'test/integration/content-resume.test.ts',
-  'test/integration/hardening-heartbeats.test.ts',
-  'test/integration/subscriber-resume.test.ts',
-  'test/integration/subscriber-reconnect.test.ts',
-  'test/integration/chaos-temporal-outage.test.ts',
-  'test/integration/chaos-worker-kill.test.ts',
-  'test/integration/insight-local-inference.test.ts',
-  // 500 files of one tenant drained by one small worker (fairness between tenants): minutes, not seconds.
-  'test/integration/fairness.test.ts',
-  // A ZIP of 1,000 files with a worker SIGKILLed half way, and a 10,000-entry batch: many minutes.
-  'test/integration/batch-soak.test.ts',
-  // Needs Jaeger, built from source by scripts/install-jaeger.sh (minutes): `make chaos` runs it first.
-  'test/integration/traces-otlp.test.ts',
-];
+const CHAOS_TESTS = 'test/chaos/**/*.test.ts';
 
 export default defineConfig({
   test: {
@@ -32,8 +19,8 @@ export default defineConfig({
     pool: 'forks',
     // Slow, timing-dependent soaks (minutes of streaming, a worker killed at a moment) run in `make chaos`,
     // not in `make test`: see CHAOS_TESTS.
-    include: process.env.P8FS_TEST_SUITE === 'chaos' ? CHAOS_TESTS : ['test/**/*.test.ts'],
-    exclude: process.env.P8FS_TEST_SUITE === 'chaos' ? [] : [...CHAOS_TESTS, '**/node_modules/**'],
+    include: process.env.P8FS_TEST_SUITE === 'chaos' ? [CHAOS_TESTS] : ['test/**/*.test.ts'],
+    exclude: process.env.P8FS_TEST_SUITE === 'chaos' ? [] : [CHAOS_TESTS, '**/node_modules/**'],
     globalSetup: ['test/support/global-setup.ts'],
     // The slowest files first, so two workers finish together (test/file-durations.json).
     sequence: { sequencer: SlowestFirstSequencer },

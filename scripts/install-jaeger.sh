@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs Jaeger v2 (a real OpenTelemetry OTLP receiver with a query API), pinned, into the git-ignored
-# .stack/bin (idempotent). The trace test (test/integration/traces-otlp.test.ts, `make chaos`) and an
+# .stack/bin (idempotent). The trace test (test/chaos/traces-otlp.test.ts, `make chaos`) and an
 # operator trying P8FS_OTEL_EXPORTER_OTLP_ENDPOINT locally point the processes at it.
 #
 # Why built from source: no PyPI or npm package here ships a Jaeger or OpenTelemetry Collector binary,

@@ -1,6 +1,6 @@
 /**
  * Fairness between tenants, the quick check for `make test` (the 500-file run through the whole pipeline
- * is test/integration/fairness.test.ts, in `make chaos`): a Temporal dev server started with the stack's
+ * is test/chaos/fairness.test.ts, in `make chaos`): a Temporal dev server started with the stack's
  * own arguments (temporalDevServerArgs, via privateTemporal: `matching.enableFairness` on), the real
  * ingestFile workflow started with the real startIngestFile (tenant as fairness key), and activities
  * that only take a few milliseconds, on a worker with one activity slot. Tenant A queues 100 files, then

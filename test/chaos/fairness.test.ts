@@ -11,7 +11,7 @@
  * (P8FS_TEST_FAIRNESS_TEMPORAL=host:port, with our search attributes registered), B waits behind A's
  * whole backlog and the assertions fail after printing the figures (docs/BATCHES.md has both runs).
  * P8FS_TEST_FAIRNESS_FILES=100 makes a quicker run. `make chaos` runs it (minutes, see vitest.config.ts);
- * alone: `P8FS_TEST_SUITE=chaos npx vitest run test/integration/fairness.test.ts`.
+ * alone: `P8FS_TEST_SUITE=chaos npx vitest run test/chaos/fairness.test.ts`.
  *
  * Everything is queued before the single worker starts (2 activity slots), so the backlog is real and
  * the figures do not depend on how fast the bridge routes.
