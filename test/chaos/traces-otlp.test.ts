@@ -6,7 +6,7 @@
  * workflow's history says it ran: a small file in one activity (ingestSmallFile) and a bigger one in the
  * four steps.
  *
- * In `make chaos` only (CHAOS_TESTS in vitest.config.ts): building Jaeger takes minutes.
+ * In `make chaos` only (it lives in test/chaos/): building Jaeger takes minutes.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
