@@ -66,8 +66,9 @@ histories: setup ## re-record the workflow histories the replay test replays (af
 	@npx tsx scripts/capture-histories.ts
 	@npx tsx scripts/capture-batch-histories.ts
 
-docs: node_modules/.p8fs-installed ## write the generated reference pages in docs/ (CLI.md from the command tree); a unit test fails when one is stale
+docs: node_modules/.p8fs-installed ## write the generated reference pages in docs/ (CLI.md from the command tree, CONFIGURATION.md from the config declarations); a unit test fails when one is stale
 	@npx tsx scripts/gen-cli-doc.ts
+	@npx tsx scripts/gen-config-doc.ts
 
 lint: node_modules/.p8fs-installed ## formatting, lint rules and the direction of imports (.dependency-cruiser.cjs)
 	@npx biome check src test bench scripts

@@ -50,7 +50,7 @@ export interface Config extends GeneralSettings, StorageSettings, WorkerSettings
   /** Extraction limits and memory ceiling per tier (P8FS_LIMIT_*, P8FS_EXTRACT_MEMORY_MB): limits.ts. */
   limits: LimitsConfig;
   bridge: BridgeConfig;
-  /** `p8fs seaweed-events`: the filer metadata stream → storage events on JetStream. */
+  /** `p8fs subscriber`: the filer metadata stream → storage events on JetStream. */
   subscriber: SubscriberConfig;
   llm: LlmConfig;
   /** Outside tools of the audio, image and PDF-OCR providers, and transcription (sections/media.ts). */

@@ -42,7 +42,7 @@ const STACK = {
 export const STACK_SECTION: Section = {
   title: 'Local stack',
   about:
-    'Used by `p8fs stack up|down|status` and the defaults below: the ports of the local stack not implied by the addresses of the other sections.',
+    'The folder of the local stack (`p8fs stack up`) and its ports that no address above implies; the default URLs of the Temporal UI and NATS monitoring follow two of them.',
   variables: declared(STACK),
 };
 

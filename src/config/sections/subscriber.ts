@@ -1,4 +1,4 @@
-/** `p8fs seaweed-events`: the filer metadata stream → storage events on JetStream. */
+/** `p8fs subscriber` (alias `seaweed-events`): the filer metadata stream → storage events on JetStream. */
 import { z } from 'zod';
 import type { EnvReader } from '../env-reader.js';
 import { hostPort, name, nonNegativeInt, portOf } from '../schema.js';
@@ -24,7 +24,7 @@ const SUBSCRIBER = {
     schema: hostPort,
     fallback: '127.0.0.1:18888',
     shown: 'filer host, filer port + 10000 (`127.0.0.1:18888`)',
-    meaning: "the filer's gRPC API, where `p8fs seaweed-events` subscribes",
+    meaning: "the filer's gRPC API, where `p8fs subscriber` subscribes",
   },
   pathPrefix: {
     name: 'P8FS_SUBSCRIBER_PATH_PREFIX',
@@ -61,7 +61,7 @@ const SUBSCRIBER = {
 export const SUBSCRIBER_SECTION: Section = {
   title: 'Filer subscriber',
   about:
-    "`p8fs seaweed-events` follows the SeaweedFS filer's metadata stream and publishes a storage event for each upload, overwrite, rename and delete.",
+    "`p8fs subscriber` (alias `seaweed-events`) follows the SeaweedFS filer's metadata stream and publishes a storage event for each upload, overwrite, rename and delete.",
   variables: declared(SUBSCRIBER),
 };
 

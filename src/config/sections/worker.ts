@@ -37,7 +37,7 @@ export interface WorkerConfig {
    */
   singleActivityMaxBytes: number;
   /**
-   * V8 flags `p8fs worker --tier large` restarts itself with when no heap ceiling was given
+   * V8 flags `p8fs storage-worker --tier large` restarts itself with when no heap ceiling was given
    * (P8FS_WORKER_LARGE_V8_FLAGS; empty: none). See LARGE_TIER_V8_FLAGS in src/domain/tiers.ts.
    */
   largeTierV8Flags: string[];
@@ -66,7 +66,7 @@ const WORKER = {
     schema: byteSize,
     fallback: String(100 * MiB),
     shown: '100 MiB',
-    meaning: `tier threshold: files up to this size are small (the tier name wins over the short one); ${UNITS}`,
+    meaning: `tier threshold: files up to this size are small; ${UNITS}`,
   },
   mediumMaxBytes: {
     name: 'P8FS_TIER_MEDIUM_MAX_BYTES',
@@ -74,7 +74,7 @@ const WORKER = {
     schema: byteSize,
     fallback: String(GiB),
     shown: '1 GiB',
-    meaning: `tier threshold: bigger files than small ones up to this size are medium, larger ones large; ${UNITS}`,
+    meaning: `tier threshold: bigger files up to this size are medium, bigger ones large; ${UNITS}`,
   },
   maxTokens: {
     name: 'P8FS_CHUNK_TOKENS',
@@ -137,7 +137,7 @@ const WORKER = {
     schema: v8Flags,
     fallback: LARGE_TIER_V8_FLAGS,
     meaning:
-      'V8 flags `p8fs worker --tier large` (the large tier alone) restarts itself with, unless NODE_OPTIONS already sets a heap ceiling; empty: no restart (docs/RELIABILITY.md, "Memory")',
+      'V8 flags `p8fs storage-worker --tier large` (the large tier alone) restarts itself with, unless NODE_OPTIONS already sets a heap ceiling; empty: no restart (docs/RELIABILITY.md, "Memory")',
   },
   singleActivityMaxBytes: {
     name: 'P8FS_SINGLE_ACTIVITY_MAX_BYTES',
@@ -164,7 +164,7 @@ const WORKER = {
 export const WORKER_SECTION: Section = {
   title: 'Storage workers',
   about:
-    'Which tier a file takes, how its text is chunked, and how a `p8fs worker` process runs its activities. Extraction limits have their own section below.',
+    'Which tier a file takes, how its text is chunked, and how a `p8fs storage-worker` process runs its activities. Extraction limits have their own section below.',
   variables: declared(WORKER),
 };
 
