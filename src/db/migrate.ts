@@ -87,7 +87,9 @@ export async function migrate(
       } catch (error) {
         await client.query('ROLLBACK');
         const reason = errorText(error);
-        throw new Error(`migration ${migration.version}_${migration.name} failed: ${reason}`);
+        throw new Error(`migration ${migration.version}_${migration.name} failed: ${reason}`, {
+          cause: error,
+        });
       }
       done.push(migration);
     }

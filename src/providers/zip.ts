@@ -258,7 +258,7 @@ export class BoundedZip {
             name,
           );
         }
-        throw new ZipFormatError(`${name} cannot be inflated (${(err as Error).message})`);
+        throw new ZipFormatError(`${name} cannot be inflated (${(err as Error).message})`, { cause: err });
       }
     } else {
       throw new ZipFormatError(

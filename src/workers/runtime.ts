@@ -116,11 +116,12 @@ export class MetricsPortError extends Error {
   override readonly name = 'MetricsPortError';
 }
 
-function metricsProblem(host: string, port: number, reason: string): MetricsPortError {
+function metricsProblem(host: string, port: number, reason: string, cause?: unknown): MetricsPortError {
   return new MetricsPortError(
     `worker metrics exporter cannot listen on ${socketAddress(host, port)} ` +
       `(P8FS_WORKER_METRICS_HOST=${host}, P8FS_WORKER_METRICS_PORT=${port}): ${reason}. ` +
       'Give each worker process on this host its own P8FS_WORKER_METRICS_PORT, or 0 to turn its metrics off.',
+    { cause },
   );
 }
 
@@ -211,7 +212,7 @@ export async function startWorkerRuntime(
     sdkMetricsUrl: `http://${sdkMetricsAddress}/metrics`,
     log,
   }).catch((error: unknown) => {
-    throw metricsProblem(host, port, errorText(error));
+    throw metricsProblem(host, port, errorText(error), error);
   });
   try {
     installWorkerRuntime(cfg, log, { sdkMetricsAddress });

@@ -32,6 +32,7 @@ import { connectTemporal, lazyTemporalClient } from '../../temporal/connection.j
 import { controlCharacterIn } from '../control-characters.js';
 import { followIngests, type IngestRow, printIngestTable } from '../ingest-follow.js';
 import { uploadLocalFile } from '../ingest-upload.js';
+import { ensureTenantBucket } from '../tenant-bucket.js';
 
 export type PublishMode = 'auto' | 'always' | 'never';
 
@@ -119,6 +120,7 @@ async function checkFiles(cfg: Config, files: string[], options: IngestOptions):
 function s3Failure(cfg: Config, error: unknown): Error {
   return new Error(
     `SeaweedFS S3 at ${redactUrl(cfg.s3.endpoint)} (P8FS_SEAWEEDFS_ENDPOINT) failed: ${errorText(error)}`,
+    { cause: error },
   );
 }
 
@@ -135,7 +137,7 @@ async function connect(cfg: Config, options: IngestOptions): Promise<Connections
   const s3 = createS3Client(cfg, { maxAttempts: 2 });
   const connections: Connections = { s3, temporal: lazyTemporalClient(cfg), temporalConnected: false };
   try {
-    await ensureBucket(s3, options.tenant).catch((error: unknown) => {
+    await ensureTenantBucket(cfg, s3, options.tenant).catch((error: unknown) => {
       throw s3Failure(cfg, error);
     });
     if (options.publish !== 'never') {
