@@ -73,7 +73,9 @@ function validate(text: string): {
 function configVariables(): Set<string> {
   const names = new Set<string>();
   const dir = join(root, 'src/config');
-  for (const file of readdirSync(dir).filter((f) => f.endsWith('.ts'))) {
+  // Recursive: the variables are declared in src/config/sections/ too.
+  const files = readdirSync(dir, { recursive: true, encoding: 'utf8' });
+  for (const file of files.filter((f) => f.endsWith('.ts'))) {
     const code = readFileSync(join(dir, file), 'utf8')
       .replace(/\/\*[\s\S]*?\*\//g, '')
       .replace(/^\s*\/\/.*$/gm, '');

@@ -43,8 +43,9 @@ export interface MediaConfig {
   transcription: TranscriptionConfig;
 }
 
-const tool = (command: string, meaning: string) => ({
-  name: `P8FS_${command.toUpperCase()}`,
+// Names stay literal here: test/unit/deploy.test.ts finds the variables src/config reads by their quotes.
+const tool = (name: string, command: string, meaning: string) => ({
+  name,
   schema: nonEmpty,
   fallback: command,
   shown: `\`${command}\` (on PATH)`,
@@ -52,10 +53,11 @@ const tool = (command: string, meaning: string) => ({
 });
 
 const MEDIA = {
-  ffmpeg: tool('ffmpeg', 'the audio provider decodes audio with it (docs/CONTENT.md)'),
-  ffprobe: tool('ffprobe', 'the audio and image providers read headers with it'),
-  tesseract: tool('tesseract', 'OCR of images and of PDF pages'),
+  ffmpeg: tool('P8FS_FFMPEG', 'ffmpeg', 'the audio provider decodes audio with it (docs/CONTENT.md)'),
+  ffprobe: tool('P8FS_FFPROBE', 'ffprobe', 'the audio and image providers read headers with it'),
+  tesseract: tool('P8FS_TESSERACT', 'tesseract', 'OCR of images and of PDF pages'),
   pdftoppm: tool(
+    'P8FS_PDFTOPPM',
     'pdftoppm',
     'renders PDF pages for OCR; PDF text is read by the `pdftotext` beside it (on PATH when this is a bare name), pdfjs where it is missing',
   ),

@@ -51,8 +51,9 @@ export interface WorkerSettings {
 
 const UNITS =
   'bytes, or with a unit as Kubernetes reads them — `100MiB`, `1.5GiB`, `512Ki` (1024-based), `100MB`, `1G` (1000-based)';
-const concurrency = (tier: string, fallback: string) => ({
-  name: `P8FS_WORKER_CONCURRENCY_${tier.toUpperCase()}`,
+// Names stay literal here: test/unit/deploy.test.ts finds the variables src/config reads by their quotes.
+const concurrency = (name: string, tier: Tier, fallback: string) => ({
+  name,
   schema: positiveInt,
   fallback,
   meaning: `concurrent activities of a ${tier}-tier worker`,
@@ -115,9 +116,9 @@ const WORKER = {
     meaning:
       "workflow runs a storage worker process keeps in memory between their tasks (split between the tiers it serves; `0` keeps none). The SDK's own default grows with the heap limit, to thousands; a run evicted is replayed from its short history at its next task (docs/PERFORMANCE.md)",
   },
-  small: concurrency('small', '8'),
-  medium: concurrency('medium', '2'),
-  large: concurrency('large', '1'),
+  small: concurrency('P8FS_WORKER_CONCURRENCY_SMALL', 'small', '8'),
+  medium: concurrency('P8FS_WORKER_CONCURRENCY_MEDIUM', 'medium', '2'),
+  large: concurrency('P8FS_WORKER_CONCURRENCY_LARGE', 'large', '1'),
   bundle: {
     name: 'P8FS_WORKFLOW_BUNDLE',
     schema: z.enum(['prebuilt', 'source']),
