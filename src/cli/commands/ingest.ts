@@ -18,7 +18,7 @@ import type { Client } from '@temporalio/client';
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import { type PlannedStart, planRoute, reservedBuckets } from '../../bridge/route-event.js';
 import { connectNats } from '../../clients/nats.js';
-import { ensureBucket, headObject } from '../../clients/object-store.js';
+import { headObject } from '../../clients/object-store.js';
 import { createS3Client } from '../../clients/s3.js';
 import { type Config, loadConfig } from '../../config/config.js';
 import { redactUrl } from '../../config/redact.js';
