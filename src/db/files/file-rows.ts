@@ -110,6 +110,39 @@ export async function releaseVersion(
   );
 }
 
+/**
+ * Under the file's lock, once a store's claim holds: asks `check` whether S3 still holds the object; if
+ * not, releases the version and returns why. Otherwise a files row that is gone is written again: only a
+ * delete or rename removes it while S3 still holds this object (e.g. re-created), and this store then
+ * describes S3.
+ */
+export async function supersededOrRowKept(
+  client: pg.PoolClient,
+  input: {
+    fileId: string;
+    jobId: string;
+    event: StorageEvent;
+    version: string;
+    check?: (client: pg.PoolClient) => Promise<Superseded | undefined>;
+  },
+  state: FileState | undefined,
+): Promise<string | undefined> {
+  const superseded = await input.check?.(client);
+  if (superseded) {
+    await releaseVersion(client, input, superseded);
+    return superseded.reason;
+  }
+  if (!state) {
+    await upsertFile(client, {
+      fileId: input.fileId,
+      event: input.event,
+      version: input.version,
+      status: 'processing',
+    });
+  }
+  return undefined;
+}
+
 /** The end of every store, whole or streamed: the files row completed with its figures, and its job. */
 export async function markStoreCompleted(
   client: pg.PoolClient,

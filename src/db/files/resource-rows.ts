@@ -9,7 +9,7 @@ import { cleanJsonValue, cleanText } from '../../domain/clean-text.js';
 import { resourceIdFor } from '../../domain/ids.js';
 import type { StorageEvent } from '../../domain/storage-event.js';
 import { type CopyValue, copyRows } from '../copy-rows.js';
-import { lockedFileState, markStoreCompleted, releaseVersion, upsertFile } from './file-rows.js';
+import { lockedFileState, markStoreCompleted, supersededOrRowKept } from './file-rows.js';
 import { type LockWait, type Superseded, withFileLocks } from './locks.js';
 
 /**
@@ -149,21 +149,8 @@ export async function replaceResources(pool: pg.Pool, input: StoreChunksInput): 
         superseded: `attempt ${claim.attempt} of this store was superseded by attempt ${state.store_attempt}`,
       };
     }
-    const superseded = await input.check?.(client);
-    if (superseded) {
-      await releaseVersion(client, input, superseded);
-      return { superseded: superseded.reason };
-    }
-    // The row is gone only if a delete or rename removed it while S3 still held this object (e.g. it
-    // was re-created): this store then describes S3, so the row is written again.
-    if (!state) {
-      await upsertFile(client, {
-        fileId: input.fileId,
-        event: input.event,
-        version: input.version,
-        status: 'processing',
-      });
-    }
+    const superseded = await supersededOrRowKept(client, input, state);
+    if (superseded !== undefined) return { superseded };
     if (claim) {
       await client.query('UPDATE files SET store_run_id = $2, store_attempt = $3 WHERE id = $1', [
         input.fileId,

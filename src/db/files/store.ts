@@ -8,13 +8,7 @@ import type pg from 'pg';
 import type { Chunk } from '../../domain/chunking.js';
 import { cleanText } from '../../domain/clean-text.js';
 import { PermanentStorageError } from '../../domain/errors.js';
-import {
-  type FileState,
-  lockedFileState,
-  markStoreCompleted,
-  releaseVersion,
-  upsertFile,
-} from './file-rows.js';
+import { type FileState, lockedFileState, markStoreCompleted, supersededOrRowKept } from './file-rows.js';
 import { type LockWait, type Superseded, withFileLocks } from './locks.js';
 import { RESOURCE_COLUMNS, type ResourceSource, resourceRowOf } from './resource-rows.js';
 
@@ -67,19 +61,8 @@ export async function storeStreamBatch(
         superseded: `attempt ${input.claim.attempt} of this stream was superseded by attempt ${state?.store_attempt}`,
       };
     }
-    const superseded = await input.check?.(client);
-    if (superseded) {
-      await releaseVersion(client, input, superseded);
-      return { superseded: superseded.reason };
-    }
-    if (!state) {
-      await upsertFile(client, {
-        fileId: input.fileId,
-        event: input.event,
-        version: input.version,
-        status: 'processing',
-      });
-    }
+    const superseded = await supersededOrRowKept(client, input, state);
+    if (superseded !== undefined) return { superseded };
     await claimOrSupersede(client, input, state, runId);
     if (chunks.length === 0) return { stored: 0, replaced: 0 };
     const rows = chunks.map(resourceRowOf(input));
@@ -125,20 +108,9 @@ export async function finishStreamedStore(
     const state = await lockedFileState(client, input.fileId);
     const claimed = await claimOrSupersede(client, input, state, input.claim?.runId);
     if (claimed) return { superseded: claimed };
-    const superseded = await input.check?.(client);
-    if (superseded) {
-      await releaseVersion(client, input, superseded);
-      return { superseded: superseded.reason };
-    }
-    if (!state) {
-      await upsertFile(client, {
-        fileId: input.fileId,
-        event: input.event,
-        version: input.version,
-        status: 'processing',
-      });
-      if (input.claim) await claimOrSupersede(client, input, undefined, input.claim.runId);
-    }
+    const superseded = await supersededOrRowKept(client, input, state);
+    if (superseded !== undefined) return { superseded };
+    if (!state && input.claim) await claimOrSupersede(client, input, undefined, input.claim.runId);
     const removed = await client.query(
       `DELETE FROM resources WHERE file_id = $1 AND (ordinal >= $2 OR metadata->>'version' IS DISTINCT FROM $3)`,
       [input.fileId, input.chunkCount, cleanText(input.version)],
