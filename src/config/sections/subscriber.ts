@@ -41,6 +41,8 @@ const SUBSCRIBER = {
   name: {
     name: 'P8FS_SUBSCRIBER_NAME',
     schema: name,
+    // The process is `p8fs subscriber` now, but this is the key of the stored cursor in NATS KV: a new
+    // default would make running deployments start over (P8FS_SUBSCRIBER_START) instead of resuming.
     fallback: 'seaweed-events',
     meaning: "the subscriber's name: filer client name and the cursor's key",
   },
