@@ -206,7 +206,7 @@ export function buildMomentsPresentation(input: BuildMomentsInput): WorkflowPres
 
 /**
  * TenantId and JobType (the `jobs.job_type` of the same work) on starts made outside the bridge (the
- * CLI, the demo, schedules), so the README's saved searches find them too; callers may pass their own.
+ * CLI, the demo, schedules), so docs/GUIDE.md's saved searches find them too; callers may pass their own.
  */
 function jobAttributes(tenantId: string | undefined, jobType: string) {
   return [

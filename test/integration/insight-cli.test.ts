@@ -1,6 +1,6 @@
 /**
  * Dream analysis started the ways users start it, against the test stack with a real `p8fs worker
- * --tier llm` process (offline heuristic provider): the README's `temporal workflow start` line as
+ * --tier llm` process (offline heuristic provider): docs/GUIDE.md's `temporal workflow start` line as
  * written (only the test's own task queue and server address put in) and examples/start-dream.ts run
  * as processes; the `p8fs sessions import`, `dream start|show|complete` and `schedule apply|list`
  * commands run in-process (runCliInProcess: the same command tree and config loading, without seconds
@@ -83,11 +83,11 @@ describe('starting dream analysis as users do (heuristic provider, p8fs worker -
     expect(rows.rows).toEqual([{ message_count: 6 }]);
   });
 
-  it("the README's `temporal workflow start` line starts a dream job that completes", async () => {
-    const readme = readFileSync(join(projectRoot(), 'README.md'), 'utf8');
-    const line = /^temporal workflow start --type dreamAnalysis .*$/m.exec(readme)?.[0];
+  it("docs/GUIDE.md's `temporal workflow start` line starts a dream job that completes", async () => {
+    const guide = readFileSync(join(projectRoot(), 'docs', 'GUIDE.md'), 'utf8');
+    const line = /^temporal workflow start --type dreamAnalysis .*$/m.exec(guide)?.[0];
     expect(line).toBeDefined();
-    // Split as a shell would: the README quotes the JSON input with single quotes.
+    // Split as a shell would: the guide quotes the JSON input with single quotes.
     const args = [...(line as string).matchAll(/'([^']*)'|(\S+)/g)]
       .map((m) => (m[1] ?? m[2]) as string)
       .slice(1);

@@ -2,7 +2,7 @@
  * The Temporal UI tells the story (issue 12, point 7), against the real test stack: every run the bridge
  * or a CLI starts carries a one-line summary (file name, size with units, tenant, tier), details and a
  * memo, read back through the Temporal API; JobType is the jobs table's `ingest_file`; and each saved
- * search the README lists, run with the real `temporal` CLI, returns exactly the runs it says.
+ * search docs/GUIDE.md lists, run with the real `temporal` CLI, returns exactly the runs it says.
  *
  * A small-tier worker runs here so that one file completes and a corrupt PDF fails; the large file, the
  * transcript (LLM queue) and the dream have no worker and stay running until the end terminates them.
@@ -145,11 +145,11 @@ describe('the Temporal UI tells the story (real Temporal)', () => {
     expect(dream.typedSearchAttributes.get(SearchAttributes.TenantId)).toBe(tenant);
   });
 
-  it('every saved search in the README returns what it says (real `temporal workflow list`)', async () => {
-    const readme = readFileSync(join(projectRoot(), 'README.md'), 'utf8');
-    const section = readme.split('## Finding runs in the Temporal UI')[1]?.split('\n## ')[0] ?? '';
+  it('every saved search in docs/GUIDE.md returns what it says (real `temporal workflow list`)', async () => {
+    const guide = readFileSync(join(projectRoot(), 'docs', 'GUIDE.md'), 'utf8');
+    const section = guide.split('## Finding runs in the Temporal UI')[1]?.split('\n## ')[0] ?? '';
     const queries = [...section.matchAll(/^\| [^|]+ \| `([^`]+)` \|$/gm)].map((m) => m[1] as string);
-    // What each README query must return of this test's runs (and nothing else: they are tenant-scoped).
+    // What each GUIDE query must return of this test's runs (and nothing else: they are tenant-scoped).
     const expected: Record<string, string[]> = {
       'TenantId="tenant-demo"': Object.values(ids),
       'TenantId="tenant-demo" AND ExecutionStatus="Failed"': [ids.corrupt],
