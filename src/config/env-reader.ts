@@ -6,6 +6,15 @@ import type { z } from 'zod';
 import { isSecretVariable, REDACTED, redactSecrets, redactUrl } from './redact.js';
 import type { Defaulted, Fallback, Variable } from './variable.js';
 
+/** The values of a table of declarations, field by field: defaulted ones always have a value. */
+export type ValuesOf<V> = {
+  [K in keyof V]: V[K] extends Defaulted<infer T>
+    ? T
+    : V[K] extends Variable<infer T>
+      ? T | undefined
+      : never;
+};
+
 export type Env = Record<string, string | undefined>;
 
 export class ConfigError extends Error {
@@ -42,6 +51,18 @@ export class EnvReader {
     const [winner, ...others] = [variable.name, ...(variable.aliases ?? [])].filter((n) => this.isSet(n));
     if (variable.validateAliases) for (const other of others) this.get(other, variable.schema);
     return this.get(winner ?? variable.name, variable.schema, fallback ?? resolve(variable.fallback));
+  }
+
+  /** Every declaration of a table, under its field name; `fallbacks` replace declared defaults. */
+  readAll<V extends Record<string, Variable<unknown>>>(
+    table: V,
+    fallbacks: Partial<Record<keyof V, string>> = {},
+  ): ValuesOf<V> {
+    const entries = Object.entries(table).map(([field, variable]) => [
+      field,
+      this.read(variable, fallbacks[field as keyof V]),
+    ]);
+    return Object.fromEntries(entries) as ValuesOf<V>;
   }
 
   /** One variable through a schema; a bad value is recorded (and yields undefined). */

@@ -54,10 +54,5 @@ export const API_SECTION: Section = {
 };
 
 export function readApi(r: EnvReader): ApiConfig {
-  return {
-    port: r.read(API.port),
-    host: r.read(API.host),
-    presignSeconds: r.read(API.presignSeconds),
-    publicS3Endpoint: r.read(API.publicS3Endpoint),
-  };
+  return r.readAll(API);
 }

@@ -48,10 +48,5 @@ export const BATCH_SECTION: Section = {
 };
 
 export function readBatch(r: EnvReader): BatchConfig {
-  return {
-    window: r.read(BATCH.window),
-    continueAsNewAfter: r.read(BATCH.continueAsNewAfter),
-    pageSize: r.read(BATCH.pageSize),
-    priority: r.read(BATCH.priority),
-  };
+  return r.readAll(BATCH);
 }

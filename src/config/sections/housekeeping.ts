@@ -64,12 +64,5 @@ export const HOUSEKEEPING_SECTION: Section = {
 };
 
 export function readHousekeeping(r: EnvReader): HousekeepingConfig {
-  return {
-    uploadsCron: r.read(HOUSEKEEPING.uploadsCron),
-    uploadMaxAgeHours: r.read(HOUSEKEEPING.uploadMaxAgeHours),
-    stuckFilesCron: r.read(HOUSEKEEPING.stuckFilesCron),
-    stuckAfterMinutes: r.read(HOUSEKEEPING.stuckAfterMinutes),
-    deadLettersCron: r.read(HOUSEKEEPING.deadLettersCron),
-    deadLetterRetentionDays: r.read(HOUSEKEEPING.deadLetterRetentionDays),
-  };
+  return r.readAll(HOUSEKEEPING);
 }

@@ -79,15 +79,5 @@ export const MESSAGING_SECTION: Section = {
 };
 
 export function readNats(r: EnvReader, monitorPort: number | undefined): NatsConfig {
-  return {
-    url: r.read(NATS.url),
-    monitorUrl: r.read(NATS.monitorUrl, `http://127.0.0.1:${monitorPort ?? 8222}`),
-    eventsStream: r.read(NATS.eventsStream),
-    eventsSubject: r.read(NATS.eventsSubject),
-    testSubject: r.read(NATS.testSubject),
-    dlqStream: r.read(NATS.dlqStream),
-    dlqSubject: r.read(NATS.dlqSubject),
-    bridgeConsumer: r.read(NATS.bridgeConsumer),
-    duplicateWindowSeconds: r.read(NATS.duplicateWindowSeconds),
-  };
+  return r.readAll(NATS, { monitorUrl: `http://127.0.0.1:${monitorPort ?? 8222}` });
 }

@@ -48,11 +48,5 @@ export const STACK_SECTION: Section = {
 
 /** Read first: the Temporal UI's and NATS monitoring's default URLs follow these ports. */
 export function readStack(r: EnvReader): StackConfig {
-  return {
-    dir: r.read(STACK.dir),
-    temporalUiPort: r.read(STACK.temporalUiPort),
-    natsMonitorPort: r.read(STACK.natsMonitorPort),
-    seaweedMasterPort: r.read(STACK.seaweedMasterPort),
-    seaweedVolumePort: r.read(STACK.seaweedVolumePort),
-  };
+  return r.readAll(STACK);
 }

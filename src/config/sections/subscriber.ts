@@ -69,15 +69,6 @@ export const SUBSCRIBER_SECTION: Section = {
 
 /** `filerUrl`: the filer's HTTP address, whose host and port + 10000 are the gRPC API's by default. */
 export function readSubscriber(r: EnvReader, filerUrl: string | undefined): SubscriberConfig {
-  return {
-    filerGrpc: r.read(
-      SUBSCRIBER.filerGrpc,
-      filerUrl ? `${new URL(filerUrl).hostname}:${portOf(filerUrl) + 10000}` : undefined,
-    ),
-    pathPrefix: r.read(SUBSCRIBER.pathPrefix),
-    cursorBucket: r.read(SUBSCRIBER.cursorBucket),
-    name: r.read(SUBSCRIBER.name),
-    start: r.read(SUBSCRIBER.start),
-    healthPort: r.read(SUBSCRIBER.healthPort),
-  };
+  const filerGrpc = filerUrl ? `${new URL(filerUrl).hostname}:${portOf(filerUrl) + 10000}` : undefined;
+  return r.readAll(SUBSCRIBER, filerGrpc ? { filerGrpc } : {});
 }
