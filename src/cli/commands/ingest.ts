@@ -18,7 +18,7 @@ import type { Client } from '@temporalio/client';
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import { type PlannedStart, planRoute, reservedBuckets } from '../../bridge/route-event.js';
 import { connectNats } from '../../clients/nats.js';
-import { headObject } from '../../clients/object-store.js';
+import { ensureBucket, headObject } from '../../clients/object-store.js';
 import { createS3Client } from '../../clients/s3.js';
 import { type Config, loadConfig } from '../../config/config.js';
 import { redactUrl } from '../../config/redact.js';
@@ -32,7 +32,7 @@ import { connectTemporal, lazyTemporalClient } from '../../temporal/connection.j
 import { controlCharacterIn } from '../control-characters.js';
 import { followIngests, type IngestRow, printIngestTable } from '../ingest-follow.js';
 import { uploadLocalFile } from '../ingest-upload.js';
-import { ensureTenantBucket } from '../tenant-bucket.js';
+import { tenantBucketProblem } from '../tenant-bucket.js';
 
 export type PublishMode = 'auto' | 'always' | 'never';
 
@@ -70,6 +70,8 @@ interface LocalFile {
 /** Every file exists, is a regular file and makes an event the bridge accepts; else nothing is uploaded. */
 async function checkFiles(cfg: Config, files: string[], options: IngestOptions): Promise<LocalFile[]> {
   const problems: string[] = [];
+  const bucketProblem = tenantBucketProblem(options.tenant);
+  if (bucketProblem) problems.push(bucketProblem);
   const checked: LocalFile[] = [];
   const keys = new Map<string, string>();
   for (const given of files) {
@@ -137,7 +139,7 @@ async function connect(cfg: Config, options: IngestOptions): Promise<Connections
   const s3 = createS3Client(cfg, { maxAttempts: 2 });
   const connections: Connections = { s3, temporal: lazyTemporalClient(cfg), temporalConnected: false };
   try {
-    await ensureTenantBucket(cfg, s3, options.tenant).catch((error: unknown) => {
+    await ensureBucket(s3, options.tenant).catch((error: unknown) => {
       throw s3Failure(cfg, error);
     });
     if (options.publish !== 'never') {
