@@ -1,6 +1,6 @@
 /**
  * PDF text extraction, side by side on the same files: our pdf provider as it runs (poppler's pdftotext
- * where installed, src/providers/pdf-poppler.ts), the same provider with pdfjs forced (its fallback),
+ * where installed, src/providers/formats/pdf/pdf-poppler.ts), the same provider with pdfjs forced (its fallback),
  * plain `pdftotext` (the baseline), and `pdftotext -bbox-layout` (the call our poppler path makes: its
  * ceiling). Every pdftotext is a process per run, as a worker starts it, so process start is included.
  * Files: the samples' PDFs and a generated many-page text PDF. Agreement with pdftotext: the page count,
@@ -103,7 +103,7 @@ interface Row {
 }
 
 export async function runPdfBench(): Promise<BenchSection> {
-  const { extractPdf } = await import('../src/providers/pdf.js');
+  const { extractPdf } = await import('../src/providers/formats/pdf/pdf.js');
   const { localContext, localFile } = await import('../src/providers/provider.js');
   const { DEFAULT_MEDIA } = await import('../src/providers/media/settings.js');
   const notMeasured: string[] = [];

@@ -6,26 +6,26 @@
 import type { ExtractedDocument } from '../domain/content.js';
 import { CorruptFileError, NonRetryableError, UnsupportedFileTypeError } from '../domain/errors.js';
 import { createProviderCatalog } from '../domain/provider-catalog.js';
-import { archiveProvider } from './archive.js';
-import { audioProvider } from './audio.js';
-import { codeProvider } from './code.js';
-import { csvProvider } from './csv.js';
-import { docxProvider } from './docx.js';
-import { emlProvider } from './eml.js';
-import { fileInfoProvider } from './file-info.js';
-import { htmlProvider } from './html.js';
-import { imageProvider } from './image.js';
+import { archiveProvider } from './formats/archive.js';
+import { audioProvider } from './formats/audio.js';
+import { codeProvider } from './formats/code.js';
+import { csvProvider } from './formats/csv.js';
+import { docxProvider } from './formats/docx.js';
+import { emlProvider } from './formats/eml.js';
+import { fileInfoProvider } from './formats/file-info.js';
+import { htmlProvider } from './formats/html.js';
+import { imageProvider } from './formats/image.js';
+import { markdownProvider } from './formats/markdown.js';
+import { odtProvider } from './formats/odt.js';
+import { pdfProvider } from './formats/pdf/pdf.js';
+import { pptxProvider } from './formats/pptx.js';
+import { rtfProvider } from './formats/rtf.js';
+import { structuredProvider } from './formats/structured.js';
+import { textProvider } from './formats/text.js';
+import { xlsxProvider } from './formats/xlsx.js';
 import { checkExtractedChars, exhausted, isResourceExhaustion } from './limits.js';
-import { markdownProvider } from './markdown.js';
-import { odtProvider } from './odt.js';
-import { pdfProvider } from './pdf.js';
-import { pptxProvider } from './pptx.js';
 import type { ContentProvider, ProviderContext, SourceFile } from './provider.js';
 import { localContext, localFile } from './provider.js';
-import { rtfProvider } from './rtf.js';
-import { structuredProvider } from './structured.js';
-import { textProvider } from './text.js';
-import { xlsxProvider } from './xlsx.js';
 
 export {
   DEFAULT_LIMITS,

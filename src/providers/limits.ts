@@ -5,7 +5,7 @@
  * variable that sets it and the file. Crossing a limit is a property of the file, so it is never retried.
  *
  * The values come from the worker's configuration (src/config/limits.ts, per storage tier); the process
- * that runs the extraction adds a memory ceiling on top (src/activities/ingest/extraction-sandbox.ts).
+ * that runs the extraction adds a memory ceiling on top (src/activities/ingest/extraction/).
  */
 import { errorText, LimitExceededError, NonRetryableError } from '../domain/errors.js';
 

@@ -33,6 +33,12 @@ describe('README code map', () => {
   const mapped = mappedFolders(readme);
   const folders = sourceFolders();
 
+  it('keeps the README a front door: 150 lines at most (details go to docs/)', () => {
+    expect(
+      readme.split('\n').filter((_, i, all) => i < all.length - 1 || all[i] !== '').length,
+    ).toBeLessThanOrEqual(150);
+  });
+
   it('names every folder under src/ that holds a file', () => {
     const missing = folders.filter((f) => !mapped.includes(f));
     expect(missing, 'add a line for each to "## Code map" in README.md').toEqual([]);

@@ -13,12 +13,12 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { ExtractedDocument, ExtractedSection } from '../../src/domain/content.js';
 import { CorruptFileError, LimitExceededError } from '../../src/domain/errors.js';
+import { extractPdf, STREAM_BATCH_PAGES, streamPdfWith } from '../../src/providers/formats/pdf/pdf.js';
+import { PdftotextFailedError, runPdftotext } from '../../src/providers/formats/pdf/pdf-poppler.js';
+import { measureFlateStreams, scanStreams } from '../../src/providers/formats/pdf/pdf-streams.js';
 import { DEFAULT_LIMITS } from '../../src/providers/limits.js';
 import { DEFAULT_MEDIA } from '../../src/providers/media/settings.js';
 import { ToolTimeoutError } from '../../src/providers/media/tools.js';
-import { extractPdf, STREAM_BATCH_PAGES, streamPdfWith } from '../../src/providers/pdf.js';
-import { PdftotextFailedError, runPdftotext } from '../../src/providers/pdf-poppler.js';
-import { measureFlateStreams, scanStreams } from '../../src/providers/pdf-streams.js';
 import {
   localContext,
   localFile,

@@ -8,10 +8,12 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { ExtractedSection } from '../../src/domain/content.js';
-import { csvProvider } from '../../src/providers/csv.js';
-import { markdownProvider } from '../../src/providers/markdown.js';
+import { csvProvider } from '../../src/providers/formats/csv.js';
+import { markdownProvider } from '../../src/providers/formats/markdown.js';
+import { pdfProvider } from '../../src/providers/formats/pdf/pdf.js';
+import { structuredProvider } from '../../src/providers/formats/structured.js';
+import { textProvider } from '../../src/providers/formats/text.js';
 import { DEFAULT_MEDIA } from '../../src/providers/media/settings.js';
-import { pdfProvider } from '../../src/providers/pdf.js';
 import {
   type ContentProvider,
   localContext,
@@ -19,8 +21,6 @@ import {
   type SourceFile,
   type StreamCheckpoint,
 } from '../../src/providers/provider.js';
-import { structuredProvider } from '../../src/providers/structured.js';
-import { textProvider } from '../../src/providers/text.js';
 import { SAMPLES_DIR } from '../support/samples.js';
 
 const dir = mkdtempSync(path.join(os.tmpdir(), 'p8fs-stream-unit-'));

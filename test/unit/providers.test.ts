@@ -19,6 +19,8 @@ import {
   fileExtension,
   mimeTypeForFileName,
 } from '../../src/domain/provider-catalog.js';
+import { findFlateStreams, measureFlateStreams } from '../../src/providers/formats/pdf/pdf-streams.js';
+import { textProvider } from '../../src/providers/formats/text.js';
 import {
   DEFAULT_LIMITS,
   type ExtractionLimits,
@@ -29,8 +31,6 @@ import {
   pickProvider,
 } from '../../src/providers/index.js';
 import { isResourceExhaustion } from '../../src/providers/limits.js';
-import { findFlateStreams, measureFlateStreams } from '../../src/providers/pdf-streams.js';
-import { textProvider } from '../../src/providers/text.js';
 import { docxXmlBomb, MiB, pdfFlateBomb } from '../support/hostile-files.js';
 
 const samples = path.resolve(process.cwd(), '../shared/samples');

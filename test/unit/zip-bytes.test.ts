@@ -16,7 +16,7 @@ import {
   readZipDirectory,
   type ZipBytes,
   ZipFormatError,
-} from '../../src/providers/zip.js';
+} from '../../src/providers/helpers/zip.js';
 import { zipCentralHeader, zipEnd, zipLocalHeader } from '../support/hostile-files.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'p8fs-zip-bytes-'));

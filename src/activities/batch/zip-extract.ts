@@ -1,6 +1,6 @@
 /**
  * A batch's ZIP, extracted member by member into S3 under `batches/{batchId}/` in the tenant's bucket,
- * with the archive guards of the content providers (src/providers/archive.ts): entry count
+ * with the archive guards of the content providers (src/providers/formats/archive.ts): entry count
  * (maxArchiveEntries), declared total (maxDecompressedBytes) and per-entry compression ratio, all checked
  * from the central directory before anything is inflated, and again while inflating (a directory may lie).
  * The limits are those of the tier the ZIP's own size falls in (src/config/limits.ts).
@@ -25,8 +25,7 @@ import type { BatchFailure } from '../../domain/batch.js';
 import { CorruptFileError, MissingObjectError, NonRetryableError } from '../../domain/errors.js';
 import { mimeTypeForFileName } from '../../domain/provider-catalog.js';
 import { tierForSize } from '../../domain/tiers.js';
-import { checkZipDeclarations } from '../../providers/archive.js';
-import { approxBytes, limitExceeded } from '../../providers/limits.js';
+import { checkZipDeclarations } from '../../providers/formats/archive.js';
 import {
   entryRange,
   fileZipBytes,
@@ -34,7 +33,8 @@ import {
   type ZipBytes,
   type ZipEntry,
   ZipFormatError,
-} from '../../providers/zip.js';
+} from '../../providers/helpers/zip.js';
+import { approxBytes, limitExceeded } from '../../providers/limits.js';
 import { memberPath } from '../ingest/member-files.js';
 import { createWorkDir } from '../work-dirs.js';
 

@@ -1,6 +1,6 @@
 /**
  * Files inside files: ZIP members and e-mail attachments, written by their container's provider into
- * the extraction's member folder (src/providers/members.ts), become files of their own here. Each is
+ * the extraction's member folder (src/providers/helpers/members.ts), become files of their own here. Each is
  * uploaded next to its container, `{container key}.parts/{member path}` in the same bucket (the path
  * cleaned so it cannot leave that prefix), and announced with a storage event on the events subject, so
  * it goes through the bridge and its own ingestFile run like any upload.

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { bareMime, fileExtension, GENERIC_MIME_TYPE } from '../domain/provider-catalog.js';
-import type { ContentProvider } from './provider.js';
+import { bareMime, fileExtension, GENERIC_MIME_TYPE } from '../../domain/provider-catalog.js';
+import type { ContentProvider } from '../provider.js';
 
 /**
  * The fallback for files no provider reads (a .bin, an image without OCR, an unknown extension): instead

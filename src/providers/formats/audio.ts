@@ -11,15 +11,15 @@
  */
 import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { ExtractedDocument, ExtractedSection } from '../domain/content.js';
-import { CorruptFileError } from '../domain/errors.js';
-import { checkExtractedChars } from './limits.js';
-import { decodeToPcm, probeAudio } from './media/decode.js';
-import { mediaSettings } from './media/settings.js';
-import { frameLevels, type SpeechSegment, speechSegments, timeRange } from './media/speech-segments.js';
-import { withTempDir } from './media/tools.js';
-import { transcribeSegments } from './media/transcriber.js';
-import type { ContentProvider, ProviderContext, SourceFile } from './provider.js';
+import type { ExtractedDocument, ExtractedSection } from '../../domain/content.js';
+import { CorruptFileError } from '../../domain/errors.js';
+import { checkExtractedChars } from '../limits.js';
+import { decodeToPcm, probeAudio } from '../media/decode.js';
+import { mediaSettings } from '../media/settings.js';
+import { frameLevels, type SpeechSegment, speechSegments, timeRange } from '../media/speech-segments.js';
+import { withTempDir } from '../media/tools.js';
+import { transcribeSegments } from '../media/transcriber.js';
+import type { ContentProvider, ProviderContext, SourceFile } from '../provider.js';
 
 export const audioProvider: ContentProvider = {
   name: 'audio',

@@ -1,11 +1,11 @@
-import type { ExtractedSection } from '../domain/content.js';
-import { CorruptFileError } from '../domain/errors.js';
-import { approxBytes, checkExtractedChars, limitExceeded } from './limits.js';
-import { checkPackageBytes, packageFailure, readPart } from './office-package.js';
-import { type ContentProvider, readSourceFile } from './provider.js';
-import { TableSections } from './table-sections.js';
-import { xmlTokens } from './xml-tokens.js';
-import { BoundedZip, readZipDirectory, ZipFormatError } from './zip.js';
+import type { ExtractedSection } from '../../domain/content.js';
+import { CorruptFileError } from '../../domain/errors.js';
+import { checkPackageBytes, packageFailure, readPart } from '../helpers/office-package.js';
+import { TableSections } from '../helpers/table-sections.js';
+import { xmlTokens } from '../helpers/xml-tokens.js';
+import { BoundedZip, readZipDirectory, ZipFormatError } from '../helpers/zip.js';
+import { approxBytes, checkExtractedChars, limitExceeded } from '../limits.js';
+import { type ContentProvider, readSourceFile } from '../provider.js';
 
 const WHAT = 'an XLSX workbook';
 

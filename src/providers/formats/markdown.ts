@@ -1,15 +1,15 @@
 import { parse as parseYaml } from 'yaml';
-import type { ExtractedSection, SectionKind } from '../domain/content.js';
-import { checkExtractedChars } from './limits.js';
+import type { ExtractedSection, SectionKind } from '../../domain/content.js';
+import { readUtf8File } from '../helpers/read-text.js';
+import { prescanLines, streamLines } from '../helpers/stream-lines.js';
+import { checkExtractedChars } from '../limits.js';
 import type {
   ContentProvider,
   ProviderContext,
   SourceFile,
   StreamCheckpoint,
   StreamItem,
-} from './provider.js';
-import { readUtf8File } from './read-text.js';
-import { prescanLines, streamLines } from './stream-lines.js';
+} from '../provider.js';
 
 /** While streaming, a block that grows past this many characters is handed out in parts (see BlockParser). */
 export const STREAM_BLOCK_CHARS = 1024 * 1024;

@@ -1,12 +1,12 @@
 import { isMap, isScalar, isSeq, Lexer, type Node, parseAllDocuments } from 'yaml';
-import type { ExtractedSection } from '../domain/content.js';
-import { CorruptFileError, NonRetryableError } from '../domain/errors.js';
-import { bareMime, fileExtension } from '../domain/provider-catalog.js';
-import { jsonErrorOffset, lineAndColumn } from './json-position.js';
-import { type ExtractionLimits, isResourceExhaustion, limitExceeded } from './limits.js';
-import type { ContentProvider, SourceFile, StreamCheckpoint } from './provider.js';
-import { readUtf8File } from './read-text.js';
-import { prescanLines, streamLines } from './stream-lines.js';
+import type { ExtractedSection } from '../../domain/content.js';
+import { CorruptFileError, NonRetryableError } from '../../domain/errors.js';
+import { bareMime, fileExtension } from '../../domain/provider-catalog.js';
+import { jsonErrorOffset, lineAndColumn } from '../helpers/json-position.js';
+import { readUtf8File } from '../helpers/read-text.js';
+import { prescanLines, streamLines } from '../helpers/stream-lines.js';
+import { type ExtractionLimits, isResourceExhaustion, limitExceeded } from '../limits.js';
+import type { ContentProvider, SourceFile, StreamCheckpoint } from '../provider.js';
 
 /** JSON Lines by type: one JSON value per line (a log, an export), read and streamed record by record. */
 const JSONL_MIME_TYPES = ['application/jsonl', 'application/x-ndjson', 'application/x-jsonlines'];

@@ -1,7 +1,7 @@
-import type { ExtractedSection } from '../domain/content.js';
-import { fileExtension } from '../domain/provider-catalog.js';
-import type { ContentProvider } from './provider.js';
-import { readUtf8File } from './read-text.js';
+import type { ExtractedSection } from '../../domain/content.js';
+import { fileExtension } from '../../domain/provider-catalog.js';
+import { readUtf8File } from '../helpers/read-text.js';
+import type { ContentProvider } from '../provider.js';
 
 // Extension → language name, for search hits ("python", "go") and for the chunk metadata.
 const LANGUAGES: ReadonlyMap<string, string> = new Map([

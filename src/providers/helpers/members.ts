@@ -10,9 +10,9 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable, Transform, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import type { ExtractedMember, ExtractedSection } from '../domain/content.js';
-import { approxBytes, type ExtractionLimits, limitExceeded } from './limits.js';
-import type { ProviderContext } from './provider.js';
+import type { ExtractedMember, ExtractedSection } from '../../domain/content.js';
+import { approxBytes, type ExtractionLimits, limitExceeded } from '../limits.js';
+import type { ProviderContext } from '../provider.js';
 
 /** A member's bytes went past what was left of the budget while it was written. */
 export class MemberBudgetError extends Error {

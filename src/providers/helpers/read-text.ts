@@ -1,7 +1,7 @@
 import { createReadStream } from 'node:fs';
-import { CorruptFileError } from '../domain/errors.js';
-import { checkExtractedChars, limitExceeded } from './limits.js';
-import type { ProviderContext, SourceFile } from './provider.js';
+import { CorruptFileError } from '../../domain/errors.js';
+import { checkExtractedChars, limitExceeded } from '../limits.js';
+import type { ProviderContext, SourceFile } from '../provider.js';
 
 const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false });
 const CHUNK_BYTES = 1024 * 1024;

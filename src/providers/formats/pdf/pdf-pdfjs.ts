@@ -3,8 +3,8 @@
  * is not installed or fails on a file (pdf.ts). It also words the failures of locked and damaged files
  * (corrupt()), which pdf.ts keeps the same whichever engine was tried first.
  */
-import { CorruptFileError, NonRetryableError } from '../domain/errors.js';
-import { exhausted, isResourceExhaustion } from './limits.js';
+import { CorruptFileError, NonRetryableError } from '../../../domain/errors.js';
+import { exhausted, isResourceExhaustion } from '../../limits.js';
 import { cleanLine, type Line, type PdfPage } from './pdf-layout.js';
 
 type PdfJs = typeof import('pdfjs-dist/legacy/build/pdf.mjs');

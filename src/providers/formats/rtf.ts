@@ -1,7 +1,7 @@
-import type { ExtractedSection } from '../domain/content.js';
-import { CorruptFileError } from '../domain/errors.js';
-import { checkExtractedChars } from './limits.js';
-import { type ContentProvider, readSourceFile } from './provider.js';
+import type { ExtractedSection } from '../../domain/content.js';
+import { CorruptFileError } from '../../domain/errors.js';
+import { checkExtractedChars } from '../limits.js';
+import { type ContentProvider, readSourceFile } from '../provider.js';
 
 // Groups whose content is not the document's text: tables of fonts, colours and styles, document
 // info, pictures and embedded objects, headers and footers, field instructions.

@@ -7,18 +7,18 @@
  * here; they are ingested as members, and their depth is held to maxArchiveDepth by the activity.
  */
 import { createInflateRaw } from 'node:zlib';
-import { CorruptFileError, NonRetryableError } from '../domain/errors.js';
-import { mimeTypeForFileName } from '../domain/provider-catalog.js';
+import { CorruptFileError, NonRetryableError } from '../../domain/errors.js';
+import { mimeTypeForFileName } from '../../domain/provider-catalog.js';
+import { bufferStream, MemberBudgetError, MemberWriter } from '../helpers/members.js';
+import { entryBytes, readZipDirectory, type ZipEntry, ZipFormatError } from '../helpers/zip.js';
 import {
   approxBytes,
   type ExtractionLimits,
   exhausted,
   isResourceExhaustion,
   limitExceeded,
-} from './limits.js';
-import { bufferStream, MemberBudgetError, MemberWriter } from './members.js';
-import { type ContentProvider, readSourceFile } from './provider.js';
-import { entryBytes, readZipDirectory, type ZipEntry, ZipFormatError } from './zip.js';
+} from '../limits.js';
+import { type ContentProvider, readSourceFile } from '../provider.js';
 
 /** Below this an entry's ratio says nothing: a small file of spaces compresses 1000:1 honestly. */
 const RATIO_FLOOR_BYTES = 1024 * 1024;

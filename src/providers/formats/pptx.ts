@@ -1,10 +1,10 @@
-import type { ExtractedSection } from '../domain/content.js';
-import { CorruptFileError } from '../domain/errors.js';
-import { checkExtractedChars } from './limits.js';
-import { openPackage, packageFailure, readPart } from './office-package.js';
-import { type ContentProvider, readSourceFile } from './provider.js';
-import { xmlTokens } from './xml-tokens.js';
-import type { BoundedZip } from './zip.js';
+import type { ExtractedSection } from '../../domain/content.js';
+import { CorruptFileError } from '../../domain/errors.js';
+import { openPackage, packageFailure, readPart } from '../helpers/office-package.js';
+import { xmlTokens } from '../helpers/xml-tokens.js';
+import type { BoundedZip } from '../helpers/zip.js';
+import { checkExtractedChars } from '../limits.js';
+import { type ContentProvider, readSourceFile } from '../provider.js';
 
 const WHAT = 'a PPTX presentation';
 const TITLE_TYPES = new Set(['title', 'ctrTitle']);

@@ -3,7 +3,7 @@
  * header: a chunk cut from any of them still says what every column means. A section stays well under
  * one chunk (the chunker keeps a section that fits whole), so every chunk holds a header line.
  */
-import type { ExtractedSection } from '../domain/content.js';
+import type { ExtractedSection } from '../../domain/content.js';
 
 /**
  * Characters of one table section, header included. Table text is token-dense (pipes, numbers, dates:

@@ -9,7 +9,7 @@
 import { readSync } from 'node:fs';
 import { promisify } from 'node:util';
 import { inflateRaw } from 'node:zlib';
-import { approxBytes } from './limits.js';
+import { approxBytes } from '../limits.js';
 
 const inflateRawAsync = promisify(inflateRaw);
 

@@ -1,15 +1,15 @@
 import mammoth from 'mammoth';
-import type { ExtractedSection, SectionKind } from '../domain/content.js';
-import { CorruptFileError, errorText, NonRetryableError } from '../domain/errors.js';
+import type { ExtractedSection, SectionKind } from '../../domain/content.js';
+import { CorruptFileError, errorText, NonRetryableError } from '../../domain/errors.js';
+import { BoundedZip, ZipBudgetError, ZipFormatError } from '../helpers/zip.js';
 import {
   checkExtractedChars,
   type ExtractionLimits,
   exhausted,
   isResourceExhaustion,
   limitExceeded,
-} from './limits.js';
-import { type ContentProvider, readSourceFile } from './provider.js';
-import { BoundedZip, ZipBudgetError, ZipFormatError } from './zip.js';
+} from '../limits.js';
+import { type ContentProvider, readSourceFile } from '../provider.js';
 
 // Images are never read: mammoth would otherwise base64 every picture into the HTML we then throw away.
 const skipImages = mammoth.images.imgElement(async () => ({ src: '' }));

@@ -3,18 +3,18 @@ import { open } from 'node:fs/promises';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { CsvError } from 'csv-parse';
-import type { ExtractedSection } from '../domain/content.js';
-import { CorruptFileError, NonRetryableError } from '../domain/errors.js';
-import { bareMime, fileExtension } from '../domain/provider-catalog.js';
-import { checkExtractedChars, limitExceeded } from './limits.js';
+import type { ExtractedSection } from '../../domain/content.js';
+import { CorruptFileError, NonRetryableError } from '../../domain/errors.js';
+import { bareMime, fileExtension } from '../../domain/provider-catalog.js';
+import { TableSections } from '../helpers/table-sections.js';
+import { checkExtractedChars, limitExceeded } from '../limits.js';
 import type {
   ContentProvider,
   ProviderContext,
   SourceFile,
   StreamCheckpoint,
   StreamItem,
-} from './provider.js';
-import { TableSections } from './table-sections.js';
+} from '../provider.js';
 
 const SNIFF_BYTES = 64 * 1024;
 

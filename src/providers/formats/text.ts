@@ -1,7 +1,7 @@
-import { checkExtractedChars } from './limits.js';
-import type { ContentProvider, StreamCheckpoint, StreamItem } from './provider.js';
-import { readUtf8File, splitParagraphs } from './read-text.js';
-import { prescanLines, streamLines } from './stream-lines.js';
+import { readUtf8File, splitParagraphs } from '../helpers/read-text.js';
+import { prescanLines, streamLines } from '../helpers/stream-lines.js';
+import { checkExtractedChars } from '../limits.js';
+import type { ContentProvider, StreamCheckpoint, StreamItem } from '../provider.js';
 
 /**
  * A paragraph that grows past this many characters while streaming is handed out as a section of its own

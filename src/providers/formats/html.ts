@@ -1,8 +1,8 @@
 import type { HTMLElement } from 'node-html-parser';
-import { CorruptFileError } from '../domain/errors.js';
+import { CorruptFileError } from '../../domain/errors.js';
+import { checkExtractedChars } from '../limits.js';
+import { type ContentProvider, readSourceFile } from '../provider.js';
 import { htmlToSections } from './docx.js';
-import { checkExtractedChars } from './limits.js';
-import { type ContentProvider, readSourceFile } from './provider.js';
 
 // Never text a reader sees: code, styling, embedded objects, the page's head.
 const NOT_TEXT = 'script, style, noscript, template, svg, canvas, iframe, object, embed, head, [hidden]';

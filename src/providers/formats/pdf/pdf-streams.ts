@@ -11,7 +11,7 @@
  * text, and only chains of FlateDecode filters (behind at most one ASCIIHex/ASCII85) are measured. Image
  * streams are skipped (text extraction never decodes them); other filters (LZW…) are listed, and files
  * with them read by pdfjs; those, the wrapped bombs and encrypted files are left to the memory ceiling of
- * the extraction process (src/activities/ingest/extraction-sandbox.ts), as before poppler came in.
+ * the extraction process (src/activities/ingest/extraction/), as before poppler came in.
  */
 import { createInflate } from 'node:zlib';
 

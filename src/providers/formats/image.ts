@@ -7,13 +7,13 @@
  * section saying so (name, size), so it can still be found; OCR switched off (P8FS_OCR=0) says that.
  */
 import { stat } from 'node:fs/promises';
-import type { ExtractedDocument, ExtractedSection } from '../domain/content.js';
-import { CorruptFileError } from '../domain/errors.js';
-import { approxBytes, checkExtractedChars, limitExceeded } from './limits.js';
-import { ocrImage, ocrSections } from './media/ocr.js';
-import { mediaSettings } from './media/settings.js';
-import { runTool, toolReason } from './media/tools.js';
-import type { ContentProvider, ProviderContext, SourceFile } from './provider.js';
+import type { ExtractedDocument, ExtractedSection } from '../../domain/content.js';
+import { CorruptFileError } from '../../domain/errors.js';
+import { approxBytes, checkExtractedChars, limitExceeded } from '../limits.js';
+import { ocrImage, ocrSections } from '../media/ocr.js';
+import { mediaSettings } from '../media/settings.js';
+import { runTool, toolReason } from '../media/tools.js';
+import type { ContentProvider, ProviderContext, SourceFile } from '../provider.js';
 
 export const imageProvider: ContentProvider = {
   name: 'image',

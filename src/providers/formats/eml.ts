@@ -1,12 +1,12 @@
 import { createReadStream } from 'node:fs';
 import { extname } from 'node:path';
 import type { AddressObject, ParsedMail } from 'mailparser';
-import type { ExtractedSection } from '../domain/content.js';
-import { CorruptFileError, NonRetryableError } from '../domain/errors.js';
-import { checkExtractedChars, exhausted, isResourceExhaustion } from './limits.js';
-import { MemberWriter } from './members.js';
-import type { ContentProvider } from './provider.js';
-import { splitParagraphs } from './read-text.js';
+import type { ExtractedSection } from '../../domain/content.js';
+import { CorruptFileError, NonRetryableError } from '../../domain/errors.js';
+import { MemberWriter } from '../helpers/members.js';
+import { splitParagraphs } from '../helpers/read-text.js';
+import { checkExtractedChars, exhausted, isResourceExhaustion } from '../limits.js';
+import type { ContentProvider } from '../provider.js';
 
 // A file name for an attachment that has none, from its type.
 const EXTENSIONS: Readonly<Record<string, string>> = {

@@ -3,9 +3,9 @@
  * the same checks and the same messages apply to all: a 0-byte file, an encrypted (OLE) file, bytes that
  * are not a ZIP, and the decompressed-bytes limit.
  */
-import { CorruptFileError, errorText, NonRetryableError } from '../domain/errors.js';
-import { exhausted, isResourceExhaustion, limitExceeded } from './limits.js';
-import type { ProviderContext } from './provider.js';
+import { CorruptFileError, errorText, NonRetryableError } from '../../domain/errors.js';
+import { exhausted, isResourceExhaustion, limitExceeded } from '../limits.js';
+import type { ProviderContext } from '../provider.js';
 import { BoundedZip, ZipBudgetError, ZipFormatError } from './zip.js';
 
 /** Opens `buffer` as an office package named `name` of the kind `what` ("a PPTX file"). */

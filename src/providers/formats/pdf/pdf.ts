@@ -1,12 +1,7 @@
-import type { ExtractedDocument, ExtractedSection } from '../domain/content.js';
-import { CorruptFileError } from '../domain/errors.js';
-import { checkExtractedChars, limitExceeded } from './limits.js';
-import { ToolTimeoutError, ToolUnavailableError } from './media/tools.js';
-import { bodySize, type HeadingState, type PdfPage, pageSections, weighSizes } from './pdf-layout.js';
-import { ocrPdfPages, type PageToOcr } from './pdf-ocr.js';
-import { corrupt, openPdfJs, pdfJsMetadata, pdfjsVersion, readPdfJsPage } from './pdf-pdfjs.js';
-import { PdftotextFailedError, pdftotextCommand, pdftotextVersion, runPdftotext } from './pdf-poppler.js';
-import { measureFlateStreams } from './pdf-streams.js';
+import type { ExtractedDocument, ExtractedSection } from '../../../domain/content.js';
+import { CorruptFileError } from '../../../domain/errors.js';
+import { checkExtractedChars, limitExceeded } from '../../limits.js';
+import { ToolTimeoutError, ToolUnavailableError } from '../../media/tools.js';
 import {
   type ContentProvider,
   type ProviderContext,
@@ -15,7 +10,12 @@ import {
   type StreamCheckpoint,
   type StreamItem,
   type StreamSummary,
-} from './provider.js';
+} from '../../provider.js';
+import { bodySize, type HeadingState, type PdfPage, pageSections, weighSizes } from './pdf-layout.js';
+import { ocrPdfPages, type PageToOcr } from './pdf-ocr.js';
+import { corrupt, openPdfJs, pdfJsMetadata, pdfjsVersion, readPdfJsPage } from './pdf-pdfjs.js';
+import { PdftotextFailedError, pdftotextCommand, pdftotextVersion, runPdftotext } from './pdf-poppler.js';
+import { measureFlateStreams } from './pdf-streams.js';
 
 /**
  * Which engine reads the text layer: `auto` (poppler's pdftotext where installed, pdfjs where it is not
@@ -108,7 +108,7 @@ export async function extractPdf(
  * past the limit behind an ASCIIHex/ASCII85 wrapper (a flate bomb the limit does not cover, as before),
  * why pdftotext should not read it: poppler would inflate such a stream in little memory but for
  * minutes of CPU, bounded only by its time limit (a retryable error), while pdfjs runs into the
- * extraction process's memory ceiling within seconds (src/activities/ingest/extraction-sandbox.ts), a
+ * extraction process's memory ceiling within seconds (src/activities/ingest/extraction/), a
  * final answer.
  */
 async function checkedBytes(

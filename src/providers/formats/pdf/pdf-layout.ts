@@ -4,7 +4,7 @@
  * set clearly larger than the document's body text, nested by size). Pure functions over numbers, so
  * both engines give the same structure for the same geometry.
  */
-import type { ExtractedSection } from '../domain/content.js';
+import type { ExtractedSection } from '../../../domain/content.js';
 
 export interface Line {
   text: string;

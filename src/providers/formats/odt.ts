@@ -1,9 +1,9 @@
-import type { ExtractedSection, SectionKind } from '../domain/content.js';
-import { CorruptFileError } from '../domain/errors.js';
-import { checkExtractedChars } from './limits.js';
-import { openPackage, packageFailure, readPart } from './office-package.js';
-import { type ContentProvider, readSourceFile } from './provider.js';
-import { xmlTokens } from './xml-tokens.js';
+import type { ExtractedSection, SectionKind } from '../../domain/content.js';
+import { CorruptFileError } from '../../domain/errors.js';
+import { openPackage, packageFailure, readPart } from '../helpers/office-package.js';
+import { xmlTokens } from '../helpers/xml-tokens.js';
+import { checkExtractedChars } from '../limits.js';
+import { type ContentProvider, readSourceFile } from '../provider.js';
 
 const WHAT = 'an ODT document';
 // Text that is not the document's running text: comments, deleted tracked changes, index bodies that

@@ -5,9 +5,9 @@
  * cut at character boundaries, so even a file that is one 200 MB line never becomes one string.
  */
 import { createReadStream } from 'node:fs';
-import { CorruptFileError } from '../domain/errors.js';
-import { limitExceeded } from './limits.js';
-import type { ProviderContext, SourceFile } from './provider.js';
+import { CorruptFileError } from '../../domain/errors.js';
+import { limitExceeded } from '../limits.js';
+import type { ProviderContext, SourceFile } from '../provider.js';
 
 export interface LinePiece {
   /** The text, without its line feed (and without a carriage return before it). */

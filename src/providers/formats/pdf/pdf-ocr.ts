@@ -7,13 +7,13 @@
  * stay listed in the document's metadata (`pagesWithoutText`) and the reason is logged and recorded.
  */
 import { join } from 'node:path';
-import type { ExtractedSection } from '../domain/content.js';
-import { CorruptFileError } from '../domain/errors.js';
-import type { ExtractionLimits } from './limits.js';
-import { ocrImage, ocrSections } from './media/ocr.js';
-import { mediaSettings } from './media/settings.js';
-import { runTool, ToolUnavailableError, toolReason, withTempDir } from './media/tools.js';
-import type { ProviderContext, SourceFile } from './provider.js';
+import type { ExtractedSection } from '../../../domain/content.js';
+import { CorruptFileError } from '../../../domain/errors.js';
+import type { ExtractionLimits } from '../../limits.js';
+import { ocrImage, ocrSections } from '../../media/ocr.js';
+import { mediaSettings } from '../../media/settings.js';
+import { runTool, ToolUnavailableError, toolReason, withTempDir } from '../../media/tools.js';
+import type { ProviderContext, SourceFile } from '../../provider.js';
 
 export interface PageToOcr {
   page: number;

@@ -13,12 +13,12 @@
  * stops the process instead of filling memory. The signal and a time limit kill the process.
  */
 import { dirname, join } from 'node:path';
-import { limitExceeded } from './limits.js';
-import { mediaSettings } from './media/settings.js';
-import { runTool, toolReason } from './media/tools.js';
+import { limitExceeded } from '../../limits.js';
+import { mediaSettings } from '../../media/settings.js';
+import { runTool, toolReason } from '../../media/tools.js';
+import type { ProviderContext, SourceFile } from '../../provider.js';
 import type { Line, PdfPage } from './pdf-layout.js';
 import { cleanLine } from './pdf-layout.js';
-import type { ProviderContext, SourceFile } from './provider.js';
 
 /** pdftotext on one document may not run longer than this (it reads ~200 text pages per second here). */
 export const PDFTOTEXT_TIMEOUT_MS = 20 * 60_000;
