@@ -10,6 +10,7 @@ import { registerBridgeCommand } from './commands/bridge.js';
 import { registerDemoCommand } from './commands/demo.js';
 import { registerDlqCommands } from './commands/dlq.js';
 import { registerDreamCommands } from './commands/dream.js';
+import { registerDreamingCommand } from './commands/dreaming.js';
 import { registerDreamingWorkerCommand } from './commands/dreaming-worker.js';
 import { registerEvalCommand } from './commands/eval.js';
 import { registerEventCommands } from './commands/event.js';
@@ -44,6 +45,7 @@ export function buildProgram(): Command {
   registerDlqCommands(program);
   registerEvalCommand(program);
   registerDreamCommands(program);
+  registerDreamingCommand(program);
   registerBatchCommands(program);
   registerSessionsCommands(program);
   registerScheduleCommands(program);
