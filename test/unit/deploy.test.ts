@@ -69,6 +69,25 @@ function validate(text: string): {
   return JSON.parse(result.stdout);
 }
 
+/**
+ * The storage tiers' replica floors as the seeds state them: seed 001's "Min Replicas" column of its
+ * storage workers table, which its Deployments (replicas) and its KEDA ScaledObject (minReplicaCount) repeat.
+ */
+function seedFloors(): Record<'small' | 'medium' | 'large', number> {
+  const seedsDir = join(root, '../shared/seeds');
+  const file = readdirSync(seedsDir).find((f) => f.startsWith('001_')) as string;
+  const text = readFileSync(join(seedsDir, file), 'utf8');
+  const header = text.split('\n').find((l) => /^\|.*Min Replicas/.test(l)) as string;
+  const column = header.split('|').findIndex((cell) => cell.trim() === 'Min Replicas');
+  const floors: Record<string, number> = {};
+  for (const line of text.split('\n')) {
+    const cells = line.split('|');
+    const tier = /\*\*(Small|Medium|Large)\*\*/.exec(cells[1] ?? '')?.[1]?.toLowerCase();
+    if (tier) floors[tier] = Number(cells[column]?.trim());
+  }
+  return floors as Record<'small' | 'medium' | 'large', number>;
+}
+
 /** Every variable name src/config reads: string literals and `env.NAME` of its modules, comments removed. */
 function configVariables(): Set<string> {
   const names = new Set<string>();
@@ -356,10 +375,14 @@ describe('deploy/k8s', () => {
       expect(env[trigger.metadata.endpointFromEnv]).toBe(cfg.temporal.address);
       expect(env[trigger.metadata.namespaceFromEnv]).toBe(cfg.temporal.namespace);
       targets[tier] = Number(trigger.metadata.targetQueueSize);
-      expect(so.spec.minReplicaCount, `${name} minReplicaCount`).toBe(
-        tier === 'large' || tier === 'llm' ? 0 : 1,
-      );
+      // The storage tiers' floors are the seeds' (seedFloors); the LLM worker, which the seeds do not
+      // size, scales to zero too. The Deployment starts at the floor; KEDA owns the count afterwards.
+      const floor = tier === 'llm' ? 0 : seedFloors()[tier];
+      expect(so.spec.minReplicaCount, `${name} minReplicaCount`).toBe(floor);
+      if (tier !== 'llm')
+        expect(named(base.objects, 'Deployment', name).spec.replicas, `${name} replicas`).toBe(floor);
     }
+    expect(seedFloors()).toEqual({ small: 2, medium: 0, large: 0 });
     // Bigger files, fewer waiting per replica.
     expect(targets.small).toBeGreaterThan(targets.medium as number);
     expect(targets.medium).toBeGreaterThan(targets.large as number);
