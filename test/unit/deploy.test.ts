@@ -177,8 +177,9 @@ describe('deploy/k8s', () => {
     const small = named(objects, 'Deployment', 'storage-worker-small');
     small.spec.template.spec.containers[0].resourcs = small.spec.template.spec.containers[0].resources;
     named(objects, 'PodDisruptionBudget', 'storage-worker-medium').spec.selector = 'app=medium';
-    named(objects, 'ScaledObject', 'storage-worker-large').spec.triggers[0].metadata.targetQueueSise = '3';
-    const bridge = named(objects, 'ScaledObject', 'tiered-storage-router');
+    named(objects, 'ScaledObject', 'storage-worker-large-scaler').spec.triggers[0].metadata.targetQueueSise =
+      '3';
+    const bridge = named(objects, 'ScaledObject', 'tiered-storage-router-scaler');
     delete bridge.spec.triggers[0].metadata.stream;
     named(objects, 'Job', 'p8fs-migrate').spec.backoffLimit = '6';
     const text = objects.map((o) => `---\n${JSON.stringify(o)}\n`).join('');
@@ -190,14 +191,14 @@ describe('deploy/k8s', () => {
       'Deployment/storage-worker-small',
       'Job/p8fs-migrate',
       'PodDisruptionBudget/storage-worker-medium',
-      'ScaledObject/storage-worker-large',
-      'ScaledObject/tiered-storage-router',
+      'ScaledObject/storage-worker-large-scaler',
+      'ScaledObject/tiered-storage-router-scaler',
     ]);
     expect(invalid['Deployment/storage-worker-small']).toContain(
       "additional properties 'resourcs' not allowed",
     );
-    expect(invalid['ScaledObject/storage-worker-large']).toContain("'targetQueueSise' not allowed");
-    expect(invalid['ScaledObject/tiered-storage-router']).toContain("missing property 'stream'");
+    expect(invalid['ScaledObject/storage-worker-large-scaler']).toContain("'targetQueueSise' not allowed");
+    expect(invalid['ScaledObject/tiered-storage-router-scaler']).toContain("missing property 'stream'");
   }, 60_000);
 
   it('runs each role under the names operators type, from one image', () => {
@@ -359,7 +360,18 @@ describe('deploy/k8s', () => {
   });
 
   it('scales each task queue with KEDA: temporal per queue, nats-jetstream for the bridge', () => {
-    const scaled = Object.fromEntries(of(base.objects, 'ScaledObject').map((s) => [s.metadata.name, s]));
+    // By the Deployment each scales; each is named as the seeds name theirs (`<deployment>-scaler`).
+    const scaled = Object.fromEntries(
+      of(base.objects, 'ScaledObject').map((s) => [s.spec.scaleTargetRef.name, s]),
+    );
+    for (const [target, so] of Object.entries(scaled)) expect(so.metadata.name).toBe(`${target}-scaler`);
+    const seedsDir = join(root, '../shared/seeds');
+    const seeded = readdirSync(seedsDir)
+      .filter((f) => /^00[01]_/.test(f))
+      .flatMap((f) => [...readFileSync(join(seedsDir, f), 'utf8').matchAll(/scaledobject ([\w-]+) -n p8fs/g)])
+      .map((m) => m[1]);
+    expect(seeded.length).toBeGreaterThan(0);
+    for (const name of seeded) expect(Object.values(scaled).map((s) => s.metadata.name)).toContain(name);
     expect(Object.keys(scaled).sort()).toEqual([...Object.keys(WORKERS), 'tiered-storage-router'].sort());
     const targets: Record<string, number> = {};
     for (const [name, tier] of Object.entries(WORKERS)) {
