@@ -7,6 +7,11 @@
  * (P8FS_BRIDGE_MAX_IN_FLIGHT) has room for, so a lone event starts at once and a backlog never grows the
  * bridge's memory beyond that window.
  *
+ * It adopts the streams as it finds them (src/events/stream-adoption.ts): a P8FS_STORAGE_EVENTS the
+ * original P8FS made (WorkQueue) works as it is, the original router's idle consumer makes way for ours
+ * (src/events/bridge-consumer.ts), and the original's tier streams, where old producers may still
+ * publish, are served beside it (./tier-streams.ts), each through its own pull loop sharing one window.
+ *
  * No loss: a message is acked only after Temporal accepted the start, said it already exists, or the
  * dead letter was stored. While Temporal is unreachable the bridge naks with a delay and stops pulling,
  * so JetStream holds the backlog.
@@ -15,7 +20,6 @@ import type { Server } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { S3Client } from '@aws-sdk/client-s3';
 import {
-  type Consumer,
   type JetStreamClient,
   type JetStreamManager,
   type JsMsg,
@@ -30,7 +34,6 @@ import type { Config } from '../config/config.js';
 import { errorText } from '../domain/errors.js';
 import { IGNORE_CATEGORIES, type IgnoreCategory } from '../domain/storage-event.js';
 import { publishDeadLetter, replaysOf } from '../events/dead-letter.js';
-import { ensureStreams } from '../events/streams.js';
 import { startHealthServer } from '../telemetry/health-server.js';
 import type { Logger } from '../telemetry/logger.js';
 import {
@@ -46,6 +49,7 @@ import { lazyTemporalClient } from '../temporal/connection.js';
 import { DEFAULT_IGNORED_LOG_INTERVAL_MS, IgnoredEventLog } from './ignored-events.js';
 import { InFlightWindow } from './in-flight.js';
 import { type RouteResult, routeEvent } from './route-event.js';
+import { adoptSources, type Source } from './sources.js';
 
 export interface BridgeCounters {
   received: number;
@@ -117,8 +121,11 @@ export class Bridge {
   private readonly window: InFlightWindow;
   /** Free places needed before the next pull: a few at a time, not one tiny pull per settled event. */
   private readonly refill: number;
+  /** The most places one stream's pull may reserve, so every stream gets its turn. */
+  private readonly share: number;
   /** Called after each message is settled; tests and the demo use it to follow progress. */
-  onResult: (result: RouteResult, msg: { subject: string; seq: number }) => void = () => undefined;
+  onResult: (result: RouteResult, msg: { subject: string; seq: number; stream: string }) => void = () =>
+    undefined;
 
   private constructor(
     private readonly cfg: Config,
@@ -126,7 +133,8 @@ export class Bridge {
     private readonly nc: NatsConnection,
     private readonly jsm: JetStreamManager,
     private readonly js: JetStreamClient,
-    private readonly consumer: Consumer,
+    /** The events stream's consumer first, then any of the original's tier streams. */
+    private readonly sources: Source[],
     private readonly s3: S3Client,
     private readonly temporal: Client,
     options: BridgeOptions,
@@ -137,6 +145,7 @@ export class Bridge {
     );
     this.window = new InFlightWindow(cfg.bridge.maxInFlight);
     this.refill = Math.max(1, Math.ceil(cfg.bridge.maxInFlight / 8));
+    this.share = Math.max(1, Math.ceil(cfg.bridge.maxInFlight / sources.length));
     this.metrics = createBridgeMetrics({
       ignoreCategories: IGNORE_CATEGORIES,
       temporalUp: () => this.temporalAvailable,
@@ -148,15 +157,21 @@ export class Bridge {
 
   static async create(cfg: Config, log: Logger, options: BridgeOptions = {}): Promise<Bridge> {
     const nc = await connectNats(cfg, PROCESS_NAMES.bridge);
-    const jsm = await jetstreamManager(nc);
-    await ensureStreams(jsm, cfg);
+    let jsm: JetStreamManager;
+    let sources: Source[];
+    try {
+      jsm = await jetstreamManager(nc);
+      sources = await adoptSources(nc, jsm, cfg, log);
+    } catch (error) {
+      await nc.close();
+      throw error;
+    }
     const js = jetstream(nc);
-    const consumer = await js.consumers.get(cfg.nats.eventsStream, cfg.nats.bridgeConsumer);
     // Off unless an OTLP endpoint is configured; before the client, whose interceptor joins our spans.
     await startTracing(cfg, PROCESS_NAMES.bridge, log);
     // Lazy: the bridge starts (and buffers in JetStream) even while Temporal is down.
     const temporal = lazyTemporalClient(cfg);
-    return new Bridge(cfg, log, nc, jsm, js, consumer, createS3Client(cfg), temporal, options);
+    return new Bridge(cfg, log, nc, jsm, js, sources, createS3Client(cfg), temporal, options);
   }
 
   start(): void {
@@ -167,7 +182,7 @@ export class Bridge {
       );
     }
     if (this.cfg.bridge.healthPort > 0) this.health = this.serveHealth(this.cfg.bridge.healthPort);
-    this.loop = this.pullLoop();
+    this.loop = Promise.all(this.sources.map((source) => this.pullLoop(source))).then(() => undefined);
   }
 
   /** Events delivered and not yet settled (acked, nak-ed or dead-lettered). */
@@ -199,7 +214,7 @@ export class Bridge {
     return this.temporalDownSince === undefined;
   }
 
-  private async pullLoop(): Promise<void> {
+  private async pullLoop(source: Source): Promise<void> {
     let pauseMs = 1000;
     while (!this.stopping) {
       if (this.temporalDownSince !== undefined) {
@@ -213,26 +228,35 @@ export class Bridge {
         this.temporalDownSince = undefined;
         pauseMs = 1000;
       }
-      // Wait for room: the pull asks for exactly the free places, so the window can never overflow.
-      await this.window.until(this.window.limit - this.refill);
+      // Wait for room: the pull asks for exactly the places it reserved, so the window can never overflow.
+      await this.window.until(this.window.limit - Math.min(this.refill, this.share));
       if (this.stopping || this.temporalDownSince !== undefined) continue;
+      const asked = Math.min(this.window.free, this.share);
+      if (asked < 1) continue;
+      this.window.reserve(asked);
+      let left = asked;
       try {
-        const pull = await this.consumer.fetch({ max_messages: this.window.free, expires: PULL_EXPIRES_MS });
+        const pull = await source.pull.fetch({ max_messages: asked, expires: PULL_EXPIRES_MS });
         // Each message is routed the moment it arrives, without waiting for the rest of the pull.
-        for await (const msg of pull) this.dispatch(msg);
+        for await (const msg of pull) {
+          left -= 1;
+          this.window.claim();
+          this.dispatch(msg, source);
+        }
       } catch (error) {
         if (this.stopping) break;
-        this.log.warn({ err: error }, 'fetching from JetStream failed; retrying');
+        this.log.warn({ err: error, stream: source.stream }, 'fetching from JetStream failed; retrying');
         await sleep(1000);
+      } finally {
+        this.window.unreserve(left);
       }
     }
     await this.window.until(0);
   }
 
-  private dispatch(msg: JsMsg): void {
-    this.window.take();
+  private dispatch(msg: JsMsg, source: Source): void {
     const inProgress = setInterval(() => msg.working(), IN_PROGRESS_EVERY_MS);
-    this.handle(msg)
+    this.handle(msg, source)
       .catch((error) => this.log.error({ err: error, seq: msg.seq }, 'handling an event failed'))
       .finally(() => {
         clearInterval(inProgress);
@@ -250,7 +274,7 @@ export class Bridge {
       const [stream, consumer, dlq] = await Promise.race([
         Promise.all([
           this.jsm.streams.info(this.cfg.nats.eventsStream),
-          this.consumer.info(),
+          (this.sources[0] as Source).pull.info(),
           this.jsm.streams.info(this.cfg.nats.dlqStream),
         ]),
         timeout,
@@ -280,24 +304,24 @@ export class Bridge {
   }
 
   /** One span per event (route → start → settle): the workflow's trace starts here (tracing on). */
-  private handle(msg: JsMsg): Promise<void> {
+  private handle(msg: JsMsg, source: Source): Promise<void> {
     return withSpan(
       'p8fs.bridge.event',
       {
         'messaging.system': 'nats',
         'messaging.destination.name': msg.subject,
-        'p8fs.stream': this.cfg.nats.eventsStream,
+        'p8fs.stream': source.stream,
         'p8fs.stream.sequence': msg.seq,
         'p8fs.delivery_count': msg.info.deliveryCount,
       },
-      () => this.handleEvent(msg),
+      () => this.handleEvent(msg, source),
     );
   }
 
-  private async handleEvent(msg: JsMsg): Promise<void> {
+  private async handleEvent(msg: JsMsg, from: Source): Promise<void> {
     this.counters.received += 1;
     this.metrics.received.inc();
-    const source = `${this.cfg.nats.eventsStream}#${msg.seq}`;
+    const source = `${from.stream}#${msg.seq}`;
     let result: RouteResult;
     try {
       result =
@@ -326,15 +350,15 @@ export class Bridge {
       result.kind === 'rejected' || result.kind === 'retry' ? result.reason : undefined,
     );
     try {
-      await this.settle(msg, result);
+      await this.settle(msg, result, from);
     } catch (error) {
       // Not acked: JetStream redelivers after ack_wait, and the deterministic ids make that harmless.
       this.log.error({ err: error, seq: msg.seq }, 'could not settle message; it will be redelivered');
     }
-    this.onResult(result, { subject: msg.subject, seq: msg.seq });
+    this.onResult(result, { subject: msg.subject, seq: msg.seq, stream: from.stream });
   }
 
-  private async settle(msg: JsMsg, result: RouteResult): Promise<void> {
+  private async settle(msg: JsMsg, result: RouteResult, from: Source): Promise<void> {
     switch (result.kind) {
       case 'started':
         this.counters.started += 1;
@@ -360,13 +384,14 @@ export class Bridge {
         await msg.ackAck();
         return;
       case 'rejected':
-        await this.deadLetter(msg, result.reason, result.rejection ?? 'invalid_event');
+        await this.deadLetter(msg, from, result.reason, result.rejection ?? 'invalid_event');
         return;
       case 'retry': {
         const deliveries = msg.info.deliveryCount;
-        if (deliveries >= this.cfg.bridge.maxDeliver) {
+        if (deliveries >= from.maxDeliver) {
           await this.deadLetter(
             msg,
+            from,
             `gave up after ${deliveries} deliveries: ${result.reason}`,
             'max_deliveries',
           );
@@ -390,13 +415,19 @@ export class Bridge {
     }
   }
 
-  private async deadLetter(msg: JsMsg, reason: string, category: DeadLetterReason): Promise<void> {
+  private async deadLetter(
+    msg: JsMsg,
+    from: Source,
+    reason: string,
+    category: DeadLetterReason,
+  ): Promise<void> {
     await publishDeadLetter(
       this.js,
       this.cfg,
       {
         data: msg.data,
         subject: msg.subject,
+        stream: from.stream,
         streamSequence: msg.seq,
         deliveryCount: msg.info.deliveryCount,
         replays: replaysOf(msg.headers),

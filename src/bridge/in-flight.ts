@@ -5,6 +5,8 @@
  */
 export class InFlightWindow {
   private count = 0;
+  /** Places set aside for pulls under way (several streams pull at once; ./tier-streams.ts). */
+  private reserved = 0;
   private highest = 0;
   private waiters: { atMost: number; wake: () => void }[] = [];
 
@@ -22,9 +24,28 @@ export class InFlightWindow {
     return this.highest;
   }
 
-  /** Room left under the limit. */
+  /** Room left under the limit (places reserved for pulls under way are not free). */
   get free(): number {
-    return this.limit - this.count;
+    return this.limit - this.count - this.reserved;
+  }
+
+  /** Sets aside `n` places for a pull about to be made, so two pulls never ask for the same room. */
+  reserve(n: number): void {
+    if (n > this.free) throw new Error(`in-flight window: reserving ${n} with ${this.free} free`);
+    this.reserved += n;
+  }
+
+  /** A message of a pull arrived: one reserved place now holds it. */
+  claim(): void {
+    if (this.reserved === 0) throw new Error('in-flight window claimed more than it reserved');
+    this.reserved -= 1;
+    this.take();
+  }
+
+  /** Places the pull did not fill go back. */
+  unreserve(n: number): void {
+    this.reserved -= Math.min(n, this.reserved);
+    this.wake();
   }
 
   /**
@@ -43,9 +64,9 @@ export class InFlightWindow {
     this.wake();
   }
 
-  /** Resolves once at most `atMost` events are held (at once if already so). */
+  /** Resolves once at most `atMost` places are held or reserved (at once if already so). */
   until(atMost: number): Promise<void> {
-    if (this.count <= atMost) return Promise.resolve();
+    if (this.count + this.reserved <= atMost) return Promise.resolve();
     return new Promise((resolve) => this.waiters.push({ atMost, wake: resolve }));
   }
 
@@ -53,7 +74,7 @@ export class InFlightWindow {
     if (this.waiters.length === 0) return;
     const still: typeof this.waiters = [];
     for (const waiter of this.waiters) {
-      if (this.count <= waiter.atMost) waiter.wake();
+      if (this.count + this.reserved <= waiter.atMost) waiter.wake();
       else still.push(waiter);
     }
     this.waiters = still;

@@ -44,6 +44,8 @@ export async function publishDeadLetter(
   original: {
     data: Uint8Array;
     subject: string;
+    /** The stream it came from (default: the events stream; the bridge also serves the original's tier streams). */
+    stream?: string;
     streamSequence: number;
     deliveryCount: number;
     replays?: number;
@@ -51,10 +53,11 @@ export async function publishDeadLetter(
   reason: string,
 ): Promise<void> {
   const text = asText(original.data);
+  const stream = original.stream ?? cfg.nats.eventsStream;
   const letter: DeadLetter = {
     reason,
     subject: original.subject,
-    stream: cfg.nats.eventsStream,
+    stream,
     streamSequence: original.streamSequence,
     deliveryCount: original.deliveryCount,
     receivedAt: new Date().toISOString(),
@@ -67,7 +70,7 @@ export async function publishDeadLetter(
   h.set('P8FS-DLQ-Reason', reason.replace(/[\r\n]+/g, ' ').slice(0, 1000));
   h.set('P8FS-Original-Subject', original.subject);
   await js.publish(cfg.nats.dlqSubject, JSON.stringify(letter), {
-    msgID: `dlq:${cfg.nats.eventsStream}:${original.streamSequence}`,
+    msgID: `dlq:${stream}:${original.streamSequence}`,
     headers: h,
   });
 }

@@ -1,6 +1,8 @@
 /**
- * The bridge is the single authority over the storage-event streams and its durable consumer: it creates
- * them, or updates them to this configuration. Workers never touch stream configuration.
+ * The storage-event streams' authority: the events stream, the self-test's own stream and the dead-letter
+ * stream, created when missing and adopted when they exist (./stream-adoption.ts: never a retention
+ * change, so a stream the original P8FS made with WorkQueue retention works as it is). The bridge's
+ * durable consumer is made by the bridge alone (./bridge-consumer.ts). Workers never touch streams.
  */
 import {
   AckPolicy,
@@ -10,20 +12,20 @@ import {
   type JetStreamManager,
   RetentionPolicy,
   StorageType,
-  type StreamConfig,
 } from '@nats-io/jetstream';
 import { nanos } from '@nats-io/transport-node';
 import type { Config } from '../config/config.js';
-import { errorText } from '../domain/errors.js';
+import { type Adoption, adoptStream, type WantedStream } from './stream-adoption.js';
 
 const DAY_NS = nanos(24 * 60 * 60 * 1000);
 
-export function eventsStreamConfig(cfg: Config): Partial<StreamConfig> & { name: string } {
+export function eventsStreamConfig(cfg: Config): WantedStream {
   return {
     name: cfg.nats.eventsStream,
-    // Not `p8fs.storage.events.>`: the dead-letter subject p8fs.storage.events.dlq lives below it and
-    // belongs to the DLQ stream (JetStream refuses overlapping subjects).
-    subjects: [cfg.nats.eventsSubject, cfg.nats.testSubject],
+    variable: 'P8FS_EVENTS_STREAM',
+    // Not `p8fs.storage.events.>`: the dead-letter and self-test subjects live below it and belong to
+    // their own streams (JetStream refuses overlapping subjects), and so do the original's tier subjects.
+    subjects: [cfg.nats.eventsSubject],
     storage: StorageType.File,
     retention: RetentionPolicy.Limits,
     discard: DiscardPolicy.Old,
@@ -33,9 +35,27 @@ export function eventsStreamConfig(cfg: Config): Partial<StreamConfig> & { name:
   };
 }
 
-export function dlqStreamConfig(cfg: Config): Partial<StreamConfig> & { name: string } {
+/**
+ * The self-test's own stream (the seeds' TEST queue): the production bridge never consumes it, the
+ * self-test reads its message back by sequence and routes it itself. A day's worth is plenty.
+ */
+export function testStreamConfig(cfg: Config): WantedStream {
+  return {
+    name: cfg.nats.testStream,
+    variable: 'P8FS_EVENTS_TEST_STREAM',
+    subjects: [cfg.nats.testSubject],
+    storage: StorageType.File,
+    retention: RetentionPolicy.Limits,
+    discard: DiscardPolicy.Old,
+    max_age: DAY_NS,
+    duplicate_window: nanos(cfg.nats.duplicateWindowSeconds * 1000),
+  };
+}
+
+export function dlqStreamConfig(cfg: Config): WantedStream {
   return {
     name: cfg.nats.dlqStream,
+    variable: 'P8FS_DLQ_STREAM',
     subjects: [cfg.nats.dlqSubject],
     storage: StorageType.File,
     retention: RetentionPolicy.Limits,
@@ -60,25 +80,19 @@ export function bridgeConsumerConfig(cfg: Config): Partial<ConsumerConfig> & { d
   };
 }
 
-function isAlreadyExists(error: unknown): boolean {
-  const text = errorText(error);
-  return /already (in use|exists)/i.test(text);
+/**
+ * The events and dead-letter streams, created or adopted. Releases before the self-test had its own
+ * stream bound its subject to the events stream: it is dropped there (stored messages stay).
+ */
+export async function ensureStreams(jsm: JetStreamManager, cfg: Config): Promise<Adoption[]> {
+  return [
+    await adoptStream(jsm, eventsStreamConfig(cfg), [cfg.nats.testSubject]),
+    await adoptStream(jsm, dlqStreamConfig(cfg)),
+  ];
 }
 
-export async function ensureStreams(jsm: JetStreamManager, cfg: Config): Promise<void> {
-  for (const stream of [eventsStreamConfig(cfg), dlqStreamConfig(cfg)]) {
-    try {
-      await jsm.streams.add(stream);
-    } catch (error) {
-      if (!isAlreadyExists(error)) throw error;
-      await jsm.streams.update(stream.name, stream);
-    }
-  }
-  const consumer = bridgeConsumerConfig(cfg);
-  try {
-    await jsm.consumers.add(cfg.nats.eventsStream, consumer);
-  } catch (error) {
-    if (!isAlreadyExists(error)) throw error;
-    await jsm.consumers.update(cfg.nats.eventsStream, consumer.durable_name, consumer);
-  }
+/** ensureStreams, then the self-test's stream (after, so its subject has left the events stream). */
+export async function ensureTestStream(jsm: JetStreamManager, cfg: Config): Promise<Adoption[]> {
+  const adopted = await ensureStreams(jsm, cfg);
+  return [...adopted, await adoptStream(jsm, testStreamConfig(cfg))];
 }

@@ -51,6 +51,7 @@ export function isolatedEnv(
     P8FS_EVENTS_STREAM: `T_${id.toUpperCase()}_EVENTS`,
     P8FS_EVENTS_SUBJECT: `t.${id}.storage.events`,
     P8FS_EVENTS_TEST_SUBJECT: `t.${id}.storage.events.test`,
+    P8FS_EVENTS_TEST_STREAM: `T_${id.toUpperCase()}_TEST`,
     P8FS_DLQ_STREAM: `T_${id.toUpperCase()}_DLQ`,
     P8FS_DLQ_SUBJECT: `t.${id}.storage.events.dlq`,
     P8FS_BRIDGE_CONSUMER: `bridge-${id}`,

@@ -1,6 +1,7 @@
 /**
  * The self-test proper, step by step: upload the sample to SeaweedFS, publish its storage event on the
- * test subject, route it exactly as the bridge does, process it with in-process storage workers through
+ * test subject into the self-test's own stream (P8FS_STORAGE_EVENTS_TEST, which the production bridge
+ * never consumes), read it back from there and route it exactly as the bridge does, process it with in-process storage workers through
  * a real workflow, and count its resources rows. Each step prints one line.
  */
 import type { S3Client } from '@aws-sdk/client-s3';
@@ -15,7 +16,7 @@ import type { Config } from '../../config/config.js';
 import { fileIdFor } from '../../domain/ids.js';
 import type { IngestOutcome } from '../../domain/ingest.js';
 import { createEventFor, publishEvent, uploadFile } from '../../events/publish.js';
-import { ensureStreams } from '../../events/streams.js';
+import { ensureTestStream } from '../../events/streams.js';
 import { createLogger } from '../../telemetry/logger.js';
 import { PROCESS_NAMES } from '../../telemetry/process-names.js';
 import { connectTemporal } from '../../temporal/connection.js';
@@ -74,8 +75,8 @@ export async function selfTestSteps(
   resources.running.catch(() => undefined);
 
   const jsm = await wait(jetstreamManager(nc));
-  // The self-test acts as a one-message bridge, so it may create the streams the bridge owns.
-  await wait(ensureStreams(jsm, cfg));
+  // The self-test acts as a one-message bridge on its own stream, so it may create the streams.
+  await wait(ensureTestStream(jsm, cfg));
   const object = await wait(uploadFile(s3, file, tenant));
   progress.uploaded = `s3://${object.bucket}/${object.key}`;
   step(
@@ -87,11 +88,11 @@ export async function selfTestSteps(
     publishEvent(jetstream(nc), cfg.nats.testSubject, event, `${object.path}@${object.etag}`),
   );
   step(
-    `2/5 published on ${cfg.nats.testSubject} (stream ${cfg.nats.eventsStream} seq ${published.seq}${published.duplicate ? ', duplicate of an earlier publish' : ''}): ${JSON.stringify(event)}`,
+    `2/5 published on ${cfg.nats.testSubject} (stream ${cfg.nats.testStream} seq ${published.seq}${published.duplicate ? ', duplicate of an earlier publish' : ''}): ${JSON.stringify(event)}`,
   );
 
-  const stored = await wait(jsm.streams.getMessage(cfg.nats.eventsStream, { seq: published.seq }));
-  if (!stored) throw new Error(`message ${published.seq} not found in ${cfg.nats.eventsStream}`);
+  const stored = await wait(jsm.streams.getMessage(cfg.nats.testStream, { seq: published.seq }));
+  if (!stored) throw new Error(`message ${published.seq} not found in ${cfg.nats.testStream}`);
   progress.routing = routeEvent({ cfg, s3, temporal }, stored.data, `self-test#${published.seq}`).then(
     (result) => {
       progress.routed = result;
