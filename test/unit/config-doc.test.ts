@@ -6,8 +6,9 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { CONFIG_DOC_PATH, renderConfigDoc } from '../../scripts/config-doc.js';
-import { ConfigError, loadConfig, SECTIONS } from '../../src/config/config.js';
+import { loadConfig, SECTIONS } from '../../src/config/config.js';
 import { isSecretVariable, REDACTED } from '../../src/config/redact.js';
+import { configProblems as problemsOf } from '../support/config-problems.js';
 
 /** The names loadConfig looks up in an environment (set or not). */
 function namesRead(): Set<string> {
@@ -23,16 +24,6 @@ function namesRead(): Set<string> {
   );
   loadConfig(env);
   return read;
-}
-
-function problemsOf(env: Record<string, string>): string[] {
-  try {
-    loadConfig(env);
-    return [];
-  } catch (error) {
-    if (error instanceof ConfigError) return error.problems;
-    throw error;
-  }
 }
 
 describe('docs/CONFIGURATION.md', () => {

@@ -13,7 +13,8 @@ import { type Command, CommanderError } from 'commander';
 import { describe, expect, it } from 'vitest';
 import { agentModelName, providerOfModel } from '../../src/cli/commands/eval.js';
 import { buildProgram } from '../../src/cli/program.js';
-import { ConfigError, loadConfig, SECTIONS } from '../../src/config/config.js';
+import { loadConfig, SECTIONS } from '../../src/config/config.js';
+import { configProblems as problemsOf } from '../support/config-problems.js';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const seedsDir = resolve(root, '../shared/seeds');
@@ -143,16 +144,6 @@ const NOT_OUR_VARIABLES: Record<string, string> = {
 const refused = (name: string, value: string) =>
   (name.startsWith('P8FS_TIDB_') && value !== '') ||
   (name === 'P8FS_STORAGE_PROVIDER' && value !== 'postgresql');
-
-function problemsOf(env: Record<string, string>): string[] {
-  try {
-    loadConfig(env);
-    return [];
-  } catch (error) {
-    if (error instanceof ConfigError) return error.problems;
-    throw error;
-  }
-}
 
 /** The command tree with a recorder in place of each action but `dreaming process`, which dispatches. */
 function recordingProgram(): {
