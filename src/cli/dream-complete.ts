@@ -90,9 +90,11 @@ function itemOf(job: JobRow, workflowId: string): DreamItem | undefined {
 
 export async function completeDreamJobs(deps: CompleteDeps, tenant?: string): Promise<JobReport[]> {
   const { pool, temporal, batches } = deps;
+  // pending is the original P8FS's word (migration 0007); queued, our earlier releases' word for it.
   const jobs = await pool.query<JobRow>(
     `SELECT id, tenant_id, status, openai_batch_id, workflow_id, queued_at, payload FROM jobs
-      WHERE job_type = 'dream_analysis' AND status IN ('queued', 'running') AND ($1::text IS NULL OR tenant_id = $1)
+      WHERE job_type = 'dream_analysis' AND status IN ('pending', 'queued', 'running')
+        AND ($1::text IS NULL OR tenant_id = $1)
       ORDER BY queued_at, id`,
     [tenant ?? null],
   );

@@ -2,6 +2,10 @@
  * Versioned SQL migrations (src/db/migrations/NNNN_name.sql), applied in order, each in its own
  * transaction. A session-level advisory lock serialises concurrent `p8fs migrate` runs: the second
  * waits, then finds nothing pending. A checksum catches an applied file that was edited afterwards.
+ *
+ * A database the original P8FS built (its tables files, resources, jobs, errors, moments, sessions and
+ * no schema_migrations) is adopted first: migrations/adopt/original-p8fs.sql gives those tables our
+ * columns, so the migrations then apply as on an empty database and the original's rows stay in place.
  */
 import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
@@ -14,6 +18,19 @@ import { errorText } from '../domain/errors.js';
 import { databaseName, ensureDatabase } from './ensure-database.js';
 
 const LOCK_KEY = 0x7038_6673; // 'p8fs' — any constant shared by every migrating process
+
+/** The tables the original P8FS creates that we create too; all present means its schema is there. */
+export const ORIGINAL_P8FS_TABLES = ['files', 'resources', 'jobs', 'errors', 'moments', 'sessions'] as const;
+
+/**
+ * Earlier checksums of applied migrations that were edited in a way that changes nothing where they
+ * already ran: 0001 and 0003 gained IF NOT EXISTS on the tables the original P8FS shares with us (and a
+ * comment saying so). A database recording one of these gets the current checksum instead.
+ */
+const EARLIER_CHECKSUMS: ReadonlyMap<number, readonly string[]> = new Map([
+  [1, ['6340b69ad886f3588b654e6196d5b06fbc17e553dd0b818946715ec5ed18b5f9']],
+  [3, ['462879447359a3f022d94911abe7425ce9825a8e955fd2a3b8216e8f2ffdaf01']],
+]);
 
 export interface Migration {
   version: number;
@@ -63,11 +80,17 @@ export async function migrate(
       version integer PRIMARY KEY, name text NOT NULL, checksum text NOT NULL,
       applied_at timestamptz NOT NULL DEFAULT now())`);
     const applied = await appliedMigrations(client);
+    if (applied.size === 0) await adoptOriginalSchema(client, say);
     const done: Migration[] = [];
     for (const migration of migrations) {
       const checksum = applied.get(migration.version);
       if (checksum !== undefined) {
-        if (checksum !== migration.checksum) {
+        if (EARLIER_CHECKSUMS.get(migration.version)?.includes(checksum)) {
+          await client.query('UPDATE schema_migrations SET checksum = $2 WHERE version = $1', [
+            migration.version,
+            migration.checksum,
+          ]);
+        } else if (checksum !== migration.checksum) {
           throw new Error(
             `migration ${migration.version}_${migration.name} was changed after it was applied; add a new migration instead`,
           );
@@ -96,6 +119,41 @@ export async function migrate(
     return done;
   } finally {
     await client.query('SELECT pg_advisory_unlock($1)', [LOCK_KEY]);
+  }
+}
+
+/** The original P8FS's tables of ORIGINAL_P8FS_TABLES this database has (in the search path's schema). */
+export async function originalTablesPresent(client: pg.ClientBase): Promise<string[]> {
+  const found = await client.query<{ name: string }>(
+    'SELECT name FROM unnest($1::text[]) AS name WHERE to_regclass(name) IS NOT NULL',
+    [ORIGINAL_P8FS_TABLES],
+  );
+  return found.rows.map((row) => row.name);
+}
+
+/** Before our first migration: when the original P8FS's tables are there, give them our columns. */
+async function adoptOriginalSchema(client: pg.ClientBase, say: (line: string) => void): Promise<void> {
+  const present = await originalTablesPresent(client);
+  if (present.length === 0) return;
+  if (present.length < ORIGINAL_P8FS_TABLES.length) {
+    const missing = ORIGINAL_P8FS_TABLES.filter((name) => !present.includes(name));
+    throw new Error(
+      `the database has some of the original P8FS's tables (${present.join(', ')}) but not ${missing.join(', ')}, ` +
+        'so it can be neither adopted nor migrated from empty: point P8FS_PG_DATABASE at the database P8FS uses, ' +
+        'or create the missing tables with its schema (p8fs/extensions/sql/01_entity_schema.sql) first',
+    );
+  }
+  say(`adopting the original P8FS's tables (${present.join(', ')}): adding our columns, keeping its rows`);
+  const sql = readFileSync(join(migrationsDir(), 'adopt', 'original-p8fs.sql'), 'utf8');
+  await client.query('BEGIN');
+  try {
+    await client.query(sql);
+    await client.query('COMMIT');
+  } catch (error) {
+    await client.query('ROLLBACK');
+    throw new Error(`adopting the original P8FS's tables failed (nothing was changed): ${errorText(error)}`, {
+      cause: error,
+    });
   }
 }
 

@@ -5,11 +5,12 @@
  * of the code (a newer release migrated it) is fine: migrations only add.
  */
 import type pg from 'pg';
-import { appliedMigrations, loadMigrations, type Migration } from './migrate.js';
+import { appliedMigrations, loadMigrations, type Migration, originalTablesPresent } from './migrate.js';
 
 export type SchemaState =
   | { kind: 'current'; version: number }
-  | { kind: 'missing' }
+  /** original: the database holds the original P8FS's tables, which `p8fs migrate` adopts. */
+  | { kind: 'missing'; original: boolean }
   | { kind: 'behind'; pending: Migration[] };
 
 /** The known migrations the database has not applied, in order. */
@@ -22,7 +23,8 @@ export async function schemaState(client: pg.ClientBase, known = loadMigrations(
   const table = await client.query<{ found: string | null }>(
     "SELECT to_regclass('schema_migrations')::text AS found",
   );
-  if (!table.rows[0]?.found) return { kind: 'missing' };
+  if (!table.rows[0]?.found)
+    return { kind: 'missing', original: (await originalTablesPresent(client)).length > 0 };
   const pending = pendingMigrations(await appliedMigrations(client), known);
   if (pending.length > 0) return { kind: 'behind', pending };
   return { kind: 'current', version: Math.max(0, ...known.map((m) => m.version)) };
@@ -31,6 +33,8 @@ export async function schemaState(client: pg.ClientBase, known = loadMigrations(
 /** Why `state` is not ready, naming the command that fixes it; undefined when it is current. */
 export function schemaProblem(database: string, state: SchemaState): string | undefined {
   const fix = 'run `p8fs migrate` (`p8fs stack up` runs it too)';
+  if (state.kind === 'missing' && state.original)
+    return `database ${database} holds the original P8FS's tables, not yet adopted: ${fix}; it adds our columns and keeps their rows`;
   if (state.kind === 'missing') return `database ${database} has no schema (no schema_migrations): ${fix}`;
   if (state.kind === 'behind') {
     const names = state.pending.map((m) => `${m.version}_${m.name}`).join(', ');

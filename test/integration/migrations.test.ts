@@ -1,4 +1,7 @@
-/** Migrations on the real PostgreSQL: ordered, transactional, safe when several processes run at once. */
+/**
+ * Migrations on the real PostgreSQL: ordered, transactional, safe when several processes run at once; a
+ * database an earlier release migrated moves on to the seeds' columns and words.
+ */
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectClient } from '../../src/clients/postgres.js';
@@ -8,6 +11,12 @@ import { fileIdFor, resourceIdFor } from '../../src/domain/ids.js';
 import { isolatedConfig } from '../support/test-stack.js';
 
 const cfg = isolatedConfig('migrations');
+
+/** The checksums an earlier release recorded for 0001 and 0003, before they gained IF NOT EXISTS. */
+const EARLIER = new Map([
+  [1, '6340b69ad886f3588b654e6196d5b06fbc17e553dd0b818946715ec5ed18b5f9'],
+  [3, '462879447359a3f022d94911abe7425ce9825a8e955fd2a3b8216e8f2ffdaf01'],
+]);
 
 beforeAll(async () => {
   const admin = await connectClient(cfg, 'postgres');
@@ -62,6 +71,75 @@ describe('migrations (real PostgreSQL)', () => {
       ).rejects.toThrow(/resources_file_id_ordinal_key/);
     } finally {
       await client.end();
+    }
+  });
+
+  it('a database an earlier release migrated to 0006: 0007 alone applies, jobs say pending, files get upload_timestamp', async () => {
+    const earlier = isolatedConfig('migrations-earlier');
+    const admin = await connectClient(earlier, 'postgres');
+    await ensureDatabase(admin, earlier.pg.database).finally(() => admin.end());
+    const client = await connectClient(earlier);
+    try {
+      // As that release left it: 0001…0006 applied, 0001 and 0003 recorded under their checksums then.
+      await client.query(`CREATE TABLE schema_migrations (version integer PRIMARY KEY, name text NOT NULL,
+        checksum text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`);
+      for (const m of loadMigrations().filter((m) => m.version <= 6)) {
+        await client.query(m.sql);
+        await client.query('INSERT INTO schema_migrations VALUES ($1, $2, $3)', [
+          m.version,
+          m.name,
+          EARLIER.get(m.version) ?? m.checksum,
+        ]);
+      }
+      const fileId = fileIdFor('t1', '/buckets/t1/uploads/a.md');
+      await client.query(
+        `INSERT INTO files (id, tenant_id, uri, path, name, category, created_at)
+         VALUES ($1, 't1', 's3://t1/uploads/a.md', '/buckets/t1/uploads/a.md', 'a.md', 'uploads', now() - interval '3 days')`,
+        [fileId],
+      );
+      await client.query(`INSERT INTO jobs (id, tenant_id, job_type, status) VALUES
+        (gen_random_uuid(), 't1', 'dream_analysis', 'queued'), (gen_random_uuid(), 't1', 'ingest_file', 'running')`);
+
+      const applied = await migrate(client);
+      expect(applied.map((m) => m.version)).toEqual(
+        loadMigrations()
+          .filter((m) => m.version > 6)
+          .map((m) => m.version),
+      );
+      const checksums = await client.query(
+        'SELECT version, checksum FROM schema_migrations ORDER BY version',
+      );
+      expect(checksums.rows).toEqual(
+        loadMigrations().map((m) => ({ version: m.version, checksum: m.checksum })),
+      );
+
+      const jobs = await client.query('SELECT job_type, status FROM jobs ORDER BY job_type');
+      expect(jobs.rows).toEqual([
+        { job_type: 'dream_analysis', status: 'pending' },
+        { job_type: 'ingest_file', status: 'running' },
+      ]);
+      // The original's words are the only ones a new row may have (and queued, while an earlier release still runs).
+      await expect(
+        client.query(
+          "INSERT INTO jobs (id, tenant_id, job_type, status) VALUES (gen_random_uuid(), 't1', 'x', 'done')",
+        ),
+      ).rejects.toThrow(/jobs_status_check/);
+      const pending = await client.query(
+        "INSERT INTO jobs (id, tenant_id, job_type) VALUES (gen_random_uuid(), 't1', 'x') RETURNING status",
+      );
+      expect(pending.rows).toEqual([{ status: 'pending' }]);
+
+      const file = await client.query(
+        `SELECT upload_timestamp = created_at AS from_created FROM files WHERE id = $1`,
+        [fileId],
+      );
+      expect(file.rows).toEqual([{ from_created: true }]);
+    } finally {
+      await client.end();
+      const drop = await connectClient(earlier, 'postgres');
+      await drop
+        .query(`DROP DATABASE IF EXISTS "${earlier.pg.database}" WITH (FORCE)`)
+        .finally(() => drop.end());
     }
   });
 });

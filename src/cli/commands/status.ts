@@ -14,6 +14,7 @@ import { connectNats } from '../../clients/nats.js';
 import { createPool } from '../../clients/postgres.js';
 import { type Config, loadConfig } from '../../config/config.js';
 import { redactSecrets } from '../../config/redact.js';
+import { schemaProblem, schemaState } from '../../db/schema-version.js';
 import { errorText } from '../../domain/errors.js';
 import { listDeadLetters } from '../../events/dead-letter-queue.js';
 import { streamStats } from '../../events/stream-stats.js';
@@ -112,11 +113,11 @@ async function subscriberPart(cfg: Config): Promise<Part> {
 async function databasePart(cfg: Config): Promise<Part> {
   const pool = createPool(cfg, 1);
   try {
-    const schema = await pool.query<{ present: boolean }>(
-      "SELECT to_regclass('files') IS NOT NULL AS present",
-    );
-    if (!schema.rows[0]?.present)
-      throw new Error(`database ${cfg.pg.database} has no schema yet: run \`p8fs migrate\``);
+    const client = await pool.connect();
+    const state = await schemaState(client).finally(() => client.release());
+    // Behind is fine here (the counts read 0001's columns); missing, whether empty or the original
+    // P8FS's tables not adopted yet, has nothing of ours to count.
+    if (state.kind === 'missing') throw new Error(schemaProblem(cfg.pg.database, state));
     const files = await pool.query<{ status: string; n: number }>(
       'SELECT status, count(*)::int AS n FROM files GROUP BY status ORDER BY status',
     );

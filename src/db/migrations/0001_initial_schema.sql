@@ -1,5 +1,7 @@
 -- P8FS Flows initial schema. Every table: id uuid, tenant_id, created_at, updated_at.
 -- Ids are deterministic (uuid v5) and computed by the application, so re-running a step upserts.
+-- Tables the original P8FS also has are created only if missing: on a database it built, migrate.ts
+-- has first given them these columns (adopt/original-p8fs.sql).
 
 CREATE OR REPLACE FUNCTION p8fs_touch_updated_at() RETURNS trigger AS $$
 BEGIN
@@ -8,7 +10,7 @@ BEGIN
 END;
 $$ LANGUAGE plpgsql;
 
-CREATE TABLE files (
+CREATE TABLE IF NOT EXISTS files (
   id            uuid PRIMARY KEY,
   tenant_id     text NOT NULL,
   uri           text NOT NULL,                 -- s3://bucket/key
@@ -32,7 +34,7 @@ CREATE TABLE files (
 );
 CREATE INDEX files_tenant_status ON files (tenant_id, status);
 
-CREATE TABLE resources (
+CREATE TABLE IF NOT EXISTS resources (
   id                 uuid PRIMARY KEY,
   tenant_id          text NOT NULL,
   file_id            uuid REFERENCES files (id) ON DELETE CASCADE ON UPDATE CASCADE,
@@ -52,7 +54,7 @@ CREATE TABLE resources (
 CREATE INDEX resources_tenant ON resources (tenant_id, category);
 CREATE INDEX resources_search ON resources USING gin (to_tsvector('simple', content));
 
-CREATE TABLE moments (
+CREATE TABLE IF NOT EXISTS moments (
   id                      uuid PRIMARY KEY,
   tenant_id               text NOT NULL,
   file_id                 uuid REFERENCES files (id) ON DELETE CASCADE,
@@ -77,7 +79,7 @@ CREATE TABLE moments (
 );
 CREATE INDEX moments_tenant_time ON moments (tenant_id, resource_timestamp);
 
-CREATE TABLE jobs (
+CREATE TABLE IF NOT EXISTS jobs (
   id               uuid PRIMARY KEY,
   tenant_id        text NOT NULL,
   job_type         text NOT NULL,
@@ -117,7 +119,7 @@ CREATE TABLE dreams (
 );
 CREATE INDEX dreams_tenant ON dreams (tenant_id, created_at DESC);
 
-CREATE TABLE errors (
+CREATE TABLE IF NOT EXISTS errors (
   id          uuid PRIMARY KEY DEFAULT gen_random_uuid(),
   tenant_id   text NOT NULL,
   date        timestamptz NOT NULL DEFAULT now(),
