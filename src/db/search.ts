@@ -54,7 +54,7 @@ export interface SearchOptions {
 export interface SearchHit {
   resourceId: string;
   fileId: string | null;
-  /** The file's name (resources.name), e.g. "Sample.pdf". */
+  /** The file's name (files.name), e.g. "Sample.pdf". */
   fileName: string;
   /** Where the file lives: /buckets/{tenant}/{category}/{file…} (files.path), when the file row exists. */
   path: string | null;
@@ -194,7 +194,13 @@ export async function searchResources(
        ORDER BY rank DESC, r.file_id, r.ordinal
        LIMIT $4 OFFSET $5
      )
-     SELECT ranked.id, ranked.file_id, ranked.name, f.path, ranked.uri, ranked.category, ranked.ordinal,
+     SELECT ranked.id, ranked.file_id, f.path,
+            -- A chunk's own name, uri and category are the original P8FS's (Sample_chunk_0, content_chunk):
+            -- a hit names its file as the files row does.
+            COALESCE(f.name, ranked.metadata->>'file_name', ranked.name) AS name,
+            COALESCE(f.uri, ranked.metadata->>'file_uri', ranked.uri) AS uri,
+            COALESCE(f.category, ranked.metadata->>'file_category', ranked.category) AS category,
+            ranked.ordinal,
             ranked.metadata, ranked.rank, ranked.total,
             ts_headline($1::regconfig, ranked.content, q.query, $7::text) AS snippet
      FROM ranked CROSS JOIN q LEFT JOIN files f ON f.id = ranked.file_id

@@ -10,7 +10,8 @@ import type { StorageEvent } from './storage-event.js';
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /**
- * Fixed forever: changing it changes every file and resource id. It is
+ * Fixed forever: changing it changes every job, session, moment and dream id derived in it (and the file
+ * and resource ids of earlier releases, see legacyFileIdFor). It is
  * uuidV5('https://p8fs.dev/flows', URL namespace 6ba7b811-9dad-11d1-80b4-00c04fd430c8).
  */
 export const P8FS_NAMESPACE = '0152e560-2ec0-5b3b-a8c2-e53404e79c76';
@@ -32,11 +33,42 @@ export function uuidV5(name: string, namespace: string): string {
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
 }
 
+/** RFC 4122's DNS namespace (Python's uuid.NAMESPACE_DNS), the one the original P8FS names files and chunks in. */
+export const NAMESPACE_DNS = '6ba7b810-9dad-11d1-80b4-00c04fd430c8';
+
+/**
+ * What the original P8FS calls a file's `file_path`: its key inside the tenant's bucket
+ * ('uploads/report.pdf'), i.e. the path without '/buckets/{tenant}/' (the original P8FS, Healer-AI/p8fs,
+ * p8fs/src/p8fs/workers/queues/models.py, relative_path). A path outside the tenant's bucket is kept whole.
+ */
+export function originalFilePath(tenantId: string, path: string): string {
+  const prefix = `/buckets/${tenantId}/`;
+  return path.startsWith(prefix) ? path.slice(prefix.length) : path;
+}
+
+/**
+ * A file's id as the original P8FS computes it (p8fs/src/p8fs/workers/storage.py):
+ * uuid5(NAMESPACE_DNS, "{tenant_id}:{file_path}"), so a file P8FS already ingested keeps its row.
+ * `path` is our '/buckets/{tenant}/{key}' path.
+ */
 export function fileIdFor(tenantId: string, path: string): string {
+  return uuidV5(`${tenantId}:${originalFilePath(tenantId, path)}`, NAMESPACE_DNS);
+}
+
+/** A chunk's resources id as the original P8FS computes it: uuid5(NAMESPACE_DNS, "{file_id}:chunk:{i}"). */
+export function resourceIdFor(fileId: string, ordinal: number): string {
+  return uuidV5(`${fileId}:chunk:${ordinal}`, NAMESPACE_DNS);
+}
+
+/**
+ * The ids our releases before the original's recipe wrote (uuid5 of the whole path in P8FS_NAMESPACE).
+ * Kept for `p8fs migrate --rekey`, which finds such rows and gives them the ids above.
+ */
+export function legacyFileIdFor(tenantId: string, path: string): string {
   return uuidV5(`${tenantId}:${path}`, P8FS_NAMESPACE);
 }
 
-export function resourceIdFor(fileId: string, ordinal: number): string {
+export function legacyResourceIdFor(fileId: string, ordinal: number): string {
   return uuidV5(`${fileId}:${ordinal}`, P8FS_NAMESPACE);
 }
 

@@ -283,7 +283,8 @@ describe('bridge dead letters, ignores, sizes from S3, deletes and renames (real
     expect(after.rows.map((r) => ({ ordinal: r.ordinal, content: r.content }))).toEqual(before.rows);
     for (const row of after.rows) {
       expect(row.id).toBe(resourceIdFor(newFileId, row.ordinal));
-      expect(row.name).toBe('new-name.txt');
+      // The original P8FS's chunk names follow the new path's stem.
+      expect(row.name).toBe(`new-name_chunk_${row.ordinal}`);
     }
     const tenantFiles = await p.pool.query('SELECT id FROM files WHERE tenant_id = $1', [tenant]);
     expect(tenantFiles.rows).toEqual([{ id: newFileId }]);

@@ -144,10 +144,21 @@ describe('replaceResources through COPY FROM STDIN', () => {
     for (const [i, row] of rows.entries()) {
       const chunk = chunks[i] as Chunk;
       expect(Buffer.from(row.content, 'utf8').equals(Buffer.from(chunk.text, 'utf8')), `row ${i}`).toBe(true);
-      expect(row.metadata).toEqual(resourceMetadata(chunk, { provider: 'text', version: 'v1' }));
+      // The original P8FS's fields first, then ours (resourceMetadata), then the file's own name and place.
+      expect(row.metadata).toEqual({
+        file_id: fileId,
+        chunk_index: chunk.ordinal,
+        chunk_type: 'text',
+        file_mtime: timestamp,
+        file_ctime: timestamp,
+        ...resourceMetadata(chunk, { provider: 'text', version: 'v1' }),
+        file_name: event.fileName,
+        file_category: event.category,
+        file_uri: `s3://${event.bucket}/${event.key}`,
+      });
       expect(row.id).toBe(resourceIdFor(fileId, chunk.ordinal));
-      expect(row.name).toBe(event.fileName);
-      expect(row.uri).toBe(`s3://${event.bucket}/${event.key}`);
+      expect(row.name).toBe(`${event.fileName.replace(/\.[^.]+$/, '')}_chunk_${chunk.ordinal}`);
+      expect(row.uri).toBe(`${event.key}#chunk_${chunk.ordinal}`);
       expect(row.resource_timestamp?.toISOString()).toBe(timestamp);
       expect(row.searchable).toBe(true);
     }

@@ -3,6 +3,10 @@ import {
   eventVersion,
   fileIdFor,
   ingestWorkflowId,
+  legacyFileIdFor,
+  legacyResourceIdFor,
+  NAMESPACE_DNS,
+  originalFilePath,
   P8FS_NAMESPACE,
   resourceIdFor,
   storedObjectVersion,
@@ -50,13 +54,31 @@ describe('file and resource ids', () => {
     expect(P8FS_NAMESPACE).toBe('0152e560-2ec0-5b3b-a8c2-e53404e79c76');
   });
 
-  it('are version-5 UUIDs, stable across calls', () => {
+  it('are the original P8FS ids: uuid5(NAMESPACE_DNS, tenant:key) and uuid5(NAMESPACE_DNS, file:chunk:i)', () => {
+    expect(NAMESPACE_DNS).toBe(DNS_NAMESPACE);
+    expect(originalFilePath('tenant-test', report.path)).toBe('uploads/report.pdf');
     const fileId = fileIdFor('tenant-test', report.path);
-    // Python: uuid.uuid5(P8FS_NAMESPACE, 'tenant-test:/buckets/tenant-test/uploads/report.pdf')
-    expect(fileId).toBe('5236d539-3e20-5bed-8b87-427ee881ebf0');
+    // Python: uuid.uuid5(uuid.NAMESPACE_DNS, 'tenant-test:uploads/report.pdf')
+    expect(fileId).toBe('75153256-589b-5c6e-a770-5ce5eba44818');
     expect(fileIdFor('tenant-test', report.path)).toBe(fileId);
-    expect(resourceIdFor(fileId, 0)).toMatch(V5);
-    expect(resourceIdFor(fileId, 0)).toBe(uuidV5(`${fileId}:0`, P8FS_NAMESPACE));
+    // Python: uuid.uuid5(uuid.NAMESPACE_DNS, f'{file_id}:chunk:0')
+    expect(resourceIdFor(fileId, 0)).toBe('67e7f2ab-60eb-5e9d-aa39-cb611cc171fe');
+    expect(fileIdFor('tenant-test', '/buckets/tenant-test/test/Sample.md')).toBe(
+      '8a42d353-796e-5ead-895f-4bc57eef88c6',
+    );
+  });
+
+  it('keep the recipe of earlier releases for re-keying', () => {
+    const legacy = legacyFileIdFor('tenant-test', report.path);
+    // Python: uuid.uuid5(P8FS_NAMESPACE, 'tenant-test:/buckets/tenant-test/uploads/report.pdf')
+    expect(legacy).toBe('5236d539-3e20-5bed-8b87-427ee881ebf0');
+    expect(legacyResourceIdFor(legacy, 0)).toBe(uuidV5(`${legacy}:0`, P8FS_NAMESPACE));
+    expect(legacy).not.toBe(fileIdFor('tenant-test', report.path));
+  });
+
+  it('keep a path outside the tenant bucket whole', () => {
+    expect(originalFilePath('a', '/buckets/b/x.txt')).toBe('/buckets/b/x.txt');
+    expect(originalFilePath('a', '/buckets/a/x/y.txt')).toBe('x/y.txt');
   });
 
   it('differ by tenant, path and ordinal', () => {

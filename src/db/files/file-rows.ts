@@ -6,7 +6,9 @@
 import type pg from 'pg';
 import { cleanJsonValue, cleanText } from '../../domain/clean-text.js';
 import type { StorageEvent } from '../../domain/storage-event.js';
+import { inTransaction } from '../transaction.js';
 import type { Superseded } from './locks.js';
+import { rekeyFileRows } from './rekey-rows.js';
 
 export interface FileRow {
   fileId: string;
@@ -17,16 +19,34 @@ export interface FileRow {
   status: 'processing' | 'completed' | 'failed';
 }
 
+/**
+ * Writes the files row under its id. A row the original P8FS wrote (same id: fileIdFor) is taken over:
+ * our columns are filled in, and its metadata keeps its keys beside the original's `name` and `s3_key`.
+ * A row an earlier release wrote for the path under its old id is re-keyed first (rekey-rows.ts), so an
+ * upgrade needs no `p8fs migrate --rekey` before files change again.
+ */
 export async function upsertFile(db: pg.Pool | pg.PoolClient, row: FileRow): Promise<void> {
   const { event } = row;
+  const stale = await db.query<{ id: string }>(
+    'SELECT id FROM files WHERE tenant_id = $1 AND path = $2 AND id <> $3',
+    [event.tenantId, cleanText(event.path), row.fileId],
+  );
+  const staleId = stale.rows[0]?.id;
+  if (staleId !== undefined) {
+    const rekey = (client: pg.PoolClient) =>
+      rekeyFileRows(client, { id: staleId, tenantId: event.tenantId, path: cleanText(event.path) });
+    if (isClient(db)) await rekey(db);
+    else await inTransaction(db, rekey);
+  }
   await db.query(
-    `INSERT INTO files (id, tenant_id, uri, path, name, category, file_size, mime_type, version, status)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+    `INSERT INTO files (id, tenant_id, uri, path, name, category, file_size, mime_type, version, status, metadata)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
      ON CONFLICT (id) DO UPDATE SET
-       uri = EXCLUDED.uri, name = EXCLUDED.name, category = EXCLUDED.category,
+       uri = EXCLUDED.uri, path = EXCLUDED.path, name = EXCLUDED.name, category = EXCLUDED.category,
        file_size = COALESCE(EXCLUDED.file_size, files.file_size),
        mime_type = COALESCE(EXCLUDED.mime_type, files.mime_type),
-       version = EXCLUDED.version, status = EXCLUDED.status, error = NULL`,
+       version = EXCLUDED.version, status = EXCLUDED.status, error = NULL,
+       metadata = COALESCE(files.metadata, '{}'::jsonb) || EXCLUDED.metadata`,
     [
       row.fileId,
       event.tenantId,
@@ -38,8 +58,13 @@ export async function upsertFile(db: pg.Pool | pg.PoolClient, row: FileRow): Pro
       row.mimeType === undefined ? null : cleanText(row.mimeType),
       cleanText(row.version),
       row.status,
+      JSON.stringify(cleanJsonValue({ name: event.fileName, s3_key: event.path })),
     ],
   );
+}
+
+function isClient(db: pg.Pool | pg.PoolClient): db is pg.PoolClient {
+  return typeof (db as pg.PoolClient).release === 'function';
 }
 
 export interface JobRow {

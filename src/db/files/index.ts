@@ -14,6 +14,7 @@ export {
   renameFileRows,
 } from './lifecycle.js';
 export { type LockWait, lockFiles, type Superseded, withFileLocks } from './locks.js';
+export { adoptOriginalRows, chunksInLine, type RekeyedFile, rekeyFileRows } from './rekey-rows.js';
 export {
   type ResourceSource,
   replaceResources,

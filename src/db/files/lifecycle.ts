@@ -6,9 +6,11 @@
 import type pg from 'pg';
 import { cleanJsonValue, cleanText } from '../../domain/clean-text.js';
 import { fileIdFor, resourceIdFor } from '../../domain/ids.js';
+import { CHUNK_CATEGORY, chunkName, chunkUri } from '../../domain/original-rows.js';
 import type { StorageEvent } from '../../domain/storage-event.js';
 import { lockedFileState, releaseVersion, upsertFile } from './file-rows.js';
 import { type LockWait, type Superseded, withFileLocks } from './locks.js';
+import { adoptOriginalRows } from './rekey-rows.js';
 
 export interface FailureInput {
   fileId: string;
@@ -108,6 +110,8 @@ export async function deleteFileRows(
     await lockedFileState(client, input.fileId);
     const keep = await input.check?.(client);
     if (keep !== undefined) return { superseded: keep };
+    // Rows the original P8FS wrote go with the file too (the cascade follows file_id).
+    await adoptOriginalRows(client, input.fileId);
     const counted = await client.query<{ n: number }>(
       'SELECT count(*)::int AS n FROM resources WHERE file_id = $1',
       [input.fileId],
@@ -162,6 +166,9 @@ export async function renameFileRows(
     );
     const row = existing.rows[0];
     if (!row) return { kind: 'ingest', reason: 'nothing was stored at the old path' };
+    // Rows the original P8FS wrote at either path move or go with their file (they follow file_id).
+    await adoptOriginalRows(client, fromFileId);
+    await adoptOriginalRows(client, toFileId);
     const objects = await input.objects();
     if (objects.oldExists) {
       // Re-created after the rename: that object's own create run owns the old path's rows.
@@ -204,18 +211,24 @@ export async function renameFileRows(
       [toFileId],
     );
     if (ordinals.rows.length > 0) {
-      const ids = ordinals.rows.map((r) => resourceIdFor(toFileId, r.ordinal));
+      const numbers = ordinals.rows.map((r) => r.ordinal);
+      // Each row's id, name and uri are functions of the path and ordinal (resource-rows.ts); the rest stays.
       await client.query(
-        `UPDATE resources r SET id = v.id::uuid, name = $2, category = $3, uri = $4
-         FROM unnest($5::int[], $6::text[]) AS v(ordinal, id)
-         WHERE r.file_id = $1 AND r.ordinal = v.ordinal`,
+        `UPDATE resources r SET id = v.id::uuid, name = v.name, category = $2, uri = v.uri,
+           metadata = r.metadata || jsonb_build_object('file_id', $1::text, 'file_name', $3::text,
+             'file_category', $4::text, 'file_uri', $5::text)
+         FROM unnest($6::int[], $7::text[], $8::text[], $9::text[]) AS v(ordinal, id, name, uri)
+         WHERE r.file_id = $1::uuid AND r.ordinal = v.ordinal`,
         [
           toFileId,
+          CHUNK_CATEGORY,
           cleanText(to.fileName),
           cleanText(to.category),
           cleanText(`s3://${to.bucket}/${to.key}`),
-          ordinals.rows.map((r) => r.ordinal),
-          ids,
+          numbers,
+          numbers.map((ordinal) => resourceIdFor(toFileId, ordinal)),
+          numbers.map((ordinal) => cleanText(chunkName(to.key, ordinal))),
+          numbers.map((ordinal) => cleanText(chunkUri(to.key, ordinal))),
         ],
       );
     }

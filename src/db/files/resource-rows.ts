@@ -2,15 +2,23 @@
  * A file's resources rows (its chunks, searchable): what each row holds, and the whole store that
  * replaces them all in one transaction under the file's lock. Idempotent: resource ids are uuid v5 of
  * file id + ordinal, and a store replaces the file's rows, never appends to them.
+ *
+ * Rows are the original P8FS's (Healer-AI/p8fs, p8fs/src/p8fs/workers/storage.py, process_file): name
+ * `{stem}_chunk_{i}`, category `content_chunk`, uri `{file_path}#chunk_{i}` (file_path: the key in the
+ * tenant's bucket), resource_timestamp the file's modification time, metadata file_id, chunk_index,
+ * chunk_type, file_mtime and file_ctime beside what our providers and chunker say (pages, heading path,
+ * offsets...), and the file's own name, folder and S3 address as extra fields.
  */
 import type pg from 'pg';
 import type { Chunk } from '../../domain/chunking.js';
 import { cleanJsonValue, cleanText } from '../../domain/clean-text.js';
 import { resourceIdFor } from '../../domain/ids.js';
+import { CHUNK_CATEGORY, chunkName, chunkType, chunkUri } from '../../domain/original-rows.js';
 import type { StorageEvent } from '../../domain/storage-event.js';
 import { type CopyValue, copyRows } from '../copy-rows.js';
 import { lockedFileState, markStoreCompleted, supersededOrRowKept } from './file-rows.js';
 import { type LockWait, type Superseded, withFileLocks } from './locks.js';
+import { adoptOriginalRows } from './rekey-rows.js';
 
 /**
  * What a search hit is shown with (resources.metadata): where the chunk came from (pages, heading path,
@@ -63,25 +71,38 @@ export interface ResourceSource {
   provider: string;
   providerVersion?: string;
   version: string;
+  /** The object's Last-Modified (ISO 8601): resource_timestamp, file_mtime and file_ctime. */
   resourceTimestamp?: string;
 }
 
 /** A function from chunk to its resources row (RESOURCE_COLUMNS); the file's own fields are cleaned once. */
 export function resourceRowOf(input: ResourceSource): (chunk: Chunk) => CopyValue[] {
-  const uri = cleanText(`s3://${input.event.bucket}/${input.event.key}`);
-  const name = cleanText(input.event.fileName);
-  const category = cleanText(input.event.category);
+  const { event } = input;
+  // S3 keeps one time per object, its Last-Modified; the original read both from a downloaded copy.
+  const fileTimes = { file_mtime: input.resourceTimestamp, file_ctime: input.resourceTimestamp };
+  const fileFields = cleanJsonValue({
+    file_name: event.fileName,
+    file_category: event.category,
+    file_uri: `s3://${event.bucket}/${event.key}`,
+  });
   return (chunk) => [
     resourceIdFor(input.fileId, chunk.ordinal),
-    input.event.tenantId,
+    event.tenantId,
     input.fileId,
-    name,
-    category,
+    cleanText(chunkName(event.key, chunk.ordinal)),
+    CHUNK_CATEGORY,
     // Text PostgreSQL cannot hold (NUL, lone surrogates) is cleaned, not a reason to fail the file.
     cleanText(chunk.text),
     chunk.ordinal,
-    uri,
-    JSON.stringify(resourceMetadata(chunk, input)),
+    cleanText(chunkUri(event.key, chunk.ordinal)),
+    JSON.stringify({
+      file_id: input.fileId,
+      chunk_index: chunk.ordinal,
+      chunk_type: chunkType(chunk.sources),
+      ...fileTimes,
+      ...resourceMetadata(chunk, input),
+      ...fileFields,
+    }),
     input.resourceTimestamp ?? null,
   ];
 }
@@ -158,6 +179,7 @@ export async function replaceResources(pool: pg.Pool, input: StoreChunksInput): 
         claim.attempt,
       ]);
     }
+    await adoptOriginalRows(client, input.fileId);
     const removed = await client.query('DELETE FROM resources WHERE file_id = $1', [input.fileId]);
     // One COPY FROM STDIN for all the rows (src/db/copy-rows.ts): the file's rows were just deleted under
     // its lock and ids are deterministic per (file, ordinal), so a plain COPY cannot collide where the

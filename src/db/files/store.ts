@@ -10,6 +10,7 @@ import { cleanText } from '../../domain/clean-text.js';
 import { PermanentStorageError } from '../../domain/errors.js';
 import { type FileState, lockedFileState, markStoreCompleted, supersededOrRowKept } from './file-rows.js';
 import { type LockWait, type Superseded, withFileLocks } from './locks.js';
+import { adoptOriginalRows } from './rekey-rows.js';
 import { RESOURCE_COLUMNS, type ResourceSource, resourceRowOf } from './resource-rows.js';
 
 export interface StreamBatchInput extends ResourceSource {
@@ -66,7 +67,8 @@ export async function storeStreamBatch(
     await claimOrSupersede(client, input, state, runId);
     if (chunks.length === 0) return { stored: 0, replaced: 0 };
     const rows = chunks.map(resourceRowOf(input));
-    const ids = rows.map((row) => row[0]);
+    const ids = rows.map((row) => row[0]) as string[];
+    await adoptOriginalRows(client, input.fileId, ids);
     const older = await client.query<{ n: number }>(
       `SELECT count(*)::int AS n FROM resources WHERE id = ANY($1::uuid[]) AND metadata->>'version' IS DISTINCT FROM $2`,
       [ids, cleanText(input.version)],
@@ -78,7 +80,7 @@ export async function storeStreamBatch(
     await client.query(
       `INSERT INTO resources (${RESOURCE_COLUMNS.join(', ')})
        VALUES ${placeholders.join(', ')}
-       ON CONFLICT (id) DO UPDATE SET tenant_id = EXCLUDED.tenant_id, name = EXCLUDED.name,
+       ON CONFLICT (id) DO UPDATE SET tenant_id = EXCLUDED.tenant_id, file_id = EXCLUDED.file_id, name = EXCLUDED.name,
          category = EXCLUDED.category, content = EXCLUDED.content, summary = NULL, uri = EXCLUDED.uri,
          metadata = EXCLUDED.metadata, resource_timestamp = EXCLUDED.resource_timestamp, updated_at = now()`,
       rows.flat(),
