@@ -13,7 +13,7 @@ import {
 import type { Config } from '../config/config.js';
 import { redactUrl } from '../config/redact.js';
 import { errorText } from '../domain/errors.js';
-import { unreachableError } from './unreachable.js';
+import { startHint, unreachableError } from './unreachable.js';
 
 type NatsSettings = Config['nats'];
 
@@ -86,6 +86,14 @@ export function natsRefusal(nats: NatsSettings, error: unknown): string | undefi
     return (
       `${where}: TLS failed (${text}): a server that requires TLS needs P8FS_NATS_TLS=true (or a tls:// ` +
       'URL, or P8FS_NATS_TLS_CA); one without TLS needs those unset'
+    );
+  }
+  const tlsInUse = natsConnectionOptions(nats).tls !== undefined;
+  if (tlsInUse && nats.tlsCert === undefined && /timeout|closed|ECONNRESET/i.test(text)) {
+    // A server that verifies clients drops one without a certificate after the handshake, unexplained.
+    return (
+      `${where} did not complete the connection over TLS (${text}): if it verifies clients, set ` +
+      `P8FS_NATS_TLS_CERT and P8FS_NATS_TLS_KEY; else ${startHint('P8FS_NATS_URL')}`
     );
   }
   return undefined;

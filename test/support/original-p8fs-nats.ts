@@ -48,9 +48,14 @@ export interface PrivateNats {
 
 /**
  * Starts nats-server with JetStream on free loopback ports. `config` is extra nats-server configuration
- * text (authorization, tls …) written into its config file beside the ports and store.
+ * text (authorization, tls …) written into its config file beside the ports and store; `jetstream: false`
+ * for servers that only check connections (operator mode would need a system account for JetStream).
  */
-export async function startPrivateNats(config = ''): Promise<PrivateNats> {
+export async function startPrivateNats(
+  config = '',
+  options: { jetstream?: boolean } = {},
+): Promise<PrivateNats> {
+  const withJetstream = options.jetstream ?? true;
   const dir = mkdtempSync(join(tmpdir(), 'p8fs-private-nats-'));
   const port = await freePort();
   let monitor = await freePort();
@@ -61,7 +66,7 @@ export async function startPrivateNats(config = ''): Promise<PrivateNats> {
     [
       `listen: "127.0.0.1:${port}"`,
       `http: "127.0.0.1:${monitor}"`,
-      `jetstream { store_dir: ${JSON.stringify(join(dir, 'js'))} }`,
+      withJetstream ? `jetstream { store_dir: ${JSON.stringify(join(dir, 'js'))} }` : '',
       config,
     ].join('\n'),
   );
@@ -77,7 +82,7 @@ export async function startPrivateNats(config = ''): Promise<PrivateNats> {
   const deadline = Date.now() + 20_000;
   for (;;) {
     if (child.exitCode !== null) throw new Error(`private nats-server exited: ${logFileTail(logFile)}`);
-    const ok = await fetch(`${monitorUrl}/healthz?js-enabled-only=true`).then(
+    const ok = await fetch(`${monitorUrl}/healthz${withJetstream ? '?js-enabled-only=true' : ''}`).then(
       (r) => r.ok,
       () => false,
     );
