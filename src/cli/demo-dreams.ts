@@ -11,7 +11,7 @@ import { createPool } from '../clients/postgres.js';
 import type { Config } from '../config/config.js';
 import { upsertSession } from '../db/sessions.js';
 import { errorText } from '../domain/errors.js';
-import type { DreamModel } from '../domain/insight/dream-model.js';
+import { readDreamModel } from '../domain/insight/dream-model-read.js';
 import { parseSessions } from '../domain/insight/session.js';
 import { samplesDir } from '../stack/paths.js';
 import { llmTaskQueue } from '../temporal/names.js';
@@ -55,10 +55,12 @@ export async function runDreamsDemo(ctx: DreamsDemoContext): Promise<boolean> {
       say(`dreams: skipped (${outcome.reason})`);
       return false;
     }
-    const row = await pool.query<{ model: DreamModel }>('SELECT model FROM dreams WHERE id = $1', [
+    const row = await pool.query<{ model: unknown }>('SELECT model FROM dreams WHERE id = $1', [
       outcome.dream.dreamId,
     ]);
-    const model = row.rows[0]?.model;
+    const model = row.rows[0]
+      ? readDreamModel(row.rows[0].model, `dream ${outcome.dream.dreamId}`)
+      : undefined;
     const c = outcome.dream.counts;
     console.log(
       `\nDream of ${tenantId} (${outcome.dream.generatedBy}, ${outcome.dream.provider}/${outcome.dream.model}) from ${outcome.sessions} session(s) and ${outcome.resources} resource(s):`,
@@ -68,9 +70,10 @@ export async function runDreamsDemo(ctx: DreamsDemoContext): Promise<boolean> {
     );
     if (model) {
       for (const [label, items] of [
-        ['goal', model.goals.map((g) => g.title)],
-        ['fear', model.fears.map((f) => f.title)],
-        ['task', model.pending_tasks.map((t) => t.title)],
+        ['goal', model.goals.map((g) => g.goal)],
+        ['dream', model.dreams.map((d) => d.dream)],
+        ['fear', model.fears.map((f) => f.fear)],
+        ['task', model.pending_tasks.map((t) => t.task)],
       ] as const) {
         for (const title of items.slice(0, 2)) console.log(`  ${label}: ${title}`);
       }

@@ -68,18 +68,18 @@ describe('local provider answers: node-llama-cpp with SmolLM2-135M-Instruct (rea
     }
     const result = outcome as Awaited<ReturnType<typeof buildMomentsDirect>>;
     expect(result).toMatchObject({ provider: 'local', model: 'SmolLM2-135M-Instruct.Q4_1', groups: 1 });
-    expect(result.moments.length).toBeGreaterThan(0);
+    expect(result.output.moments.length).toBeGreaterThan(0);
     const ctx = {
       speakers: transcript.speakers,
       groupSpeakers: transcript.speakers,
       windowStartMs: transcript.startMs,
       windowEndMs: transcript.endMs,
     };
-    result.moments.forEach((moment, i) => {
+    result.output.moments.forEach((moment, i) => {
       validateMoment(moment, ctx, `moment ${i}`);
       expect(moment.metadata).toMatchObject({ generated_by: 'local' });
     });
-    console.info(`[local] MomentBuilder answer: ${JSON.stringify(result.moments[0]).slice(0, 400)}`);
+    console.info(`[local] MomentBuilder answer: ${JSON.stringify(result.output.moments[0]).slice(0, 400)}`);
   }, 240_000);
 
   describe('direct dreamAnalysis through Temporal and the LLM worker', () => {

@@ -13,7 +13,7 @@ import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createS3Client } from '../../src/clients/s3.js';
 import { type Config, loadConfig } from '../../src/config/config.js';
-import { validateDreamModel } from '../../src/domain/insight/dream-model.js';
+import { readDreamModel } from '../../src/domain/insight/dream-model-read.js';
 import { connectTemporal } from '../../src/temporal/connection.js';
 import { llmTaskQueue } from '../../src/temporal/names.js';
 import { startDreamAnalysis, startDreamBatch } from '../../src/temporal/starts.js';
@@ -73,7 +73,7 @@ function start(config: Config, tenantId: string, mode: 'direct' | 'batch') {
 
 async function dreamRow(tenant: string) {
   const rows = await pool.query(
-    `SELECT d.model, d.provider, d.generated_by, j.status, j.openai_batch_id, j.error
+    `SELECT d.model, d.provider, d.generated_by, j.status, j.openai_batch_id, j.error, j.result
        FROM dreams d JOIN jobs j ON j.id = d.job_id WHERE d.tenant_id = $1`,
     [tenant],
   );
@@ -120,9 +120,23 @@ describe('dreamAnalysis against loopback model APIs', () => {
     const outcome = await handle.result();
     expect(outcome.status).toBe('completed');
     const row = await dreamRow(tenant);
-    const model = validateDreamModel(row.model);
+    const model = readDreamModel(row.model);
     expect(model).toMatchObject({ user_id: tenant, generated_by: 'model' });
-    expect(model.metrics).toMatchObject({ sessions_analyzed: 1, resources_analyzed: 7 });
+    // The seeds' metrics (documents = the session and the seven resources), with our split beside them.
+    expect(model.metrics).toMatchObject({
+      total_documents_analyzed: 8,
+      confidence_score: 0.8,
+      data_completeness: 0.9,
+      sessions_analyzed: 1,
+      resources_analyzed: 7,
+    });
+    expect(model.goals[0]).toMatchObject({
+      goal: 'Finish the API spec',
+      category: 'career',
+      priority: 'high',
+    });
+    // jobs.result holds the model itself, as the original's worker stores it (job.result['goals']).
+    expect(row.result).toEqual(row.model);
     expect(model.source_file_ids.sort()).toEqual([...fileIds].sort());
     expect(row).toMatchObject({ provider: 'openai', status: 'completed', generated_by: 'model' });
     // The real structured-output request: strict JSON schema, and the samples' text in the prompt.
@@ -211,7 +225,7 @@ describe('dreamAnalysis against loopback model APIs', () => {
     expect(outcome).toMatchObject({ status: 'completed', mode: 'batch', batchId });
     expect(openai.batches.get(batchId)?.polls).toBeGreaterThan(pollsWhileStopped);
     const row = await dreamRow(tenant);
-    validateDreamModel(row.model);
+    readDreamModel(row.model);
     expect(row).toMatchObject({ status: 'completed', openai_batch_id: batchId, generated_by: 'model' });
     // The uploaded input: purpose batch, one /v1/chat/completions line with strict structured output.
     const input = openai.files.get(openai.batches.get(batchId)?.inputFileId as string);
@@ -249,7 +263,7 @@ describe('dreamAnalysis against loopback model APIs', () => {
       const { tenant } = await seededTenant('anthropic');
       await (await start(anthropicCfg, tenant, 'direct')).result();
       const row = await dreamRow(tenant);
-      expect(validateDreamModel(row.model).user_id).toBe(tenant);
+      expect(readDreamModel(row.model).user_id).toBe(tenant);
       expect(row).toMatchObject({ provider: 'anthropic', status: 'completed' });
       const request = anthropic.requests.at(-1);
       expect(request?.apiKey).toBe('ak-loopback');
@@ -302,7 +316,7 @@ describe('dreamBatch and p8fs dream complete against the OpenAI loopback', () =>
     expect(third?.startTime.getTime()).toBeGreaterThanOrEqual(Math.min(closed(first), closed(second)));
     for (const tenant of tenants) {
       const row = await dreamRow(tenant);
-      expect(validateDreamModel(row.model).user_id).toBe(tenant);
+      expect(readDreamModel(row.model).user_id).toBe(tenant);
       expect(row).toMatchObject({ status: 'completed', provider: 'openai', openai_batch_id: null });
     }
   });
@@ -336,7 +350,7 @@ describe('dreamBatch and p8fs dream complete against the OpenAI loopback', () =>
     expect(lines.map(userOfLine).sort()).toEqual([...tenants].sort());
     for (const tenant of tenants) {
       const row = await dreamRow(tenant);
-      expect(validateDreamModel(row.model).user_id).toBe(tenant);
+      expect(readDreamModel(row.model).user_id).toBe(tenant);
       expect(row).toMatchObject({ status: 'completed', openai_batch_id: batch.id, generated_by: 'model' });
     }
   });
@@ -379,7 +393,7 @@ describe('dreamBatch and p8fs dream complete against the OpenAI loopback', () =>
       expect(lineOf(running)).toMatch(/workflow dream-batch-\S+ running/);
 
       const stored = await dreamRow(done as string);
-      expect(validateDreamModel(stored.model)).toMatchObject({ user_id: done, generated_by: 'model' });
+      expect(readDreamModel(stored.model)).toMatchObject({ user_id: done, generated_by: 'model' });
       expect(stored).toMatchObject({ status: 'completed', openai_batch_id: batchOf.get(done as string) });
       const jobs = await pool.query<{ tenant_id: string; status: string; error: string | null }>(
         'SELECT tenant_id, status, error FROM jobs WHERE tenant_id = ANY($1)',

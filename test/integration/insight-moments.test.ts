@@ -16,6 +16,7 @@ import { runMomentsDemo } from '../../src/cli/demo-moments.js';
 import { buildProgram } from '../../src/cli/program.js';
 import { momentIdFor } from '../../src/domain/insight/moment-ids.js';
 import { MOMENT_TYPES, type MomentContext, validateMoment } from '../../src/domain/insight/moment-model.js';
+import { readMomentBuilderOutput } from '../../src/domain/insight/moment-output.js';
 import { parseTranscript, type Transcript } from '../../src/domain/insight/transcript.js';
 import { llmTaskQueue } from '../../src/temporal/names.js';
 import { buildMomentsHandle, startBuildMoments } from '../../src/temporal/starts.js';
@@ -127,7 +128,13 @@ function checkRows(rows: MomentRow[], t: Transcript, tenant: string, generatedBy
       expect(t.speakers.map((s) => s.speaker_id)).toContain(speaker.speaker_id);
     expect(row.uri).toBe(t.source_uri);
     expect(row.location).toBe(t.environment.location);
-    expect(row.metadata).toMatchObject({ generated_by: generatedBy, transcript_ref: t.transcript_id });
+    expect(row.metadata).toMatchObject({
+      generated_by: generatedBy,
+      transcript_ref: t.transcript_id,
+      // The seeds' metadata: the transcript's id and the moment's length.
+      transcript_id: t.transcript_id,
+      duration_seconds: (end - start) / 1000,
+    });
     if (generatedBy === 'heuristic') {
       expect(row.metadata.heuristic).toBe(true);
       expect(row.summary).toMatch(/^Heuristic/);
@@ -157,6 +164,21 @@ describe('buildMoments with the heuristic provider', () => {
       const rows = await loadMoments(p.pool, tenant, t.transcript_id);
       expect(rows).toHaveLength(outcome?.moments ?? -1);
       checkRows(rows, t, tenant, 'heuristic');
+    }
+    // Each run's jobs row holds its MomentBuilder output (the seeds' shape) and the rows' ids.
+    const jobs = await p.pool.query<{ status: string; result: Record<string, unknown> }>(
+      `SELECT status, result FROM jobs WHERE tenant_id = $1 AND job_type = 'build_moments' ORDER BY workflow_id`,
+      [tenant],
+    );
+    expect(jobs.rows).toHaveLength(samples.length);
+    for (const job of jobs.rows) {
+      expect(job.status).toBe('completed');
+      const output = readMomentBuilderOutput(job.result, 'jobs.result');
+      expect(output.total_moments).toBe(output.moments.length);
+      expect(output.analysis_summary).toMatch(/^Heuristic/);
+      const transcriptId = output.moments[0]?.metadata?.transcript_id as string;
+      const rows = await loadMoments(p.pool, tenant, transcriptId);
+      expect(job.result.moment_ids).toEqual(rows.map((r) => r.id));
     }
     // Again: the same rows replaced (deterministic ids), never duplicated.
     const again = await run(tenant, STANDUP, llmTaskQueue(p.cfg));
@@ -195,6 +217,17 @@ describe('buildMoments with the heuristic provider', () => {
     );
     expect(errors.rows.map((r) => r.message)).toEqual([
       expect.stringMatching(/^InvalidTranscriptError: .*segments\[2\]/),
+    ]);
+    const jobs = await p.pool.query('SELECT job_type, status, error, result FROM jobs WHERE tenant_id = $1', [
+      tenant,
+    ]);
+    expect(jobs.rows).toEqual([
+      {
+        job_type: 'build_moments',
+        status: 'failed',
+        error: expect.stringMatching(/^InvalidTranscriptError: .*segments\[2\]/),
+        result: null,
+      },
     ]);
   });
 

@@ -43,7 +43,10 @@ export function momentSamples(): MomentSample[] {
  * The moment a person wrote for a sample, in MomentBuilder's answer shape: persons as fingerprint_id,
  * user_id ("User ID: …" in the sample's comment) and user_label.
  */
-export function expectedAsAnswer(sample: MomentSample): { moments: Record<string, unknown>[] } {
+export function expectedAsAnswer(sample: MomentSample): {
+  moments: Record<string, unknown>[];
+  analysis_summary: string;
+} {
   // biome-ignore lint/suspicious/noExplicitAny: the sample's JSON, read field by field as written
   const e = sample.expected as Record<string, any>;
   return {
@@ -67,6 +70,7 @@ export function expectedAsAnswer(sample: MomentSample): { moments: Record<string
         background_sounds: e.background_sounds,
       },
     ],
+    analysis_summary: `One ${e.moment_type}: ${e.summary}`,
   };
 }
 

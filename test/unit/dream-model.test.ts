@@ -55,8 +55,8 @@ describe('DreamModel validator', () => {
     [
       'a wrong type deep inside',
       (m: Record<string, unknown>) =>
-        (((m.goals as Array<Record<string, unknown>>)[1] as Record<string, unknown>).title = 7),
-      /^goals\[1\]\.title: expected string, got integer/,
+        (((m.goals as Array<Record<string, unknown>>)[1] as Record<string, unknown>).goal = 7),
+      /^goals\[1\]\.goal: expected string, got integer/,
     ],
     [
       'a value outside the enum',
@@ -67,8 +67,14 @@ describe('DreamModel validator', () => {
     ['an unknown field', (m: Record<string, unknown>) => (m.mood = 'fine'), /^mood: unknown field/],
     [
       'a confidence above 1',
-      (m: Record<string, unknown>) => ((m.metrics as Record<string, number>).confidence = 3),
-      /metrics\.confidence/,
+      (m: Record<string, unknown>) => ((m.metrics as Record<string, number>).confidence_score = 3),
+      /^metrics\.confidence_score: expected a number from 0 to 1, got 3/,
+    ],
+    [
+      'a timeline outside the enum',
+      (m: Record<string, unknown>) =>
+        (((m.dreams as Array<Record<string, unknown>>)[0] as Record<string, unknown>).timeline = 'someday'),
+      /^dreams\[0\]\.timeline: expected one of "short-term", "medium-term", "long-term"/,
     ],
   ])('names the field for %s', (_what, breakIt, message) => {
     const model = modelDream('') as unknown as Record<string, unknown>;
@@ -151,7 +157,7 @@ describe('heuristic dream over the dreaming samples', () => {
     expect(model.fears.length).toBeGreaterThan(0);
     expect(model.pending_tasks.length).toBeGreaterThan(0);
     expect(model.appointments.length).toBeGreaterThan(0);
-    expect(model.fears.some((f) => /microservices migration/i.test(f.description))).toBe(true);
+    expect(model.fears.some((f) => /microservices migration/i.test(f.fear))).toBe(true);
     expect(model.source_file_ids.sort()).toEqual(['f0', 'f1', 'f2', 'f3', 'f4', 'f5', 'f6']);
   });
 

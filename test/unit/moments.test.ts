@@ -30,6 +30,7 @@ import {
   validateMoment,
   validateMomentOutput,
 } from '../../src/domain/insight/moment-model.js';
+import { readMomentBuilderOutput } from '../../src/domain/insight/moment-output.js';
 import { momentMessages } from '../../src/domain/insight/moment-prompt.js';
 import {
   parseTranscript,
@@ -232,7 +233,7 @@ describe('merging moments cut by a group border', () => {
       windowStartMs: t.startMs,
       windowEndMs: t.endMs,
     };
-    expect(() => validateMomentOutput({ moments }, ctx)).not.toThrow();
+    expect(() => validateMomentOutput({ moments, analysis_summary: 'A standup.' }, ctx)).not.toThrow();
   });
 
   it('keeps them apart when the subject changes or one does not reach the border', () => {
@@ -257,10 +258,15 @@ describe('the MomentBuilder validator', () => {
     windowStartMs: t.startMs,
     windowEndMs: t.endMs,
   };
-  const check = (m: unknown) => () => validateMomentOutput({ moments: [m] }, ctx);
+  const answer = (moments: unknown[]) => ({ moments, analysis_summary: 'A standup.' });
+  const check = (m: unknown) => () => validateMomentOutput(answer([m]), ctx);
 
   it('accepts a good answer', () => {
-    expect(validateMomentOutput({ moments: [moment()] }, ctx).moments).toHaveLength(1);
+    expect(validateMomentOutput(answer([moment()]), ctx).moments).toHaveLength(1);
+    // The original's total_moments, if a model sends it, is ignored (the code counts).
+    expect(validateMomentOutput({ ...answer([moment()]), total_moments: 9 }, ctx)).toEqual(
+      validateMomentOutput(answer([moment()]), ctx),
+    );
   });
 
   it.each<[string, Record<string, unknown>, RegExp]>([
@@ -340,8 +346,11 @@ describe('the MomentBuilder validator', () => {
   it('rejects a missing field, an empty list, and a group speaker nobody names', () => {
     const { location: _dropped, ...withoutLocation } = moment();
     expect(check(withoutLocation)).toThrow(/^moments\[0\]\.location: is missing/);
-    expect(() => validateMomentOutput({ moments: [] }, ctx)).toThrow(/^moments: is empty/);
-    expect(() => validateMomentOutput({ moments: [moment({ present_persons: [ALEX] })] }, ctx)).toThrow(
+    expect(() => validateMomentOutput(answer([]), ctx)).toThrow(/^moments: is empty/);
+    expect(() => validateMomentOutput({ moments: [moment()] }, ctx)).toThrow(
+      /^\(answer\)\.analysis_summary: is missing/,
+    );
+    expect(() => validateMomentOutput(answer([moment({ present_persons: [ALEX] })]), ctx)).toThrow(
       /^moments\[\]\.present_persons: Jordan \(fp_jordan_t1\) speak\(s\) in these segments but no moment names them/,
     );
     expect(() => validateMomentOutput('moments', ctx)).toThrow(/^\(answer\): must be a JSON object/);
@@ -367,6 +376,7 @@ describe('heuristic moments for every sample transcript', () => {
     expect(Date.parse(output.moments.at(-1)?.resource_ends_timestamp ?? '')).toBe(t.endMs);
     const named = new Set(output.moments.flatMap((m) => m.present_persons.map((p) => p.fingerprint_id)));
     expect([...named].sort()).toEqual(t.speakers.map((s) => s.fingerprint_id).sort());
+    expect(output.analysis_summary).toMatch(/^Heuristic \(rule-based, no model\): \d moments? between/);
     for (const m of output.moments) {
       expect(m.summary).toMatch(/^Heuristic/);
       expect(m.content).toContain('no language model');
@@ -458,20 +468,44 @@ describe('p8fs eval', () => {
     return printed.join('');
   }
 
-  it('prints the heuristic moments of a sample as YAML', async () => {
+  it("prints the heuristic moments of a sample as YAML, in the seeds' MomentBuilder output shape", async () => {
     const file = join(MOMENTS_DIR, SAMPLE_INPUTS[2] as string);
-    const output = parseYaml(
-      await evalCli(['--agent-model', 'MomentBuilder', '--file', file, '--provider', 'heuristic']),
-    );
+    const printed = await evalCli([
+      '--agent-model',
+      'MomentBuilder',
+      '--file',
+      file,
+      '--provider',
+      'heuristic',
+    ]);
+    const output = parseYaml(printed);
+    // The seeds' shape first ({moments, analysis_summary, total_moments}), then where it came from.
+    expect(Object.keys(output).slice(0, 3)).toEqual(['moments', 'analysis_summary', 'total_moments']);
+    expect(printed.startsWith('moments:\n')).toBe(true);
     expect(output).toMatchObject({ agent_model: 'MomentBuilder', provider: 'heuristic', groups: 1 });
-    const t = parseTranscript(sampleJson(SAMPLE_INPUTS[2]));
+    expect(output.total_moments).toBe(output.moments.length);
+    expect(output.analysis_summary).toMatch(/^Heuristic/);
+    expect(readMomentBuilderOutput(output).total_moments).toBe(output.moments.length);
+    const input = sampleJson(SAMPLE_INPUTS[2]);
+    const t = parseTranscript(input);
     const ctx: MomentContext = {
       speakers: t.speakers,
       groupSpeakers: t.speakers,
       windowStartMs: t.startMs,
       windowEndMs: t.endMs,
     };
-    for (const m of output.moments) expect(() => validateMoment(m, ctx)).not.toThrow();
+    for (const m of output.moments) {
+      expect(() => validateMoment(m, ctx)).not.toThrow();
+      // The seeds' metadata: the input's transcript_id, and the moment's own length in seconds.
+      expect(m.metadata).toMatchObject({
+        transcript_id: input.transcript_id,
+        duration_seconds: (Date.parse(m.resource_ends_timestamp) - Date.parse(m.resource_timestamp)) / 1000,
+      });
+      // What the seeds grep the YAML for.
+      for (const key of ['moment_type', 'emotion_tags', 'present_persons']) expect(m).toHaveProperty(key);
+    }
+    expect(printed).toMatch(/^- name: .*\n(?: {2}.*\n)*? {2}moment_type: /m);
+    expect(printed).toMatch(/^ {2}emotion_tags:\n {2}- /m);
     expect(output.moments[0].metadata.generated_by).toBe('heuristic');
   });
 

@@ -47,6 +47,7 @@ export function factsOf(packed: PackedFile, item: DreamItem, generatedBy: DreamM
     sessions: item.sessions,
     resources: item.resources,
     sourceFileIds: [...new Set(packed.sources.flatMap((s) => (s.fileId ? [s.fileId] : [])))],
+    analysisDate: item.analyzedTo,
   };
 }
 
@@ -56,10 +57,12 @@ export interface StoreContext {
   provider: string;
   modelName: string;
   schemaRetries: number;
-  batchId?: string;
 }
 
-/** Stores the dreams row and completes the job (one transaction; a repeat replaces). */
+/**
+ * Stores the dreams row and completes the job with the model as its result, as the original's worker
+ * does (one transaction; a repeat replaces). The workflow gets the summary: ids and counts only.
+ */
 export async function storeDreamModel(
   ctx: StoreContext,
   item: DreamItem,
@@ -75,21 +78,17 @@ export async function storeDreamModel(
     counts: countsOf(model),
     schemaRetries: ctx.schemaRetries,
   };
-  await storeDream(
-    ctx.pool,
-    {
-      dreamId: item.analysisId,
-      jobId: item.jobId,
-      tenantId: item.tenantId,
-      workflowId: ctx.workflowId,
-      model,
-      provider: ctx.provider,
-      modelName: ctx.modelName,
-      analyzedFrom: item.analyzedFrom,
-      analyzedTo: item.analyzedTo,
-    },
-    { ...summary, ...(ctx.batchId ? { batchId: ctx.batchId } : {}) },
-  );
+  await storeDream(ctx.pool, {
+    dreamId: item.analysisId,
+    jobId: item.jobId,
+    tenantId: item.tenantId,
+    workflowId: ctx.workflowId,
+    model,
+    provider: ctx.provider,
+    modelName: ctx.modelName,
+    analyzedFrom: item.analyzedFrom,
+    analyzedTo: item.analyzedTo,
+  });
   return summary;
 }
 

@@ -142,12 +142,12 @@ export interface StoredDream {
   analyzedTo: string;
 }
 
-/** The dreams row (replaced on retry) and the job completed, in one transaction. */
-export async function storeDream(
-  pool: pg.Pool,
-  dream: StoredDream,
-  result: Record<string, unknown>,
-): Promise<void> {
+/**
+ * The dreams row (replaced on retry) and the job completed, in one transaction. jobs.result holds the
+ * whole validated DreamModel, as in the original (`job.result['goals']`): written here, by the activity,
+ * never through the workflow's history; its size is bounded by the model's answer budget.
+ */
+export async function storeDream(pool: pg.Pool, dream: StoredDream): Promise<void> {
   const client = await pool.connect();
   try {
     await client.query('BEGIN');
@@ -180,7 +180,7 @@ export async function storeDream(
     await client.query(
       `UPDATE jobs SET status = 'completed', result = $2, error = NULL, completed_at = now(),
               started_at = COALESCE(started_at, now()) WHERE id = $1`,
-      [dream.jobId, JSON.stringify(result)],
+      [dream.jobId, JSON.stringify(m)],
     );
     await client.query('COMMIT');
   } catch (error) {

@@ -19,17 +19,20 @@ import type {
 import { groupWindow } from '../../domain/insight/moment-grouping.js';
 import { groupResultKey, stagedTranscriptKey, transcriptRefFor } from '../../domain/insight/moment-ids.js';
 import type { MomentDraft } from '../../domain/insight/moment-model.js';
+import { momentBuilderResult } from '../../domain/insight/moment-output.js';
 import { parseTranscript, parseTranscriptJson, type Transcript } from '../../domain/insight/transcript.js';
 import { withStorageErrorsClassified } from '../ingest/storage-errors.js';
 import type { InsightDeps } from './deps.js';
 import { finishMoments, generateGroupMoments, planGroups, readTranscriptText } from './moment-builder.js';
-import { replaceMoments } from './moment-store.js';
+import { type MomentsJob, replaceMoments, upsertMomentsJob } from './moment-store.js';
 
 interface GroupAnswer {
   index: number;
   provider: string;
   model: string;
   moments: MomentDraft[];
+  /** Absent in answers saved by an earlier release (a run in flight across the upgrade). */
+  analysis_summary?: string;
 }
 
 const HEARTBEAT_EVERY_MS = 5000;
@@ -42,6 +45,17 @@ function currentWorkflow(): { workflowId: string; runId: string } {
 
 function s3Uri(where: TranscriptObject): string {
   return `s3://${where.bucket}/${where.key}`;
+}
+
+/** The run's jobs row: keyed by the workflow id, with where the transcript is. */
+function momentsJob(
+  transcript: TranscriptObject | undefined,
+  more: Record<string, unknown> = {},
+): MomentsJob {
+  return {
+    ...currentWorkflow(),
+    payload: { ...(transcript ? { transcript: s3Uri(transcript) } : {}), ...more },
+  };
 }
 
 export function createMomentActivities(deps: InsightDeps) {
@@ -70,6 +84,10 @@ function momentActivities({ cfg, pool, s3, llm }: InsightDeps) {
     async planMoments(input: { tenantId: string; transcript: TranscriptObject }): Promise<MomentPlan> {
       const { transcript, text } = await load(input.transcript);
       const { groupTokens, groups } = planGroups(cfg, llm, transcript);
+      const transcriptRef = transcriptRefFor(transcript.transcript_id, text);
+      await upsertMomentsJob(pool, input.tenantId, momentsJob(input.transcript, { transcriptRef }), {
+        status: 'running',
+      });
       Context.current().log.info('moment groups planned', {
         transcript: s3Uri(input.transcript),
         segments: transcript.segments.length,
@@ -79,7 +97,7 @@ function momentActivities({ cfg, pool, s3, llm }: InsightDeps) {
       });
       return {
         transcript: input.transcript,
-        transcriptRef: transcriptRefFor(transcript.transcript_id, text),
+        transcriptRef,
         segmentCount: transcript.segments.length,
         speakerCount: transcript.speakers.length,
         groupTokens,
@@ -109,6 +127,7 @@ function momentActivities({ cfg, pool, s3, llm }: InsightDeps) {
           provider: answer.provider,
           model: answer.model,
           moments: answer.value.moments,
+          analysis_summary: answer.value.analysis_summary,
         };
         await putJson(s3, derivedBucket, resultKey, saved);
         return {
@@ -153,7 +172,21 @@ function momentActivities({ cfg, pool, s3, llm }: InsightDeps) {
           ...(input.source ? { source: input.source } : {}),
         },
       );
-      const { stored, replaced } = await replaceMoments(pool, input.tenantId, input.transcriptRef, moments);
+      const output = momentBuilderResult(
+        moments,
+        answers.map((a) => a.analysis_summary),
+      );
+      const job = momentsJob(input.transcript, {
+        transcriptRef: input.transcriptRef,
+        ...(input.source ? { source: input.source } : {}),
+      });
+      const { stored, replaced } = await replaceMoments(
+        pool,
+        input.tenantId,
+        input.transcriptRef,
+        output,
+        job,
+      );
       return { stored, replaced, merged };
     },
 
@@ -165,6 +198,10 @@ function momentActivities({ cfg, pool, s3, llm }: InsightDeps) {
       message: string;
     }): Promise<void> {
       const { workflowId, runId } = currentWorkflow();
+      await upsertMomentsJob(pool, input.tenantId, momentsJob(input.transcript), {
+        status: 'failed',
+        error: `${input.errorType}: ${input.message}`.slice(0, 10_000),
+      });
       await pool.query(
         `INSERT INTO errors (id, tenant_id, process, message, level, metadata)
          VALUES ($1, $2, 'buildMoments', $3, 'error', $4)

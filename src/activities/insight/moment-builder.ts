@@ -30,6 +30,7 @@ import {
   momentBuilderSchema,
   validateMomentOutput,
 } from '../../domain/insight/moment-model.js';
+import { type MomentBuilderResult, momentBuilderResult } from '../../domain/insight/moment-output.js';
 import { MOMENT_SYSTEM_PROMPT, momentMessages } from '../../domain/insight/moment-prompt.js';
 import { speakersOf, type Transcript } from '../../domain/insight/transcript.js';
 import type { LlmProvider, StructuredResponse } from './llm/types.js';
@@ -171,7 +172,10 @@ export function finishMoments(
         ...(provenance.provider === 'heuristic' ? { heuristic: true } : {}),
         source_type: 'audio_transcript',
         transcript_ref: provenance.transcriptRef,
-        ...(transcript.transcript_id ? { transcript_id: transcript.transcript_id } : {}),
+        // The original's keys: the input's transcript_id (a transcript without one: its digest) and the
+        // moment's own length, as its Moment.duration_seconds() computes it.
+        transcript_id: transcript.transcript_id ?? provenance.transcriptRef,
+        duration_seconds: (endMs - startMs) / 1000,
         ...(provenance.transcriptUri ? { transcript_uri: provenance.transcriptUri } : {}),
         ...(provenance.source ? { source: provenance.source } : {}),
         ordinal,
@@ -191,7 +195,7 @@ export interface DirectResult {
   provider: string;
   model: string;
   schemaRetries: number;
-  moments: Moment[];
+  output: MomentBuilderResult;
 }
 
 /** The whole MomentBuilder in one process, for `p8fs eval` (no Temporal, no database). */
@@ -208,6 +212,7 @@ export async function buildMomentsDirect(
 ): Promise<DirectResult> {
   const { groups } = planGroups(cfg, llm, transcript);
   const perGroup: MomentDraft[][] = [];
+  const summaries: string[] = [];
   let schemaRetries = 0;
   let provider = llm.name as string;
   let model = llm.model;
@@ -217,6 +222,7 @@ export async function buildMomentsDirect(
       ...(options.signal ? { signal: options.signal } : {}),
     });
     perGroup.push(answer.value.moments);
+    summaries.push(answer.value.analysis_summary);
     schemaRetries += answer.schemaRetries;
     provider = answer.provider;
     model = answer.model;
@@ -229,5 +235,6 @@ export async function buildMomentsDirect(
     ...(options.transcriptUri ? { transcriptUri: options.transcriptUri } : {}),
     source: 'eval',
   });
-  return { transcriptRef, groups: groups.length, merged, provider, model, schemaRetries, moments };
+  const output = momentBuilderResult(moments, summaries);
+  return { transcriptRef, groups: groups.length, merged, provider, model, schemaRetries, output };
 }

@@ -7,9 +7,11 @@
 import type pg from 'pg';
 import { inTransaction } from '../../db/transaction.js';
 import { cleanJsonValue, cleanText } from '../../domain/clean-text.js';
+import { P8FS_NAMESPACE, uuidV5 } from '../../domain/ids.js';
 import { isoInstant } from '../../domain/insight/moment-heuristic.js';
 import { momentIdFor } from '../../domain/insight/moment-ids.js';
 import type { Moment } from '../../domain/insight/moment-model.js';
+import type { MomentBuilderResult } from '../../domain/insight/moment-output.js';
 
 const COLUMNS = [
   'id',
@@ -56,12 +58,62 @@ function rowValues(tenantId: string, transcriptRef: string, moment: Moment, ordi
   ];
 }
 
+/** The buildMoments run's jobs row (job_type build_moments), one per workflow id. */
+export interface MomentsJob {
+  workflowId: string;
+  runId: string;
+  payload: Record<string, unknown>;
+}
+
+export function momentsJobId(workflowId: string): string {
+  return uuidV5(`job:moments:${workflowId}`, P8FS_NAMESPACE);
+}
+
+/** The run's job moves to `status` (running when planned, then completed or failed), inserted when missing. */
+export async function upsertMomentsJob(
+  db: pg.Pool | pg.PoolClient,
+  tenantId: string,
+  job: MomentsJob,
+  change:
+    | { status: 'running' }
+    | { status: 'completed'; result: unknown }
+    | { status: 'failed'; error: string },
+): Promise<void> {
+  const done = change.status !== 'running';
+  await db.query(
+    `INSERT INTO jobs (id, tenant_id, job_type, status, payload, result, error, workflow_id, run_id, started_at, completed_at)
+     VALUES ($1, $2, 'build_moments', $3, $4, $5, $6, $7, $8, now(), CASE WHEN $9::boolean THEN now() END)
+     ON CONFLICT (id) DO UPDATE SET status = EXCLUDED.status, payload = jobs.payload || EXCLUDED.payload,
+       result = EXCLUDED.result, error = EXCLUDED.error, run_id = EXCLUDED.run_id,
+       started_at = CASE WHEN EXCLUDED.status = 'running' THEN now() ELSE COALESCE(jobs.started_at, now()) END,
+       completed_at = EXCLUDED.completed_at`,
+    [
+      momentsJobId(job.workflowId),
+      tenantId,
+      change.status,
+      JSON.stringify(cleanJsonValue(job.payload)),
+      change.status === 'completed' ? JSON.stringify(cleanJsonValue(change.result)) : null,
+      change.status === 'failed' ? cleanText(change.error) : null,
+      job.workflowId,
+      job.runId,
+      done,
+    ],
+  );
+}
+
+/**
+ * The transcript's moments replaced and, given a job, the job completed with the MomentBuilder output as
+ * its result (`{moments, analysis_summary, total_moments}` plus the rows' moment_ids, the original's
+ * job result key), in one transaction. The output is written here, never through the workflow's history.
+ */
 export async function replaceMoments(
   pool: pg.Pool,
   tenantId: string,
   transcriptRef: string,
-  moments: readonly Moment[],
+  output: MomentBuilderResult,
+  job?: MomentsJob,
 ): Promise<{ stored: number; replaced: number }> {
+  const { moments } = output;
   return inTransaction(pool, async (db) => {
     await db.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [
       `moments:${tenantId}:${transcriptRef}`,
@@ -81,6 +133,13 @@ export async function replaceMoments(
         return `(${row.map((_, k) => `$${base + k + 1}`).join(', ')})`;
       });
       await db.query(`INSERT INTO moments (${COLUMNS.join(', ')}) VALUES ${tuples.join(', ')}`, values);
+    }
+    if (job) {
+      const momentIds = moments.map((_, ordinal) => momentIdFor(tenantId, transcriptRef, ordinal));
+      await upsertMomentsJob(db, tenantId, job, {
+        status: 'completed',
+        result: { ...output, moment_ids: momentIds },
+      });
     }
     return { stored: moments.length, replaced: removed.rowCount ?? 0 };
   });

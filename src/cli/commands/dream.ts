@@ -12,6 +12,7 @@ import { createS3Client } from '../../clients/s3.js';
 import { loadConfig } from '../../config/config.js';
 import type { DreamMode } from '../../domain/insight/dream-analysis.js';
 import type { DreamModel } from '../../domain/insight/dream-model.js';
+import { readDreamModel } from '../../domain/insight/dream-model-read.js';
 import { connectTemporal } from '../../temporal/connection.js';
 import { llmTaskQueue } from '../../temporal/names.js';
 import { startDreamAnalysis } from '../../temporal/starts.js';
@@ -36,28 +37,25 @@ function printDream(model: DreamModel, provider: string, createdAt: Date): void 
   };
   section(
     'goals',
-    model.goals.map((g) => g.title),
+    model.goals.map((g) => `${g.goal} [${g.category}, ${g.priority}]`),
   );
   section(
     'dreams',
-    model.dreams.map((d) => d.title),
+    model.dreams.map((d) => `${d.dream} [${d.category}, ${d.timeline}]`),
   );
   section(
     'fears',
-    model.fears.map((f) => f.title),
+    model.fears.map((f) => `${f.fear} [${f.severity}]`),
   );
   section(
     'pending tasks',
-    model.pending_tasks.map((t) => t.title),
+    model.pending_tasks.map((t) => `${t.task} [${t.urgency}]`),
   );
   section(
     'appointments',
-    model.appointments.map((a) => `${a.title}${a.date ? ` (${a.date}${a.time ? ` ${a.time}` : ''})` : ''}`),
+    model.appointments.map((a) => `${a.event}${a.date_time ? ` (${a.date_time})` : ''}`),
   );
-  section(
-    'priority actions',
-    model.priority_actions.map((a) => `${a.action} [${a.urgency}]`),
-  );
+  section('priority actions', model.priority_actions);
   console.log(`  key themes: ${model.key_themes.join(', ') || '(none)'}`);
 }
 
@@ -185,8 +183,8 @@ export function registerDreamCommands(program: Command): void {
     .action(async (tenant: string, options: { json?: boolean }) => {
       const cfg = loadConfig();
       await withPool(cfg, async (pool) => {
-        const rows = await pool.query<{ model: DreamModel; provider: string; created_at: Date }>(
-          'SELECT model, provider, created_at FROM dreams WHERE tenant_id = $1 ORDER BY created_at DESC LIMIT 1',
+        const rows = await pool.query<{ id: string; model: unknown; provider: string; created_at: Date }>(
+          'SELECT id, model, provider, created_at FROM dreams WHERE tenant_id = $1 ORDER BY created_at DESC LIMIT 1',
           [tenant],
         );
         const row = rows.rows[0];
@@ -197,8 +195,10 @@ export function registerDreamCommands(program: Command): void {
           process.exitCode = 1;
           return;
         }
-        if (options.json) console.log(JSON.stringify(row.model, null, 2));
-        else printDream(row.model, row.provider, row.created_at);
+        // Rows of earlier releases (other field names) come out in today's shape too.
+        const model = readDreamModel(row.model, `dreams row ${row.id}`);
+        if (options.json) console.log(JSON.stringify(model, null, 2));
+        else printDream(model, row.provider, row.created_at);
       });
     });
 }

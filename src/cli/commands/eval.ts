@@ -122,16 +122,17 @@ async function evalMomentBuilder(cfg: Config, options: EvalOptions): Promise<unk
     },
   });
   console.error(
-    `[eval] ${result.moments.length} moment(s) from ${result.groups} group(s)${result.merged > 0 ? `, ${result.merged} merged across group borders` : ''} in ${((Date.now() - started) / 1000).toFixed(1)} s${result.provider === 'heuristic' ? ' (heuristic: rule-based, no language model)' : ''}`,
+    `[eval] ${result.output.total_moments} moment(s) from ${result.groups} group(s)${result.merged > 0 ? `, ${result.merged} merged across group borders` : ''} in ${((Date.now() - started) / 1000).toFixed(1)} s${result.provider === 'heuristic' ? ' (heuristic: rule-based, no language model)' : ''}`,
   );
+  // The original's output first ({moments, analysis_summary, total_moments}), then where it came from.
   return {
+    ...result.output,
     agent_model: 'MomentBuilder',
     file: options.file,
     provider: result.provider,
     model: result.model,
     transcript_ref: result.transcriptRef,
     groups: result.groups,
-    moments: result.moments,
   };
 }
 
@@ -162,7 +163,11 @@ export function registerEvalCommand(program: Command): void {
       if (!(FORMATS as readonly string[]).includes(options.format))
         throw usageError(`unknown --format ${JSON.stringify(options.format)}; known: ${FORMATS.join(', ')}`);
       const output = await run(loadConfig(), options);
-      const text = options.format === 'json' ? `${JSON.stringify(output, null, 2)}\n` : stringify(output);
+      // YAML laid out as the seeds show it: list items at their key's indentation (`moments:\n- name: …`).
+      const text =
+        options.format === 'json'
+          ? `${JSON.stringify(output, null, 2)}\n`
+          : stringify(output, { indentSeq: false, lineWidth: 0 });
       if (options.output === undefined) process.stdout.write(text);
       else {
         await writeFile(options.output, text).catch((error: unknown) => {

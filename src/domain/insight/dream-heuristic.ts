@@ -6,7 +6,16 @@
  */
 
 import type { DreamSource } from './dream-input.js';
-import type { DreamModel } from './dream-model.js';
+import type {
+  Appointment,
+  DreamModel,
+  PendingTask,
+  PersonalDream,
+  PersonalFear,
+  PersonalGoal,
+} from './dream-model.js';
+
+type Level = PersonalGoal['priority'];
 
 const MAX_ITEMS = 20;
 
@@ -21,6 +30,36 @@ const RULES = {
     /\b(urgent|asap|critical|today|immediately|tomorrow|end of (?:the )?(?:day|week)|deadline|blocker)\b/i,
   severe: /\b(very|really|seriously|major|big|critical|serious|significant)\b/i,
 };
+
+const WORK =
+  /\b(work|job|career|promotion|team|project|clients?|contract|launch|product|engineer\w*|company|business)\b/i;
+/** A category by the first matching keyword list (the original's examples), else the fallback. */
+const GOAL_CATEGORIES: Array<[string, RegExp]> = [
+  ['health', /\b(health|exercise|gym|running|sleep|diet|doctor|therapy|meditat\w*|stress)\b/i],
+  ['financial', /\b(money|budget|sav(?:e|ing)|invest\w*|salary|costs?|financ\w*|revenue|debt)\b/i],
+  ['learning', /\b(learn\w*|stud(?:y|ying)|course|books?|skills?|certif\w*|read(?:ing)?)\b/i],
+  ['relationships', /\b(family|friends?|partner|wife|husband|kids|children|relationships?)\b/i],
+  ['career', WORK],
+];
+const DREAM_CATEGORIES: Array<[string, RegExp]> = [
+  ['career', WORK],
+  ['creative', /\b(write|writing|paint\w*|music|art|design|create|creative|novel)\b/i],
+  ['impact', /\b(help|impact|change|community|world|mentor\w*|teach\w*)\b/i],
+];
+const TASK_CATEGORIES: Array<[string, RegExp]> = [
+  ['administrative', /\b(tax\w*|forms?|renew\w*|insurance|bills?|invoices?|legal|paperwork|sign\w*)\b/i],
+  ['work', WORK],
+];
+
+function categoryOf(sentence: string, categories: Array<[string, RegExp]>, fallback: string): string {
+  return categories.find(([, rule]) => rule.test(sentence))?.[0] ?? fallback;
+}
+
+function timelineOf(sentence: string): PersonalDream['timeline'] {
+  if (/\b(this (?:week|month)|soon|next (?:week|month)|tomorrow)\b/i.test(sentence)) return 'short-term';
+  if (/\b(this year|next year|Q[1-4]|within (?:a|the) year|months?)\b/i.test(sentence)) return 'medium-term';
+  return 'long-term';
+}
 
 const MONTHS =
   '(?:Jan(?:uary)?|Feb(?:ruary)?|Mar(?:ch)?|Apr(?:il)?|May|June?|July?|Aug(?:ust)?|Sep(?:t(?:ember)?)?|Oct(?:ober)?|Nov(?:ember)?|Dec(?:ember)?)';
@@ -66,11 +105,11 @@ interface Found {
   source: string;
 }
 
-function uniqueByTitle<T extends { title: string }>(items: T[]): T[] {
+function uniqueBy<T>(items: T[], titleOf: (item: T) => string): T[] {
   const seen = new Set<string>();
   return items
     .filter((item) => {
-      const key = item.title.toLowerCase();
+      const key = titleOf(item).toLowerCase();
       if (seen.has(key)) return false;
       seen.add(key);
       return true;
@@ -115,75 +154,102 @@ export function heuristicDream(input: {
       }
     }
   }
-  const priority = (s: string) => (RULES.urgent.test(s) ? 'high' : 'medium') as 'high' | 'medium';
+  const priority = (s: string): Level => (RULES.urgent.test(s) ? 'high' : 'medium');
   const dateIn = (s: string) => DATE.exec(s)?.[1] ?? null;
-  const goals = uniqueByTitle(
-    found.goal.map((f) => ({
-      title: titleOf(f.sentence),
-      description: clip(f.sentence, 400),
-      target_date: dateIn(f.sentence),
-      priority: priority(f.sentence),
-      source: f.source,
-    })),
+  const namesIn = (s: string) => [...new Set([...s.matchAll(NAME)].map((m) => m[1] as string))];
+  const goals = uniqueBy(
+    found.goal.map(
+      (f): PersonalGoal => ({
+        goal: titleOf(f.sentence),
+        category: categoryOf(f.sentence, GOAL_CATEGORIES, 'personal'),
+        priority: priority(f.sentence),
+        deadline: dateIn(f.sentence),
+        progress_indicators: [],
+        source: f.source,
+      }),
+    ),
+    (g) => g.goal,
   );
-  const dreams = uniqueByTitle(
-    found.dream.map((f) => ({
-      title: titleOf(f.sentence),
-      description: clip(f.sentence, 400),
-      source: f.source,
-    })),
+  const dreams = uniqueBy(
+    found.dream.map(
+      (f): PersonalDream => ({
+        dream: titleOf(f.sentence),
+        category: categoryOf(f.sentence, DREAM_CATEGORIES, 'lifestyle'),
+        timeline: timelineOf(f.sentence),
+        actionability: dateIn(f.sentence) ? 'concrete' : 'aspirational',
+        source: f.source,
+      }),
+    ),
+    (d) => d.dream,
   );
-  const fears = uniqueByTitle(
-    found.fear.map((f) => ({
-      title: titleOf(f.sentence),
-      description: clip(f.sentence, 400),
-      severity: (RULES.severe.test(f.sentence) ? 'high' : 'medium') as 'high' | 'medium',
-      source: f.source,
-    })),
+  const fears = uniqueBy(
+    found.fear.map(
+      (f): PersonalFear => ({
+        fear: titleOf(f.sentence),
+        category: categoryOf(f.sentence, GOAL_CATEGORIES, 'personal'),
+        severity: RULES.severe.test(f.sentence) ? 'high' : 'medium',
+        related_goals: [],
+        source: f.source,
+      }),
+    ),
+    (f) => f.fear,
   );
-  const tasks = uniqueByTitle(
-    found.task.map((f) => ({
-      title: titleOf(f.sentence),
-      description: clip(f.sentence, 400),
-      due_date: dateIn(f.sentence),
-      priority: priority(f.sentence),
-      source: f.source,
-    })),
+  const tasks = uniqueBy(
+    found.task.map(
+      (f): PendingTask => ({
+        task: titleOf(f.sentence),
+        category: categoryOf(f.sentence, TASK_CATEGORIES, 'personal'),
+        urgency: RULES.urgent.test(f.sentence) ? 'urgent' : dateIn(f.sentence) ? 'soon' : 'sometime',
+        deadline: dateIn(f.sentence),
+        dependencies: namesIn(f.sentence),
+        source: f.source,
+      }),
+    ),
+    (t) => t.task,
   );
-  const appointments = uniqueByTitle(
-    found.appointment.map((f) => ({
-      title: titleOf(f.sentence),
-      date: dateIn(f.sentence),
-      time: TIME.exec(f.sentence)?.[1] ?? null,
-      participants: [...new Set([...f.sentence.matchAll(NAME)].map((m) => m[1] as string))],
-      source: f.source,
-    })),
+  const appointments = uniqueBy(
+    found.appointment.map((f): Appointment => {
+      const when = [dateIn(f.sentence), TIME.exec(f.sentence)?.[1]].filter(Boolean).join(' ');
+      return {
+        event: titleOf(f.sentence),
+        date_time: when || null,
+        location: null,
+        attendees: namesIn(f.sentence),
+        preparation_needed: [],
+        source: f.source,
+      };
+    }),
+    (a) => a.event,
   );
   const themes = [...words.entries()]
     .sort((x, y) => y[1] - x[1] || x[0].localeCompare(y[0]))
     .slice(0, 6)
     .map(([word]) => word);
+  // Keyword rules find names side by side, not how they relate: a low confidence says so.
   const relationships = [...pairs.values()]
     .sort((x, y) => `${x.a}|${x.b}`.localeCompare(`${y.a}|${y.b}`))
     .slice(0, MAX_ITEMS)
-    .map((p) => ({ entity: p.a, related_to: p.b, relationship: 'mentioned together', evidence: p.evidence }));
-  const urgentTasks = tasks.filter((t) => t.priority === 'high');
-  const priorityActions = (urgentTasks.length > 0 ? urgentTasks : tasks).slice(0, 3).map((t) => ({
-    action: t.title,
-    reason: `pending task from ${t.source}${t.due_date ? `, due ${t.due_date}` : ''}`,
-    urgency: t.priority,
-  }));
-  const recommendations = fears.slice(0, 3).map((f) => ({
-    title: `Address: ${clip(f.title, 70)}`,
-    description: `Turn this worry into a concrete next step or a question for someone who can help.`,
-    rationale: `stated as a concern in ${f.source}`,
-  }));
+    .map((p) => ({
+      entity1: p.a,
+      entity2: p.b,
+      relationship_type: 'mentioned_together',
+      confidence: 0.3,
+      evidence: p.evidence,
+    }));
+  const urgentTasks = tasks.filter((t) => t.urgency === 'urgent');
+  const priorityActions = (urgentTasks.length > 0 ? urgentTasks : tasks)
+    .slice(0, 3)
+    .map((t) => `${t.task} (pending task from ${t.source}${t.deadline ? `, due ${t.deadline}` : ''})`);
+  const recommendations = fears
+    .slice(0, 3)
+    .map(
+      (f) =>
+        `Address: ${clip(f.fear, 70)}: turn this worry (stated in ${f.source}) into a concrete next step or a question for someone who can help.`,
+    );
   if (tasks.length > 5) {
-    recommendations.push({
-      title: 'Triage the pending tasks',
-      description: `${tasks.length} pending tasks were found: pick the three that matter this week.`,
-      rationale: 'many open tasks at once',
-    });
+    recommendations.push(
+      `Triage the pending tasks: ${tasks.length} were found; pick the three that matter this week.`,
+    );
   }
   const sessions = input.sources.filter((s) => s.kind === 'session').length;
   const resources = input.sources.length - sessions;
@@ -205,8 +271,13 @@ export function heuristicDream(input: {
     appointments,
     recommendations,
     priority_actions: priorityActions,
-    // Keyword rules find candidates, not meaning: a low, fixed confidence says so.
-    metrics: { sessions_analyzed: sessions, resources_analyzed: resources, confidence: 0.3 },
+    // Keyword rules find candidates, not meaning: a low, fixed confidence says so. Completeness by the
+    // original's rule: both chat sessions and documents, or only one kind.
+    metrics: {
+      total_documents_analyzed: sessions + resources,
+      confidence_score: 0.3,
+      data_completeness: sessions > 0 && resources > 0 ? 0.9 : sessions + resources > 0 ? 0.5 : 0,
+    },
     source_file_ids: [...new Set(input.sources.flatMap((s) => (s.fileId ? [s.fileId] : [])))],
   };
 }

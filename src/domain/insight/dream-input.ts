@@ -90,11 +90,19 @@ export function packSources(
 
 export const DREAM_SYSTEM_PROMPT = [
   "You analyse one person's recent chat sessions and documents and return a DreamModel as JSON.",
-  'Find their goals, dreams (long-term aspirations), fears and worries, pending tasks, appointments',
-  '(with date and time when given), the people and organisations they deal with and how they relate,',
-  'the key themes, recommendations, and the few actions that matter most now. Use only what the',
-  'sources say; quote dates as written; name the source (its name after [session] or [resource]) of',
-  'every item. Write an executive summary of 3-6 sentences. Set generated_by to "model".',
+  'Find their goals (goal, category such as career, health, learning, financial; priority high, medium',
+  'or low; deadline when stated; how progress could be measured), dreams (long-term aspirations: dream,',
+  'category such as career, lifestyle, creative, impact; timeline short-term, medium-term or long-term;',
+  'actionability concrete, aspirational or abstract), fears and worries (fear, category, severity, the',
+  'goals they put at risk), pending tasks (task, category such as work, personal, administrative; urgency',
+  'urgent, soon or sometime; deadline; the people or tasks they depend on), appointments (event, date_time',
+  'as written, location, attendees, preparation), the people and organisations they deal with and how',
+  'they relate (entity1, entity2, relationship_type such as works_for or collaborates_with, a confidence',
+  'from 0 to 1, the evidence), the key themes, recommendations and the few priority actions that matter',
+  'most now (one sentence each). Use only what the sources say; quote dates as written; name the source',
+  '(its name after [session] or [resource]) of every item. Write an executive summary of 3-6 sentences.',
+  'In metrics give your confidence_score and how complete the data seems (data_completeness), both from',
+  '0 to 1. Set generated_by to "model".',
 ].join(' ');
 
 export function dreamUserPrompt(input: {
@@ -108,7 +116,7 @@ export function dreamUserPrompt(input: {
   return [
     `user_id: ${input.tenantId}`,
     `analysis_id: ${input.analysisId}`,
-    `metrics: sessions_analyzed=${sessions}, resources_analyzed=${resources}; give your confidence (0-1).`,
+    `metrics: total_documents_analyzed=${sessions + resources} (${sessions} session(s), ${resources} resource(s)); give confidence_score and data_completeness (0-1).`,
     `source_file_ids: ${JSON.stringify(fileIds)}`,
     '',
     'Sources (newest first):',

@@ -325,5 +325,11 @@ export function heuristicMoments(
     const endMs = next === undefined ? window.windowEndMs : (segments[next] as TranscriptSegment).startMs;
     return momentOf(transcript, own, startMs, endMs);
   });
-  return { moments };
+  const kinds = [...new Set(moments.map((m) => TYPE_LABEL[m.moment_type].toLowerCase()))];
+  return {
+    moments,
+    analysis_summary:
+      `Heuristic (rule-based, no model): ${moments.length} moment${moments.length === 1 ? '' : 's'} between ` +
+      `${clock(window.windowStartMs)} and ${clock(window.windowEndMs)} UTC (${kinds.join(', ')}).`,
+  };
 }

@@ -54,8 +54,10 @@ export interface MomentDraft {
   background_sounds: string | null;
 }
 
+/** One group's answer: its moments and a summary of the time it covers (the original's analysis_summary). */
 export interface MomentBuilderOutput {
   moments: MomentDraft[];
+  analysis_summary: string;
 }
 
 /** Who spoke in a moment and how much: computed from the segments, never asked of the model. */
@@ -97,8 +99,12 @@ export function momentBuilderSchema(speakers: readonly TranscriptSpeaker[]): Rec
   return {
     type: 'object',
     additionalProperties: false,
-    required: ['moments'],
+    required: ['moments', 'analysis_summary'],
     properties: {
+      analysis_summary: {
+        type: 'string',
+        description: 'What this time was about and the patterns across its moments, in one or two sentences',
+      },
       moments: {
         type: 'array',
         minItems: 1,
@@ -310,9 +316,13 @@ function draft(raw: unknown, field: string, ctx: MomentContext): MomentDraft {
 
 /** Checks one group's answer; returns it with strings trimmed and moments in time order. */
 export function validateMomentOutput(value: unknown, ctx: MomentContext): MomentBuilderOutput {
-  if (!isObject(value)) fail('(answer)', `must be a JSON object with "moments", got ${show(value)}`);
-  checkKeys(value, ['moments'], '(answer)');
-  const list = value.moments;
+  if (!isObject(value))
+    fail('(answer)', `must be a JSON object with "moments" and "analysis_summary", got ${show(value)}`);
+  // The original's total_moments is counted by the code; a model that sends it anyway is not wrong.
+  const { total_moments: _counted, ...answer } = value;
+  checkKeys(answer, ['moments', 'analysis_summary'], '(answer)');
+  const summary = string(answer.analysis_summary, 'analysis_summary', 2000);
+  const list = answer.moments;
   if (!Array.isArray(list)) fail('moments', `must be a list, got ${show(list)}`);
   if (list.length === 0) fail('moments', 'is empty: every group of segments holds at least one moment');
   const moments = list.map((raw: unknown, i) => draft(raw, `moments[${i}]`, ctx));
@@ -324,7 +334,7 @@ export function validateMomentOutput(value: unknown, ctx: MomentContext): Moment
       `${missing.map((s) => `${s.user_label} (${s.fingerprint_id})`).join(', ')} speak(s) in these segments but no moment names them`,
     );
   moments.sort((a, b) => Date.parse(a.resource_timestamp) - Date.parse(b.resource_timestamp));
-  return { moments };
+  return { moments, analysis_summary: summary };
 }
 
 /**
