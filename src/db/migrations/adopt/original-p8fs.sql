@@ -18,15 +18,17 @@
 
 -- Rows keep their updated_at: the original's touch triggers would stamp every backfilled row as changed
 -- now (and make every adopted tenant look active to the nightly dreams). Enabled again at the end.
-DO $$
+CREATE OR REPLACE FUNCTION pg_temp.p8fs_original_touch_triggers(verb text) RETURNS void AS $$
 DECLARE t record;
 BEGIN
   FOR t IN SELECT tgrelid::regclass AS tbl, tgname FROM pg_trigger
            WHERE tgname IN ('update_files_updated_at', 'update_resources_updated_at', 'update_moments_updated_at',
                             'update_jobs_updated_at', 'update_errors_updated_at', 'update_sessions_updated_at') LOOP
-    EXECUTE format('ALTER TABLE %s %s TRIGGER %I', t.tbl, 'DISABLE', t.tgname);
+    EXECUTE format('ALTER TABLE %s %s TRIGGER %I', t.tbl, verb, t.tgname);
   END LOOP;
-END $$;
+END;
+$$ LANGUAGE plpgsql;
+SELECT pg_temp.p8fs_original_touch_triggers('DISABLE');
 
 -- files: ours keep the bucket path, name and category; the original's uri is that path
 -- ('/buckets/{tenant}/{key}', p8fs/src/p8fs/workers/storage.py), so they are derived from it, for the
@@ -220,12 +222,4 @@ BEGIN
 END $$;
 
 -- The original's touch triggers again.
-DO $$
-DECLARE t record;
-BEGIN
-  FOR t IN SELECT tgrelid::regclass AS tbl, tgname FROM pg_trigger
-           WHERE tgname IN ('update_files_updated_at', 'update_resources_updated_at', 'update_moments_updated_at',
-                            'update_jobs_updated_at', 'update_errors_updated_at', 'update_sessions_updated_at') LOOP
-    EXECUTE format('ALTER TABLE %s %s TRIGGER %I', t.tbl, 'ENABLE', t.tgname);
-  END LOOP;
-END $$;
+SELECT pg_temp.p8fs_original_touch_triggers('ENABLE');
