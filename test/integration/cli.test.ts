@@ -37,7 +37,7 @@ afterAll(async () => {
   s3.destroy();
   const nc = await connectNats(cfg, 'cli-test-cleanup');
   const jsm = await jetstreamManager(nc);
-  for (const stream of [cfg.nats.eventsStream, cfg.nats.dlqStream])
+  for (const stream of [cfg.nats.eventsStream, cfg.nats.dlqStream, cfg.nats.testStream])
     await jsm.streams.delete(stream).catch(() => undefined);
   await nc.close();
   const admin = await connectClient(cfg, 'postgres');

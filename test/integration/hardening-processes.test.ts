@@ -199,7 +199,7 @@ afterAll(async () => {
     }
     const nc = await connectNats(quietCfg, 'hardening-cleanup');
     const jsm = await jetstreamManager(nc);
-    for (const stream of [quietCfg.nats.eventsStream, quietCfg.nats.dlqStream])
+    for (const stream of [quietCfg.nats.eventsStream, quietCfg.nats.dlqStream, quietCfg.nats.testStream])
       await jsm.streams.delete(stream).catch(() => undefined);
     await nc.close();
     if (pool) await dropTestDatabase(quietCfg, pool);

@@ -118,6 +118,7 @@ export async function createPipeline(
       const jsm = await jetstreamManager(nc);
       await jsm.streams.delete(cfg.nats.eventsStream).catch(() => undefined);
       await jsm.streams.delete(cfg.nats.dlqStream).catch(() => undefined);
+      await jsm.streams.delete(cfg.nats.testStream).catch(() => undefined);
       await nc.close();
       await temporal.connection.close();
       // Every SeaweedFS bucket is a collection holding volumes: drop the test's buckets to free them.
