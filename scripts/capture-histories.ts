@@ -155,6 +155,34 @@ const captures: Capture[] = [
       return { event_type: 'create', path: path('uploads/broken.pdf') };
     },
   },
+  // The original P8FS's ids and row names (src/domain/ids.ts, src/domain/original-rows.ts): ids are computed
+  // in activities only, so these issue the commands of the histories above; their activity results carry
+  // the new ids. The seeds' self-test path: test/Sample.md, then renamed, then deleted.
+  {
+    name: 'original-ids-sample-md',
+    expect: 'completed',
+    async prepare(p) {
+      await putSample(p, 'content/Sample.md', 'test/Sample.md');
+      return { event_type: 'create', path: path('test/Sample.md') };
+    },
+  },
+  {
+    name: 'original-ids-rename-stored',
+    expect: 'renamed',
+    async prepare(p) {
+      await putSample(p, 'content/Sample.md', 'archive/Sample.md');
+      await p.s3.send(new DeleteObjectCommand({ Bucket: tenant, Key: 'test/Sample.md' }));
+      return { event_type: 'rename', old_path: path('test/Sample.md'), new_path: path('archive/Sample.md') };
+    },
+  },
+  {
+    name: 'original-ids-delete-stored',
+    expect: 'deleted',
+    async prepare(p) {
+      await p.s3.send(new DeleteObjectCommand({ Bucket: tenant, Key: 'archive/Sample.md' }));
+      return { event_type: 'delete', path: path('archive/Sample.md') };
+    },
+  },
 ];
 
 async function capture(p: Pipeline, deps: RouteDeps, c: Capture): Promise<{ json: string; summary: string }> {

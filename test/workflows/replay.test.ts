@@ -14,6 +14,7 @@ import { join } from 'node:path';
 import { Worker, type WorkflowBundle } from '@temporalio/worker';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { projectRoot } from '../../src/config/project-root.js';
+import { NAMESPACE_DNS, uuidV5 } from '../../src/domain/ids.js';
 import { bundleWorkflows, historyFromJson, installQuietRuntime } from '../support/workflow-env.js';
 
 const HISTORY_DIR = join(projectRoot(), 'test', 'histories');
@@ -44,6 +45,17 @@ const expected: Record<string, { activities: string[]; closedWith: string }> = {
     activities: ['planMoments', 'buildMomentGroup', 'storeMoments'],
     closedWith: COMPLETED,
   },
+  // Runs on the original P8FS's ids (computed in activities only: the same commands, other results).
+  'original-ids-sample-md': { activities: ['ingestSmallFile'], closedWith: COMPLETED },
+  'original-ids-rename-stored': { activities: ['renameFile'], closedWith: COMPLETED },
+  'original-ids-delete-stored': { activities: ['deleteFile'], closedWith: COMPLETED },
+};
+
+/** The file ids the runs on the original's ids returned: uuid5(NAMESPACE_DNS, "{tenant}:{key}"). */
+const ORIGINAL_ID_RUNS: Record<string, string> = {
+  'original-ids-sample-md': 'test/Sample.md',
+  'original-ids-rename-stored': 'archive/Sample.md',
+  'original-ids-delete-stored': 'archive/Sample.md',
 };
 
 // The JSON as written (protojson, like `temporal workflow show --output json`), for the checks below.
@@ -91,6 +103,18 @@ describe('saved histories of real ingestFile runs', () => {
       expect(events.at(-1)?.eventType).toBe(want.closedWith);
     },
   );
+
+  it.each(Object.entries(ORIGINAL_ID_RUNS))('%s returned the original P8FS file id of %s', (name, key) => {
+    const { events } = readHistory(name);
+    const first = (at: JsonEvent | undefined, attributes: string, field: string) =>
+      JSON.parse(
+        payloads((at?.[attributes] as Record<string, unknown> | undefined)?.[field])[0]?.toString('utf8') ??
+          '{}',
+      );
+    const input = first(events[0], 'workflowExecutionStartedEventAttributes', 'input');
+    const outcome = first(events.at(-1), 'workflowExecutionCompletedEventAttributes', 'result');
+    expect(outcome.fileId).toBe(uuidV5(`${input.event.tenantId}:${key}`, NAMESPACE_DNS));
+  });
 
   it.each(Object.keys(expected))('%s carries references and counts only: every payload is small', (name) => {
     const sizes = payloads(readHistory(name).events).map((p) => p.length);
