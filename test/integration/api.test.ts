@@ -367,6 +367,31 @@ describe("p8fs api: one tenant's key never reaches another's resources", () => {
     expect(dreamId.startsWith(`dream/${tenantA}/`)).toBe(true);
     const dreamA = await call('GET', `/v1/dreams/${encodeURIComponent(dreamId)}`, { key: keyA });
     expect(dreamA.body.status).toBe('RUNNING');
+    expect(dreamA.body.dream).toBeNull();
+    // A dream stored for that run by an earlier release (its field names) is served in the seeds' shape.
+    const jobId = randomUUID();
+    await p.pool.query(
+      `INSERT INTO jobs (id, tenant_id, job_type, status, workflow_id) VALUES ($1, $2, 'dream_analysis', 'completed', $3)`,
+      [jobId, tenantA, dreamId],
+    );
+    const oldModel = {
+      user_id: tenantA,
+      analysis_id: jobId,
+      generated_by: 'heuristic',
+      executive_summary: '[heuristic] old row',
+      goals: [{ title: 'Ship', description: 'Ship it', target_date: null, priority: 'high', source: 'a.md' }],
+      metrics: { sessions_analyzed: 0, resources_analyzed: 2, confidence: 0.3 },
+    };
+    await p.pool.query(`INSERT INTO dreams (id, tenant_id, job_id, model) VALUES ($1, $2, $1, $3)`, [
+      jobId,
+      tenantA,
+      JSON.stringify(oldModel),
+    ]);
+    const stored = await call('GET', `/v1/dreams/${encodeURIComponent(dreamId)}`, { key: keyA });
+    expect(stored.body.dream).toMatchObject({
+      goals: [{ goal: 'Ship', priority: 'high', category: 'general', deadline: null }],
+      metrics: { total_documents_analyzed: 2, confidence_score: 0.3 },
+    });
     expectProblem(await call('GET', `/v1/dreams/${encodeURIComponent(dreamId)}`, { key: keyB }), 404);
   }, 30_000);
 });

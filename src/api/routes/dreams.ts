@@ -5,6 +5,7 @@
 import { WorkflowNotFoundError } from '@temporalio/client';
 import type { FastifyInstance } from 'fastify';
 import type { DreamMode } from '../../domain/insight/dream-analysis.js';
+import { readDreamModel } from '../../domain/insight/dream-model-read.js';
 import { llmTaskQueue } from '../../temporal/names.js';
 import { startDreamAnalysis } from '../../temporal/starts.js';
 import { tenantOf } from '../auth.js';
@@ -91,7 +92,8 @@ export function registerDreamRoutes(app: FastifyInstance, deps: ApiDeps): void {
     '/v1/dreams/:workflowId',
     {
       schema: {
-        summary: 'The status of a dream analysis this tenant started (its workflow)',
+        summary:
+          'The status of a dream analysis this tenant started (its workflow), and its dream once stored',
         tags: ['dreams'],
         security,
         params: {
@@ -108,6 +110,12 @@ export function registerDreamRoutes(app: FastifyInstance, deps: ApiDeps): void {
               status: { type: 'string' },
               startTime: { type: 'string', format: 'date-time' },
               closeTime: { type: ['string', 'null'], format: 'date-time' },
+              dream: {
+                type: ['object', 'null'],
+                additionalProperties: true,
+                description:
+                  "The stored DreamModel once the analysis completed (the seeds' shape: goals[{goal, category, priority}], dreams[{dream, category, timeline}], metrics{total_documents_analyzed, confidence_score, data_completeness}, …), else null",
+              },
             },
           },
           503: problemRef,
@@ -128,12 +136,21 @@ export function registerDreamRoutes(app: FastifyInstance, deps: ApiDeps): void {
           if (error instanceof WorkflowNotFoundError) throw notFound;
           return temporalUnavailable(deps, error);
         });
+      // The analysis's dream, through its job (keyed by this workflow id); rows of earlier releases
+      // (other field names) come out in today's shape.
+      const stored = await deps.pool.query<{ id: string; model: unknown }>(
+        `SELECT d.id, d.model FROM dreams d JOIN jobs j ON j.id = d.job_id
+          WHERE j.workflow_id = $1 AND d.tenant_id = $2 LIMIT 1`,
+        [workflowId, tenantId],
+      );
+      const row = stored.rows[0];
       return {
         workflowId,
         runId: described.runId,
         status: described.status.name,
         startTime: described.startTime,
         closeTime: described.closeTime ?? null,
+        dream: row ? readDreamModel(row.model, `dreams row ${row.id}`) : null,
       };
     },
   );
