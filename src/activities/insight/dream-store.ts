@@ -74,11 +74,14 @@ export interface DreamJob {
   payload: Record<string, unknown>;
 }
 
-/** queued, unless the job already moved on (a retried prepare must not move it back). */
+/**
+ * pending (the original P8FS's word for a queued job), unless the job already moved on (a retried
+ * prepare must not move it back).
+ */
 export async function upsertQueuedJob(pool: pg.Pool, job: DreamJob): Promise<void> {
   await pool.query(
     `INSERT INTO jobs (id, tenant_id, job_type, status, payload, workflow_id, run_id)
-     VALUES ($1, $2, 'dream_analysis', 'queued', $3, $4, $5)
+     VALUES ($1, $2, 'dream_analysis', 'pending', $3, $4, $5)
      ON CONFLICT (id) DO UPDATE SET payload = jobs.payload || EXCLUDED.payload, run_id = EXCLUDED.run_id`,
     [job.jobId, job.tenantId, JSON.stringify(job.payload), job.workflowId, job.runId],
   );
@@ -93,7 +96,7 @@ export async function markJobsRunning(
     `UPDATE jobs SET status = 'running', started_at = COALESCE(started_at, now()),
             openai_batch_id = COALESCE($2, openai_batch_id),
             payload = CASE WHEN $3::int IS NULL THEN payload ELSE payload || jsonb_build_object('batchRound', $3::int) END
-      WHERE id = ANY($1) AND status IN ('queued', 'running')`,
+      WHERE id = ANY($1) AND status IN ('pending', 'queued', 'running')`,
     [jobIds, batch?.batchId ?? null, batch?.round ?? null],
   );
 }
