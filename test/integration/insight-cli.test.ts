@@ -130,6 +130,32 @@ describe('starting dream analysis as users do (heuristic provider, p8fs worker -
     const shown = await runCliInProcess(['dream', 'show', tenant], env);
     expect(shown.stdout).toMatch(/\[heuristic\] Rule-based analysis/);
     expect(shown.stdout).toMatch(/goals: [1-9]/);
+    expect(shown.stdout).toMatch(
+      /^ {4}- .+ \[(career|health|learning|financial|relationships|personal), (high|medium|low)\]$/m,
+    );
+    // --json: the seeds' DreamModel shape; jobs.result holds the same model (the seeds' job.result['goals']).
+    const json = JSON.parse((await runCliInProcess(['dream', 'show', tenant, '--json'], env)).stdout);
+    expect(json.goals[0]).toEqual(
+      expect.objectContaining({
+        goal: expect.any(String),
+        category: expect.any(String),
+        priority: expect.any(String),
+      }),
+    );
+    expect(json.metrics).toMatchObject({
+      total_documents_analyzed: 8,
+      confidence_score: 0.3,
+      data_completeness: 0.9,
+    });
+    const job = await pool.query(
+      `SELECT j.status, j.result FROM jobs j JOIN dreams d ON d.job_id = j.id
+        WHERE d.tenant_id = $1 ORDER BY d.created_at DESC LIMIT 1`,
+      [tenant],
+    );
+    expect(job.rows[0]).toMatchObject({
+      status: 'completed',
+      result: { goals: json.goals, metrics: json.metrics },
+    });
     const nobody = await runCliInProcess(['dream', 'show', uniqueTenant('nobody')], env);
     expect(nobody.code).toBe(1);
     expect(nobody.stderr).toMatch(/no dream stored for tenant t-nobody-/);
