@@ -19,20 +19,33 @@ import { type Adoption, adoptStream, type WantedStream } from './stream-adoption
 
 const DAY_NS = nanos(24 * 60 * 60 * 1000);
 
-export function eventsStreamConfig(cfg: Config): WantedStream {
+/** A file-stored Limits stream of ours on one subject, kept `days` days. */
+function limitsStream(
+  cfg: Config,
+  name: string,
+  variable: string,
+  subject: string,
+  days: number,
+): WantedStream {
   return {
-    name: cfg.nats.eventsStream,
-    variable: 'P8FS_EVENTS_STREAM',
-    // Not `p8fs.storage.events.>`: the dead-letter and self-test subjects live below it and belong to
-    // their own streams (JetStream refuses overlapping subjects), and so do the original's tier subjects.
-    subjects: [cfg.nats.eventsSubject],
+    name,
+    variable,
+    subjects: [subject],
     storage: StorageType.File,
     retention: RetentionPolicy.Limits,
     discard: DiscardPolicy.Old,
-    max_age: 7 * DAY_NS,
+    max_age: days * DAY_NS,
     // Producers set Nats-Msg-Id; the same id inside this window is stored once.
     duplicate_window: nanos(cfg.nats.duplicateWindowSeconds * 1000),
   };
+}
+
+/**
+ * Not `p8fs.storage.events.>`: the dead-letter and self-test subjects live below it and belong to their
+ * own streams (JetStream refuses overlapping subjects), and so do the original's tier subjects.
+ */
+export function eventsStreamConfig(cfg: Config): WantedStream {
+  return limitsStream(cfg, cfg.nats.eventsStream, 'P8FS_EVENTS_STREAM', cfg.nats.eventsSubject, 7);
 }
 
 /**
@@ -40,28 +53,11 @@ export function eventsStreamConfig(cfg: Config): WantedStream {
  * self-test reads its message back by sequence and routes it itself. A day's worth is plenty.
  */
 export function testStreamConfig(cfg: Config): WantedStream {
-  return {
-    name: cfg.nats.testStream,
-    variable: 'P8FS_EVENTS_TEST_STREAM',
-    subjects: [cfg.nats.testSubject],
-    storage: StorageType.File,
-    retention: RetentionPolicy.Limits,
-    discard: DiscardPolicy.Old,
-    max_age: DAY_NS,
-    duplicate_window: nanos(cfg.nats.duplicateWindowSeconds * 1000),
-  };
+  return limitsStream(cfg, cfg.nats.testStream, 'P8FS_EVENTS_TEST_STREAM', cfg.nats.testSubject, 1);
 }
 
 export function dlqStreamConfig(cfg: Config): WantedStream {
-  return {
-    name: cfg.nats.dlqStream,
-    variable: 'P8FS_DLQ_STREAM',
-    subjects: [cfg.nats.dlqSubject],
-    storage: StorageType.File,
-    retention: RetentionPolicy.Limits,
-    max_age: 30 * DAY_NS,
-    duplicate_window: nanos(cfg.nats.duplicateWindowSeconds * 1000),
-  };
+  return limitsStream(cfg, cfg.nats.dlqStream, 'P8FS_DLQ_STREAM', cfg.nats.dlqSubject, 30);
 }
 
 /** Redelivery delays after an ack timeout (a crashed bridge); naks carry their own delay. */

@@ -100,6 +100,17 @@ afterAll(async () => {
   await nats?.destroy();
 });
 
+/** Why Bridge.create refused to start ('started' if it did not, and then it is stopped at once). */
+function bridgeRefusal(): Promise<string> {
+  return Bridge.create(cfg, silent).then(
+    async (bridge) => {
+      await bridge.stop();
+      return 'started';
+    },
+    (error: Error) => error.message,
+  );
+}
+
 const event = (key: string) => ({
   event_type: 'create',
   path: `/buckets/${tenant}/${key}`,
@@ -117,10 +128,7 @@ describe('adopting the original P8FS NATS', () => {
           ? true
           : undefined,
       );
-      const refusal = await Bridge.create(cfg, silent).then(
-        () => 'started',
-        (error: Error) => error.message,
-      );
+      const refusal = await bridgeRefusal();
       expect(refusal).toContain("the original router's consumer tiered-storage-router is in use");
       expect(refusal).toContain('kubectl -n p8fs scale deployment/tiered-storage-router --replicas=0');
       expect(refusal).toContain('nats consumer rm P8FS_STORAGE_EVENTS tiered-storage-router -f');
@@ -182,10 +190,7 @@ describe('adopting the original P8FS NATS', () => {
       ack_policy: AckPolicy.Explicit,
     });
     try {
-      const refusal = await Bridge.create(cfg, silent).then(
-        () => 'started',
-        (error: Error) => error.message,
-      );
+      const refusal = await bridgeRefusal();
       expect(refusal).toContain('consumer audit-reader');
       expect(refusal).toContain('nats consumer rm P8FS_STORAGE_EVENTS audit-reader -f');
       expect(refusal).toContain('P8FS_BRIDGE_CONSUMER=audit-reader');
