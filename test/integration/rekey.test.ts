@@ -22,6 +22,7 @@ import {
 } from '../../src/domain/ids.js';
 import type { StorageEvent } from '../../src/domain/storage-event.js';
 import { createTestDatabase, dropTestDatabase } from '../support/database.js';
+import { fileChunks } from '../support/file-chunks.js';
 import { isolatedConfig, uniqueTenant } from '../support/test-stack.js';
 
 let cfg: Config;
@@ -81,20 +82,6 @@ async function legacyFile(key: string, chunks: string[]): Promise<{ oldId: strin
   return { oldId, newId: fileIdFor(tenant, event.path) };
 }
 
-async function resourcesOf(fileId: string) {
-  const rows = await pool.query<{
-    id: string;
-    name: string;
-    category: string;
-    uri: string;
-    content: string;
-    metadata: Record<string, unknown>;
-  }>('SELECT id, name, category, uri, content, metadata FROM resources WHERE file_id = $1 ORDER BY ordinal', [
-    fileId,
-  ]);
-  return rows.rows;
-}
-
 describe('p8fs migrate --rekey', () => {
   it("gives earlier releases' rows the original P8FS's ids and shapes, once", async () => {
     const report = await legacyFile('reports/Quarterly.pdf', ['first part', 'second part']);
@@ -126,7 +113,7 @@ describe('p8fs migrate --rekey', () => {
         metadata: { name: 'Quarterly.pdf', s3_key: `/buckets/${tenant}/reports/Quarterly.pdf` },
       },
     ]);
-    const rows = await resourcesOf(report.newId);
+    const rows = await fileChunks(pool, report.newId);
     expect(rows.map((r) => [r.id, r.name, r.category, r.uri, r.content])).toEqual([
       [
         resourceIdFor(report.newId, 0),
@@ -183,7 +170,7 @@ describe('p8fs migrate --rekey', () => {
     );
     const report = await rekeyFiles(pool);
     expect(report).toMatchObject({ rekeyed: 1, replacedOriginal: 1 });
-    const rows = await resourcesOf(mine.newId);
+    const rows = await fileChunks(pool, mine.newId);
     expect(rows.map((r) => [r.id, r.name, r.content])).toEqual([
       [resourceIdFor(mine.newId, 0), 'Sample_chunk_0', 'ours'],
     ]);
@@ -207,7 +194,7 @@ describe('p8fs migrate --rekey', () => {
       '%/inbox/letter.txt',
     ]);
     expect(files.rows).toEqual([{ id: file.newId, version: 'v2' }]);
-    const rows = await resourcesOf(file.newId);
+    const rows = await fileChunks(pool, file.newId);
     expect(rows.map((r) => [r.id, r.name])).toEqual([[resourceIdFor(file.newId, 0), 'letter_chunk_0']]);
   });
 });
