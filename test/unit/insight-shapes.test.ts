@@ -62,23 +62,10 @@ const ORIGINAL_DREAM_FIELDS = {
 };
 
 /** The original Moment's fields that MomentBuilder fills (moments.py's description, p8.py Moment). */
-const ORIGINAL_MOMENT_FIELDS = [
-  'name',
-  'content',
-  'summary',
-  'category',
-  'uri',
-  'resource_timestamp',
-  'resource_ends_timestamp',
-  'moment_type',
-  'emotion_tags',
-  'topic_tags',
-  'present_persons',
-  'speakers',
-  'location',
-  'background_sounds',
-  'metadata',
-];
+const ORIGINAL_MOMENT_FIELDS =
+  'name content summary category uri resource_timestamp resource_ends_timestamp moment_type emotion_tags topic_tags present_persons speakers location background_sounds metadata'.split(
+    ' ',
+  );
 
 type Props = Record<string, { properties?: Props; items?: { properties?: Props } }>;
 
