@@ -4,8 +4,9 @@
  * waits, then finds nothing pending. A checksum catches an applied file that was edited afterwards.
  *
  * A database the original P8FS built (its tables files, resources, jobs, errors, moments, sessions and
- * no schema_migrations) is adopted first: migrations/adopt/original-p8fs.sql gives those tables our
- * columns, so the migrations then apply as on an empty database and the original's rows stay in place.
+ * no schema_migrations) is adopted first: adopt-original-p8fs.sql (beside this module) gives those
+ * tables our columns, so the migrations then apply as on an empty database and the original's rows stay
+ * in place.
  */
 import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
@@ -24,12 +25,25 @@ export const ORIGINAL_P8FS_TABLES = ['files', 'resources', 'jobs', 'errors', 'mo
 
 /**
  * Earlier checksums of applied migrations that were edited in a way that changes nothing where they
- * already ran: 0001 and 0003 gained IF NOT EXISTS on the tables the original P8FS shares with us (and a
- * comment saying so). A database recording one of these gets the current checksum instead.
+ * already ran: 0001 and 0003 gained IF NOT EXISTS on the tables the original P8FS shares with us, then
+ * their comment saying so named the adoption file's new place. A database recording one of these gets
+ * the current checksum instead.
  */
 const EARLIER_CHECKSUMS: ReadonlyMap<number, readonly string[]> = new Map([
-  [1, ['6340b69ad886f3588b654e6196d5b06fbc17e553dd0b818946715ec5ed18b5f9']],
-  [3, ['462879447359a3f022d94911abe7425ce9825a8e955fd2a3b8216e8f2ffdaf01']],
+  [
+    1,
+    [
+      '6340b69ad886f3588b654e6196d5b06fbc17e553dd0b818946715ec5ed18b5f9',
+      '29d9fb99fc615f2992f68e937b418c737d66d42e5a6dde3a81bc09afab132443',
+    ],
+  ],
+  [
+    3,
+    [
+      '462879447359a3f022d94911abe7425ce9825a8e955fd2a3b8216e8f2ffdaf01',
+      '159221474d370d70904fc6035084669fd8cafb0593ec41c1c9fcd475e3b13964',
+    ],
+  ],
 ]);
 
 export interface Migration {
@@ -144,7 +158,7 @@ async function adoptOriginalSchema(client: pg.ClientBase, say: (line: string) =>
     );
   }
   say(`adopting the original P8FS's tables (${present.join(', ')}): adding our columns, keeping its rows`);
-  const sql = readFileSync(join(migrationsDir(), 'adopt', 'original-p8fs.sql'), 'utf8');
+  const sql = readFileSync(fileURLToPath(new URL('./adopt-original-p8fs.sql', import.meta.url)), 'utf8');
   await client.query('BEGIN');
   try {
     await client.query(sql);

@@ -1,7 +1,7 @@
 -- P8FS Flows initial schema. Every table: id uuid, tenant_id, created_at, updated_at.
 -- Ids are deterministic (uuid v5) and computed by the application, so re-running a step upserts.
 -- Tables the original P8FS also has are created only if missing: on a database it built, migrate.ts
--- has first given them these columns (adopt/original-p8fs.sql).
+-- has first given them these columns (src/db/adopt-original-p8fs.sql).
 
 CREATE OR REPLACE FUNCTION p8fs_touch_updated_at() RETURNS trigger AS $$
 BEGIN

@@ -2,7 +2,8 @@
 --   id:          uuid v5 of tenant + the file's session_id, so importing the same file again updates it.
 --   external_id: the session_id the producer gave.
 --   messages:    the messages as given: [{role, content, timestamp}, …].
--- Created only if missing: the original P8FS has a sessions table, adopted first (adopt/original-p8fs.sql).
+-- Created only if missing: the original P8FS has a sessions table, adopted first
+-- (src/db/adopt-original-p8fs.sql).
 CREATE TABLE IF NOT EXISTS sessions (
   id              uuid PRIMARY KEY,
   tenant_id       text NOT NULL,
