@@ -506,6 +506,8 @@ describe('p8fs eval', () => {
     }
     expect(printed).toMatch(/^- name: .*\n(?: {2}.*\n)*? {2}moment_type: /m);
     expect(printed).toMatch(/^ {2}emotion_tags:\n {2}- /m);
+    // Quoted as in the seeds, so YAML 1.1 readers (PyYAML) get a string, not a datetime.
+    expect(printed).toMatch(/^ {2}resource_timestamp: "\d{4}-\d\d-\d\dT[\d:]+Z"$/m);
     expect(output.moments[0].metadata.generated_by).toBe('heuristic');
   });
 

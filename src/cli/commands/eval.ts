@@ -163,11 +163,13 @@ export function registerEvalCommand(program: Command): void {
       if (!(FORMATS as readonly string[]).includes(options.format))
         throw usageError(`unknown --format ${JSON.stringify(options.format)}; known: ${FORMATS.join(', ')}`);
       const output = await run(loadConfig(), options);
-      // YAML laid out as the seeds show it: list items at their key's indentation (`moments:\n- name: …`).
+      // YAML laid out as the seeds show it: list items at their key's indentation (`moments:\n- name: …`),
+      // and strings quoted where YAML 1.1 (PyYAML, the original's tooling) would read another type, so
+      // times stay strings as in the seeds' '2025-01-13T09:00:00Z'.
       const text =
         options.format === 'json'
           ? `${JSON.stringify(output, null, 2)}\n`
-          : stringify(output, { indentSeq: false, lineWidth: 0 });
+          : stringify(output, { indentSeq: false, lineWidth: 0, version: '1.1' });
       if (options.output === undefined) process.stdout.write(text);
       else {
         await writeFile(options.output, text).catch((error: unknown) => {
