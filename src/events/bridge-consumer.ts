@@ -76,7 +76,10 @@ export async function ensureBridgeConsumer(
       await new Promise((resolve) => setTimeout(resolve, recheckMs));
       const again = await jsm.consumers.info(stream, c.name);
       if (busy(again)) throw routerInUse(stream, again);
-      await jsm.consumers.delete(stream, c.name);
+      // Another bridge replica starting at the same time may have removed it first.
+      await jsm.consumers.delete(stream, c.name).catch((error: unknown) => {
+        if (!/consumer not found/i.test(errorText(error))) throw error;
+      });
       notes.push(
         `removed the original P8FS router's idle consumer ${c.name} from ${stream} (as \`nats consumer rm ${stream} ${c.name} -f\`; ` +
           `its ${again.num_pending} pending message(s) stay in the stream for the bridge)`,
