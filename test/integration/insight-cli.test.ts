@@ -12,7 +12,8 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { Client } from '@temporalio/client';
 import type pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { runDreamsDemo } from '../../src/cli/demo-dreams.js';
 import { type Config, loadConfig } from '../../src/config/config.js';
 import { projectRoot } from '../../src/config/project-root.js';
 import { connectTemporal } from '../../src/temporal/connection.js';
@@ -196,5 +197,28 @@ describe('starting dream analysis as users do (heuristic provider, p8fs worker -
       [tenant, `${workflowId}/${tenant}`],
     );
     expect(dreams.rows).toEqual([{ generated_by: 'heuristic' }]);
+  });
+
+  // Last: its tenant would be one more for the triggered dreamBatch above.
+  it("the demo's dream step imports the sample session and prints the dream in the seeds' terms", async () => {
+    const lines: string[] = [];
+    const log = vi.spyOn(console, 'log').mockImplementation((...args: unknown[]) => {
+      lines.push(args.join(' '));
+    });
+    try {
+      const ok = await runDreamsDemo({
+        cfg,
+        client: temporal,
+        say: (l) => lines.push(l),
+        tenantId: uniqueTenant('dreamdemo'),
+      });
+      expect(ok, lines.join('\n')).toBe(true);
+    } finally {
+      log.mockRestore();
+    }
+    const text = lines.join('\n');
+    expect(text).toMatch(/dreams: sample sessions imported/);
+    expect(text).toMatch(/goals \d+, dreams \d+, fears \d+, pending tasks \d+/);
+    expect(text).toMatch(/^ {2}(goal|dream|fear|task): \S/m);
   });
 });
