@@ -361,7 +361,7 @@ describe('deploy/k8s', () => {
 
   it('scales each task queue with KEDA: temporal per queue, nats-jetstream for the bridge', () => {
     // By the Deployment each scales; each is named as the seeds name theirs (`<deployment>-scaler`).
-    const scaled = Object.fromEntries(
+    const scaled: Record<string, K8sObject> = Object.fromEntries(
       of(base.objects, 'ScaledObject').map((s) => [s.spec.scaleTargetRef.name, s]),
     );
     for (const [target, so] of Object.entries(scaled)) expect(so.metadata.name).toBe(`${target}-scaler`);
