@@ -30,6 +30,7 @@ export const MOMENT_SYSTEM_PROMPT = [
   '- name: a short title; content: what happened, decisions, feelings; summary: one sentence.',
   '- category: a short word such as meeting, planning, conversation, work.',
   '- location and background_sounds: from the recording environment when known, else null.',
+  '- analysis_summary: one or two sentences on what this time was about and the patterns across its moments.',
   'Answer with JSON only, matching the schema.',
 ].join('\n');
 
