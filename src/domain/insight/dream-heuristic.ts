@@ -1,8 +1,9 @@
 /**
  * The rule-based dream analysis (no model): sentences that say "goal", "want to", "plan to" become
  * goals; "worried", "afraid", "concerned" fears; "need to", "TODO", "follow up" tasks; a date or time
- * next to a meeting word an appointment; capitalised names in one sentence a relationship. Every output
- * says it is heuristic (generated_by and the summary). Deterministic: same sources, same answer.
+ * next to a meeting word an appointment; capitalised names in one sentence a relationship. Categories,
+ * timelines and urgencies come from keyword lists, in the original DreamModel's words. Every output says
+ * it is heuristic (generated_by and the summary). Deterministic: same sources, same answer.
  */
 
 import type { DreamSource } from './dream-input.js';
