@@ -189,14 +189,22 @@ describe('adopting a database the original P8FS built', () => {
     );
 
     const moments = await loadMoments(original.pool, tenant);
-    expect(moments).toMatchObject([
-      {
-        id: ORIGINAL_ROWS.momentId,
-        name: 'Morning planning',
-        emotion_tags: ['focused', 'calm'],
-        topic_tags: ['planning'],
-      },
-    ]);
+    expect(moments).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({
+          id: ORIGINAL_ROWS.momentId,
+          name: 'Morning planning',
+          emotion_tags: ['focused', 'calm'],
+          topic_tags: ['planning'],
+          resource_timestamp: '2025-01-13T09:00:00Z',
+        }),
+        expect.objectContaining({
+          id: ORIGINAL_ROWS.untimedMomentId,
+          resource_timestamp: null,
+          emotion_tags: [],
+        }),
+      ]),
+    );
   }, 60_000);
 
   it('its own workers can still write after adoption (a rollback): our required columns fill themselves', async () => {

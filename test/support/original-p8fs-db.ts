@@ -2,7 +2,7 @@
  * A database as a running original P8FS has it: its schema for the tables we share (files, resources,
  * jobs, errors, moments, sessions and their embeddings tables, test/fixtures/original-p8fs/schema.sql)
  * and a few rows as its workers write them (rows.sql): one ingested file `uploads/Sample.md` of tenant
- * `tenant-test` with two chunks `Sample_chunk_{i}`, two jobs, an error, a moment and a session. No
+ * `tenant-test` with two chunks `Sample_chunk_{i}`, two jobs, an error, two moments and a session. No
  * schema_migrations: nothing of ours has run yet. Tests migrate it (or not) themselves.
  *
  * createOriginalP8fsDatabase makes one on the shared test-stack PostgreSQL under a name unique to the
@@ -40,6 +40,8 @@ export const ORIGINAL_ROWS = {
   },
   errorId: '7d1c1a52-6c43-4a43-9d1e-6f0c2b7f4a03',
   momentId: '7d1c1a52-6c43-4a43-9d1e-6f0c2b7f4a04',
+  /** A moment without times (resource_timestamp NULL), as its Moment model allows. */
+  untimedMomentId: '7d1c1a52-6c43-4a43-9d1e-6f0c2b7f4a06',
   sessionId: '7d1c1a52-6c43-4a43-9d1e-6f0c2b7f4a05',
 } as const;
 

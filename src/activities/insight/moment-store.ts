@@ -160,11 +160,13 @@ export async function loadMoments(
       ORDER BY metadata->>'transcript_ref', ordinal`,
     [tenantId, transcriptRef ?? null],
   );
-  // timestamptz comes back as Date: written back in the form the moment was validated in.
+  // timestamptz comes back as Date: written back in the form the moment was validated in. A moment the
+  // original P8FS wrote may have none (its model allows it): null stays null.
+  const instantOf = (value: unknown) => (value instanceof Date ? isoInstant(value.getTime()) : null);
   return result.rows.map((row) => ({
     ...row,
-    resource_timestamp: isoInstant((row.resource_timestamp as Date).getTime()),
-    resource_ends_timestamp: isoInstant((row.resource_ends_timestamp as Date).getTime()),
+    resource_timestamp: instantOf(row.resource_timestamp),
+    resource_ends_timestamp: instantOf(row.resource_ends_timestamp),
   })) as MomentRow[];
 }
 
