@@ -16,6 +16,7 @@ import { nanos } from '@nats-io/transport-node';
 import type { Config } from '../config/config.js';
 import { errorText } from '../domain/errors.js';
 import { TIERS } from '../domain/tiers.js';
+import { tierStreamName } from '../events/streams.js';
 
 export interface TierSource {
   stream: string;
@@ -24,7 +25,6 @@ export interface TierSource {
   maxDeliver: number;
 }
 
-export const tierStreamName = (cfg: Config, tier: string) => `${cfg.nats.eventsStream}_${tier.toUpperCase()}`;
 export const tierConsumerName = (tier: string) => `${tier}-workers`;
 
 export interface TierSources {

@@ -1,10 +1,13 @@
 /**
  * The storage stream's figures, as `p8fs status` and the HTTP API's `GET /v1/stats` report them: the
  * messages stored in the events stream and in the DLQ, and the bridge consumer's backlog (waiting,
- * in flight, redelivered). Cheap: two stream infos and one consumer info, no message is read.
+ * in flight, redelivered); the self-test's stream and the original P8FS's tier streams only where they
+ * exist (their backlog is what a migration waits on). Cheap: a few stream infos, no message is read.
  */
 import type { JetStreamManager } from '@nats-io/jetstream';
 import type { Config } from '../config/config.js';
+import { TIERS } from '../domain/tiers.js';
+import { tierStreamName } from './streams.js';
 
 export interface StreamFigures {
   messages: number;
@@ -38,8 +41,16 @@ export async function streamStats(jsm: JetStreamManager, cfg: Config): Promise<S
   const consumer = await jsm.consumers
     .info(cfg.nats.eventsStream, cfg.nats.bridgeConsumer)
     .catch(() => undefined);
+  const streams: Record<string, StreamFigures | null> = {
+    [cfg.nats.eventsStream]: events,
+    [cfg.nats.dlqStream]: deadLetters,
+  };
+  for (const name of [cfg.nats.testStream, ...TIERS.map((tier) => tierStreamName(cfg, tier))]) {
+    const found = await figures(name);
+    if (found) streams[name] = found;
+  }
   return {
-    streams: { [cfg.nats.eventsStream]: events, [cfg.nats.dlqStream]: deadLetters },
+    streams,
     events,
     deadLetters,
     bridgeConsumer: consumer

@@ -56,6 +56,11 @@ export function testStreamConfig(cfg: Config): WantedStream {
   return limitsStream(cfg, cfg.nats.testStream, 'P8FS_EVENTS_TEST_STREAM', cfg.nats.testSubject, 1);
 }
 
+/** The original P8FS's tier streams (P8FS_STORAGE_EVENTS_SMALL …): the bridge serves them when they exist. */
+export function tierStreamName(cfg: Config, tier: string): string {
+  return `${cfg.nats.eventsStream}_${tier.toUpperCase()}`;
+}
+
 export function dlqStreamConfig(cfg: Config): WantedStream {
   return limitsStream(cfg, cfg.nats.dlqStream, 'P8FS_DLQ_STREAM', cfg.nats.dlqSubject, 30);
 }

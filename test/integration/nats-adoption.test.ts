@@ -26,6 +26,7 @@ import { putCreatingBucket } from '../../src/clients/object-store.js';
 import { createS3Client } from '../../src/clients/s3.js';
 import { type Config, loadConfig } from '../../src/config/config.js';
 import { publishEvent } from '../../src/events/publish.js';
+import { streamStats } from '../../src/events/stream-stats.js';
 import { ensureTestStream } from '../../src/events/streams.js';
 import { connectTemporal } from '../../src/temporal/connection.js';
 import {
@@ -181,6 +182,10 @@ describe('adopting the original P8FS NATS', () => {
     // WorkQueue: acked messages leave the stream.
     expect(info.state.messages).toBe(0);
     expect((await jsm.streams.info(originalTierStream('small'))).state.messages).toBe(0);
+    // p8fs status lists the original's streams beside ours, so a migration can watch them drain.
+    expect(Object.keys((await streamStats(jsm, cfg)).streams)).toEqual(
+      expect.arrayContaining([ORIGINAL_MAIN_STREAM, ORIGINAL_TEST_STREAM, originalTierStream('small')]),
+    );
   });
 
   it('names another consumer in the way with its nats consumer rm', async () => {
