@@ -28,8 +28,20 @@ export interface TemporalDevServerOptions {
 /**
  * Dynamic config that turns fairness on (server ≥ 1.29; the CLI 1.9 embeds 1.32). `enableFairness`
  * implies the new matcher (`matching.useNewMatcher`), which priority keys need as well.
+ *
+ * One write partition per task queue: the server orders tasks by fairness key and priority within a
+ * partition only, and by default writes each task to one of four at random while each poll reads one
+ * at random, so a tenant's single file waited behind 0 to 23 of another tenant's 100 queued files (72 in
+ * one make-test run) instead of 1 (docs/RELIABILITY.md, "Fairness between tenants"). Reads keep the
+ * default four, as Temporal's way of lowering partitions has it (writes first, reads once the others are
+ * empty), so a server restarted with this still dispatches what an older run left in partitions 1-3
+ * (40 files queued before such a restart all completed); polls on the empty partitions are forwarded to
+ * partition 0. One partition dispatches far more tasks a second than our files need.
  */
-export const FAIRNESS_DYNAMIC_CONFIG = ['matching.enableFairness=true'] as const;
+export const FAIRNESS_DYNAMIC_CONFIG = [
+  'matching.enableFairness=true',
+  'matching.numTaskqueueWritePartitions=1',
+] as const;
 
 /** Arguments of `temporal server start-dev` for our stack: loopback, SQLite (WAL), our search attributes, fairness. */
 export function temporalDevServerArgs(o: TemporalDevServerOptions): string[] {

@@ -3,7 +3,10 @@
  * tenant B one file; B must complete long before A's backlog drains. The bridge gives every ingestFile
  * start its tenant as Temporal fairness key (src/temporal/starts.ts) and the dev server runs with
  * `matching.enableFairness` (src/stack/temporal-server.ts), so the task queues dispatch round-robin over
- * tenants instead of first-in first-out.
+ * tenants instead of first-in first-out. The server orders tasks that way within a task queue partition
+ * only, so the stack also writes each task queue to one partition (`matching.numTaskqueueWritePartitions`;
+ * with the default four, B's file waited behind 0 to 23 of 100 of A's in the quick check, once 72:
+ * docs/RELIABILITY.md, "Fairness between tenants").
  *
  * It runs its own Temporal dev server started with the stack's own arguments (temporalDevServerArgs),
  * so it checks what `p8fs stack up` starts, whatever state the shared test server is in. It can fail:

@@ -1,14 +1,29 @@
 /**
  * Fairness between tenants, the quick check for `make test` (the 500-file run through the whole pipeline
  * is test/chaos/fairness.test.ts, in `make chaos`): a Temporal dev server started with the stack's
- * own arguments (temporalDevServerArgs, via privateTemporal: `matching.enableFairness` on), the real
- * ingestFile workflow started with the real startIngestFile (tenant as fairness key), and activities
- * that only take a few milliseconds, on a worker with one activity slot. Tenant A queues 100 files, then
- * tenant B one: B must end before most of A's. Without the server flag or the key, B ends last.
- * The activities also report the fairness key they ran with: inherited from the workflow.
+ * own arguments (temporalDevServerArgs, via privateTemporal: `matching.enableFairness` on, one write
+ * partition per task queue), the real ingestFile workflow started with the real startIngestFile (tenant
+ * as fairness key), and activities that only take a few milliseconds, on a worker with one activity
+ * slot. Tenant A queues 100 files, then tenant B one; the worker starts once the task queue holds all
+ * 101 first workflow tasks. B must be stored before all but a few of A's. Without the server flag or the
+ * key, B ends last. The activities also report the fairness key they ran with: inherited from the
+ * workflow.
  * Priority, on the same server: one tenant's 100 batch members (priority key 4, as ingestBatch gives its
  * children by default) queued first, then one interactive upload (key 2, startIngestFile's default):
- * the upload ends before most members.
+ * the upload is stored before all but a few members.
+ *
+ * Why B waited behind up to 72 of A's files (issue 25; docs/RELIABILITY.md, "Fairness between tenants"):
+ * the server orders tasks by fairness key and priority within a task queue partition only, and the dev
+ * server's default is four partitions, each task written to one at random and each poll reading one at
+ * random. B's first workflow task was the second of its partition but waited while the polls went to
+ * the others: from the histories, every A file stored before B's had had its workflow task dispatched
+ * before B's (B's activity then waited 5-410 ms). Eager activity dispatch played no part, nor did the
+ * test's batches. The stack now writes every task queue to one partition (FAIRNESS_DYNAMIC_CONFIG); the
+ * wait for the backlog keeps history's transfer delay on a loaded machine out of the figure.
+ * `npx vitest run` of this file on the 2-core machine at load average 11-20, A's files stored before B's:
+ * before, 0, 10, 14, 17, 8, 0 (and 0 to 23 in 11 runs of the same scenario as a script), members before
+ * the upload 0, 4, 15, 2, 3, 2; after, 20 of 20 passed, 1 nineteen times and 0 once, members 0 fourteen
+ * times and 1 six times.
  */
 import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -20,6 +35,7 @@ import type { IngestActivities } from '../../src/activities/ingest/activities.js
 import type { IngestFileInput } from '../../src/domain/ingest.js';
 import { parseStorageEvent } from '../../src/domain/storage-event.js';
 import { Priorities } from '../../src/temporal/names.js';
+import { describeQueueSide } from '../../src/temporal/queue-stats.js';
 import { startIngestFile } from '../../src/temporal/starts.js';
 import { type PrivateTemporal, privateTemporal } from '../support/private-temporal.js';
 import { bundleWorkflows, installQuietRuntime } from '../support/workflow-env.js';
@@ -126,17 +142,34 @@ function activities(finished: string[], keys: Map<string, Set<string>>): IngestA
 type Start = () => ReturnType<typeof startIngestFile>;
 
 /**
- * Queues `backlog` then `late` before any worker polls, then runs one worker (one activity slot) until
- * all are done. Returns the workflow ids in the order their files were stored, the keys each tenant's
- * activities ran with, the late file's latency and the backlog's drain, from the worker's start.
+ * The workflow tasks the server holds for `taskQueue` (all partitions). A start returns once history has
+ * the run; its first workflow task reaches the task queue a moment later (history's transfer queue, slow
+ * on a loaded machine).
  */
-async function queueThenRun(taskQueue: string, backlog: Start[], late: Start) {
+async function queuedWorkflowTasks(client: Client, taskQueue: string): Promise<number> {
+  return (await describeQueueSide(client, 'default', taskQueue, 'workflow')).backlog;
+}
+
+/**
+ * Queues `backlog` then `late`, waits until the task queue holds all their first workflow tasks (15 s at
+ * most), then runs one worker (one activity slot) until all are done. So the order measured is the one
+ * the server gives a real backlog, not how far history's transfer queue had got when the worker started.
+ * Returns the workflow ids in the order their files were stored, the keys each tenant's activities ran
+ * with, the late file's latency and the backlog's drain from the worker's start, and the tasks queued then.
+ */
+async function queueThenRun(client: Client, taskQueue: string, backlog: Start[], late: Start) {
   if (!native) throw new Error('not connected');
   const handles: Awaited<ReturnType<Start>>[] = [];
   for (let i = 0; i < backlog.length; i += 20) {
     handles.push(...(await Promise.all(backlog.slice(i, i + 20).map((start) => start()))));
   }
   const lateHandle = await late();
+  const deadline = Date.now() + 15_000;
+  let queued = await queuedWorkflowTasks(client, taskQueue);
+  while (queued < backlog.length + 1 && Date.now() < deadline) {
+    await sleep(200);
+    queued = await queuedWorkflowTasks(client, taskQueue);
+  }
 
   const finished: string[] = [];
   const keys = new Map<string, Set<string>>();
@@ -158,7 +191,7 @@ async function queueThenRun(taskQueue: string, backlog: Start[], late: Start) {
     lateLatency = Date.now() - t0;
     await Promise.all(handles.map((h) => h.result()));
   });
-  return { finished, keys, lateLatency, drain: Date.now() - t0, lateId: lateHandle.workflowId };
+  return { finished, keys, lateLatency, drain: Date.now() - t0, lateId: lateHandle.workflowId, queued };
 }
 
 describe('fairness between tenants and priority (Temporal dev server with the stack arguments, real ingestFile)', () => {
@@ -170,11 +203,11 @@ describe('fairness between tenants and priority (Temporal dev server with the st
       startIngestFile(client, inputFor(tenant, name), { taskQueue, workflowId: `ingest/${tenant}/${name}` });
 
     const backlog = Array.from({ length: A_FILES }, (_, i) => start(tenantA, `a-${i}.txt`));
-    const run = await queueThenRun(taskQueue, backlog, start(tenantB, 'b.txt'));
+    const run = await queueThenRun(client, taskQueue, backlog, start(tenantB, 'b.txt'));
     const aBeforeB = run.finished.indexOf(run.lateId);
     console.log(
       `[fairness-workflow] B's latency ${(run.lateLatency / 1000).toFixed(2)} s; A's drain ${(run.drain / 1000).toFixed(1)} s; ` +
-        `A's files stored before B's: ${aBeforeB} of ${A_FILES}`,
+        `A's files stored before B's: ${aBeforeB} of ${A_FILES} (workflow tasks queued at the worker's start: ${run.queued})`,
     );
 
     expect(run.finished).toHaveLength(A_FILES + 1);
@@ -183,10 +216,13 @@ describe('fairness between tenants and priority (Temporal dev server with the st
     expect([...(run.keys.get(tenantB) ?? [])]).toEqual([tenantB]);
     // Without fairness B's every step waits behind A's, and B is stored last (position A_FILES). A small
     // file is one activity (ingestSmallFile), so each A activity dispatched before B's is a whole A file
-    // stored: with fairness about a fifth of them are (20 in a fresh-clone run), where the four steps
-    // stored a quarter as many; half is the bound that still tells fair from first-in-first-out.
+    // stored. With fairness in one partition B's workflow task is the second dispatched (it ties A's first
+    // on pass, A's is older) and its activity the first or second of those queued then, so at most the
+    // few A files the worker holds (two workflow tasks, one activity) go first: 0 or 1 in every run measured.
+    // Ten is that with room to spare, and still fails the server's default of four random partitions in 7
+    // of 17 runs measured before (0 to 23; 72 once in a fresh clone), not only FIFO.
     expect(aBeforeB).toBeGreaterThanOrEqual(0);
-    expect(aBeforeB).toBeLessThan(A_FILES / 2);
+    expect(aBeforeB).toBeLessThan(A_FILES / 10);
     expect(run.lateLatency).toBeLessThan(run.drain / 2);
   }, 120_000);
 
@@ -210,6 +246,7 @@ describe('fairness between tenants and priority (Temporal dev server with the st
       });
 
     const run = await queueThenRun(
+      client,
       taskQueue,
       Array.from({ length: A_FILES }, (_, i) => member(i)),
       upload,
@@ -217,16 +254,16 @@ describe('fairness between tenants and priority (Temporal dev server with the st
     const membersBeforeUpload = run.finished.indexOf(run.lateId);
     console.log(
       `[priority-workflow] the upload's latency ${(run.lateLatency / 1000).toFixed(2)} s; the members' drain ` +
-        `${(run.drain / 1000).toFixed(1)} s; members stored before the upload: ${membersBeforeUpload} of ${A_FILES}`,
+        `${(run.drain / 1000).toFixed(1)} s; members stored before the upload: ${membersBeforeUpload} of ${A_FILES} ` +
+        `(workflow tasks queued at the worker's start: ${run.queued})`,
     );
 
     expect(run.finished).toHaveLength(A_FILES + 1);
     // First in, first out within one tenant would store the upload last (position A_FILES). Priority puts
-    // its tasks ahead of every queued member's; the members already held by the worker (two workflow
-    // tasks, one activity) and those whose tasks were dispatched before the upload's may still finish
-    // first, so the bound is the same half as fairness's.
+    // its tasks ahead of every queued member's in the partition; only the members the worker already
+    // holds (two workflow tasks, one activity) may finish first, so the bound is fairness's ten.
     expect(membersBeforeUpload).toBeGreaterThanOrEqual(0);
-    expect(membersBeforeUpload).toBeLessThan(A_FILES / 2);
+    expect(membersBeforeUpload).toBeLessThan(A_FILES / 10);
     expect(run.lateLatency).toBeLessThan(run.drain / 2);
   }, 120_000);
 });
