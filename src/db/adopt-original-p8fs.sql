@@ -172,8 +172,8 @@ ALTER TABLE jobs
   ALTER COLUMN payload SET DEFAULT '{}'::jsonb,
   ALTER COLUMN queued_at SET DEFAULT now();
 
--- errors: the original writes level 'ERROR' (its Error model's default), ours 'error'; both stay, so no
--- constraint on level is added here.
+-- errors: the original writes level 'ERROR' (its Error model's default); migration 0008 puts ours in the
+-- same words and adds the check.
 UPDATE errors SET
   date = COALESCE(date, created_at, now()),
   metadata = COALESCE(metadata, '{}'::jsonb)
@@ -181,7 +181,7 @@ WHERE date IS NULL OR metadata IS NULL;
 ALTER TABLE errors
   ALTER COLUMN id SET DEFAULT gen_random_uuid(),
   ALTER COLUMN date SET DEFAULT now(),
-  ALTER COLUMN level SET DEFAULT 'error',
+  ALTER COLUMN level SET DEFAULT 'ERROR',
   ALTER COLUMN metadata SET DEFAULT '{}'::jsonb;
 
 -- sessions: the original's are agent conversations (a query, no message list); ours are imported chats

@@ -204,7 +204,7 @@ function momentActivities({ cfg, pool, s3, llm }: InsightDeps) {
       });
       await pool.query(
         `INSERT INTO errors (id, tenant_id, process, message, level, metadata)
-         VALUES ($1, $2, 'buildMoments', $3, 'error', $4)
+         VALUES ($1, $2, 'buildMoments', $3, 'ERROR', $4)
          ON CONFLICT (id) DO NOTHING`,
         [
           uuidV5(`moments-error:${workflowId}:${runId}`, P8FS_NAMESPACE),

@@ -65,7 +65,7 @@ export async function recordFailure(
     // One errors row per (workflow, error type): a retried recordFailure must not add a second one.
     await client.query(
       `INSERT INTO errors (tenant_id, process, message, stack_trace, level, metadata)
-       SELECT $1, $7, $2, $3, 'error', $4
+       SELECT $1, $7, $2, $3, 'ERROR', $4
        WHERE NOT EXISTS (SELECT 1 FROM errors WHERE metadata->>'workflow_id' = $5 AND metadata->>'error_type' = $6)`,
       [
         input.event.tenantId,
