@@ -61,7 +61,7 @@ describe('p8fs CLI process (real servers)', () => {
     );
     expect(result.code, result.stdout + result.stderr).toBe(0);
     expect(result.stdout).toMatch(
-      /1\/5 uploaded .*Sample\.pdf → s3:\/\/.*\/uploads\/Sample\.pdf \(840059 bytes, application\/pdf\)/,
+      /1\/5 uploaded .*Sample\.pdf → s3:\/\/.*\/test\/Sample\.pdf \(840059 bytes, application\/pdf\)/,
     );
     expect(result.stdout).toMatch(
       new RegExp(`2/5 published on ${cfg.nats.testSubject.replace(/\./g, '\\.')}`),

@@ -8,6 +8,9 @@ import type { Tier } from '../../domain/tiers.js';
 
 export const DEFAULT_SELF_TEST_TIMEOUT_SECONDS = 300;
 
+/** The folder (category) the sample goes to: the seeds show it "Uploaded to: test/Sample.pdf". */
+export const SELF_TEST_CATEGORY = 'test';
+
 export interface SelfTestOptions {
   tiers: Tier[];
   tenant: string;

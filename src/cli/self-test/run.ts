@@ -22,7 +22,7 @@ import {
   settleInterrupted,
   step,
 } from './interrupt.js';
-import type { SelfTestCommandOptions, SelfTestOptions } from './options.js';
+import { SELF_TEST_CATEGORY, type SelfTestCommandOptions, type SelfTestOptions } from './options.js';
 import { type SelfTestResources, selfTestSteps } from './steps.js';
 
 export type SelfTestResult =
@@ -43,7 +43,10 @@ export function checkSampleName(file: string, tenant: string): void {
         'which storage events reject; rename the file. Nothing was uploaded.',
     );
   }
-  const parsed = parseStorageEvent({ event_type: 'create', path: `/buckets/${tenant}/uploads/${name}` });
+  const parsed = parseStorageEvent({
+    event_type: 'create',
+    path: `/buckets/${tenant}/${SELF_TEST_CATEGORY}/${name}`,
+  });
   if (parsed.kind !== 'event') {
     throw new Error(
       `--send-sample: ${JSON.stringify(file)} with --tenant ${JSON.stringify(tenant)} would make an event the bridge rejects: ${parsed.reason}. Nothing was uploaded.`,

@@ -33,7 +33,7 @@ import {
   step,
   unlessInterrupted,
 } from './interrupt.js';
-import type { SelfTestOptions } from './options.js';
+import { SELF_TEST_CATEGORY, type SelfTestOptions } from './options.js';
 
 export interface SelfTestResources {
   s3?: S3Client;
@@ -77,7 +77,7 @@ export async function selfTestSteps(
   const jsm = await wait(jetstreamManager(nc));
   // The self-test acts as a one-message bridge on its own stream, so it may create the streams.
   await wait(ensureTestStream(jsm, cfg));
-  const object = await wait(uploadFile(s3, file, tenant));
+  const object = await wait(uploadFile(s3, file, tenant, SELF_TEST_CATEGORY));
   progress.uploaded = `s3://${object.bucket}/${object.key}`;
   step(
     `1/5 uploaded ${file} → s3://${object.bucket}/${object.key} (${object.size} bytes, ${object.mimeType})`,
