@@ -27,6 +27,14 @@ import { ApiProblem } from '../problems.js';
 import { authProblems, problemRef, security, tenantParam, uploadResultSchema } from '../schemas.js';
 import { announceUpload, contentLengthOf, uploadTarget } from './files.js';
 
+/**
+ * A media type as HTTP has it (RFC 9110 §8.3.1): type/subtype with optional `; name=value` parameters,
+ * tokens or quoted strings, and no control characters: the value goes into S3's Content-Type header, where
+ * a CR/LF would split the header (the S3 client refuses it, a 500) instead of a 400 naming the field.
+ */
+const TOKEN = "[!#$%&'*+.^_`|~0-9A-Za-z-]+";
+const MEDIA_TYPE_PATTERN = `^${TOKEN}/${TOKEN}(?:[ \\t]*;[ \\t]*${TOKEN}=(?:${TOKEN}|"[^"\\\\\\u0000-\\u001f\\u007f]*"))*$`;
+
 const uploadParams = {
   type: 'object',
   required: ['tenant', 'uploadId'],
@@ -75,7 +83,7 @@ export function registerUploadRoutes(app: FastifyInstance, deps: ApiDeps): void 
           properties: {
             name: { type: 'string', minLength: 1, maxLength: 255 },
             category: { type: 'string', pattern: '^[A-Za-z0-9._-]{1,64}$', default: 'uploads' },
-            contentType: { type: 'string', maxLength: 255 },
+            contentType: { type: 'string', maxLength: 255, pattern: MEDIA_TYPE_PATTERN },
           },
         },
         response: {
