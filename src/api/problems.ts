@@ -87,6 +87,25 @@ export const problemSchema = {
   additionalProperties: true,
 } as const;
 
+/**
+ * A 5xx answer: it says only that the request failed and under which request id the log has the cause.
+ * Internal messages (SQL, addresses, paths, other tenants' names) never reach the client.
+ */
+function serverProblem(
+  status: number,
+  request: FastifyRequest,
+  instance: string | undefined,
+  kind?: string,
+): Problem {
+  return problem(
+    status,
+    `the request failed on the server; its log has the cause under request id ${request.id}`,
+    instance,
+    { requestId: request.id },
+    kind,
+  );
+}
+
 /** Installs the handlers that turn every error and unknown route into a problem document. */
 export function installProblemHandlers(app: FastifyInstance): void {
   app.setNotFoundHandler((request: FastifyRequest, reply: FastifyReply) =>
@@ -95,7 +114,10 @@ export function installProblemHandlers(app: FastifyInstance): void {
   app.setErrorHandler((error: FastifyError | ApiProblem, request: FastifyRequest, reply: FastifyReply) => {
     const instance = request.url.split('?')[0];
     if (error instanceof ApiProblem) {
-      if (error.status >= 500) request.log.warn({ err: error }, 'request failed');
+      if (error.status >= 500) {
+        request.log.warn({ err: error, reqId: request.id, detail: error.detail }, 'request failed');
+        return sendProblem(reply, serverProblem(error.status, request, instance, error.kind));
+      }
       return sendProblem(reply, problem(error.status, error.detail, instance, error.extensions, error.kind));
     }
     const fastifyError = error as FastifyError;
@@ -114,10 +136,7 @@ export function installProblemHandlers(app: FastifyInstance): void {
     const status = fastifyError.statusCode ?? 500;
     if (status >= 400 && status < 500)
       return sendProblem(reply, problem(status, fastifyError.message, instance));
-    request.log.error({ err: error }, 'request failed');
-    return sendProblem(
-      reply,
-      problem(500, `internal error: ${fastifyError.message}`, instance, {}, 'internal-error'),
-    );
+    request.log.error({ err: error, reqId: request.id }, 'request failed');
+    return sendProblem(reply, serverProblem(500, request, instance, 'internal-error'));
   });
 }

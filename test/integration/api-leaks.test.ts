@@ -1,0 +1,80 @@
+/**
+ * What the HTTP API must not leak, and its limits (issue 25): the server built in process with stand-in
+ * connections whose errors carry secrets, answered with `inject` (no network, no stack: fast).
+ * - a 5xx body says only that the request failed, with a request id (the cause goes to the log);
+ */
+import type { FastifyInstance } from 'fastify';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { ApiDeps } from '../../src/api/deps.js';
+import { buildApiServer } from '../../src/api/server.js';
+import { loadConfig } from '../../src/config/config.js';
+
+const SECRET =
+  'password authentication failed for user "tenant-b" at 10.0.0.7 in /srv/p8fs/tenant-b/report.pdf';
+const KEY = `p8fs_abcdefgh_${'x'.repeat(43)}`;
+const TENANT = 't-leaks-a';
+
+interface Fakes {
+  /** SELECT 1 (the health probe) fails with SECRET. */
+  pgDown?: boolean;
+}
+
+/** A pool that knows one key (of TENANT), counts no files, and fails as told. */
+function fakePool(f: Fakes) {
+  return {
+    query: async (sql: string) => {
+      if (sql.includes('FROM api_keys')) return { rows: [{ id: 'key-1', tenant_id: TENANT }] };
+      if (sql.startsWith('UPDATE api_keys')) return { rows: [] };
+      if (sql === 'SELECT 1' && !f.pgDown) return { rows: [{ '?column?': 1 }] };
+      throw new Error(SECRET);
+    },
+  };
+}
+
+const failing = () => {
+  throw new Error(SECRET);
+};
+
+function fakeDeps(f: Fakes = {}, env: Record<string, string> = {}): ApiDeps {
+  const cfg = loadConfig({ P8FS_STACK_DIR: '/nonexistent-p8fs-stack', ...env });
+  const broken = new Proxy({}, { get: () => failing });
+  return {
+    cfg,
+    pool: fakePool(f),
+    s3: broken,
+    presignS3: broken,
+    js: broken,
+    jsm: new Proxy({}, { get: () => broken }),
+    temporal: new Proxy({}, { get: () => broken }),
+  } as unknown as ApiDeps;
+}
+
+const apps: FastifyInstance[] = [];
+async function server(f: Fakes = {}, env: Record<string, string> = {}): Promise<FastifyInstance> {
+  const app = await buildApiServer(fakeDeps(f, env), { version: 'test' });
+  apps.push(app);
+  return app;
+}
+afterEach(async () => {
+  for (const app of apps.splice(0)) await app.close();
+});
+
+const auth = { authorization: `Bearer ${KEY}` };
+
+describe('p8fs api: leaks and limits', () => {
+  it('a 5xx body names no internal message, only a request id', async () => {
+    const app = await server();
+    app.get('/v1/boom', async () => {
+      throw new Error(SECRET);
+    });
+    const res = await app.inject({ method: 'GET', url: '/v1/boom', headers: auth });
+    expect(res.statusCode).toBe(500);
+    expect(res.headers['content-type']).toContain('application/problem+json');
+    expect(res.body).not.toContain('tenant-b');
+    expect(res.body).not.toContain('password');
+    const body = res.json();
+    expect(body.type).toBe('https://p8fs.dev/problems/internal-error');
+    expect(typeof body.requestId).toBe('string');
+    expect(body.detail).toContain(body.requestId);
+  });
+});
