@@ -26,12 +26,18 @@ export interface QueuedBatch {
   workflowId: string;
 }
 
-/** The row of a batch about to start; a second call for the same id changes nothing. */
-export async function insertQueuedBatch(db: Queryable, batch: QueuedBatch): Promise<void> {
-  await db.query(
-    `INSERT INTO batches (id, tenant_id, source_kind, source, status, priority, workflow_id)
-     VALUES ($1, $2, $3, $4, 'queued', $5, $6)
-     ON CONFLICT (id) DO NOTHING`,
+/**
+ * The row of a batch about to start; a second call for the same id changes nothing. Returns the tenant
+ * that owns the id (the caller's when it is new or its own; another tenant's id must be refused).
+ */
+export async function insertQueuedBatch(db: Queryable, batch: QueuedBatch): Promise<string> {
+  const { rows } = await db.query<{ tenant_id: string }>(
+    `WITH ins AS (
+       INSERT INTO batches (id, tenant_id, source_kind, source, status, priority, workflow_id)
+       VALUES ($1, $2, $3, $4, 'queued', $5, $6)
+       ON CONFLICT (id) DO NOTHING
+       RETURNING tenant_id)
+     SELECT tenant_id FROM ins UNION ALL SELECT tenant_id FROM batches WHERE id = $1 LIMIT 1`,
     [
       batch.batchId,
       batch.tenantId,
@@ -41,6 +47,7 @@ export async function insertQueuedBatch(db: Queryable, batch: QueuedBatch): Prom
       batch.workflowId,
     ],
   );
+  return rows[0]?.tenant_id ?? batch.tenantId;
 }
 
 export interface BatchUpdate {

@@ -29,6 +29,11 @@ export class BatchRequestError extends Error {
   override readonly name = 'BatchRequestError';
 }
 
+/** The client's batchId is taken by another tenant (or was started before). HTTP 409. */
+export class BatchIdTakenError extends Error {
+  override readonly name = 'BatchIdTakenError';
+}
+
 export interface StartBatchRequest {
   tenantId: string;
   /**
@@ -134,7 +139,7 @@ export function batchInput(
       kind: 'list',
       bucket: tenantId,
       listBucket: cfg.s3.derivedBucket,
-      listKey: `batches/${batchId}/keys.txt`,
+      listKey: `batches/${tenantId}/${batchId}/keys.txt`,
       count: keys.length,
     };
   }
@@ -169,6 +174,22 @@ export async function startIngestBatch(
 ): Promise<StartedBatch> {
   const { cfg, temporal, s3 } = deps;
   const { input, keys } = batchInput(cfg, request);
+  const workflowId = batchWorkflowId(input.batchId);
+  // The row claims the id before anything else is written: an id another tenant holds is refused here,
+  // so no key list, row or workflow of that tenant is touched.
+  if (deps.pool) {
+    const owner = await insertQueuedBatch(deps.pool, {
+      batchId: input.batchId,
+      tenantId: input.tenantId,
+      source: input.source,
+      priority: input.priority,
+      workflowId,
+    });
+    if (owner !== input.tenantId)
+      throw new BatchIdTakenError(
+        `batchId ${input.batchId} is taken: choose another id (or leave batchId out)`,
+      );
+  }
   if (keys && input.source.kind === 'list') {
     await ensureBucket(s3, input.source.listBucket);
     await s3.send(
@@ -180,21 +201,12 @@ export async function startIngestBatch(
       }),
     );
   }
-  const workflowId = batchWorkflowId(input.batchId);
-  if (deps.pool) {
-    await insertQueuedBatch(deps.pool, {
-      batchId: input.batchId,
-      tenantId: input.tenantId,
-      source: input.source,
-      priority: input.priority,
-      workflowId,
-    });
-  }
   const handle = await startWorkflow<typeof ingestBatch>(
     temporal,
     WorkflowTypes.ingestBatch,
     input,
-    { taskQueue: batchTaskQueue(cfg), workflowId },
+    // A batch id runs once: a finished batch is never started again under the same id.
+    { taskQueue: batchTaskQueue(cfg), workflowId, workflowIdReusePolicy: 'REJECT_DUPLICATE' },
     {
       presentation: {
         staticSummary: summary(input),

@@ -63,8 +63,9 @@ export function createBatchActivities(deps: BatchDeps) {
     async openBatch(input: OpenBatchInput): Promise<void> {
       await insertQueuedBatch(pool, input);
       await pool.query(
-        `UPDATE batches SET status = $2 WHERE id = $1 AND status IN ('queued', 'extracting', 'running')`,
-        [input.batchId, input.status],
+        `UPDATE batches SET status = $2
+         WHERE id = $1 AND tenant_id = $3 AND status IN ('queued', 'extracting', 'running')`,
+        [input.batchId, input.status, input.tenantId],
       );
     },
 

@@ -5,7 +5,12 @@
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
 import type { FastifyInstance } from 'fastify';
 import { readBatch } from '../../db/batches.js';
-import { BatchRequestError, queryBatchProgress, startIngestBatch } from '../../temporal/batch-starts.js';
+import {
+  BatchIdTakenError,
+  BatchRequestError,
+  queryBatchProgress,
+  startIngestBatch,
+} from '../../temporal/batch-starts.js';
 import { tenantOf } from '../auth.js';
 import type { ApiDeps } from '../deps.js';
 import { ApiProblem } from '../problems.js';
@@ -81,6 +86,8 @@ export function registerBatchRoutes(app: FastifyInstance, deps: ApiDeps): void {
       } catch (error) {
         if (error instanceof BatchRequestError)
           throw new ApiProblem(400, error.message, {}, undefined, { cause: error });
+        if (error instanceof BatchIdTakenError)
+          throw new ApiProblem(409, error.message, {}, undefined, { cause: error });
         if (error instanceof WorkflowExecutionAlreadyStartedError)
           throw new ApiProblem(409, `batch ${request.body.batchId} was started before`);
         throw error;

@@ -1,0 +1,96 @@
+/**
+ * The walls of batches (issue 25): what one tenant's key must not be able to do to another tenant's
+ * batches or to the shared queues, over real HTTP on the test stack (no workers: every batch started here
+ * is terminated at the end).
+ * - a batchId another tenant holds is a 409 before anything is written: B's row, key list and workflow
+ *   stay B's.
+ */
+import { GetObjectCommand } from '@aws-sdk/client-s3';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createApiKey } from '../../src/api/keys.js';
+import { type RunningApi, startApi } from '../../src/api/process.js';
+import { readBatch } from '../../src/db/batches.js';
+import { createPipeline, dropBucket, type Pipeline } from '../support/pipeline.js';
+import { uniqueTenant } from '../support/test-stack.js';
+
+const tenantA = uniqueTenant('bwallsa');
+const tenantB = uniqueTenant('bwallsb');
+
+let p: Pipeline;
+let api: RunningApi;
+let keyA: string;
+let keyB: string;
+const workflowsToEnd: string[] = [];
+
+beforeAll(async () => {
+  p = await createPipeline('batchwalls');
+  api = await startApi(p.cfg, { port: 0, host: '127.0.0.1' });
+  keyA = (await createApiKey(p.pool, tenantA, 'batch walls A')).key;
+  keyB = (await createApiKey(p.pool, tenantB, 'batch walls B')).key;
+}, 60_000);
+
+afterAll(async () => {
+  await api?.close();
+  if (p) {
+    for (const id of workflowsToEnd)
+      await p.temporal.workflow
+        .getHandle(id)
+        .terminate('batch walls test done')
+        .catch(() => undefined);
+    for (const bucket of [tenantA, tenantB]) await dropBucket(p.s3, bucket).catch(() => undefined);
+    await p.close();
+  }
+});
+
+interface Answer {
+  status: number;
+  type: string;
+  body: Record<string, unknown>;
+}
+
+async function call(method: string, path: string, key: string, body?: unknown): Promise<Answer> {
+  const headers: Record<string, string> = { authorization: `Bearer ${key}` };
+  if (body !== undefined) headers['content-type'] = 'application/json';
+  const response = await fetch(`${api.url}${path}`, {
+    method,
+    headers,
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await response.text();
+  return {
+    status: response.status,
+    type: response.headers.get('content-type') ?? '',
+    body: text ? (JSON.parse(text) as Record<string, unknown>) : {},
+  };
+}
+
+function expectProblem(answer: Answer, status: number): void {
+  expect(answer.status, JSON.stringify(answer.body)).toBe(status);
+  expect(answer.type).toContain('application/problem+json');
+  expect(answer.body.status).toBe(status);
+}
+
+describe('batches: walls', () => {
+  it("another tenant's batchId is a 409 and B's row, key list and workflow stay B's", async () => {
+    const started = await call('POST', '/v1/batches', keyB, { keys: ['b/one.md'] });
+    expect(started.status, JSON.stringify(started.body)).toBe(202);
+    workflowsToEnd.push(String(started.body.workflowId));
+    const batchId = String(started.body.batchId);
+    const before = await readBatch(p.pool, batchId);
+    expect(before?.tenantId).toBe(tenantB);
+    const listKey = before?.source.kind === 'list' ? before.source.listKey : '';
+    expect(listKey).toContain(tenantB);
+
+    const hijack = await call('POST', '/v1/batches', keyA, { keys: ['a/evil.md'], batchId });
+    expectProblem(hijack, 409);
+    expect(String(hijack.body.detail)).toContain('batchId');
+
+    const after = await readBatch(p.pool, batchId);
+    expect(after?.tenantId).toBe(tenantB);
+    expect(after?.source).toEqual(before?.source);
+    const list = await p.s3.send(new GetObjectCommand({ Bucket: p.cfg.s3.derivedBucket, Key: listKey }));
+    expect(await list.Body?.transformToString()).toBe('b/one.md\n');
+    // Nor can A learn or touch it through its own key.
+    expectProblem(await call('GET', `/v1/batches/${batchId}`, keyA), 404);
+  });
+});
