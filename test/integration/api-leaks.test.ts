@@ -2,6 +2,7 @@
  * What the HTTP API must not leak, and its limits (issue 25): the server built in process with stand-in
  * connections whose errors carry secrets, answered with `inject` (no network, no stack: fast).
  * - a 5xx body says only that the request failed, with a request id (the cause goes to the log);
+ * - an `offset` past 10,000 (file list, search) is a 400 naming `offset`, before any SQL;
  */
 import type { FastifyInstance } from 'fastify';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -76,5 +77,18 @@ describe('p8fs api: leaks and limits', () => {
     expect(body.type).toBe('https://p8fs.dev/problems/internal-error');
     expect(typeof body.requestId).toBe('string');
     expect(body.detail).toContain(body.requestId);
+  });
+
+  it('an offset past 10,000 on the file list and search is a 400 naming offset', async () => {
+    const app = await server();
+    for (const url of [
+      '/v1/files?offset=10001',
+      '/v1/search?q=x&offset=10001',
+      '/v1/files?offset=99999999999999999999',
+    ]) {
+      const res = await app.inject({ method: 'GET', url, headers: auth });
+      expect(res.statusCode, `${url}: ${res.body}`).toBe(400);
+      expect(res.json().errors[0].path).toBe('/offset');
+    }
   });
 });

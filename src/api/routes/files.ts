@@ -34,7 +34,11 @@ export const fileNameQuery = {
   },
 } as const;
 
+/** The deepest page: a larger `offset` is a 400, not a scan PostgreSQL gives up on (a 500). */
+const MAX_OFFSET = 10_000;
+
 /** Where an upload goes, checked with the bridge's own event rules before a byte is stored. */
+
 export function uploadTarget(
   deps: ApiDeps,
   tenant: string,
@@ -222,7 +226,7 @@ export function registerFileRoutes(app: FastifyInstance, deps: ApiDeps): void {
           properties: {
             status: { type: 'string', enum: ['pending', 'processing', 'completed', 'failed'] },
             limit: { type: 'integer', minimum: 1, maximum: 1000, default: 100 },
-            offset: { type: 'integer', minimum: 0, default: 0 },
+            offset: { type: 'integer', minimum: 0, maximum: MAX_OFFSET, default: 0 },
           },
         },
         response: {

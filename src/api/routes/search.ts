@@ -9,6 +9,9 @@ import type { ApiDeps } from '../deps.js';
 import { ApiProblem } from '../problems.js';
 import { problemRef, security } from '../schemas.js';
 
+/** The deepest page: a larger `offset` is a 400, not a scan PostgreSQL gives up on (a 500). */
+const MAX_OFFSET = 10_000;
+
 const openObject = { type: 'object', additionalProperties: true } as const;
 
 export function registerSearchRoute(app: FastifyInstance, deps: ApiDeps): void {
@@ -27,7 +30,7 @@ export function registerSearchRoute(app: FastifyInstance, deps: ApiDeps): void {
           properties: {
             q: { type: 'string', minLength: 1, maxLength: 1000 },
             limit: { type: 'integer', minimum: 1, maximum: MAX_SEARCH_LIMIT, default: 10 },
-            offset: { type: 'integer', minimum: 0, default: 0 },
+            offset: { type: 'integer', minimum: 0, maximum: MAX_OFFSET, default: 0 },
           },
         },
         response: {
