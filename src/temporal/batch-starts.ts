@@ -19,7 +19,7 @@ import {
   MAX_PRIORITY,
   MIN_PRIORITY,
 } from '../domain/batch.js';
-import { isReservedBucket } from '../domain/storage-event.js';
+import { isReservedBucket, parseStorageEvent } from '../domain/storage-event.js';
 import type { ingestBatch } from '../workflows/ingest-batch.js';
 import { batchTaskQueue, WorkflowTypes } from './names.js';
 import { startWorkflow } from './starts.js';
@@ -120,6 +120,13 @@ export function batchInput(
     const key = keyInBucket(request.zip, tenantId, 'zip');
     if (!key || key.endsWith('/'))
       throw new BatchRequestError(`zip ${JSON.stringify(request.zip)} names no object`);
+    // The same key rules as every listed or prefixed key (no '..' or '.' segment, control character, …).
+    const parsed = parseStorageEvent(
+      { event_type: 'create', path: `/buckets/${tenantId}/${key}` },
+      { reservedBuckets: [cfg.s3.derivedBucket] },
+    );
+    if (parsed.kind === 'reject')
+      throw new BatchRequestError(`zip ${JSON.stringify(request.zip)} is not a safe key: ${parsed.reason}`);
     source = { kind: 'zip', bucket: tenantId, key };
   } else if (request.prefix !== undefined) {
     source = { kind: 'prefix', bucket: tenantId, prefix: keyInBucket(request.prefix, tenantId, 'prefix') };

@@ -4,6 +4,7 @@
  * is terminated at the end).
  * - a batchId another tenant holds is a 409 before anything is written: B's row, key list and workflow
  *   stay B's.
+ * - a zip key with a '..' or '.' segment (plain or percent-encoded) is a 400 naming `zip`, as list keys.
  */
 import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -92,5 +93,19 @@ describe('batches: walls', () => {
     expect(await list.Body?.transformToString()).toBe('b/one.md\n');
     // Nor can A learn or touch it through its own key.
     expectProblem(await call('GET', `/v1/batches/${batchId}`, keyA), 404);
+  });
+
+  it("a zip key with a '..' segment is a 400 naming zip", async () => {
+    for (const zip of [
+      `../${tenantB}/b.zip`,
+      'a/../../x.zip',
+      'a/%2e%2e/b.zip',
+      './a.zip',
+      `s3://${tenantA}/../b.zip`,
+    ]) {
+      const answer = await call('POST', '/v1/batches', keyA, { zip });
+      expectProblem(answer, 400);
+      expect(String(answer.body.detail)).toContain('zip');
+    }
   });
 });
