@@ -7,6 +7,7 @@
  * initiate, parts (each streamed with its Content-Length), list the parts (to resume), complete (S3's
  * server-side merge into one object) or abort.
  */
+import { createHmac, timingSafeEqual } from 'node:crypto';
 import { type Readable, Transform } from 'node:stream';
 import {
   AbortMultipartUploadCommand,
@@ -85,16 +86,46 @@ export interface UploadHandle {
   s3UploadId: string;
 }
 
-export function encodeUploadId(handle: UploadHandle): string {
-  return Buffer.from(JSON.stringify([handle.bucket, handle.key, handle.s3UploadId]), 'utf8').toString(
-    'base64url',
-  );
+/**
+ * The key that signs upload ids: P8FS_API_UPLOAD_SECRET, else one derived from P8FS_S3_SECRET_KEY. Not a
+ * per-process random key: a restart, or a part sent to another replica, would void every open upload. The
+ * S3 secret is already the same on every replica and never leaves the server; the derivation (an HMAC
+ * under a fixed label) keeps the S3 secret itself out of any id.
+ */
+export function uploadSigningKey(cfg: {
+  api: { uploadSecret?: string };
+  s3: { secretAccessKey: string };
+}): Buffer {
+  if (cfg.api.uploadSecret) return Buffer.from(cfg.api.uploadSecret, 'utf8');
+  return createHmac('sha256', cfg.s3.secretAccessKey).update('p8fs resumable upload ids v1').digest();
 }
 
-/** Undefined for anything that is not one of ours (the route answers 404). */
-export function decodeUploadId(id: string): UploadHandle | undefined {
+function signature(secret: Buffer, payload: string): Buffer {
+  return createHmac('sha256', secret).update(`p8fs-upload.${payload}`).digest();
+}
+
+/**
+ * `<payload>.<signature>`: the payload is base64url JSON `[bucket, key, s3UploadId]`, the signature an
+ * HMAC-SHA256 of it, so a client can neither point an id at another bucket or key nor make one up.
+ */
+export function encodeUploadId(handle: UploadHandle, secret: Buffer): string {
+  const payload = Buffer.from(
+    JSON.stringify([handle.bucket, handle.key, handle.s3UploadId]),
+    'utf8',
+  ).toString('base64url');
+  return `${payload}.${signature(secret, payload).toString('base64url')}`;
+}
+
+/** Undefined for anything that is not one of ours, unsigned or tampered with (the route answers 404). */
+export function decodeUploadId(id: string, secret: Buffer): UploadHandle | undefined {
+  const dot = id.lastIndexOf('.');
+  if (dot <= 0) return undefined;
+  const payload = id.slice(0, dot);
+  const given = Buffer.from(id.slice(dot + 1), 'base64url');
+  const expected = signature(secret, payload);
+  if (given.length !== expected.length || !timingSafeEqual(given, expected)) return undefined;
   try {
-    const parsed = JSON.parse(Buffer.from(id, 'base64url').toString('utf8')) as unknown;
+    const parsed = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as unknown;
     if (!Array.isArray(parsed) || parsed.length !== 3 || !parsed.every((p) => typeof p === 'string'))
       return undefined;
     const [bucket, key, s3UploadId] = parsed as [string, string, string];

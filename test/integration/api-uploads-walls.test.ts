@@ -3,10 +3,14 @@
  * tenant's data or to the API, over real HTTP on the test stack (no bridge, no workers: nothing here is
  * ingested).
  * - a content type with CR/LF or other control characters is a 400 naming `contentType`, not a 500
- *   from the S3 client.
+ *   from the S3 client;
+ * - upload ids are signed: an unsigned id, one whose key or bucket was rewritten, or another tenant's, is
+ *   a 404 on every route (status, part, complete, abort); the signing key is derived, not random, so
+ *   another replica or a restarted API accepts the same id.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApiKey } from '../../src/api/keys.js';
+import { encodeUploadId, uploadSigningKey } from '../../src/api/object-uploads.js';
 import { type RunningApi, startApi } from '../../src/api/process.js';
 import { createPipeline, dropBucket, type Pipeline } from '../support/pipeline.js';
 import { uniqueTenant } from '../support/test-stack.js';
@@ -17,11 +21,13 @@ const tenantB = uniqueTenant('wallsb');
 let p: Pipeline;
 let api: RunningApi;
 let keyA: string;
+let keyB: string;
 
 beforeAll(async () => {
   p = await createPipeline('uploadwalls');
   api = await startApi(p.cfg, { port: 0, host: '127.0.0.1' });
   keyA = (await createApiKey(p.pool, tenantA, 'walls A')).key;
+  keyB = (await createApiKey(p.pool, tenantB, 'walls B')).key;
 }, 60_000);
 
 afterAll(async () => {
@@ -80,5 +86,54 @@ describe('resumable uploads: walls', () => {
     expect((await call('DELETE', `/v1/uploads/${tenantA}/${String(fine.body.uploadId)}`, keyA)).status).toBe(
       204,
     );
+  });
+
+  it('an unsigned, rewritten or foreign upload id is a 404 on every route; a restart keeps ids valid', async () => {
+    const started = await call('POST', `/v1/uploads/${tenantA}`, keyA, { name: 'signed.bin' });
+    expect(started.status, JSON.stringify(started.body)).toBe(201);
+    const id = String(started.body.uploadId);
+    const [payload] = id.split('.');
+    const [bucket, key, s3UploadId] = JSON.parse(
+      Buffer.from(String(payload), 'base64url').toString(),
+    ) as string[];
+    expect([bucket, key]).toEqual([tenantA, 'uploads/signed.bin']);
+    expect((await call('GET', `/v1/uploads/${tenantA}/${id}`, keyA)).status).toBe(200);
+    // The same key on another API process (or after a restart) signs the same id.
+    expect(
+      encodeUploadId(
+        { bucket: tenantA, key: 'uploads/signed.bin', s3UploadId: String(s3UploadId) },
+        uploadSigningKey(p.cfg),
+      ),
+    ).toBe(id);
+
+    const b64 = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
+    const signatureOf = id.slice(id.lastIndexOf('.'));
+    const forged = [
+      b64([tenantA, key, s3UploadId]), // the old, unsigned shape
+      `${b64([tenantA, 'uploads/elsewhere.bin', s3UploadId])}${signatureOf}`, // key rewritten
+      `${b64([tenantB, key, s3UploadId])}${signatureOf}`, // bucket rewritten
+      `${String(payload)}.AAAA`,
+    ];
+    for (const bad of forged) {
+      for (const [tenant, k] of [
+        [tenantA, keyA],
+        [tenantB, keyB],
+      ] as const) {
+        const base = `/v1/uploads/${tenant}/${bad}`;
+        expectProblem(await call('GET', base, k), 404);
+        expectProblem(await call('POST', `${base}/complete`, k), 404);
+        expectProblem(await call('DELETE', base, k), 404);
+        const part = await fetch(`${api.url}${base}/parts/1`, {
+          method: 'PUT',
+          headers: { authorization: `Bearer ${k}`, 'content-type': 'application/octet-stream' },
+          body: 'x',
+        });
+        expect(part.status).toBe(404);
+      }
+    }
+    // Tenant B with A's genuine id: 404 too, and A's upload is untouched.
+    expectProblem(await call('GET', `/v1/uploads/${tenantB}/${id}`, keyB), 404);
+    expectProblem(await call('DELETE', `/v1/uploads/${tenantB}/${id}`, keyB), 404);
+    expect((await call('DELETE', `/v1/uploads/${tenantA}/${id}`, keyA)).status).toBe(204);
   });
 });

@@ -22,6 +22,7 @@ import {
   MIN_PART_BYTES,
   type UploadHandle,
   uploadPart,
+  uploadSigningKey,
 } from '../object-uploads.js';
 import { ApiProblem } from '../problems.js';
 import { authProblems, problemRef, security, tenantParam, uploadResultSchema } from '../schemas.js';
@@ -52,9 +53,9 @@ const partSchema = {
 } as const;
 
 /** The upload of the path's tenant; a foreign or made-up id is 404. */
-function ownUpload(request: FastifyRequest, tenant: string, uploadId: string): UploadHandle {
+function ownUpload(request: FastifyRequest, deps: ApiDeps, tenant: string, uploadId: string): UploadHandle {
   const own = requireTenant(request, tenant);
-  const handle = decodeUploadId(uploadId);
+  const handle = decodeUploadId(uploadId, uploadSigningKey(deps.cfg));
   if (!handle || handle.bucket !== own) throw new ApiProblem(404, `no upload ${uploadId} for tenant ${own}`);
   return handle;
 }
@@ -119,7 +120,7 @@ export function registerUploadRoutes(app: FastifyInstance, deps: ApiDeps): void 
       const target = uploadTarget(deps, tenant, category, name, contentType);
       await ensureBucket(deps.s3, target.bucket);
       const handle = await initiateUpload(deps.s3, target);
-      const uploadId = encodeUploadId(handle);
+      const uploadId = encodeUploadId(handle, uploadSigningKey(deps.cfg));
       return reply.code(201).send({
         uploadId,
         tenant,
@@ -156,7 +157,7 @@ export function registerUploadRoutes(app: FastifyInstance, deps: ApiDeps): void 
       },
     },
     async (request) => {
-      const handle = ownUpload(request, request.params.tenant, request.params.uploadId);
+      const handle = ownUpload(request, deps, request.params.tenant, request.params.uploadId);
       const parts = await listParts(deps.s3, handle);
       return {
         uploadId: request.params.uploadId,
@@ -189,7 +190,7 @@ export function registerUploadRoutes(app: FastifyInstance, deps: ApiDeps): void 
       },
     },
     async (request, reply) => {
-      const handle = ownUpload(request, request.params.tenant, request.params.uploadId);
+      const handle = ownUpload(request, deps, request.params.tenant, request.params.uploadId);
       const target = {
         bucket: handle.bucket,
         key: handle.key,
@@ -219,7 +220,7 @@ export function registerUploadRoutes(app: FastifyInstance, deps: ApiDeps): void 
       },
     },
     async (request, reply) => {
-      const handle = ownUpload(request, request.params.tenant, request.params.uploadId);
+      const handle = ownUpload(request, deps, request.params.tenant, request.params.uploadId);
       await abortUpload(deps.s3, handle);
       return reply.code(204).send();
     },
@@ -250,7 +251,7 @@ export function registerUploadPartRoute(app: FastifyInstance, deps: ApiDeps): vo
       },
     },
     async (request) => {
-      const handle = ownUpload(request, request.params.tenant, request.params.uploadId);
+      const handle = ownUpload(request, deps, request.params.tenant, request.params.uploadId);
       const length = contentLengthOf(request);
       if (length === undefined)
         throw new ApiProblem(

@@ -1,4 +1,5 @@
 /** The HTTP API, `p8fs api` (src/api): where it listens and how it hands out download links. */
+import { z } from 'zod';
 import type { EnvReader } from '../env-reader.js';
 import { httpUrl, intBetween, ipAddress, port } from '../schema.js';
 import { declared, type Section } from '../variable.js';
@@ -15,6 +16,18 @@ export interface ApiConfig {
    * it differs from P8FS_SEAWEEDFS_ENDPOINT (e.g. http://seaweedfs:8333 inside docker compose).
    */
   publicS3Endpoint?: string;
+  /**
+   * P8FS_API_UPLOAD_SECRET: the key that signs resumable upload ids (HMAC-SHA256, bound to tenant, key and
+   * S3 upload). Unset: derived from P8FS_S3_SECRET_KEY, which every API replica already shares.
+   */
+  uploadSecret?: string;
+  /**
+   * P8FS_API_BATCH_MIN_PRIORITY_KEY: the most urgent priority key a tenant may ask for a batch through the
+   * API (1 first … 5); unset: P8FS_BATCH_PRIORITY, so no tenant's batch goes ahead of the default.
+   */
+  batchMinPriorityKey?: number;
+  /** P8FS_API_BATCH_MAX_WINDOW: the largest window a tenant may ask for a batch through the API (default 64). */
+  batchMaxWindow: number;
 }
 
 const WEEK_SECONDS = 604800;
@@ -44,6 +57,26 @@ const API = {
     shown: '`P8FS_SEAWEEDFS_ENDPOINT`',
     meaning:
       "the S3 address put in the API's download URLs when clients reach S3 elsewhere than the API does (docs/API.md)",
+  },
+  uploadSecret: {
+    name: 'P8FS_API_UPLOAD_SECRET',
+    schema: z.string().min(16),
+    shown: 'derived from `P8FS_S3_SECRET_KEY`',
+    meaning:
+      'signs resumable upload ids (at least 16 characters; the same on every API replica); changing it voids open upload ids',
+  },
+  batchMinPriorityKey: {
+    name: 'P8FS_API_BATCH_MIN_PRIORITY_KEY',
+    schema: intBetween(1, 5),
+    shown: '`P8FS_BATCH_PRIORITY`',
+    meaning:
+      'the most urgent batch priority key a tenant may ask through the API (1 first … 5); a smaller one is a 400 naming the cap',
+  },
+  batchMaxWindow: {
+    name: 'P8FS_API_BATCH_MAX_WINDOW',
+    schema: intBetween(1, 1000),
+    fallback: '64',
+    meaning: 'the largest batch window a tenant may ask through the API; a larger one is a 400 naming the cap',
   },
 } as const;
 
