@@ -95,14 +95,15 @@ export async function buildApiServer(deps: ApiDeps, options: ApiServerOptions): 
     '/health',
     {
       schema: {
-        summary: 'Liveness and readiness: 200 when PostgreSQL (API keys, files) answers, else 503',
+        summary:
+          'Liveness and readiness: 200 when PostgreSQL (API keys, files) answers, else 503; says only up or down',
         tags: ['health'],
         response: {
           200: {
             type: 'object',
             properties: {
               status: { type: 'string' },
-              postgres: { type: 'string' },
+              postgres: { type: 'string', enum: ['up', 'down'] },
               uptimeSeconds: { type: 'number' },
             },
           },
@@ -110,20 +111,22 @@ export async function buildApiServer(deps: ApiDeps, options: ApiServerOptions): 
             type: 'object',
             properties: {
               status: { type: 'string' },
-              postgres: { type: 'string' },
+              postgres: { type: 'string', enum: ['up', 'down'] },
               uptimeSeconds: { type: 'number' },
             },
           },
         },
       },
     },
-    async (_request, reply) => {
+    async (request, reply) => {
       const uptimeSeconds = Math.round(process.uptime());
       try {
         await deps.pool.query('SELECT 1');
-        return { status: 'ok', postgres: 'ok', uptimeSeconds };
+        return { status: 'ok', postgres: 'up', uptimeSeconds };
       } catch (error) {
-        return reply.code(503).send({ status: 'unavailable', postgres: errorText(error), uptimeSeconds });
+        // Unauthenticated: the answer says only up or down; the cause (address, user, SQL) goes to the log.
+        request.log.warn({ err: error, detail: errorText(error) }, 'health: PostgreSQL is down');
+        return reply.code(503).send({ status: 'unavailable', postgres: 'down', uptimeSeconds });
       }
     },
   );

@@ -2,6 +2,7 @@
  * What the HTTP API must not leak, and its limits (issue 25): the server built in process with stand-in
  * connections whose errors carry secrets, answered with `inject` (no network, no stack: fast).
  * - a 5xx body says only that the request failed, with a request id (the cause goes to the log);
+ * - /health (no key) says only up or down per dependency, never PostgreSQL's error text;
  * - an `offset` past 10,000 (file list, search) is a 400 naming `offset`, before any SQL;
  */
 import type { FastifyInstance } from 'fastify';
@@ -90,5 +91,16 @@ describe('p8fs api: leaks and limits', () => {
       expect(res.statusCode, `${url}: ${res.body}`).toBe(400);
       expect(res.json().errors[0].path).toBe('/offset');
     }
+  });
+
+  it("/health says only up or down, never PostgreSQL's error text", async () => {
+    const up = await (await server()).inject({ method: 'GET', url: '/health' });
+    expect(up.statusCode).toBe(200);
+    expect(up.json()).toMatchObject({ status: 'ok', postgres: 'up' });
+    const down = await (await server({ pgDown: true })).inject({ method: 'GET', url: '/health' });
+    expect(down.statusCode).toBe(503);
+    expect(down.json()).toMatchObject({ status: 'unavailable', postgres: 'down' });
+    expect(down.body).not.toContain('tenant-b');
+    expect(down.body).not.toContain('password');
   });
 });
