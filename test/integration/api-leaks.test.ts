@@ -3,6 +3,7 @@
  * connections whose errors carry secrets, answered with `inject` (no network, no stack: fast).
  * - a 5xx body says only that the request failed, with a request id (the cause goes to the log);
  * - /health (no key) says only up or down per dependency, never PostgreSQL's error text;
+ * - /v1/stats: parts that fail say `unavailable`, never their error text; the tenant's figures are its own;
  * - an `offset` past 10,000 (file list, search) is a 400 naming `offset`, before any SQL;
  */
 import type { FastifyInstance } from 'fastify';
@@ -102,5 +103,17 @@ describe('p8fs api: leaks and limits', () => {
     expect(down.json()).toMatchObject({ status: 'unavailable', postgres: 'down' });
     expect(down.body).not.toContain('tenant-b');
     expect(down.body).not.toContain('password');
+  });
+
+  it("/v1/stats: a failing part says unavailable, never its error text; tenant figures are the key's own", async () => {
+    const app = await server();
+    const res = await app.inject({ method: 'GET', url: '/v1/stats', headers: auth });
+    expect(res.statusCode, res.body).toBe(200);
+    expect(res.body).not.toContain('tenant-b');
+    expect(res.body).not.toContain('password');
+    const body = res.json();
+    for (const part of [body.events, body.taskQueues, body.workflows, body.tenant.files])
+      expect(part).toMatchObject({ error: 'unavailable' });
+    expect(body.tenant.id).toBe(TENANT);
   });
 });
