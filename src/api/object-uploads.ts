@@ -13,6 +13,7 @@ import {
   AbortMultipartUploadCommand,
   CompleteMultipartUploadCommand,
   CreateMultipartUploadCommand,
+  ListMultipartUploadsCommand,
   ListPartsCommand,
   PutObjectCommand,
   type S3Client,
@@ -148,6 +149,30 @@ function uploadGone(error: unknown): never {
       'no such upload: it was completed, aborted, or collected by housekeeping (P8FS_HOUSEKEEPING_UPLOAD_MAX_AGE_HOURS)',
     );
   throw error;
+}
+
+/**
+ * How many multipart uploads the bucket has open, counted up to `cap` (one or two ListMultipartUploads
+ * pages: the count stops as soon as it reaches the cap).
+ */
+export async function openUploads(s3: S3Client, bucket: string, cap: number): Promise<number> {
+  let count = 0;
+  let keyMarker: string | undefined;
+  let uploadIdMarker: string | undefined;
+  for (;;) {
+    const page = await s3.send(
+      new ListMultipartUploadsCommand({
+        Bucket: bucket,
+        MaxUploads: Math.min(1000, cap - count),
+        KeyMarker: keyMarker,
+        UploadIdMarker: uploadIdMarker,
+      }),
+    );
+    count += page.Uploads?.length ?? 0;
+    if (count >= cap || !page.IsTruncated || !page.NextKeyMarker) return count;
+    keyMarker = page.NextKeyMarker;
+    uploadIdMarker = page.NextUploadIdMarker;
+  }
 }
 
 export async function initiateUpload(

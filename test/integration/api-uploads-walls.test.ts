@@ -6,7 +6,9 @@
  *   from the S3 client;
  * - upload ids are signed: an unsigned id, one whose key or bucket was rewritten, or another tenant's, is
  *   a 404 on every route (status, part, complete, abort); the signing key is derived, not random, so
- *   another replica or a restarted API accepts the same id.
+ *   another replica or a restarted API accepts the same id;
+ * - a tenant has at most P8FS_API_MAX_OPEN_UPLOADS open uploads: one more is a 429 naming the cap, and
+ *   aborting one makes room.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApiKey } from '../../src/api/keys.js';
@@ -135,5 +137,45 @@ describe('resumable uploads: walls', () => {
     expectProblem(await call('GET', `/v1/uploads/${tenantB}/${id}`, keyB), 404);
     expectProblem(await call('DELETE', `/v1/uploads/${tenantB}/${id}`, keyB), 404);
     expect((await call('DELETE', `/v1/uploads/${tenantA}/${id}`, keyA)).status).toBe(204);
+  });
+
+  it('one more open upload than P8FS_API_MAX_OPEN_UPLOADS is a 429 naming the cap; aborting one makes room', async () => {
+    const capped = await startApi(
+      { ...p.cfg, api: { ...p.cfg.api, maxOpenUploads: 2 } },
+      { port: 0, host: '127.0.0.1' },
+    );
+    const tenantC = uniqueTenant('wallsc');
+    const keyC = (await createApiKey(p.pool, tenantC, 'walls C')).key;
+    const start = async (name: string) => {
+      const response = await fetch(`${capped.url}/v1/uploads/${tenantC}`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${keyC}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ name }),
+      });
+      return {
+        status: response.status,
+        type: response.headers.get('content-type') ?? '',
+        body: (await response.json()) as Record<string, unknown>,
+      };
+    };
+    try {
+      const first = await start('one.bin');
+      expect(first.status, JSON.stringify(first.body)).toBe(201);
+      expect((await start('two.bin')).status).toBe(201);
+      const third = await start('three.bin');
+      expectProblem(third, 429);
+      expect(String(third.body.detail)).toContain('P8FS_API_MAX_OPEN_UPLOADS=2');
+      // Another tenant is not held back by C's uploads.
+      expect((await call('POST', `/v1/uploads/${tenantA}`, keyA, { name: 'free.bin' })).status).toBe(201);
+      const abort = await fetch(`${capped.url}/v1/uploads/${tenantC}/${String(first.body.uploadId)}`, {
+        method: 'DELETE',
+        headers: { authorization: `Bearer ${keyC}` },
+      });
+      expect(abort.status).toBe(204);
+      expect((await start('three.bin')).status).toBe(201);
+    } finally {
+      await capped.close();
+      await dropBucket(p.s3, tenantC).catch(() => undefined);
+    }
   });
 });

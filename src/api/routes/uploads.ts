@@ -20,6 +20,7 @@ import {
   MAX_PART_BYTES,
   MAX_PARTS,
   MIN_PART_BYTES,
+  openUploads,
   type UploadHandle,
   uploadPart,
   uploadSigningKey,
@@ -110,6 +111,7 @@ export function registerUploadRoutes(app: FastifyInstance, deps: ApiDeps): void 
             },
           },
           400: problemRef,
+          429: problemRef,
           ...authProblems,
         },
       },
@@ -119,6 +121,16 @@ export function registerUploadRoutes(app: FastifyInstance, deps: ApiDeps): void 
       const { name, category = 'uploads', contentType } = request.body;
       const target = uploadTarget(deps, tenant, category, name, contentType);
       await ensureBucket(deps.s3, target.bucket);
+      // A cap per tenant, so one key cannot pile up open uploads (and their parts) without end. Two
+      // initiates at the same instant may both pass; the cap bounds the pile, not the exact count.
+      const cap = deps.cfg.api.maxOpenUploads;
+      if ((await openUploads(deps.s3, target.bucket, cap)) >= cap)
+        throw new ApiProblem(
+          429,
+          `tenant ${tenant} already has ${cap} resumable uploads open (P8FS_API_MAX_OPEN_UPLOADS=${cap}): complete or abort one (DELETE /v1/uploads/${tenant}/{uploadId}) first`,
+          { maxOpenUploads: cap },
+          'too-many-open-uploads',
+        );
       const handle = await initiateUpload(deps.s3, target);
       const uploadId = encodeUploadId(handle, uploadSigningKey(deps.cfg));
       return reply.code(201).send({

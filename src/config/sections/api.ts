@@ -28,6 +28,8 @@ export interface ApiConfig {
   batchMinPriorityKey?: number;
   /** P8FS_API_BATCH_MAX_WINDOW: the largest window a tenant may ask for a batch through the API (default 64). */
   batchMaxWindow: number;
+  /** P8FS_API_MAX_OPEN_UPLOADS: resumable uploads a tenant may have open at once (default 100). */
+  maxOpenUploads: number;
 }
 
 const WEEK_SECONDS = 604800;
@@ -77,6 +79,12 @@ const API = {
     schema: intBetween(1, 1000),
     fallback: '64',
     meaning: 'the largest batch window a tenant may ask through the API; a larger one is a 400 naming the cap',
+  },
+  maxOpenUploads: {
+    name: 'P8FS_API_MAX_OPEN_UPLOADS',
+    schema: intBetween(1, 10000),
+    fallback: '100',
+    meaning: 'resumable uploads one tenant may have open at once; one more is a 429',
   },
 } as const;
 
