@@ -65,6 +65,16 @@ export interface BatchStartDeps {
   s3: S3Client;
   /** When given, the `batches` row is written before the start, so the API can show it at once. */
   pool?: Pick<pg.Pool, 'query'>;
+  /** What a tenant may ask of the shared queues (the API's P8FS_API_BATCH_*); the CLI (an operator) has none. */
+  caps?: BatchCaps;
+}
+
+/** Per-tenant caps on a batch's request: a value past one is a 400 naming the cap. */
+export interface BatchCaps {
+  /** The smallest (most urgent) priority key a request may ask for. */
+  minPriority: number;
+  /** The largest window a request may ask for. */
+  maxWindow: number;
 }
 
 const BUCKET = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
@@ -97,6 +107,7 @@ function checkNumber(value: number | undefined, field: string, min: number, max:
 export function batchInput(
   cfg: Config,
   request: StartBatchRequest,
+  caps?: BatchCaps,
 ): { input: IngestBatchInput; keys?: string[] } {
   const { tenantId } = request;
   if (
@@ -150,6 +161,14 @@ export function batchInput(
       count: keys.length,
     };
   }
+  if (caps && request.priority !== undefined && request.priority < caps.minPriority)
+    throw new BatchRequestError(
+      `priority ${request.priority} is ahead of this API's cap: at least ${caps.minPriority} (P8FS_API_BATCH_MIN_PRIORITY_KEY; 1 is first)`,
+    );
+  if (caps && request.window !== undefined && request.window > caps.maxWindow)
+    throw new BatchRequestError(
+      `window ${request.window} is over this API's cap of ${caps.maxWindow} (P8FS_API_BATCH_MAX_WINDOW)`,
+    );
   const input: IngestBatchInput = {
     batchId,
     tenantId,
@@ -180,7 +199,7 @@ export async function startIngestBatch(
   request: StartBatchRequest,
 ): Promise<StartedBatch> {
   const { cfg, temporal, s3 } = deps;
-  const { input, keys } = batchInput(cfg, request);
+  const { input, keys } = batchInput(cfg, request, deps.caps);
   const workflowId = batchWorkflowId(input.batchId);
   // The row claims the id before anything else is written: an id another tenant holds is refused here,
   // so no key list, row or workflow of that tenant is touched.

@@ -4,6 +4,8 @@
  * is terminated at the end).
  * - a batchId another tenant holds is a 409 before anything is written: B's row, key list and workflow
  *   stay B's.
+ * - a priority ahead of P8FS_API_BATCH_MIN_PRIORITY_KEY (default P8FS_BATCH_PRIORITY) or a window over
+ *   P8FS_API_BATCH_MAX_WINDOW is a 400 naming the cap; the caps themselves are accepted.
  * - a zip key with a '..' or '.' segment (plain or percent-encoded) is a 400 naming `zip`, as list keys.
  */
 import { GetObjectCommand } from '@aws-sdk/client-s3';
@@ -107,5 +109,25 @@ describe('batches: walls', () => {
       expectProblem(answer, 400);
       expect(String(answer.body.detail)).toContain('zip');
     }
+  });
+
+  it('a priority ahead of the cap or a window over it is a 400 naming the cap', async () => {
+    const minPriority = p.cfg.api.batchMinPriorityKey ?? p.cfg.batch.priority;
+    const maxWindow = p.cfg.api.batchMaxWindow;
+    expect(minPriority).toBeGreaterThan(1);
+    expect(maxWindow).toBeLessThan(1000);
+    const urgent = await call('POST', '/v1/batches', keyA, { keys: ['a/one.md'], priority: 1 });
+    expectProblem(urgent, 400);
+    expect(String(urgent.body.detail)).toContain('P8FS_API_BATCH_MIN_PRIORITY_KEY');
+    const wide = await call('POST', '/v1/batches', keyA, { keys: ['a/one.md'], window: 1000 });
+    expectProblem(wide, 400);
+    expect(String(wide.body.detail)).toContain('P8FS_API_BATCH_MAX_WINDOW');
+    const fine = await call('POST', '/v1/batches', keyA, {
+      keys: ['a/one.md'],
+      priority: minPriority,
+      window: maxWindow,
+    });
+    expect(fine.status, JSON.stringify(fine.body)).toBe(202);
+    workflowsToEnd.push(String(fine.body.workflowId));
   });
 });

@@ -74,7 +74,16 @@ export function registerBatchRoutes(app: FastifyInstance, deps: ApiDeps): void {
       const tenantId = tenantOf(request);
       try {
         const started = await startIngestBatch(
-          { cfg: deps.cfg, temporal: deps.temporal, s3: deps.s3, pool: deps.pool },
+          {
+            cfg: deps.cfg,
+            temporal: deps.temporal,
+            s3: deps.s3,
+            pool: deps.pool,
+            caps: {
+              minPriority: deps.cfg.api.batchMinPriorityKey ?? deps.cfg.batch.priority,
+              maxWindow: deps.cfg.api.batchMaxWindow,
+            },
+          },
           { ...request.body, tenantId },
         );
         return reply.code(202).send({
