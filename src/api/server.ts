@@ -36,13 +36,18 @@ export async function buildApiServer(deps: ApiDeps, options: ApiServerOptions): 
   const app = Fastify({
     ...(options.logger ? { loggerInstance: options.logger } : { logger: false }),
     // JSON bodies are small (a batch's key list is the largest); files never go through a JSON parser.
-    bodyLimit: 16 * 1024 * 1024,
-    // Uploads of big files take long: no server-side timeout on a request still sending.
-    requestTimeout: 0,
+    bodyLimit: deps.cfg.api.bodyLimit,
+    // A client that never finishes its request or goes silent holds a socket: every wait has an end.
+    requestTimeout: deps.cfg.api.requestTimeoutSeconds * 1000,
+    connectionTimeout: deps.cfg.api.idleTimeoutSeconds * 1000,
+    keepAliveTimeout: deps.cfg.api.keepAliveTimeoutSeconds * 1000,
     // Upload ids carry S3's own upload id (about 100 characters in SeaweedFS, longer elsewhere).
     routerOptions: { maxParamLength: 2048 },
     ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true } },
   });
+  // Not a Fastify option: the Node server's own limit for the headers (at most the request timeout).
+  app.server.headersTimeout =
+    Math.min(deps.cfg.api.headersTimeoutSeconds, deps.cfg.api.requestTimeoutSeconds) * 1000;
   app.decorateRequest('principal', null);
   app.addSchema(problemSchema);
   installProblemHandlers(app);

@@ -5,6 +5,7 @@
  * - /health (no key) says only up or down per dependency, never PostgreSQL's error text;
  * - /v1/stats: parts that fail say `unavailable`, never their error text; the tenant's figures are its own;
  * - an `offset` past 10,000 (file list, search) is a 400 naming `offset`, before any SQL;
+ * - request, header, idle and keep-alive timeouts and the JSON body limit come from P8FS_API_*.
  */
 import type { FastifyInstance } from 'fastify';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -115,5 +116,35 @@ describe('p8fs api: leaks and limits', () => {
     for (const part of [body.events, body.taskQueues, body.workflows, body.tenant.files])
       expect(part).toMatchObject({ error: 'unavailable' });
     expect(body.tenant.id).toBe(TENANT);
+  });
+
+  it('request, header, idle and keep-alive timeouts and the JSON body limit come from the config', async () => {
+    const defaults = (await server()).server;
+    expect(defaults.requestTimeout).toBe(3600_000);
+    expect(defaults.headersTimeout).toBe(30_000);
+    expect(defaults.timeout).toBe(120_000);
+    expect(defaults.keepAliveTimeout).toBe(72_000);
+    const app = await server(
+      {},
+      {
+        P8FS_API_BODY_LIMIT: '1KiB',
+        P8FS_API_REQUEST_TIMEOUT_SECONDS: '20',
+        P8FS_API_HEADERS_TIMEOUT_SECONDS: '5',
+        P8FS_API_IDLE_TIMEOUT_SECONDS: '9',
+        P8FS_API_KEEPALIVE_TIMEOUT_SECONDS: '4',
+      },
+    );
+    expect(app.server.requestTimeout).toBe(20_000);
+    expect(app.server.headersTimeout).toBe(5_000);
+    expect(app.server.timeout).toBe(9_000);
+    expect(app.server.keepAliveTimeout).toBe(4_000);
+    const big = await app.inject({
+      method: 'POST',
+      url: '/v1/batches',
+      headers: { ...auth, 'content-type': 'application/json' },
+      payload: JSON.stringify({ tenant: TENANT, keys: Array.from({ length: 200 }, (_, i) => `k/${i}.txt`) }),
+    });
+    expect(big.statusCode, big.body).toBe(413);
+    expect(big.headers['content-type']).toContain('application/problem+json');
   });
 });

@@ -1,7 +1,7 @@
 /** The HTTP API, `p8fs api` (src/api): where it listens and how it hands out download links. */
 import { z } from 'zod';
 import type { EnvReader } from '../env-reader.js';
-import { httpUrl, intBetween, ipAddress, port } from '../schema.js';
+import { byteSize, httpUrl, intBetween, ipAddress, port } from '../schema.js';
 import { declared, type Section } from '../variable.js';
 
 export interface ApiConfig {
@@ -30,6 +30,16 @@ export interface ApiConfig {
   batchMaxWindow: number;
   /** P8FS_API_MAX_OPEN_UPLOADS: resumable uploads a tenant may have open at once (default 100). */
   maxOpenUploads: number;
+  /** P8FS_API_BODY_LIMIT: the largest JSON body (default 16MiB); file bodies are streams and not bound by it. */
+  bodyLimit: number;
+  /** P8FS_API_REQUEST_TIMEOUT_SECONDS: a whole request, body included, must arrive within it (default 3600). */
+  requestTimeoutSeconds: number;
+  /** P8FS_API_HEADERS_TIMEOUT_SECONDS: a request's headers must arrive within it (default 30). */
+  headersTimeoutSeconds: number;
+  /** P8FS_API_IDLE_TIMEOUT_SECONDS: a connection silent this long is closed (default 120). */
+  idleTimeoutSeconds: number;
+  /** P8FS_API_KEEPALIVE_TIMEOUT_SECONDS: an idle kept-alive connection is closed after it (default 72). */
+  keepAliveTimeoutSeconds: number;
 }
 
 const WEEK_SECONDS = 604800;
@@ -78,13 +88,46 @@ const API = {
     name: 'P8FS_API_BATCH_MAX_WINDOW',
     schema: intBetween(1, 1000),
     fallback: '64',
-    meaning: 'the largest batch window a tenant may ask through the API; a larger one is a 400 naming the cap',
+    meaning:
+      'the largest batch window a tenant may ask through the API; a larger one is a 400 naming the cap',
   },
   maxOpenUploads: {
     name: 'P8FS_API_MAX_OPEN_UPLOADS',
     schema: intBetween(1, 10000),
     fallback: '100',
     meaning: 'resumable uploads one tenant may have open at once; one more is a 429',
+  },
+  bodyLimit: {
+    name: 'P8FS_API_BODY_LIMIT',
+    schema: byteSize,
+    fallback: '16MiB',
+    meaning:
+      'the largest JSON request body (a batch key list is the largest); more is a 413. File bodies are streamed and not bound by it',
+  },
+  requestTimeoutSeconds: {
+    name: 'P8FS_API_REQUEST_TIMEOUT_SECONDS',
+    schema: intBetween(1, 86400),
+    fallback: '3600',
+    meaning:
+      'a whole request, body included, must arrive within it or is answered 408 (a file bigger than this allows goes up as a resumable upload)',
+  },
+  headersTimeoutSeconds: {
+    name: 'P8FS_API_HEADERS_TIMEOUT_SECONDS',
+    schema: intBetween(1, 600),
+    fallback: '30',
+    meaning: "a request's headers must arrive within it (slow-header clients are cut off)",
+  },
+  idleTimeoutSeconds: {
+    name: 'P8FS_API_IDLE_TIMEOUT_SECONDS',
+    schema: intBetween(1, 3600),
+    fallback: '120',
+    meaning: 'a connection on which nothing moves for this long is closed',
+  },
+  keepAliveTimeoutSeconds: {
+    name: 'P8FS_API_KEEPALIVE_TIMEOUT_SECONDS',
+    schema: intBetween(1, 600),
+    fallback: '72',
+    meaning: 'an idle kept-alive connection is closed after this long',
   },
 } as const;
 
