@@ -52,6 +52,8 @@ export async function insertQueuedBatch(db: Queryable, batch: QueuedBatch): Prom
 
 export interface BatchUpdate {
   batchId: string;
+  /** The batch's tenant: the row is written only when it is this tenant's (absent in older histories). */
+  tenantId?: string;
   status: BatchStatus;
   totals: BatchTotals;
   runs: number;
@@ -69,7 +71,7 @@ export async function updateBatch(db: Queryable, update: BatchUpdate): Promise<v
             total_chunks = $7, total_bytes = $8, failed_files = failed_files || $9::jsonb, runs = $10,
             error = COALESCE($11, error),
             completed_at = CASE WHEN $12 THEN COALESCE(completed_at, now()) ELSE completed_at END
-     WHERE id = $1`,
+     WHERE id = $1 AND ($13::text IS NULL OR tenant_id = $13)`,
     [
       update.batchId,
       update.status,
@@ -83,9 +85,11 @@ export async function updateBatch(db: Queryable, update: BatchUpdate): Promise<v
       update.runs,
       update.error ?? null,
       final,
+      update.tenantId ?? null,
     ],
   );
-  if (result.rowCount === 0) throw new Error(`batch ${update.batchId} has no row in batches`);
+  if (result.rowCount === 0)
+    throw new Error(`batch ${update.batchId} has no row in batches for tenant ${update.tenantId ?? '(any)'}`);
 }
 
 export interface BatchRow {

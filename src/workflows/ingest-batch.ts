@@ -122,8 +122,10 @@ export async function ingestBatch(input: IngestBatchInput): Promise<BatchAggrega
     totals.counts[fileStatus]++;
     if (failure) failures.push(failure);
   };
+  // The tenant rides in the activity's argument (no new command): its writes touch only that tenant's row.
   const update = (batchStatus: BatchStatus, error?: string) => ({
     batchId,
+    tenantId,
     status: batchStatus,
     totals,
     runs,

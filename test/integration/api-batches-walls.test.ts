@@ -4,6 +4,7 @@
  * is terminated at the end).
  * - a batchId another tenant holds is a 409 before anything is written: B's row, key list and workflow
  *   stay B's.
+ * - the batch's own writes (progress, the final update) are filtered by tenant as well as id.
  * - a priority ahead of P8FS_API_BATCH_MIN_PRIORITY_KEY (default P8FS_BATCH_PRIORITY) or a window over
  *   P8FS_API_BATCH_MAX_WINDOW is a 400 naming the cap; the caps themselves are accepted.
  * - a zip key with a '..' or '.' segment (plain or percent-encoded) is a 400 naming `zip`, as list keys.
@@ -12,7 +13,7 @@ import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApiKey } from '../../src/api/keys.js';
 import { type RunningApi, startApi } from '../../src/api/process.js';
-import { readBatch } from '../../src/db/batches.js';
+import { readBatch, updateBatch } from '../../src/db/batches.js';
 import { createPipeline, dropBucket, type Pipeline } from '../support/pipeline.js';
 import { uniqueTenant } from '../support/test-stack.js';
 
@@ -129,5 +130,21 @@ describe('batches: walls', () => {
     });
     expect(fine.status, JSON.stringify(fine.body)).toBe(202);
     workflowsToEnd.push(String(fine.body.workflowId));
+  });
+
+  it("a batch write names its tenant: another tenant's update of the row changes nothing", async () => {
+    const started = await call('POST', '/v1/batches', keyB, { keys: ['b/two.md'] });
+    expect(started.status, JSON.stringify(started.body)).toBe(202);
+    workflowsToEnd.push(String(started.body.workflowId));
+    const batchId = String(started.body.batchId);
+    const before = await readBatch(p.pool, batchId);
+    if (!before) throw new Error('no row');
+    const update = { batchId, status: 'failed' as const, totals: before.totals, runs: 9, failures: [] };
+    await expect(updateBatch(p.pool, { ...update, tenantId: tenantA })).rejects.toThrow(/no row/);
+    const after = await readBatch(p.pool, batchId);
+    expect(after?.status).toBe(before.status);
+    expect(after?.runs).toBe(before.runs);
+    await updateBatch(p.pool, { ...update, status: 'running', runs: 1, tenantId: tenantB });
+    expect((await readBatch(p.pool, batchId))?.runs).toBe(1);
   });
 });

@@ -114,7 +114,7 @@ export function createBatchActivities(deps: BatchDeps) {
     /** The final update, then the stored aggregate (with the failed files of every run) as the result. */
     async finishBatch(update: BatchUpdate): Promise<BatchAggregate> {
       await updateBatch(pool, update);
-      const row = await readBatch(pool, update.batchId);
+      const row = await readBatch(pool, update.batchId, update.tenantId ? { tenantId: update.tenantId } : {});
       if (!row) throw new Error(`batch ${update.batchId} has no row in batches`);
       return aggregateOf(row);
     },
