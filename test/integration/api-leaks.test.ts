@@ -10,6 +10,7 @@
 import type { FastifyInstance } from 'fastify';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { ApiDeps } from '../../src/api/deps.js';
+import { ApiProblem } from '../../src/api/problems.js';
 import { buildApiServer } from '../../src/api/server.js';
 import { loadConfig } from '../../src/config/config.js';
 
@@ -71,6 +72,9 @@ describe('p8fs api: leaks and limits', () => {
     app.get('/v1/boom', async () => {
       throw new Error(SECRET);
     });
+    app.get('/v1/upstream', async () => {
+      throw new ApiProblem(503, `Temporal at 10.0.0.7:7233 unreachable: ${SECRET}`);
+    });
     const res = await app.inject({ method: 'GET', url: '/v1/boom', headers: auth });
     expect(res.statusCode).toBe(500);
     expect(res.headers['content-type']).toContain('application/problem+json');
@@ -80,6 +84,12 @@ describe('p8fs api: leaks and limits', () => {
     expect(body.type).toBe('https://p8fs.dev/problems/internal-error');
     expect(typeof body.requestId).toBe('string');
     expect(body.detail).toContain(body.requestId);
+    // A route's own 502/503 keeps its kind (status, type) but not its detail (which server, where).
+    const upstream = await app.inject({ method: 'GET', url: '/v1/upstream', headers: auth });
+    expect(upstream.statusCode).toBe(503);
+    expect(upstream.json().type).toBe('https://p8fs.dev/problems/unavailable');
+    expect(upstream.body).not.toContain('10.0.0.7');
+    expect(typeof upstream.json().requestId).toBe('string');
   });
 
   it('an offset past 10,000 on the file list and search is a 400 naming offset', async () => {
