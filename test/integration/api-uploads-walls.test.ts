@@ -14,6 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApiKey } from '../../src/api/keys.js';
 import { encodeUploadId, uploadSigningKey } from '../../src/api/object-uploads.js';
 import { type RunningApi, startApi } from '../../src/api/process.js';
+import { type Answer, callApi, expectProblem } from '../support/api-client.js';
 import { createPipeline, dropBucket, type Pipeline } from '../support/pipeline.js';
 import { uniqueTenant } from '../support/test-stack.js';
 
@@ -40,32 +41,8 @@ afterAll(async () => {
   }
 });
 
-interface Answer {
-  status: number;
-  type: string;
-  body: Record<string, unknown>;
-}
-
-async function call(method: string, path: string, key: string, body?: unknown): Promise<Answer> {
-  const headers: Record<string, string> = { authorization: `Bearer ${key}` };
-  if (body !== undefined) headers['content-type'] = 'application/json';
-  const response = await fetch(`${api.url}${path}`, {
-    method,
-    headers,
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await response.text();
-  return {
-    status: response.status,
-    type: response.headers.get('content-type') ?? '',
-    body: text ? (JSON.parse(text) as Record<string, unknown>) : {},
-  };
-}
-
-function expectProblem(answer: Answer, status: number): void {
-  expect(answer.status, JSON.stringify(answer.body)).toBe(status);
-  expect(answer.type).toContain('application/problem+json');
-  expect(answer.body.status).toBe(status);
+function call(method: string, path: string, key: string, body?: unknown): Promise<Answer> {
+  return callApi(api.url, method, path, key, body);
 }
 
 describe('resumable uploads: walls', () => {
