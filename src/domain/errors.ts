@@ -79,6 +79,21 @@ export class InvalidSessionError extends NonRetryableError {
   override readonly name = 'InvalidSessionError';
 }
 
+/** The embedding API refused our key (401/403); the message names the variable to fix. */
+export class EmbeddingAuthError extends NonRetryableError {
+  override readonly name = 'EmbeddingAuthError';
+}
+
+/** The embedding API rejected the request itself (400/404/413/422: unknown model, bad dimensions). */
+export class EmbeddingRequestRejectedError extends NonRetryableError {
+  override readonly name = 'EmbeddingRequestRejectedError';
+}
+
+/** The configured embedding provider cannot run here (model files missing or unreadable); says why. */
+export class EmbeddingProviderUnavailableError extends NonRetryableError {
+  override readonly name = 'EmbeddingProviderUnavailableError';
+}
+
 export const NON_RETRYABLE_ERRORS = [
   CorruptFileError,
   UnsupportedFileTypeError,
@@ -91,6 +106,9 @@ export const NON_RETRYABLE_ERRORS = [
   LlmProviderUnavailableError,
   InvalidSessionError,
   InvalidTranscriptError,
+  EmbeddingAuthError,
+  EmbeddingRequestRejectedError,
+  EmbeddingProviderUnavailableError,
 ] as const;
 
 /** Temporal matches `ApplicationFailure.type`, which the SDK takes from the thrown error's `name`. */
