@@ -9,6 +9,7 @@ import { LIMITS_SECTION, type LimitsConfig, readLimits } from './limits.js';
 import { API_SECTION, type ApiConfig, readApi } from './sections/api.js';
 import { BATCH_SECTION, type BatchConfig, readBatch } from './sections/batch.js';
 import { BRIDGE_SECTION, type BridgeConfig, readBridge } from './sections/bridge.js';
+import { EMBEDDINGS_SECTION, type EmbeddingsConfig, readEmbeddings } from './sections/embeddings.js';
 import { GENERAL_SECTION, type GeneralSettings, readGeneral } from './sections/general.js';
 import { HOUSEKEEPING_SECTION, type HousekeepingConfig, readHousekeeping } from './sections/housekeeping.js';
 import { INSIGHTS_SECTION, type InsightSettings, readInsights } from './sections/insights.js';
@@ -26,6 +27,13 @@ export { GiB, MiB, portOf } from './schema.js';
 export type { ApiConfig } from './sections/api.js';
 export type { BatchConfig } from './sections/batch.js';
 export type { BridgeConfig } from './sections/bridge.js';
+export {
+  EMBEDDING_MODEL_DEFAULT_DIR,
+  type EmbeddingProviderKind,
+  type EmbeddingsConfig,
+  type LocalEmbeddingConfig,
+  type OpenAiEmbeddingConfig,
+} from './sections/embeddings.js';
 export type { TracingConfig } from './sections/general.js';
 export type { HousekeepingConfig } from './sections/housekeeping.js';
 export type { DreamConfig } from './sections/insights.js';
@@ -53,6 +61,8 @@ export interface Config extends GeneralSettings, StorageSettings, WorkerSettings
   /** `p8fs subscriber`: the filer metadata stream → storage events on JetStream. */
   subscriber: SubscriberConfig;
   llm: LlmConfig;
+  /** Embedding provider, model and batching (sections/embeddings.ts, src/providers/embeddings). */
+  embeddings: EmbeddingsConfig;
   /** Outside tools of the audio, image and PDF-OCR providers, and transcription (sections/media.ts). */
   media: MediaConfig;
   /** Housekeeping schedules (src/schedules/definitions.ts, src/workflows/housekeeping.ts): cron (UTC) and ages. */
@@ -75,6 +85,7 @@ export const SECTIONS: readonly Section[] = [
   LIMITS_SECTION,
   MEDIA_SECTION,
   LLM_SECTION,
+  EMBEDDINGS_SECTION,
   INSIGHTS_SECTION,
   BATCH_SECTION,
   HOUSEKEEPING_SECTION,
@@ -99,6 +110,7 @@ export function loadConfig(env: Env = process.env): Config {
     bridge: readBridge(r),
     subscriber: readSubscriber(r, storage.s3.filerUrl),
     llm,
+    embeddings: readEmbeddings(r, llm),
     media: readMedia(r, llm),
     ...readInsights(r),
     housekeeping: readHousekeeping(r),
