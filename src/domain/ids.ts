@@ -61,6 +61,15 @@ export function resourceIdFor(fileId: string, ordinal: number): string {
 }
 
 /**
+ * A vector's id in embeddings.resources_embeddings / moments_embeddings, as the original P8FS computes it
+ * (p8fs/src/p8fs/models/p8.py): uuid5(NAMESPACE_DNS, "{entity_id}:{field_name}:{embedding_provider}"),
+ * so a row's vector of one field by one provider is upserted in place, never duplicated.
+ */
+export function embeddingIdFor(entityId: string, fieldName: string, provider: string): string {
+  return uuidV5(`${entityId}:${fieldName}:${provider}`, NAMESPACE_DNS);
+}
+
+/**
  * The ids our releases before the original's recipe wrote (uuid5 of the whole path in P8FS_NAMESPACE).
  * Kept for `p8fs migrate --rekey`, which finds such rows and gives them the ids above.
  */

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
+  embeddingIdFor,
   eventVersion,
   fileIdFor,
   ingestWorkflowId,
@@ -65,6 +66,17 @@ describe('file and resource ids', () => {
     expect(resourceIdFor(fileId, 0)).toBe('67e7f2ab-60eb-5e9d-aa39-cb611cc171fe');
     expect(fileIdFor('tenant-test', '/buckets/tenant-test/test/Sample.md')).toBe(
       '8a42d353-796e-5ead-895f-4bc57eef88c6',
+    );
+  });
+
+  it("name a vector as the original P8FS does: uuid5(NAMESPACE_DNS, 'entity:field:provider')", () => {
+    const entity = '11111111-1111-1111-1111-111111111111';
+    // Python: uuid.uuid5(uuid.NAMESPACE_DNS, f'{entity}:content:all-MiniLM-L6-v2')
+    expect(embeddingIdFor(entity, 'content', 'all-MiniLM-L6-v2')).toBe(
+      '745d8dc0-5097-5f3a-8f97-d019244e4603',
+    );
+    expect(embeddingIdFor(entity, 'content', 'text-embedding-3-small')).not.toBe(
+      embeddingIdFor(entity, 'content', 'all-MiniLM-L6-v2'),
     );
   });
 
