@@ -2,13 +2,24 @@
 import { z } from 'zod';
 import type { EnvReader } from '../env-reader.js';
 import { projectRoot } from '../project-root.js';
-import { httpUrl, intBetween, nonEmpty, nonNegativeInt, positiveInt } from '../schema.js';
+import { flag, httpUrl, intBetween, nonEmpty, nonNegativeInt, positiveInt } from '../schema.js';
 import { declared, type Section } from '../variable.js';
 import type { LlmConfig } from './llm.js';
 
 export type EmbeddingProviderKind = 'local' | 'openai';
 
 export interface EmbeddingsConfig {
+  /**
+   * P8FS_EMBEDDINGS_ENABLED: whether ingestion embeds a file's chunks and a transcript's moments after
+   * storing them (the embedFile / embedMoments step). Off, files complete with their text only and
+   * `p8fs embed backfill` can add the vectors later.
+   */
+  enabled: boolean;
+  /**
+   * P8FS_WORKER_CONCURRENCY_EMBED: embedding activities one storage worker runs at once per tier, on the
+   * tier's own `-embed` task queue, apart from the tier's extraction slots.
+   */
+  concurrency: number;
   /** P8FS_EMBEDDING_PROVIDER (or the original's P8FS_DEFAULT_EMBEDDING_PROVIDER): `local` or `openai`. */
   provider: EmbeddingProviderKind;
   /** P8FS_EMBEDDING_BATCH_SIZE: texts per model call or HTTP request (the original's 32). */
@@ -59,6 +70,20 @@ const ORIGINAL_OPENAI = [
 const providerChoice = z.enum(['local', 'openai', ...ORIGINAL_LOCAL, ...ORIGINAL_OPENAI]);
 
 const EMBEDDINGS = {
+  enabled: {
+    name: 'P8FS_EMBEDDINGS_ENABLED',
+    schema: flag,
+    fallback: 'true',
+    meaning:
+      "embed each file's chunks and each transcript's moments after they are stored (a step of ingestion on the tier's `-embed` task queue); `false`: text only, `p8fs embed backfill` adds vectors later",
+  },
+  concurrency: {
+    name: 'P8FS_WORKER_CONCURRENCY_EMBED',
+    schema: intBetween(1, 64),
+    fallback: '1',
+    meaning:
+      'embedding activities a storage worker runs at once per tier (their own slots on `<queue>-embed`, so embedding never takes an extraction slot)',
+  },
   provider: {
     name: 'P8FS_EMBEDDING_PROVIDER',
     aliases: ['P8FS_DEFAULT_EMBEDDING_PROVIDER'],
@@ -156,6 +181,8 @@ export function readEmbeddings(
       `the embedding provider ${choice} (P8FS_EMBEDDING_PROVIDER) needs P8FS_EMBEDDING_API_KEY or OPENAI_API_KEY (any non-empty value for a local server)`,
     );
   return {
+    enabled: r.read(EMBEDDINGS.enabled),
+    concurrency: r.read(EMBEDDINGS.concurrency),
     provider,
     batchSize: r.read(EMBEDDINGS.batchSize),
     local: { modelDir: r.read(EMBEDDINGS.modelDir), threads: r.read(EMBEDDINGS.threads) },
