@@ -6,6 +6,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { S3Client } from '@aws-sdk/client-s3';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { FastifyInstance } from 'fastify';
@@ -39,12 +40,32 @@ function packageVersion(): string {
   }
 }
 
+/**
+ * The client that signs download URLs: the read-only identity (P8FS_API_PRESIGN_*) at the address clients
+ * reach (P8FS_API_PUBLIC_S3_ENDPOINT); `s3` itself when neither is set.
+ */
+export function createPresignClient(cfg: Config, s3: S3Client, log?: Logger): S3Client {
+  const { presignAccessKey, presignSecretKey, publicS3Endpoint } = cfg.api;
+  if (!presignAccessKey || !presignSecretKey)
+    log?.warn(
+      'download URLs are signed by the S3 admin identity: set P8FS_API_PRESIGN_ACCESS_KEY and P8FS_API_PRESIGN_SECRET_KEY to a read-only identity (docs/SECURITY.md)',
+    );
+  if (!presignAccessKey && !publicS3Endpoint) return s3;
+  return createS3Client({
+    ...cfg,
+    s3: {
+      ...cfg.s3,
+      endpoint: publicS3Endpoint ?? cfg.s3.endpoint,
+      accessKeyId: presignAccessKey ?? cfg.s3.accessKeyId,
+      secretAccessKey: presignSecretKey ?? cfg.s3.secretAccessKey,
+    },
+  });
+}
+
 async function connect(cfg: Config, log?: Logger): Promise<{ deps: ApiDeps; nc: NatsConnection }> {
   const pool = createPool(cfg, 10, log);
   const s3 = createS3Client(cfg);
-  const presignS3 = cfg.api.publicS3Endpoint
-    ? createS3Client({ ...cfg, s3: { ...cfg.s3, endpoint: cfg.api.publicS3Endpoint } })
-    : s3;
+  const presignS3 = createPresignClient(cfg, s3, log);
   let nc: NatsConnection;
   try {
     nc = await connectNats(cfg, 'p8fs-api');

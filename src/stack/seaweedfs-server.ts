@@ -46,6 +46,16 @@ export function seaweedServer(cfg: Config, stackDir: string): ServerSpec {
             credentials: [{ accessKey: cfg.s3.accessKeyId, secretKey: cfg.s3.secretAccessKey }],
             actions: ['Admin', 'Read', 'List', 'Tagging', 'Write'],
           },
+          // The API's download URLs are signed by a read-only identity when one is configured.
+          ...(cfg.api.presignAccessKey && cfg.api.presignSecretKey
+            ? [
+                {
+                  name: 'p8fs-download',
+                  credentials: [{ accessKey: cfg.api.presignAccessKey, secretKey: cfg.api.presignSecretKey }],
+                  actions: ['Read'],
+                },
+              ]
+            : []),
         ],
       };
       writeFileSync(identitiesFile, JSON.stringify(identities, null, 2), { mode: 0o600 });

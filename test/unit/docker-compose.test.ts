@@ -346,20 +346,36 @@ describe('docker-compose.yml', () => {
     }
   });
 
-  it('uses S3 keys that SeaweedFS accepts (deploy/seaweedfs/s3.json)', () => {
+  it('starts with no default S3 secret: SeaweedFS and the app read the same required variables', () => {
     const identities = JSON.parse(readFileSync(join(root, 'deploy/seaweedfs/s3.json'), 'utf8')) as {
       identities: { credentials: { accessKey: string; secretKey: string }[]; actions: string[] }[];
     };
-    const env = envOf(service('bridge'));
-    const identity = identities.identities.find((id) =>
-      id.credentials.some(
-        (c) => c.accessKey === env.P8FS_S3_ACCESS_KEY && c.secretKey === env.P8FS_S3_SECRET_KEY,
-      ),
-    );
-    expect(env.P8FS_S3_ACCESS_KEY).toBe('p8fs-local-access');
-    expect(identity, 'an identity with the app keys').toBeDefined();
+    const required = (variable: string) => expect.stringMatching(new RegExp(`^\\$\\{${variable}:\\?.+\\}$`));
+    const seaweedEnv = envOf(service('seaweedfs'));
+    for (const name of APP) {
+      const env = envOf(service(name));
+      expect(env.P8FS_S3_SECRET_KEY, name).toEqual(required('P8FS_S3_SECRET_KEY'));
+      expect(env.P8FS_S3_ACCESS_KEY, name).toBe(seaweedEnv.P8FS_S3_ACCESS_KEY);
+    }
+    expect(seaweedEnv.P8FS_S3_SECRET_KEY).toEqual(required('P8FS_S3_SECRET_KEY'));
+    expect(seaweedEnv.P8FS_API_PRESIGN_SECRET_KEY).toEqual(required('P8FS_API_PRESIGN_SECRET_KEY'));
+    const api = envOf(service('api'));
+    expect(api.P8FS_API_PRESIGN_SECRET_KEY).toEqual(required('P8FS_API_PRESIGN_SECRET_KEY'));
+    expect(api.P8FS_API_PRESIGN_ACCESS_KEY).toBe(seaweedEnv.P8FS_API_PRESIGN_ACCESS_KEY);
+    // No secret is written in the identities file: SeaweedFS substitutes ${VAR} from its environment.
+    const ref = (variable: string) => `\${${variable}}`;
+    const [admin, download] = identities.identities;
+    expect(admin?.credentials).toEqual([
+      { accessKey: ref('P8FS_S3_ACCESS_KEY'), secretKey: ref('P8FS_S3_SECRET_KEY') },
+    ]);
     // CreateBucket through the S3 API needs Admin.
-    expect(identity?.actions).toEqual(expect.arrayContaining(['Admin', 'Read', 'List', 'Write']));
+    expect(admin?.actions).toEqual(expect.arrayContaining(['Admin', 'Read', 'List', 'Write']));
+    expect(download?.credentials).toEqual([
+      { accessKey: ref('P8FS_API_PRESIGN_ACCESS_KEY'), secretKey: ref('P8FS_API_PRESIGN_SECRET_KEY') },
+    ]);
+    // The identity that signs download URLs can read and nothing else.
+    expect(download?.actions).toEqual(['Read']);
+    expect(source).not.toMatch(/p8fs-local-secret|change-me/);
   });
 
   it('starts app services only after their dependencies are healthy or done', () => {
@@ -390,10 +406,12 @@ describe('docker-compose.yml', () => {
       console.info('docker-compose is not on PATH: skipping the `docker-compose config -q` check');
       return;
     }
+    const secrets = { P8FS_S3_SECRET_KEY: 'x'.repeat(24), P8FS_API_PRESIGN_SECRET_KEY: 'y'.repeat(24) };
     const result = spawnSync(binary, ['-f', composePath, 'config', '-q'], {
       cwd: root,
       encoding: 'utf8',
       timeout: 60_000,
+      env: { ...process.env, ...secrets },
     });
     expect(result.error).toBeUndefined();
     expect(result.status, `docker-compose config said:\n${result.stderr}`).toBe(0);

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import type { EnvReader } from '../env-reader.js';
 import { byteSize, httpUrl, intBetween, ipAddress, port } from '../schema.js';
 import { declared, type Section } from '../variable.js';
+import { isPlaceholderSecret } from './storage.js';
 
 export interface ApiConfig {
   /** P8FS_API_PORT: where `p8fs api` listens (default 8080). */
@@ -40,6 +41,18 @@ export interface ApiConfig {
   idleTimeoutSeconds: number;
   /** P8FS_API_KEEPALIVE_TIMEOUT_SECONDS: an idle kept-alive connection is closed after it (default 72). */
   keepAliveTimeoutSeconds: number;
+  /**
+   * P8FS_API_PRESIGN_ACCESS_KEY / _SECRET_KEY: a read-only S3 identity (SeaweedFS action `Read` only) that
+   * signs download URLs, so a leaked URL can never be turned into a write. Unset: the S3 keys (a warning).
+   */
+  presignAccessKey?: string;
+  presignSecretKey?: string;
+  /** P8FS_API_RATE_LIMIT: requests one API key may make per P8FS_API_RATE_WINDOW_SECONDS (default 600). */
+  rateLimit: number;
+  /** P8FS_API_RATE_WINDOW_SECONDS: the window of the per-key rate limit (default 60). */
+  rateWindowSeconds: number;
+  /** P8FS_API_LLM_JOBS_PER_HOUR: LLM jobs (dreams, transcripts) one tenant may start per hour (default 60). */
+  llmJobsPerHour: number;
 }
 
 const WEEK_SECONDS = 604800;
@@ -129,6 +142,39 @@ const API = {
     fallback: '72',
     meaning: 'an idle kept-alive connection is closed after this long',
   },
+  presignAccessKey: {
+    name: 'P8FS_API_PRESIGN_ACCESS_KEY',
+    schema: z.string().regex(/^\S+$/, 'a key without spaces'),
+    shown: '`P8FS_S3_ACCESS_KEY`',
+    meaning:
+      "access key of a read-only S3 identity (SeaweedFS actions `Read` only) that signs the API's download URLs; set it with P8FS_API_PRESIGN_SECRET_KEY (docs/SECURITY.md)",
+  },
+  presignSecretKey: {
+    name: 'P8FS_API_PRESIGN_SECRET_KEY',
+    schema: z.string().regex(/^\S+$/, 'a key without spaces'),
+    shown: '`P8FS_S3_SECRET_KEY`',
+    meaning:
+      'secret of that read-only identity; unset, download URLs are signed by the S3 admin identity (a warning at start)',
+  },
+  rateLimit: {
+    name: 'P8FS_API_RATE_LIMIT',
+    schema: intBetween(1, 1_000_000),
+    fallback: '600',
+    meaning: 'requests one API key may make per window (per API replica); one more is a 429 with Retry-After',
+  },
+  rateWindowSeconds: {
+    name: 'P8FS_API_RATE_WINDOW_SECONDS',
+    schema: intBetween(1, 86400),
+    fallback: '60',
+    meaning: 'the window of P8FS_API_RATE_LIMIT',
+  },
+  llmJobsPerHour: {
+    name: 'P8FS_API_LLM_JOBS_PER_HOUR',
+    schema: intBetween(1, 1_000_000),
+    fallback: '60',
+    meaning:
+      'LLM jobs (dream analyses, transcript uploads) one tenant may start per rolling hour, counted in PostgreSQL across replicas; one more is a 429',
+  },
 } as const;
 
 export const API_SECTION: Section = {
@@ -138,5 +184,14 @@ export const API_SECTION: Section = {
 };
 
 export function readApi(r: EnvReader): ApiConfig {
-  return r.readAll(API);
+  const api = r.readAll(API);
+  if ((api.presignAccessKey === undefined) !== (api.presignSecretKey === undefined))
+    r.problems.push(
+      `${API.presignAccessKey.name} and ${API.presignSecretKey.name} go together: set both (the read-only identity that signs download URLs) or neither`,
+    );
+  if (api.presignSecretKey !== undefined && isPlaceholderSecret(api.presignSecretKey))
+    r.problems.push(
+      `${API.presignSecretKey.name} is a published placeholder, not a secret: set the download identity's own secret (docs/SECURITY.md)`,
+    );
+  return api;
 }

@@ -170,7 +170,7 @@ export function readStorage(r: EnvReader): StorageSettings {
     secretAccessKey: r.read(STORAGE.secretAccessKey),
     derivedBucket: r.read(STORAGE.derivedBucket),
   };
-  requireRemoteS3Keys(r, endpoint);
+  requireRemoteS3Keys(r, endpoint, s3.secretAccessKey);
   return { s3, pg };
 }
 
@@ -184,13 +184,28 @@ export function isLoopbackHost(hostname: string): boolean {
  * The local stack's S3 keys are defaults for a loopback endpoint only: a remote endpoint with an unset
  * key would otherwise be tried with `p8fs-local-secret` and fail far from the cause.
  */
-function requireRemoteS3Keys(r: EnvReader, endpoint: string | undefined): void {
+function requireRemoteS3Keys(r: EnvReader, endpoint: string | undefined, secret: string): void {
   if (endpoint === undefined || isLoopbackHost(new URL(endpoint).hostname)) return;
   const missing = [STORAGE.accessKeyId, STORAGE.secretAccessKey]
     .filter((v) => ![v.name, ...v.aliases].some((n) => r.isSet(n)))
     .map((v) => v.name);
-  if (missing.length === 0) return;
-  r.problems.push(
-    `${missing.join(' and ')} must be set for the remote S3 endpoint ${STORAGE.endpoint.name}=${JSON.stringify(redactUrl(endpoint))} (the local stack's default keys are used only for a loopback endpoint: 127.0.0.0/8, localhost, ::1)`,
-  );
+  const where = `the remote S3 endpoint ${STORAGE.endpoint.name}=${JSON.stringify(redactUrl(endpoint))}`;
+  if (missing.length > 0) {
+    r.problems.push(
+      `${missing.join(' and ')} must be set for ${where} (the local stack's default keys are used only for a loopback endpoint: 127.0.0.0/8, localhost, ::1)`,
+    );
+    return;
+  }
+  // Set explicitly to a value anyone can read in this repository is no better than unset (issue 25).
+  if (isPlaceholderSecret(secret))
+    r.problems.push(
+      `${STORAGE.secretAccessKey.name} is a published placeholder, not a secret, and is refused for ${where}: set the deployment's own secret (e.g. openssl rand -hex 24), the same in SeaweedFS's identities (docs/SECURITY.md)`,
+    );
+}
+
+/** Secrets written in this repository (local stack, deploy/ placeholders): never valid off this host. */
+export const PLACEHOLDER_SECRETS: readonly string[] = ['p8fs-local-secret', 'change-me'];
+
+export function isPlaceholderSecret(value: string): boolean {
+  return PLACEHOLDER_SECRETS.includes(value);
 }
