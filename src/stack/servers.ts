@@ -5,7 +5,7 @@
  */
 import type { Config } from '../config/config.js';
 import { natsServer } from './nats-server.js';
-import { postgresServer } from './postgres-server.js';
+import { type PostgresServerOptions, postgresServer } from './postgres-server.js';
 import { seaweedServer } from './seaweedfs-server.js';
 import type { ServerSpec } from './server-spec.js';
 import { temporalServer } from './temporal-server.js';
@@ -13,9 +13,13 @@ import { temporalServer } from './temporal-server.js';
 export type { Probe, ServerName, ServerSpec } from './server-spec.js';
 export { temporalDevServerArgs } from './temporal-server.js';
 
-export function stackServers(cfg: Config, stackDir: string): ServerSpec[] {
+export function stackServers(
+  cfg: Config,
+  stackDir: string,
+  options: PostgresServerOptions = {},
+): ServerSpec[] {
   return [
-    postgresServer(cfg, stackDir),
+    postgresServer(cfg, stackDir, options),
     natsServer(cfg, stackDir),
     seaweedServer(cfg, stackDir),
     temporalServer(cfg, stackDir),

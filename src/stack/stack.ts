@@ -8,6 +8,7 @@ import type { Config } from '../config/config.js';
 import { redactSecrets } from '../config/redact.js';
 import { errorText } from '../domain/errors.js';
 import { resolveStackDir, serverBinDir } from './paths.js';
+import type { PostgresServerOptions } from './postgres-server.js';
 import { waitFor } from './processes.js';
 import { type Probe, type ServerName, type ServerSpec, stackServers } from './servers.js';
 
@@ -70,8 +71,13 @@ async function bringUp(server: ServerSpec, say: Say): Promise<ServerState> {
   return { ...base, state: 'started', detail: ready.detail };
 }
 
-export async function stackUp(cfg: Config, say: Say = console.log): Promise<ServerState[]> {
-  const servers = stackServers(cfg, resolveStackDir(cfg.stack.dir));
+/** `options.disposableData`: the test stack, whose PostgreSQL data may be made anew (another major version). */
+export async function stackUp(
+  cfg: Config,
+  say: Say = console.log,
+  options: PostgresServerOptions = {},
+): Promise<ServerState[]> {
+  const servers = stackServers(cfg, resolveStackDir(cfg.stack.dir), options);
   const states = await Promise.all(servers.map((server) => bringUp(server, say)));
   if (states.some((s) => s.state === 'failed')) throw new StackError(states);
   return states;

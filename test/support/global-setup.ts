@@ -28,7 +28,8 @@ export default async function setup(): Promise<(() => Promise<void>) | undefined
   }
   const started = Date.now();
   const [states] = await Promise.all([
-    stackUp(testStackConfig(), (line) => console.log(`[test-stack] ${line}`)),
+    // The test stack's data is disposable: a cluster an older PostgreSQL made is replaced, not refused.
+    stackUp(testStackConfig(), (line) => console.log(`[test-stack] ${line}`), { disposableData: true }),
     bundled,
   ]);
   const summary = states.map((s) => `${s.name} ${s.state}`).join(', ');

@@ -4,10 +4,9 @@
  * (as root the server runs as the `postgres` user, which cannot enter /tmp folders made by mkdtemp or a
  * clone under /root); trust authentication on 127.0.0.1 and a free port. stop()/start() keep the data.
  */
-import { execFileSync } from 'node:child_process';
-import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { postgresBinDir } from '../../src/stack/postgres-server.js';
+import { giveToPostgres, runPg } from '../../src/stack/postgres-binaries.js';
 import { logFileTail } from './cli.js';
 import { freePort } from './ports.js';
 
@@ -29,30 +28,6 @@ export interface PrivatePostgres {
   /** Stops the server and removes its folder. Safe to call more than once. */
   dispose(): Promise<void>;
   logTail(lines?: number): string;
-}
-
-const asRoot = process.getuid?.() === 0;
-
-/** initdb refuses to run as root: as root, the binaries run as the `postgres` user. */
-function runPg(binary: string, args: string[]): string {
-  const full = join(postgresBinDir(), binary);
-  const [command, commandArgs] = asRoot ? ['runuser', ['-u', 'postgres', '--', full, ...args]] : [full, args];
-  try {
-    return execFileSync(command, commandArgs, { stdio: 'pipe' }).toString();
-  } catch (error) {
-    const e = error as { stderr?: Buffer; stdout?: Buffer; message: string };
-    throw new Error(
-      `${binary} ${args.join(' ')} failed: ${e.stderr?.toString() || e.stdout?.toString() || e.message}`,
-    );
-  }
-}
-
-function giveToPostgres(path: string): void {
-  mkdirSync(path, { recursive: true });
-  if (!asRoot) return;
-  const uid = Number(execFileSync('id', ['-u', 'postgres']).toString().trim());
-  const gid = Number(execFileSync('id', ['-g', 'postgres']).toString().trim());
-  chownSync(path, uid, gid);
 }
 
 const liveDataDirs = new Set<string>();
