@@ -51,6 +51,9 @@ export async function applyOriginalP8fsSchema(
   options: { rows?: boolean } = {},
 ): Promise<void> {
   await client.query(fixture('schema.sql'));
+  // A server without uuid-ossp (the local stack's PostgreSQL) gets the same two functions in plain SQL.
+  const ossp = await client.query("SELECT to_regproc('uuid_generate_v5') IS NOT NULL AS present");
+  if (!ossp.rows[0]?.present) await client.query(fixture('uuid-ossp-shim.sql'));
   if (options.rows !== false) await client.query(fixture('rows.sql'));
 }
 
