@@ -32,6 +32,7 @@ export {
   type EmbeddingProviderKind,
   type EmbeddingsConfig,
   type LocalEmbeddingConfig,
+  OPENAI_EMBEDDING_DIMENSIONS,
   type OpenAiEmbeddingConfig,
 } from './sections/embeddings.js';
 export type { TracingConfig } from './sections/general.js';

@@ -67,6 +67,13 @@ const ORIGINAL_OPENAI = [
   'text-embedding-3-large',
   'text-embedding-ada-002',
 ] as const;
+/** The sizes OpenAI's embedding models give without `dimensions`; other models need P8FS_EMBEDDING_DIMENSIONS. */
+export const OPENAI_EMBEDDING_DIMENSIONS: Readonly<Record<string, number>> = {
+  'text-embedding-3-small': 1536,
+  'text-embedding-3-large': 3072,
+  'text-embedding-ada-002': 1536,
+};
+
 const providerChoice = z.enum(['local', 'openai', ...ORIGINAL_LOCAL, ...ORIGINAL_OPENAI]);
 
 const EMBEDDINGS = {
@@ -180,6 +187,13 @@ export function readEmbeddings(
     r.problems.push(
       `the embedding provider ${choice} (P8FS_EMBEDDING_PROVIDER) needs P8FS_EMBEDDING_API_KEY or OPENAI_API_KEY (any non-empty value for a local server)`,
     );
+  // An explicit P8FS_EMBEDDING_OPENAI_MODEL wins over the model the original's variable names.
+  const model = r.read(EMBEDDINGS.openaiModel, r.isSet(EMBEDDINGS.openaiModel.name) ? undefined : namedModel);
+  const dimensions = r.read(EMBEDDINGS.dimensions);
+  if (provider === 'openai' && dimensions === undefined && OPENAI_EMBEDDING_DIMENSIONS[model] === undefined)
+    r.problems.push(
+      `P8FS_EMBEDDING_DIMENSIONS is needed for the embedding model ${model} (its vector size is not known here)`,
+    );
   return {
     enabled: r.read(EMBEDDINGS.enabled),
     concurrency: r.read(EMBEDDINGS.concurrency),
@@ -187,9 +201,8 @@ export function readEmbeddings(
     batchSize: r.read(EMBEDDINGS.batchSize),
     local: { modelDir: r.read(EMBEDDINGS.modelDir), threads: r.read(EMBEDDINGS.threads) },
     openai: {
-      // An explicit P8FS_EMBEDDING_OPENAI_MODEL wins over the model the original's variable names.
-      model: r.read(EMBEDDINGS.openaiModel, r.isSet(EMBEDDINGS.openaiModel.name) ? undefined : namedModel),
-      dimensions: r.read(EMBEDDINGS.dimensions),
+      model,
+      dimensions,
       baseUrl: r.read(EMBEDDINGS.baseUrl) ?? llm.openaiBaseUrl,
       apiKey,
       apiKeyVariable: ownKey ? EMBEDDINGS.apiKey.name : 'OPENAI_API_KEY',
