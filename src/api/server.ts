@@ -14,6 +14,7 @@ import { installProblemHandlers, problemSchema } from './problems.js';
 import { registerBatchRoutes } from './routes/batches.js';
 import { registerDreamRoutes } from './routes/dreams.js';
 import { registerFileRoutes, registerFileUploadRoute } from './routes/files.js';
+import { registerMomentRoutes } from './routes/moments.js';
 import { registerSearchRoute } from './routes/search.js';
 import { registerStatsRoute } from './routes/stats.js';
 import { registerUploadPartRoute, registerUploadRoutes } from './routes/uploads.js';
@@ -67,6 +68,7 @@ export async function buildApiServer(deps: ApiDeps, options: ApiServerOptions): 
         { name: 'batches', description: 'Batches of files (ingestBatch)' },
         { name: 'search', description: "Full-text search over the tenant's chunks" },
         { name: 'dreams', description: 'Dream analysis' },
+        { name: 'moments', description: 'Moments built from transcripts, sessions and documents' },
         { name: 'stats', description: 'Backlogs and running work' },
         { name: 'health', description: 'Probes' },
       ],
@@ -145,6 +147,7 @@ export async function buildApiServer(deps: ApiDeps, options: ApiServerOptions): 
   registerUploadRoutes(app, deps);
   registerStatsRoute(app, deps);
   registerDreamRoutes(app, deps);
+  registerMomentRoutes(app, deps);
   registerBatchRoutes(app, deps);
   registerSearchRoute(app, deps);
   // Routes whose body is a file: no content-type parser may read it, whatever the Content-Type says.

@@ -16,6 +16,7 @@ import { registerEvalCommand } from './commands/eval.js';
 import { registerEventCommands } from './commands/event.js';
 import { registerIngestCommand } from './commands/ingest.js';
 import { registerMigrateCommand } from './commands/migrate.js';
+import { registerMomentsCommands } from './commands/moments.js';
 import { registerRetryFailedCommand } from './commands/retry-failed.js';
 import { registerScheduleCommands } from './commands/schedule.js';
 import { registerSearchCommand } from './commands/search.js';
@@ -48,6 +49,7 @@ export function buildProgram(): Command {
   registerDreamingCommand(program);
   registerBatchCommands(program);
   registerSessionsCommands(program);
+  registerMomentsCommands(program);
   registerScheduleCommands(program);
   registerRetryFailedCommand(program);
   registerSearchCommand(program);
