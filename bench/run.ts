@@ -10,6 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { runBridgeBench } from './bridge.bench.js';
 import { runChunkerBench } from './chunker.bench.js';
+import { runDreamHeuristicBench } from './dream-heuristic.bench.js';
 import { runEndToEndBench } from './e2e.bench.js';
 import { type BenchSection, errorMessage, fixed, progress } from './lib.js';
 import { runPdfBench } from './pdf.bench.js';
@@ -157,6 +158,7 @@ async function main(): Promise<void> {
     await guarded('Bridge: events to workflow starts', runBridgeBench),
     await guarded('Small files: one activity against the four steps', runSmallFilePathBench),
     await guarded('End to end: small files from publish to committed rows', runEndToEndBench),
+    await guarded('Offline dream heuristic: precision and recall', runDreamHeuristicBench),
   ];
   const seconds = (performance.now() - t0) / 1000;
   const previous = existsSync(OUTPUT) ? readFileSync(OUTPUT, 'utf8') : '';

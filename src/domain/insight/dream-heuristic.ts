@@ -1,9 +1,15 @@
 /**
  * The rule-based dream analysis (no model): sentences that say "goal", "want to", "plan to" become
- * goals; "worried", "afraid", "concerned" fears; "need to", "TODO", "follow up" tasks; a date or time
- * next to a meeting word an appointment; capitalised names in one sentence a relationship. Categories,
- * timelines and urgencies come from keyword lists, in the original DreamModel's words. Every output says
- * it is heuristic (generated_by and the summary). Deterministic: same sources, same answer.
+ * goals; "worried", "afraid", "concerned" (or a "Risk:" line) fears; "need to", "TODO", "follow up"
+ * tasks; a date or time next to a meeting word an appointment; capitalised names in one sentence a
+ * relationship. Categories, timelines and urgencies come from keyword lists, in the original DreamModel's
+ * words. Every output says it is heuristic (generated_by and the summary). Deterministic: same sources,
+ * same answer.
+ *
+ * Precise rather than plentiful (scored against labelled samples: test/fixtures/dreaming/labels.json,
+ * `make bench`): who speaks ("user:", "Sarah Chen:") is not part of what is said, a question or a line
+ * that only introduces a list states nothing, a conditional or someone else's requirement is no task of
+ * the writer's, and a few items per source and per field are kept, duplicates once.
  */
 
 import type { DreamSource } from './dream-input.js';
@@ -18,17 +24,26 @@ import type {
 
 type Level = PersonalGoal['priority'];
 
-const MAX_ITEMS = 20;
+/** Items per field in one analysis, and per field from one source (so one long chat cannot fill a field). */
+const MAX_ITEMS = 10;
+const MAX_PER_SOURCE = 4;
 
 const RULES = {
-  goal: /\b(goals?|objectives?|aim to|want to|plan to|planning to|intend to|hope to|target(?:ing|ed)? )\b/i,
+  goal: /\b(goals?|objectives?|aim to|want to|plan to|planning to|intend to|hope to|targeted for)\b/i,
   dream: /\b(dream(?:s|ing)?|someday|one day|would love to|aspir(?:e|ation)s?|long[- ]term vision)\b/i,
   fear: /\b(worr(?:ied|y|ies|ying)|afraid|fears?|concern(?:ed|s)?|anxious|nervous|scared|stress(?:ed|ful)?)\b/i,
-  task: /\b(need to|needs to|have to|has to|must|todo|to-do|to do:|action items?|follow[- ]up|remember to|should (?:probably )?(?:get|check|ping|review|finish|send|schedule))\b|TODO/i,
+  task: /\b(need to|needs to|should (?:check|follow|ping)|let's plan a|will loop in|i'll loop in|have to|has to|must|todo|to-do|to do:|action items?|follow[- ]up|remember to|should (?:probably )?(?:get|check|ping|review|finish|send|schedule))\b|TODO/i,
   meeting:
     /\b(meeting|call|standup|stand-up|appointment|review|demo|sync|lunch|dinner|interview|deadline|due|launch|presentation|workshop|session)\b/i,
   urgent:
     /\b(urgent|asap|critical|today|immediately|tomorrow|end of (?:the )?(?:day|week)|deadline|blocker)\b/i,
+  /** A label that says what the rest of the line is ("Risk: data consistency"). */
+  labelledFear: /^(?:risks?|concerns?|worr(?:y|ies)|fears?)\s*:\s*/i,
+  /** Words of a rule that name something else: a design principle, a means rather than an aim. */
+  notFear: /\bseparation of concerns\b/i,
+  notGoal: /\bplann?(?:ing)? to (?:use|implement|adopt|build on)\b/i,
+  /** A condition, a hypothetical or a capability someone requires: no task of the writer's. */
+  notTask: /^(?:if|when|unless)\b|\b(?:'d|would) need to\b|\bneed to be able to\b/i,
   severe: /\b(very|really|seriously|major|big|critical|serious|significant)\b/i,
 };
 
@@ -77,11 +92,18 @@ const STOPWORDS = new Set(
   ),
 );
 
-/** Plain sentences of a text: markdown markers and timestamps removed, split at sentence ends and lines. */
+/**
+ * Who is speaking or what a line is labelled as, in front of what is said: a chat role (`user:`), a
+ * speaker (`Sarah Chen:`, `Self:`) or a short label (`Next Steps:`). Up to three capitalised words.
+ */
+const SPEAKER = /^(?:user|assistant|system|tool|[A-Z][\w'.&-]*(?: [A-Z&][\w'.&-]*){0,2})\s*:\s+/;
+
+/** Plain sentences of a text: markdown markers, timestamps and speakers removed, split at sentence ends and lines. */
 export function sentencesOf(text: string): string[] {
   return text
     .replace(/\*\*\[[^\]]*\]\*\*/g, ' ')
     .replace(/\[\d{1,2}:\d{2}(?::\d{2})?\]/g, ' ')
+    .replace(/\[END[^\]]*\]/g, ' ')
     .replace(/[*_`#>|]+/g, ' ')
     .split(/\n+|(?<=[.!?])\s+/)
     .map((s) =>
@@ -93,12 +115,22 @@ export function sentencesOf(text: string): string[] {
     .filter((s) => s.length >= 12 && /[a-z]/i.test(s));
 }
 
+/** A sentence without its speaker; a "Risk:"-style label is kept (it says what the sentence is). */
+function withoutSpeaker(sentence: string): string {
+  return RULES.labelledFear.test(sentence) ? sentence : sentence.replace(SPEAKER, '');
+}
+
+/** A question, or a line that only introduces what follows ("the main concerns are:"), states nothing. */
+function statesNothing(sentence: string): boolean {
+  return /[?:]\s*$/.test(sentence);
+}
+
 function clip(text: string, max: number): string {
   return text.length <= max ? text : `${text.slice(0, max - 1).trimEnd()}…`;
 }
 
 function titleOf(sentence: string): string {
-  return clip(sentence.replace(/[.!?]+$/, ''), 90);
+  return clip(sentence.replace(RULES.labelledFear, '').replace(/[.!?]+$/, ''), 120);
 }
 
 interface Found {
@@ -106,13 +138,22 @@ interface Found {
   source: string;
 }
 
-function uniqueBy<T>(items: T[], titleOf: (item: T) => string): T[] {
+/** Letters and digits only: "Follow-up with Acme" and "follow up with Acme." are one item. */
+function sameness(text: string): string {
+  return text.toLowerCase().replace(/[^a-z0-9]+/g, '');
+}
+
+/** Each item once (by its title's letters and digits), at most MAX_PER_SOURCE per source, MAX_ITEMS in all. */
+function uniqueBy<T extends { source: string }>(items: T[], titleOf: (item: T) => string): T[] {
   const seen = new Set<string>();
+  const perSource = new Map<string, number>();
   return items
     .filter((item) => {
-      const key = titleOf(item).toLowerCase();
-      if (seen.has(key)) return false;
+      const key = sameness(titleOf(item));
+      const fromSource = perSource.get(item.source) ?? 0;
+      if (seen.has(key) || fromSource >= MAX_PER_SOURCE) return false;
       seen.add(key);
+      perSource.set(item.source, fromSource + 1);
       return true;
     })
     .slice(0, MAX_ITEMS);
@@ -133,12 +174,19 @@ export function heuristicDream(input: {
   const words = new Map<string, number>();
   const pairs = new Map<string, { a: string; b: string; evidence: string }>();
   for (const source of input.sources) {
-    for (const sentence of sentencesOf(source.text)) {
+    for (const said of sentencesOf(source.text)) {
+      const sentence = withoutSpeaker(said);
       const hit = { sentence, source: source.name };
-      if (RULES.goal.test(sentence)) found.goal.push(hit);
-      if (RULES.dream.test(sentence)) found.dream.push(hit);
-      if (RULES.fear.test(sentence)) found.fear.push(hit);
-      if (RULES.task.test(sentence)) found.task.push(hit);
+      const statement = !statesNothing(sentence);
+      if (statement && RULES.goal.test(sentence) && !RULES.notGoal.test(sentence)) found.goal.push(hit);
+      if (statement && RULES.dream.test(sentence)) found.dream.push(hit);
+      if (
+        statement &&
+        (RULES.labelledFear.test(sentence) || RULES.fear.test(sentence)) &&
+        !RULES.notFear.test(sentence)
+      )
+        found.fear.push(hit);
+      if (statement && RULES.task.test(sentence) && !RULES.notTask.test(sentence)) found.task.push(hit);
       if ((DATE.test(sentence) || TIME.test(sentence)) && RULES.meeting.test(sentence))
         found.appointment.push(hit);
       for (const word of sentence.toLowerCase().match(/[a-z][a-z-]{3,}/g) ?? []) {
