@@ -155,6 +155,30 @@ export function normalise(v: Float32Array): Float32Array {
   return v;
 }
 
+/**
+ * Indexes of `ids` in batches of at most `size`, in length order: a batch is padded to its longest text,
+ * and attention costs grow with that length, so texts of very different lengths go in different batches
+ * (a new batch starts when a text is over 1.5 times the batch's shortest plus 8 tokens). Callers get their
+ * order back by index.
+ */
+export function lengthBatches(ids: readonly number[][], size: number): number[][] {
+  const order = ids.map((_, i) => i).sort((a, b) => (ids[a]?.length ?? 0) - (ids[b]?.length ?? 0));
+  const batches: number[][] = [];
+  let current: number[] = [];
+  let shortest = 0;
+  for (const i of order) {
+    const length = ids[i]?.length ?? 0;
+    if (current.length === size || (current.length > 0 && length > shortest * 1.5 + 8)) {
+      batches.push(current);
+      current = [];
+    }
+    if (current.length === 0) shortest = length;
+    current.push(i);
+  }
+  if (current.length > 0) batches.push(current);
+  return batches;
+}
+
 /** Loaded models by folder and thread count: one per process however many providers are made. */
 const models = new Map<string, Promise<LoadedModel>>();
 
@@ -181,17 +205,14 @@ export function localEmbeddingProvider(options: LocalEmbeddingOptions): Embeddin
       if (texts.length === 0) return [];
       const model = await sharedModel(options.modelDir, options.threads);
       const ids = texts.map((t) => tokenIds(model, t));
-      // Batches of similar lengths pad less: run in length order, answer in the callers' order.
-      const order = ids.map((_, i) => i).sort((a, b) => (ids[a]?.length ?? 0) - (ids[b]?.length ?? 0));
       const vectors: Float32Array[] = new Array(texts.length);
-      for (let start = 0; start < order.length; start += options.batchSize) {
+      for (const batch of lengthBatches(ids, options.batchSize)) {
         signal?.throwIfAborted();
-        const slice = order.slice(start, start + options.batchSize);
         const out = await runBatch(
           model,
-          slice.map((i) => ids[i] ?? []),
+          batch.map((i) => ids[i] ?? []),
         );
-        slice.forEach((i, k) => {
+        batch.forEach((i, k) => {
           vectors[i] = out[k] as Float32Array;
         });
       }
