@@ -5,7 +5,7 @@ SHELL := /bin/bash
 export AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED := true
 P8FS := node bin/p8fs.js
 
-.PHONY: setup deploy-tools build demo test chaos bench bench-huge histories docs lint typecheck stack-up stack-down stack-status clean
+.PHONY: setup deploy-tools build demo test chaos soak bench bench-huge histories docs lint typecheck stack-up stack-down stack-status clean
 
 node_modules/.p8fs-installed: package.json package-lock.json
 	@echo "[setup] installing npm packages (npm install, pinned by package-lock.json)"
@@ -52,6 +52,11 @@ chaos: setup ## slow soaks kept out of make test: huge files streamed in bounded
 	@echo "[chaos] running the slow soaks (test/chaos/: huge files, kills, outages) against the test stack"
 	@echo "[chaos] and the trace test (test/chaos/traces-otlp) against a private Jaeger"
 	@P8FS_TEST_SUITE=chaos P8FS_TEST_STOP_STACK=1 npx vitest run
+	@echo "[chaos] last: the soak with every fault at once (make soak; SOAK_UPLOADS=200 for a short one)"
+	@$(MAKE) --no-print-directory soak
+
+soak: setup build ## every fault at once: SOAK_UPLOADS (5000) mixed uploads through S3 while processes are SIGKILLed and servers restarted or stopped, on its own stack; accounts for every upload (SOAK_SEED=n repeats; `npx tsx test/chaos/soak/run.ts --help`)
+	@npx tsx test/chaos/soak/run.ts
 
 bench: setup build ## benchmarks: ratios against baselines and ceilings, then the huge files, written to docs/PERFORMANCE.md (P8FS_BENCH_HUGE=0 skips the huge files)
 	@npx tsx bench/run.ts
