@@ -17,6 +17,8 @@ export const WorkflowTypes = {
   trimDeadLetters: 'trimDeadLetters',
   // Many files → ingestFile children in a sliding window (src/workflows/ingest-batch.ts).
   ingestBatch: 'ingestBatch',
+  // A tenant's rows lacking vectors → embed pages in a sliding window (src/workflows/embed-backfill.ts).
+  embedBackfill: 'embedBackfill',
 } as const;
 export type WorkflowType = (typeof WorkflowTypes)[keyof typeof WorkflowTypes];
 
@@ -28,6 +30,17 @@ interface TaskQueueNaming {
 export function taskQueueFor(cfg: TaskQueueNaming, tier: Tier): string {
   return `${cfg.temporal.taskQueuePrefix}-storage-${tier}`;
 }
+
+/**
+ * `p8fs-storage-small-embed` etc.: the tier's embedding activities (src/activities/embed), polled by a
+ * Worker of their own in each storage worker process so embedding has its own slots. Workflows name it
+ * as their own task queue + EMBED_QUEUE_SUFFIX (they cannot read the config).
+ */
+export function embedTaskQueueFor(cfg: TaskQueueNaming, tier: Tier): string {
+  return `${taskQueueFor(cfg, tier)}${EMBED_QUEUE_SUFFIX}`;
+}
+
+export const EMBED_QUEUE_SUFFIX = '-embed';
 
 /** `p8fs-llm` with the default prefix: dream analysis and moment building. */
 export function llmTaskQueue(cfg: TaskQueueNaming): string {
