@@ -8,6 +8,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type pg from 'pg';
 import { type ApiPrincipal, authenticateApiKey } from './keys.js';
 import { ApiProblem, problem, sendProblem } from './problems.js';
+import type { RefusedKeys } from './refused-keys.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -25,8 +26,8 @@ function presentedKey(request: FastifyRequest): string | undefined {
   return typeof apiKey === 'string' ? apiKey.trim() : undefined;
 }
 
-/** An onRequest hook: sets request.principal, or answers 401. */
-export function requireApiKey(pool: pg.Pool) {
+/** An onRequest hook: sets request.principal, or answers 401. `refused` makes repeated fakes cheap. */
+export function requireApiKey(pool: pg.Pool, refused?: RefusedKeys) {
   return async (request: FastifyRequest, reply: FastifyReply): Promise<void> => {
     const key = presentedKey(request);
     const instance = request.url.split('?')[0];
@@ -38,8 +39,25 @@ export function requireApiKey(pool: pg.Pool) {
       );
       return;
     }
-    const principal = await authenticateApiKey(pool, key);
+    const address = request.ip;
+    const wait = refused?.blockedFor(address) ?? 0;
+    if (wait > 0) {
+      // Many unknown keys from one address: a guesser. Answered without a database query.
+      await sendProblem(
+        reply.header('retry-after', String(wait)),
+        problem(
+          429,
+          `${refused?.failuresPerMinute} unknown API keys from this address in a minute (P8FS_API_AUTH_FAILURES_PER_MINUTE); retry after ${wait} s`,
+          instance,
+          { retryAfterSeconds: wait },
+          'rate-limited',
+        ),
+      );
+      return;
+    }
+    const principal = await authenticateApiKey(pool, key, refused);
     if (!principal) {
+      refused?.failed(address);
       await refuse('the API key is unknown or revoked');
       return;
     }

@@ -7,6 +7,7 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import type pg from 'pg';
 import { isReservedBucket } from '../domain/storage-event.js';
+import type { RefusedKeys } from './refused-keys.js';
 
 export interface ApiKeyRow {
   id: string;
@@ -26,6 +27,8 @@ export interface CreatedApiKey extends ApiKeyRow {
 /** The tenant a request acts for, once its key was checked. */
 export interface ApiPrincipal {
   keyId: string;
+  /** sha256 of the key: what the rate limit counts by. */
+  keyHash: string;
   tenantId: string;
 }
 
@@ -120,15 +123,27 @@ export async function revokeApiKey(pool: pg.Pool, idOrPrefix: string): Promise<A
   return revoked.rows.map(toRow);
 }
 
-/** The principal of a valid, unrevoked key; undefined for anything else. */
-export async function authenticateApiKey(pool: pg.Pool, key: string): Promise<ApiPrincipal | undefined> {
+/**
+ * The principal of a valid, unrevoked key; undefined for anything else. Refused keys cost no query: a
+ * key not of our format never reaches the database, a refused one is remembered in `refused`.
+ */
+export async function authenticateApiKey(
+  pool: pg.Pool,
+  key: string,
+  refused?: RefusedKeys,
+): Promise<ApiPrincipal | undefined> {
   if (!looksLikeApiKey(key)) return undefined;
+  const keyHash = hashApiKey(key);
+  if (refused?.has(keyHash)) return undefined;
   const found = await pool.query<{ id: string; tenant_id: string }>(
     'SELECT id, tenant_id FROM api_keys WHERE key_hash = $1 AND revoked_at IS NULL',
-    [hashApiKey(key)],
+    [keyHash],
   );
   const row = found.rows[0];
-  if (!row) return undefined;
+  if (!row) {
+    refused?.add(keyHash);
+    return undefined;
+  }
   // At most one write per key and minute, not one per request; a failure here must not fail the request.
   pool
     .query(
@@ -137,5 +152,5 @@ export async function authenticateApiKey(pool: pg.Pool, key: string): Promise<Ap
       [row.id],
     )
     .catch(() => undefined);
-  return { keyId: row.id, tenantId: row.tenant_id };
+  return { keyId: row.id, keyHash, tenantId: row.tenant_id };
 }

@@ -28,6 +28,7 @@ const TITLES: Record<number, [string, string]> = {
   413: ['too-large', 'Request body too large'],
   415: ['unsupported-media-type', 'Unsupported media type'],
   422: ['unprocessable', 'Cannot be processed'],
+  429: ['too-many-requests', 'Too many requests'],
   501: ['not-implemented', 'Not built yet'],
   502: ['upstream-failed', 'A server behind the API failed'],
   503: ['unavailable', 'A server behind the API is unavailable'],

@@ -11,6 +11,8 @@ import { errorText } from '../domain/errors.js';
 import { requireApiKey } from './auth.js';
 import type { ApiDeps } from './deps.js';
 import { installProblemHandlers, problemSchema } from './problems.js';
+import { registerRateLimit } from './rate-limit.js';
+import { RefusedKeys } from './refused-keys.js';
 import { registerBatchRoutes } from './routes/batches.js';
 import { registerDreamRoutes } from './routes/dreams.js';
 import { registerFileRoutes, registerFileUploadRoute } from './routes/files.js';
@@ -138,11 +140,12 @@ export async function buildApiServer(deps: ApiDeps, options: ApiServerOptions): 
     },
   );
 
-  const authenticate = requireApiKey(deps.pool);
+  const authenticate = requireApiKey(deps.pool, new RefusedKeys(deps.cfg.api.authFailuresPerMinute));
   app.addHook('onRequest', async (request, reply) => {
     if (request.routeOptions.url?.startsWith('/v1/')) await authenticate(request, reply);
   });
 
+  await registerRateLimit(app, deps.cfg);
   registerFileRoutes(app, deps);
   registerUploadRoutes(app, deps);
   registerStatsRoute(app, deps);

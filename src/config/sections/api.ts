@@ -51,6 +51,8 @@ export interface ApiConfig {
   rateLimit: number;
   /** P8FS_API_RATE_WINDOW_SECONDS: the window of the per-key rate limit (default 60). */
   rateWindowSeconds: number;
+  /** P8FS_API_AUTH_FAILURES_PER_MINUTE: unknown keys one client address may try a minute (default 30). */
+  authFailuresPerMinute: number;
   /** P8FS_API_LLM_JOBS_PER_HOUR: LLM jobs (dreams, transcripts) one tenant may start per hour (default 60). */
   llmJobsPerHour: number;
 }
@@ -167,6 +169,13 @@ const API = {
     schema: intBetween(1, 86400),
     fallback: '60',
     meaning: 'the window of P8FS_API_RATE_LIMIT',
+  },
+  authFailuresPerMinute: {
+    name: 'P8FS_API_AUTH_FAILURES_PER_MINUTE',
+    schema: intBetween(1, 100_000),
+    fallback: '30',
+    meaning:
+      'unknown API keys one client address may present per minute; after that its requests are a 429 answered without a database query (per API replica)',
   },
   llmJobsPerHour: {
     name: 'P8FS_API_LLM_JOBS_PER_HOUR',
