@@ -12,6 +12,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { ApiDeps } from '../../src/api/deps.js';
 import { hashApiKey } from '../../src/api/keys.js';
 import { buildApiServer } from '../../src/api/server.js';
+import { createS3Client } from '../../src/clients/s3.js';
 import { loadConfig } from '../../src/config/config.js';
 
 const KEY_A = `p8fs_aaaaaaaa_${'a'.repeat(43)}`;
@@ -20,6 +21,24 @@ const KNOWN = new Map([
   [hashApiKey(KEY_A), { id: 'key-a', tenant_id: 't-abuse-a' }],
   [hashApiKey(KEY_B), { id: 'key-b', tenant_id: 't-abuse-b' }],
 ]);
+
+const fileRow = (id: string, name: string, mime: string) => ({
+  id,
+  name,
+  path: `/buckets/t-abuse-a/uploads/${name}`,
+  category: 'uploads',
+  uri: `s3://t-abuse-a/uploads/${name}`,
+  mime_type: mime,
+  status: 'completed',
+});
+const FILES = new Map(
+  [
+    fileRow('00000000-0000-4000-8000-000000000001', 'page.html', 'text/html'),
+    fileRow('00000000-0000-4000-8000-000000000002', 'logo.svg', 'image/svg+xml'),
+    fileRow('00000000-0000-4000-8000-000000000003', 'notes.txt', 'text/plain'),
+    fileRow('00000000-0000-4000-8000-000000000004', 'évasion "x".pdf', 'application/pdf'),
+  ].map((row) => [row.id, row]),
+);
 
 /** A pool that knows KEY_A and KEY_B and counts the key lookups it is asked for. */
 function countingPool() {
@@ -31,6 +50,8 @@ function countingPool() {
         const row = KNOWN.get(String(params[0]));
         return { rows: row ? [row] : [] };
       }
+      const file = FILES.get(String(params[0]));
+      if (sql.includes('FROM files WHERE id') && file) return { rows: [file] };
       return { rows: [] };
     },
   };
@@ -42,7 +63,9 @@ async function server(env: Record<string, string>) {
   const { pool, counts } = countingPool();
   const cfg = loadConfig({ P8FS_STACK_DIR: '/nonexistent-p8fs-stack', ...env });
   const unused = new Proxy({}, { get: () => () => Promise.reject(new Error('not used here')) });
-  const deps = { cfg, pool, s3: unused, presignS3: unused, js: unused, jsm: unused, temporal: unused };
+  // Signing needs no network: a real client with made-up keys.
+  const presignS3 = createS3Client(cfg);
+  const deps = { cfg, pool, s3: unused, presignS3, js: unused, jsm: unused, temporal: unused };
   const app = await buildApiServer(deps as unknown as ApiDeps, { version: 'test' });
   // A cheap authenticated route: what is measured is the walls in front of it.
   app.get('/v1/ping', async (request) => ({ tenant: request.principal?.tenantId }));
@@ -103,5 +126,36 @@ describe('p8fs api: abuse walls', () => {
     const before = counts.keyLookups;
     expect((await ping(app, KEY_A, '10.1.1.1')).statusCode).toBe(200);
     expect(counts.keyLookups).toBe(before + 1);
+  });
+
+  it('download URLs make HTML and SVG an attachment (octet-stream); safe types inline with their type forced', async () => {
+    const { app } = await server({});
+    const link = async (id: string) => {
+      const res = await app.inject({
+        url: `/v1/files/${id}/download?redirect=false`,
+        headers: { authorization: `Bearer ${KEY_A}` },
+      });
+      expect(res.statusCode, res.body).toBe(200);
+      const url = new URL(res.json().url);
+      return {
+        disposition: url.searchParams.get('response-content-disposition'),
+        type: url.searchParams.get('response-content-type'),
+        signed: url.searchParams.get('X-Amz-SignedHeaders'),
+      };
+    };
+    const html = await link('00000000-0000-4000-8000-000000000001');
+    expect(html.disposition).toBe(`attachment; filename="page.html"; filename*=UTF-8''page.html`);
+    expect(html.type).toBe('application/octet-stream');
+    const svg = await link('00000000-0000-4000-8000-000000000002');
+    expect(svg.disposition).toMatch(/^attachment; filename="logo.svg"/);
+    expect(svg.type).toBe('application/octet-stream');
+    const text = await link('00000000-0000-4000-8000-000000000003');
+    expect(text.disposition).toMatch(/^inline; filename="notes.txt"/);
+    expect(text.type).toBe('text/plain');
+    // Quotes and non-ASCII cannot break out of the header: an ASCII fallback and the RFC 8187 name.
+    const pdf = await link('00000000-0000-4000-8000-000000000004');
+    expect(pdf.disposition).toBe(
+      `inline; filename="_vasion _x_.pdf"; filename*=UTF-8''%C3%A9vasion%20%22x%22.pdf`,
+    );
   });
 });

@@ -7,6 +7,7 @@ import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { ensureBucket, headObject } from '../../clients/object-store.js';
+import { downloadHeaders } from '../../domain/download-headers.js';
 import { mimeTypeForFileName } from '../../domain/provider-catalog.js';
 import { publishUploadEvent, uploadStorageEvent } from '../../events/upload-event.js';
 import { requireTenant, tenantOf } from '../auth.js';
@@ -313,9 +314,15 @@ export function registerFileRoutes(app: FastifyInstance, deps: ApiDeps): void {
       if (!match) throw new ApiProblem(404, `file ${file.id} has no S3 object (uri ${file.uri})`);
       const [, bucket, key] = match as unknown as [string, string, string];
       const seconds = deps.cfg.api.presignSeconds;
-      const url = await getSignedUrl(deps.presignS3, new GetObjectCommand({ Bucket: bucket, Key: key }), {
-        expiresIn: seconds,
+      // Served from the S3 origin: only inline-safe types are shown inline (src/domain/download-headers.ts).
+      const shown = downloadHeaders(file.name, file.mime_type);
+      const get = new GetObjectCommand({
+        Bucket: bucket,
+        Key: key,
+        ResponseContentDisposition: shown.disposition,
+        ResponseContentType: shown.contentType,
       });
+      const url = await getSignedUrl(deps.presignS3, get, { expiresIn: seconds });
       const body = {
         url,
         expiresAt: new Date(Date.now() + seconds * 1000).toISOString(),
