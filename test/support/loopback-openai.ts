@@ -4,8 +4,10 @@
  * GET /v1/files/{id}/content, POST /v1/batches, GET /v1/batches/{id}. Scriptable: queued replies for
  * chat completions (429 with Retry-After, malformed answers), and a plan per created batch (how many
  * polls until it ends, and whether it completes or expires). Every request is logged with its time.
+ * POST /v1/embeddings answers each input with a deterministic, unnormalised vector of the requested
+ * `dimensions` (default 1536) derived from the text, unless `embeddingReplies` scripts a status first.
  */
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
@@ -49,6 +51,8 @@ export interface LoopbackOpenAi {
   requests: LoggedRequest[];
   /** Replies for the next chat completions, in order; when empty, `answer(body)` is used. */
   chatReplies: ScriptedReply[];
+  /** Replies for the next POST /v1/embeddings (only `status`, `headers`, `raw` apply); when empty, vectors. */
+  embeddingReplies: ScriptedReply[];
   /** Plans for the next created batches, in order; when empty, completes after one poll. */
   batchPlans: BatchPlan[];
   batches: Map<string, Batch>;
@@ -98,10 +102,17 @@ function completion(body: ChatBody, content: string) {
   };
 }
 
+/** A vector that depends only on the text (its sha256 seeds the phases), deliberately not unit length. */
+export function fakeEmbedding(text: string, dimensions: number): number[] {
+  const seed = createHash('sha256').update(text).digest();
+  return Array.from({ length: dimensions }, (_, i) => 3 * Math.sin((seed[i % 32] ?? 0) + i * 0.7));
+}
+
 export async function startLoopbackOpenAi(answer: (body: ChatBody) => string): Promise<LoopbackOpenAi> {
   const lb: Omit<LoopbackOpenAi, 'url' | 'baseUrl' | 'close'> = {
     requests: [],
     chatReplies: [],
+    embeddingReplies: [],
     batchPlans: [],
     batches: new Map(),
     files: new Map(),
@@ -150,6 +161,32 @@ export async function startLoopbackOpenAi(answer: (body: ChatBody) => string): P
         }
         const content = scripted?.content ?? lb.answer(body as ChatBody);
         return send(res, 200, scripted?.raw ?? completion(body as ChatBody, content), scripted?.headers);
+      }
+      if (req.method === 'POST' && url.pathname === '/v1/embeddings') {
+        const scripted = lb.embeddingReplies.shift();
+        if (scripted && (scripted.status ?? 200) !== 200)
+          return send(
+            res,
+            scripted.status ?? 500,
+            scripted.raw ?? { error: { message: `scripted ${scripted.status}`, type: 'scripted' } },
+            scripted.headers,
+          );
+        const { model, input, dimensions } = body as { model: string; input: string[]; dimensions?: number };
+        return send(
+          res,
+          200,
+          scripted?.raw ?? {
+            object: 'list',
+            model,
+            data: input.map((text, index) => ({
+              object: 'embedding',
+              index,
+              embedding: fakeEmbedding(text, dimensions ?? 1536),
+            })),
+            usage: { prompt_tokens: input.length, total_tokens: input.length },
+          },
+          scripted?.headers,
+        );
       }
       if (req.method === 'POST' && url.pathname === '/v1/files') {
         // The real multipart body, parsed the way a server would (undici's form-data parser).

@@ -164,7 +164,11 @@ export function openAiEmbeddingProvider(options: OpenAiEmbeddingOptions): Embedd
             `${where} is unavailable after ${n} attempt(s) (${err.message})${err.retryAfter !== undefined ? `; the server asked to wait ${Math.round(err.retryAfter / 1000)} s` : ''}`,
             { cause: err },
           );
-        await sleep(waitMs, undefined, signal ? { signal } : undefined);
+        // Aborted while waiting: fail with the signal's reason (Temporal's cancellation), not AbortError.
+        await sleep(waitMs, undefined, signal ? { signal } : undefined).catch((e: unknown) => {
+          signal?.throwIfAborted();
+          throw e;
+        });
       }
     }
   }
