@@ -13,7 +13,7 @@ import {
   EmbeddingProviderUnavailableError,
   embeddingProviderFromConfig,
 } from '../../src/providers/embeddings/index.js';
-import { localEmbeddingProvider, loadModel, tokenIds } from '../../src/providers/embeddings/local.js';
+import { loadModel, localEmbeddingProvider, tokenIds } from '../../src/providers/embeddings/local.js';
 
 interface Reference {
   sentences: Array<{ text: string; ids: number[]; vector: number[] }>;
@@ -36,9 +36,10 @@ describe('local embeddings (all-MiniLM-L6-v2, int8 ONNX)', () => {
   afterAll(() => provider.close());
 
   it('has the model installed', () => {
-    expect(existsSync(join(modelDir, 'model.onnx')), `${modelDir}: run scripts/install-embedding-model.sh`).toBe(
-      true,
-    );
+    expect(
+      existsSync(join(modelDir, 'model.onnx')),
+      `${modelDir}: run scripts/install-embedding-model.sh`,
+    ).toBe(true);
   });
 
   it('tokenizes exactly as the Rust tokenizers package (ids, incl. the 256-token cut)', async () => {

@@ -51,7 +51,9 @@ describe('openai embeddings (loopback stand-in for the API)', () => {
     const sent = embeddingRequests().map((r) => (r.body as { input: string[] }).input);
     expect(sent).toEqual([texts.slice(0, 3), texts.slice(3, 6), texts.slice(6)]);
     expect(embeddingRequests()[0]?.authorization).toBe('Bearer sk-loopback');
-    expect((embeddingRequests()[0]?.body as { model: string }).model).toBe('text-embedding-3-small');
+    expect((embeddingRequests()[0]?.body as { model: string } | undefined)?.model).toBe(
+      'text-embedding-3-small',
+    );
     expect(vectors).toHaveLength(7);
     for (const [i, v] of vectors.entries()) {
       expect(v.length).toBe(1536);
@@ -66,7 +68,7 @@ describe('openai embeddings (loopback stand-in for the API)', () => {
     expect(p.dimensions).toBe(256);
     expect(p.name).toBe('text-embedding-3-small@256');
     const [v] = await p.embed(['hello']);
-    expect((embeddingRequests()[0]?.body as { dimensions?: number }).dimensions).toBe(256);
+    expect((embeddingRequests()[0]?.body as { dimensions?: number } | undefined)?.dimensions).toBe(256);
     expect(v?.length).toBe(256);
     // Without it nothing is sent and the stored name is the model, as the original stores it.
     const plain = provider();
