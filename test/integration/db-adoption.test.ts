@@ -64,10 +64,14 @@ async function columns(pool: pg.Pool): Promise<Map<string, Column>> {
   return new Map(rows.rows.map((r) => [r.name, { ...r, nullable: r.nullable === 'YES' }]));
 }
 
+/**
+ * Checks, keys and foreign keys. Not NOT NULL, which PostgreSQL 18 also lists here (contype 'n'):
+ * columns() compares nullability, allowing the original's own columns to stay nullable.
+ */
 async function constraints(pool: pg.Pool): Promise<string[]> {
   const rows = await pool.query<{ c: string }>(
     `SELECT conrelid::regclass || ' ' || conname || ' ' || pg_get_constraintdef(oid) AS c
-       FROM pg_constraint WHERE conrelid::regclass::text = ANY($1) ORDER BY 1`,
+       FROM pg_constraint WHERE conrelid::regclass::text = ANY($1) AND contype <> 'n' ORDER BY 1`,
     [SHARED],
   );
   return rows.rows.map((r) => r.c);
