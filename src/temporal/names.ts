@@ -11,6 +11,8 @@ export const WorkflowTypes = {
   buildMoments: 'buildMoments',
   dreamAnalysis: 'dreamAnalysis',
   dreamBatch: 'dreamBatch',
+  // The moments task: a tenant's sessions and documents → moments (src/workflows/tenant-moments.ts).
+  tenantMoments: 'tenantMoments',
   // Housekeeping (src/workflows/housekeeping.ts), started by the schedules in src/schedules/definitions.ts.
   abortStaleUploads: 'abortStaleUploads',
   requeueStuckFiles: 'requeueStuckFiles',

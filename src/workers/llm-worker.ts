@@ -9,6 +9,7 @@ import { createDreamActivities } from '../activities/insight/dream-activities.js
 import { createLlmProvider, describeLlm } from '../activities/insight/llm/index.js';
 import type { LlmProvider } from '../activities/insight/llm/types.js';
 import { createMomentActivities } from '../activities/insight/moment-activities.js';
+import { createTenantMomentActivities } from '../activities/insight/tenant-moments.js';
 import { createPool } from '../clients/postgres.js';
 import { createS3Client } from '../clients/s3.js';
 import type { Config } from '../config/config.js';
@@ -51,7 +52,11 @@ export async function createLlmWorker(
     namespace: cfg.temporal.namespace,
     taskQueue: llmTaskQueue(cfg),
     workflowBundle: bundle,
-    activities: { ...createDreamActivities(deps), ...createMomentActivities(deps) },
+    activities: {
+      ...createDreamActivities(deps),
+      ...createMomentActivities(deps),
+      ...createTenantMomentActivities(deps),
+    },
     maxConcurrentActivityTaskExecutions: cfg.llm.concurrency,
     maxTaskQueueActivitiesPerSecond: cfg.llm.maxActivitiesPerSecond,
     shutdownGraceTime: cfg.worker.shutdownGraceSeconds * 1000,

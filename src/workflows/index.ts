@@ -4,3 +4,4 @@ export { dreamAnalysis, dreamBatch } from './dream-analysis.js';
 export { abortStaleUploads, requeueStuckFiles, trimDeadLetters } from './housekeeping.js';
 export { ingestBatch } from './ingest-batch.js';
 export { ingestFile } from './ingest-file.js';
+export { tenantMoments } from './tenant-moments.js';

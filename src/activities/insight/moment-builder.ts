@@ -170,7 +170,10 @@ export function finishMoments(
         generated_by: provenance.provider,
         model: provenance.model,
         ...(provenance.provider === 'heuristic' ? { heuristic: true } : {}),
-        source_type: 'audio_transcript',
+        // A transcript made from a chat session or a document (the moments task) says so, and names the
+        // sessions and resources it came from: the task's only-new rule reads them back.
+        source_type: sourceType(transcript.metadata),
+        ...citations(transcript.metadata),
         transcript_ref: provenance.transcriptRef,
         // The original's keys: the input's transcript_id (a transcript without one: its digest) and the
         // moment's own length, as its Moment.duration_seconds() computes it.
@@ -186,6 +189,23 @@ export function finishMoments(
     };
   });
   return { moments: dressed, merged };
+}
+
+const CITATION_KEYS = ['session_ids', 'resource_ids', 'resource_names'] as const;
+
+function sourceType(metadata: Record<string, unknown>): string {
+  const given = metadata.source_type;
+  return given === 'chat_session' || given === 'document' ? given : 'audio_transcript';
+}
+
+/** The sources a transcript names (lists of strings only), for the moments' metadata. */
+function citations(metadata: Record<string, unknown>): Record<string, string[]> {
+  const out: Record<string, string[]> = {};
+  for (const key of CITATION_KEYS) {
+    const value = metadata[key];
+    if (Array.isArray(value) && value.every((v) => typeof v === 'string')) out[key] = value as string[];
+  }
+  return out;
 }
 
 export interface DirectResult {

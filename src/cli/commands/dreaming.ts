@@ -6,11 +6,15 @@
  * spellings always behave alike. Commands do not import each other; this one finds `dream` in the tree.
  */
 import { type Command, InvalidArgumentError, Option } from 'commander';
+import { loadConfig } from '../../config/config.js';
+import { connectTemporal } from '../../temporal/connection.js';
+import { runMomentsTask, TENANT_TASKS, type TenantTask } from '../tenant-tasks.js';
 
 const MODES = ['direct', 'batch', 'completion'] as const;
 type Mode = (typeof MODES)[number];
 
 interface DreamingOptions {
+  task: TenantTask;
   mode: Mode;
   tenantId?: string;
   completion?: boolean;
@@ -48,6 +52,11 @@ export function dreamArguments(options: DreamingOptions): string[] {
 function withOptions(command: Command): Command {
   return command
     .addOption(
+      new Option('--task <task>', 'dreams: the dream analysis; moments: moments from sessions and documents')
+        .choices(TENANT_TASKS)
+        .default('dreams'),
+    )
+    .addOption(
       new Option(
         '--mode <mode>',
         'direct: analyse now and print the result; batch: submit to the OpenAI Batch API',
@@ -60,7 +69,35 @@ function withOptions(command: Command): Command {
     .option('--lookback-hours <hours>', 'sessions and resources of the last H hours', hours);
 }
 
+/** `--task moments`: tenantMoments for --tenant-id over --lookback-hours (default 24). */
+async function momentsTask(options: DreamingOptions): Promise<void> {
+  if (!options.tenantId)
+    throw new InvalidArgumentError(
+      '--task moments needs --tenant-id T (the tenant whose sessions and documents are read)',
+    );
+  if (options.completion || options.mode !== 'direct')
+    throw new InvalidArgumentError(
+      '--task moments runs directly: --mode batch and --completion are for --task dreams',
+    );
+  const cfg = loadConfig();
+  const client = await connectTemporal(cfg);
+  try {
+    await runMomentsTask(
+      cfg,
+      client,
+      {
+        tenantId: options.tenantId,
+        ...(options.lookbackHours ? { lookbackHours: Number(options.lookbackHours) } : {}),
+      },
+      (line) => console.log(line),
+    );
+  } finally {
+    await client.connection.close();
+  }
+}
+
 async function dispatch(command: Command, options: DreamingOptions): Promise<void> {
+  if (options.task === 'moments') return momentsTask(options);
   let root = command;
   while (root.parent) root = root.parent;
   const dream = root.commands.find((c) => c.name() === 'dream');
@@ -89,6 +126,8 @@ export function registerDreamingCommand(program: Command): void {
       '  p8fs dreaming process --mode direct --tenant-id T   = p8fs dream start --tenant T --mode direct --wait',
       '  p8fs dreaming process --mode batch --tenant-id T    = p8fs dream start --tenant T --mode batch',
       '  p8fs dreaming process --completion                  = p8fs dream complete',
+      "  p8fs dreaming process --task moments --tenant-id T  moments from T's chat sessions and documents of the",
+      '                                                      last --lookback-hours (24) that no moment cites yet',
       'Needs a running dreaming worker: p8fs dreaming-worker (p8fs stack up starts one).',
     ].join('\n'),
   );

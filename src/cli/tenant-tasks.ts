@@ -1,0 +1,54 @@
+/**
+ * The dreaming worker's per-tenant tasks other than the dream itself, as `p8fs dreaming process --task`
+ * runs them: start the task's workflow on the LLM queue for one tenant, wait (saying within seconds when
+ * no dreaming worker polls), print what it wrote.
+ */
+import type { Client } from '@temporalio/client';
+import type { Config } from '../config/config.js';
+import type { TenantMomentsInput, TenantMomentsOutcome } from '../domain/insight/tenant-moments.js';
+import { llmTaskQueue, WorkflowTypes } from '../temporal/names.js';
+import { startWorkflow } from '../temporal/starts.js';
+import type { tenantMoments } from '../workflows/tenant-moments.js';
+import { dreamingQueue, watchForPollers } from './no-poller.js';
+
+export const TENANT_TASKS = ['dreams', 'moments'] as const;
+export type TenantTask = (typeof TENANT_TASKS)[number];
+
+/** Starts tenantMoments for one tenant (fairness key: the tenant) and waits for its outcome. */
+export async function runMomentsTask(
+  cfg: Config,
+  client: Client,
+  input: TenantMomentsInput,
+  say: (line: string) => void,
+): Promise<TenantMomentsOutcome & { workflowId: string }> {
+  const workflowId = `moments/${input.tenantId}/${new Date().toISOString()}`;
+  const handle = await startWorkflow<typeof tenantMoments>(
+    client,
+    WorkflowTypes.tenantMoments,
+    input,
+    { taskQueue: llmTaskQueue(cfg), workflowId },
+    {
+      tenantId: input.tenantId,
+      presentation: {
+        staticSummary: `moments from sessions and documents · tenant ${input.tenantId}`,
+        memo: { tenantId: input.tenantId, task: 'moments' },
+      },
+    },
+  );
+  say(`started tenantMoments ${workflowId} on ${llmTaskQueue(cfg)}`);
+  const watch = watchForPollers(client, cfg.temporal.namespace, [dreamingQueue(cfg)], say);
+  const outcome = await handle.result().finally(() => watch.stop());
+  if (outcome.status === 'skipped') {
+    say(`skipped: ${outcome.reason}`);
+    return { ...outcome, workflowId };
+  }
+  say(
+    `completed: ${outcome.sessions} session(s) and ${outcome.resources} resource(s) new in the window → ${outcome.moments} moment(s) from ${outcome.built} source(s), ${outcome.modelCalls} model call(s) (${outcome.provider}/${outcome.model})`,
+  );
+  if (outcome.deferred > 0)
+    say(
+      `  ${outcome.deferred} source(s) left for the next run (cap of ${input.maxModelCalls ?? 'default'} model calls)`,
+    );
+  say(`  p8fs moments list --tenant ${input.tenantId}`);
+  return { ...outcome, workflowId };
+}

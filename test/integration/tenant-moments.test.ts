@@ -1,0 +1,142 @@
+/**
+ * The moments task (tenantMoments, `p8fs dreaming process --task moments`) on the real test stack with
+ * the real activities in an in-process LLM worker and the offline heuristic: the dreaming samples' chat
+ * session and seven documents become moments that cite them (metadata.session_ids, resource_ids) and say
+ * they are heuristic; running it again finds nothing new and adds nothing; the model call cap leaves the
+ * rest for the next run; another tenant's rows are never read.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Worker } from '@temporalio/worker';
+import { pino } from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createLlmProvider } from '../../src/activities/insight/llm/index.js';
+import { createMomentActivities } from '../../src/activities/insight/moment-activities.js';
+import { createTenantMomentActivities } from '../../src/activities/insight/tenant-moments.js';
+import { runMomentsTask } from '../../src/cli/tenant-tasks.js';
+import { listMoments } from '../../src/db/moments.js';
+import { connectWorkerConnection } from '../../src/temporal/connection.js';
+import { llmTaskQueue } from '../../src/temporal/names.js';
+import { runCliInProcess } from '../support/cli-in-process.js';
+import { importSampleSessions, insertSampleResources } from '../support/dream-fixtures.js';
+import { createPipeline, type Pipeline } from '../support/pipeline.js';
+import { isolatedEnv, uniqueTenant } from '../support/test-stack.js';
+import { bundleWorkflows, historyToJson, installQuietRuntime } from '../support/workflow-env.js';
+
+const env = { ...isolatedEnv('tenantmoments'), P8FS_LLM_PROVIDER: 'heuristic' };
+const tenant = uniqueTenant('tmom');
+const capped = uniqueTenant('tmomcap');
+const other = uniqueTenant('tmomother');
+let p: Pipeline;
+let stop: () => Promise<void>;
+
+beforeAll(async () => {
+  p = await createPipeline('tenantmoments', {}, env);
+  installQuietRuntime();
+  const llm = createLlmProvider({ ...p.cfg, llm: { ...p.cfg.llm, provider: 'heuristic' } });
+  const deps = { cfg: p.cfg, pool: p.pool, s3: p.s3, llm, log: pino({ level: 'silent' }) };
+  const connection = await connectWorkerConnection(p.cfg);
+  const worker = await Worker.create({
+    connection,
+    namespace: p.cfg.temporal.namespace,
+    taskQueue: llmTaskQueue(p.cfg),
+    workflowBundle: await bundleWorkflows(),
+    activities: { ...createMomentActivities(deps), ...createTenantMomentActivities(deps) },
+  });
+  const running = worker.run();
+  stop = async () => {
+    worker.shutdown();
+    await running;
+    await connection.close();
+  };
+  for (const t of [tenant, capped, other]) {
+    await importSampleSessions(p.pool, t);
+    await insertSampleResources(p.pool, t);
+  }
+}, 120_000);
+
+afterAll(async () => {
+  await stop?.();
+  await p?.close();
+});
+
+describe('tenantMoments', () => {
+  it('builds moments from the sessions and documents, citing them, marked heuristic', async () => {
+    const run = await runCliInProcess(
+      ['dreaming', 'process', '--task', 'moments', '--tenant-id', tenant],
+      env,
+    );
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stdout).toMatch(
+      /completed: 1 session\(s\) and 7 resource\(s\) new in the window → \d+ moment\(s\) from 8 source\(s\)/,
+    );
+    const { moments, total } = await listMoments(p.pool, { tenantId: tenant, limit: 200 });
+    expect(total).toBeGreaterThanOrEqual(8);
+    const chat = moments.filter((m) => m.metadata.source_type === 'chat_session');
+    const docs = moments.filter((m) => m.metadata.source_type === 'document');
+    expect(chat.length).toBeGreaterThan(0);
+    expect(new Set(docs.map((m) => (m.metadata.resource_names as string[])[0])).size).toBe(7);
+    for (const m of moments) {
+      expect(m.metadata).toMatchObject({
+        generated_by: 'heuristic',
+        heuristic: true,
+        source: 'moments-task',
+      });
+      expect(m.topic_tags.length).toBeGreaterThanOrEqual(3);
+    }
+    const sessionId = (chat[0]?.metadata.session_ids as string[] | undefined)?.[0];
+    const row = await p.pool.query('SELECT id FROM sessions WHERE tenant_id = $1', [tenant]);
+    expect(sessionId).toBe(row.rows[0]?.id);
+    // Persons are the session's own speakers: the tenant's user and the assistant.
+    expect(chat[0]?.present_persons.map((x) => (x as { user_id: string }).user_id)).toEqual(
+      expect.arrayContaining([tenant]),
+    );
+  });
+
+  it('adds nothing when run again: every source is cited already', async () => {
+    const before = await p.pool.query('SELECT id, updated_at FROM moments WHERE tenant_id = $1 ORDER BY id', [
+      tenant,
+    ]);
+    const again = await runMomentsTask(p.cfg, p.temporal, { tenantId: tenant }, () => undefined);
+    expect(again).toMatchObject({ status: 'skipped', sessions: 0, resources: 0, moments: 0 });
+    const after = await p.pool.query('SELECT id, updated_at FROM moments WHERE tenant_id = $1 ORDER BY id', [
+      tenant,
+    ]);
+    expect(after.rows).toEqual(before.rows);
+  });
+
+  it('stops at the model call cap; the next run takes the rest', async () => {
+    const first = await runMomentsTask(
+      p.cfg,
+      p.temporal,
+      { tenantId: capped, maxModelCalls: 3 },
+      () => undefined,
+    );
+    expect(first.modelCalls).toBeLessThanOrEqual(3);
+    expect(first.deferred).toBeGreaterThan(0);
+    // P8FS_RECORD_HISTORIES=1 saves this run's history for test/workflows/moments-replay.test.ts.
+    if (process.env.P8FS_RECORD_HISTORIES === '1') {
+      const history = await p.temporal.workflow.getHandle(first.workflowId).fetchHistory();
+      const dir = join('test', 'histories', 'moments');
+      mkdirSync(dir, { recursive: true });
+      writeFileSync(join(dir, 'tenant-moments-capped.json'), historyToJson(history));
+    }
+    const second = await runMomentsTask(p.cfg, p.temporal, { tenantId: capped }, () => undefined);
+    expect(second.built).toBe(first.deferred);
+    expect(second.deferred).toBe(0);
+    const docs = await p.pool.query(
+      "SELECT DISTINCT metadata->>'transcript_ref' AS ref FROM moments WHERE tenant_id = $1",
+      [capped],
+    );
+    expect(docs.rows).toHaveLength(8);
+  });
+
+  it("reads only the tenant's rows, and refuses a run without a tenant", async () => {
+    const untouched = await p.pool.query('SELECT count(*)::int AS n FROM moments WHERE tenant_id = $1', [
+      other,
+    ]);
+    expect(untouched.rows[0]?.n).toBe(0);
+    const bad = await runCliInProcess(['dreaming', 'process', '--task', 'moments'], env);
+    expect(bad.code).not.toBe(0);
+  });
+});
