@@ -12,6 +12,7 @@
  * Input never indexes a plain object: lookups use Maps or own properties, so "constructor" or
  * "__proto__" are just unknown words.
  */
+import { invisibleCharacterIn } from './invisible-characters.js';
 
 export type StorageEventType = 'create' | 'update' | 'delete' | 'rename';
 
@@ -298,6 +299,8 @@ function locatePath(json: Json, fields: string[]): Located {
 /** Rules that make a path unsafe whatever its shape: they hold before anything is split or looked up. */
 function checkSafety({ path, label }: Located): void {
   if (CONTROL_CHAR.test(path)) reject(`${label} contains a control character (${controlName(path)})`);
+  const invisible = invisibleCharacterIn(path);
+  if (invisible) reject(`${label} contains ${invisible} of the path, which hides what the name says`);
   // JSON "\ud800" decodes to half a character: no valid UTF-8 (S3 keys, Temporal ids) can carry it.
   if (LONE_SURROGATE.test(path)) {
     reject(`${label} contains an unpaired surrogate (${surrogateName(path)}), which is not valid UTF-8`);
@@ -312,6 +315,8 @@ function checkSafety({ path, label }: Located): void {
     if (CONTROL_CHAR.test(decoded)) {
       reject(`${label} contains a percent-encoded control character (${controlName(decoded)})`);
     }
+    const encodedInvisible = invisibleCharacterIn(decodePercentUtf8(path));
+    if (encodedInvisible) reject(`${label} contains a percent-encoded ${encodedInvisible} of the path`);
     if (decoded.includes('\\')) reject(`${label} contains a percent-encoded backslash (%5C)`);
     const segments = decoded.split('/');
     if (segments.length !== path.split('/').length) reject(`${label} contains a percent-encoded "/" (%2F)`);
@@ -534,6 +539,15 @@ function describeValue(value: unknown): string {
 function surrogateName(text: string): string {
   const code = text.match(LONE_SURROGATE)?.[0]?.charCodeAt(0) ?? 0;
   return `U+${code.toString(16).toUpperCase().padStart(4, '0')}`;
+}
+
+/** Percent-decoding as UTF-8 (what a consumer decoding the key would see); the text itself if invalid. */
+function decodePercentUtf8(text: string): string {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return text;
+  }
 }
 
 function controlName(text: string): string {

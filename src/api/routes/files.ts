@@ -44,9 +44,11 @@ export function uploadTarget(
   deps: ApiDeps,
   tenant: string,
   category: string,
-  name: string,
+  givenName: string,
   contentType: string | undefined,
 ): { bucket: string; key: string; contentType: string } {
+  // One spelling per name: "é" typed as one character or as e + accent is the same file (NFC).
+  const name = givenName.normalize('NFC');
   if (name.includes('/') || name.includes('\\'))
     throw new ApiProblem(400, `the file name ${JSON.stringify(name)} must not contain a slash`);
   const key = `${category}/${name}`;

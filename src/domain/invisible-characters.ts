@@ -1,0 +1,37 @@
+/**
+ * Characters a name must not carry because they hide or disguise what it says (issue 25): C1 controls
+ * (U+0080–U+009F), bidirectional overrides and isolates (U+202A–U+202E, U+2066–U+2069: "gnp.exe" shown
+ * as "exe.png"), and zero-width characters (U+200B–U+200D, U+2060, U+FEFF: two names that look the
+ * same). C0 controls and DEL are refused by the storage-event rules already.
+ */
+const INVISIBLE = /[\u0080-\u009f\u200b-\u200d\u202a-\u202e\u2060\u2066-\u2069\ufeff]/;
+
+const NAMES: Record<number, string> = {
+  0x200b: 'zero width space',
+  0x200c: 'zero width non-joiner',
+  0x200d: 'zero width joiner',
+  0x202a: 'left-to-right embedding',
+  0x202b: 'right-to-left embedding',
+  0x202c: 'pop directional formatting',
+  0x202d: 'left-to-right override',
+  0x202e: 'right-to-left override',
+  0x2060: 'word joiner',
+  0x2066: 'left-to-right isolate',
+  0x2067: 'right-to-left isolate',
+  0x2068: 'first strong isolate',
+  0x2069: 'pop directional isolate',
+  0xfeff: 'zero width no-break space (BOM)',
+};
+
+/**
+ * The first such character in `text`, named with its code point and its position (1-based, in
+ * characters), e.g. "U+202E (right-to-left override) at character 7"; undefined if there is none.
+ */
+export function invisibleCharacterIn(text: string): string | undefined {
+  const match = INVISIBLE.exec(text);
+  if (!match) return undefined;
+  const code = match[0].charCodeAt(0);
+  const hex = `U+${code.toString(16).toUpperCase().padStart(4, '0')}`;
+  const name = NAMES[code] ?? 'C1 control character';
+  return `${hex} (${name}) at character ${[...text.slice(0, match.index)].length + 1}`;
+}
