@@ -6,21 +6,21 @@
  */
 const INVISIBLE = /[\u0080-\u009f\u200b-\u200d\u202a-\u202e\u2060\u2066-\u2069\ufeff]/;
 
-const NAMES: Record<number, string> = {
-  0x200b: 'zero width space',
-  0x200c: 'zero width non-joiner',
-  0x200d: 'zero width joiner',
-  0x202a: 'left-to-right embedding',
-  0x202b: 'right-to-left embedding',
-  0x202c: 'pop directional formatting',
-  0x202d: 'left-to-right override',
-  0x202e: 'right-to-left override',
-  0x2060: 'word joiner',
-  0x2066: 'left-to-right isolate',
-  0x2067: 'right-to-left isolate',
-  0x2068: 'first strong isolate',
-  0x2069: 'pop directional isolate',
-  0xfeff: 'zero width no-break space (BOM)',
+const NAMES: Record<string, string> = {
+  'U+200B': 'zero width space',
+  'U+200C': 'zero width non-joiner',
+  'U+200D': 'zero width joiner',
+  'U+202A': 'left-to-right embedding',
+  'U+202B': 'right-to-left embedding',
+  'U+202C': 'pop directional formatting',
+  'U+202D': 'left-to-right override',
+  'U+202E': 'right-to-left override',
+  'U+2060': 'word joiner',
+  'U+2066': 'left-to-right isolate',
+  'U+2067': 'right-to-left isolate',
+  'U+2068': 'first strong isolate',
+  'U+2069': 'pop directional isolate',
+  'U+FEFF': 'zero width no-break space (BOM)',
 };
 
 /**
@@ -32,6 +32,6 @@ export function invisibleCharacterIn(text: string): string | undefined {
   if (!match) return undefined;
   const code = match[0].charCodeAt(0);
   const hex = `U+${code.toString(16).toUpperCase().padStart(4, '0')}`;
-  const name = NAMES[code] ?? 'C1 control character';
+  const name = NAMES[hex] ?? 'C1 control character';
   return `${hex} (${name}) at character ${[...text.slice(0, match.index)].length + 1}`;
 }
