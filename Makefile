@@ -5,7 +5,7 @@ SHELL := /bin/bash
 export AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED := true
 P8FS := node bin/p8fs.js
 
-.PHONY: setup deploy-tools build demo test chaos soak bench bench-huge histories docs lint typecheck stack-up stack-down stack-status clean
+.PHONY: setup deploy-tools build demo test chaos soak bench bench-huge histories docs lint typecheck stack-up stack-down stack-status clean image image-test
 
 node_modules/.p8fs-installed: package.json package-lock.json
 	@echo "[setup] installing npm packages (npm install, pinned by package-lock.json)"
@@ -74,6 +74,12 @@ histories: setup ## re-record the workflow histories the replay test replays (af
 docs: node_modules/.p8fs-installed ## write the generated reference pages in docs/ (CLI.md from the command tree, CONFIGURATION.md from the config declarations); a unit test fails when one is stale
 	@npx tsx scripts/gen-cli-doc.ts
 	@npx tsx scripts/gen-config-doc.ts
+
+image: ## build the image (Dockerfile) with docker, else podman (installed from apt if missing); makes the base image locally where no registry serves it (scripts/image/build.sh; a cold build takes tens of minutes on 2 cores)
+	@bash scripts/image/build.sh
+
+image-test: setup build ## run every role of deploy/k8s/base from the built image against the local stack, one PASS/FAIL line each (scripts/image/test.ts; minutes, kept out of make test)
+	@npx tsx scripts/image/test.ts
 
 lint: node_modules/.p8fs-installed ## formatting, lint rules and the direction of imports (.dependency-cruiser.cjs)
 	@npx biome check src test bench scripts
