@@ -319,7 +319,7 @@ describe('docker-compose.yml', () => {
     }
     const dockerfile = readFileSync(join(root, 'Dockerfile'), 'utf8');
     expect(dockerfile).toMatch(/^FROM node:20\.\d+\.\d+-bookworm-slim AS build$/m);
-    expect(dockerfile).toMatch(/^RUN npm install$/m);
+    expect(dockerfile).toMatch(/^RUN (?:--mount=type=secret,\S+ )*npm install$/m);
     expect(dockerfile).toMatch(/npm run build/);
     expect(dockerfile).toMatch(/npm install --omit=dev/);
     expect(dockerfile).toMatch(/^ENTRYPOINT \["tini", "--", "node", "bin\/p8fs\.js"\]$/m);
