@@ -53,8 +53,6 @@ export interface ApiConfig {
   rateWindowSeconds: number;
   /** P8FS_API_AUTH_FAILURES_PER_MINUTE: unknown keys one client address may try a minute (default 30). */
   authFailuresPerMinute: number;
-  /** P8FS_API_LLM_JOBS_PER_HOUR: LLM jobs (dreams, transcripts) one tenant may start per hour (default 60). */
-  llmJobsPerHour: number;
 }
 
 const WEEK_SECONDS = 604800;
@@ -176,13 +174,6 @@ const API = {
     fallback: '30',
     meaning:
       'unknown API keys one client address may present per minute; after that its requests are a 429 answered without a database query (per API replica)',
-  },
-  llmJobsPerHour: {
-    name: 'P8FS_API_LLM_JOBS_PER_HOUR',
-    schema: intBetween(1, 1_000_000),
-    fallback: '60',
-    meaning:
-      'LLM jobs (dream analyses, transcript uploads) one tenant may start per rolling hour, counted in PostgreSQL across replicas; one more is a 429',
   },
 } as const;
 
