@@ -5,6 +5,7 @@
  * A transcript's rows are found by metadata->>'transcript_ref' (its transcript_id, else a digest).
  */
 import type pg from 'pg';
+import { holdVectors, restoreVectors, transcriptScope } from '../../db/embeddings/index.js';
 import { inTransaction } from '../../db/transaction.js';
 import { cleanJsonValue, cleanText } from '../../domain/clean-text.js';
 import { P8FS_NAMESPACE, uuidV5 } from '../../domain/ids.js';
@@ -118,6 +119,9 @@ export async function replaceMoments(
     await db.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [
       `moments:${tenantId}:${transcriptRef}`,
     ]);
+    // The delete would take the moments' vectors along: held, and put back on unchanged moments below.
+    const vectors = transcriptScope(tenantId, transcriptRef);
+    const held = await holdVectors(db, vectors);
     const removed = await db.query(
       "DELETE FROM moments WHERE tenant_id = $1 AND metadata->>'transcript_ref' = $2",
       [tenantId, transcriptRef],
@@ -134,6 +138,7 @@ export async function replaceMoments(
       });
       await db.query(`INSERT INTO moments (${COLUMNS.join(', ')}) VALUES ${tuples.join(', ')}`, values);
     }
+    if (held) await restoreVectors(db, held, vectors);
     if (job) {
       const momentIds = moments.map((_, ordinal) => momentIdFor(tenantId, transcriptRef, ordinal));
       await upsertMomentsJob(db, tenantId, job, {

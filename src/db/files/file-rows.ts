@@ -183,8 +183,10 @@ export async function markStoreCompleted(
   },
 ): Promise<void> {
   await client.query(
+    // A new version's chunks wait for the embed step (or a backfill): its embedding state starts over.
     `UPDATE files SET status = 'completed', provider = $2, page_count = $3, chunk_count = $4,
-       content_hash = $5, source_etag = $6, error = NULL WHERE id = $1`,
+       content_hash = $5, source_etag = $6, error = NULL,
+       embedding_status = NULL, embedding_provider = NULL, embedding_error = NULL WHERE id = $1`,
     [
       done.fileId,
       cleanText(done.provider),

@@ -8,6 +8,7 @@ import { cleanJsonValue, cleanText } from '../../domain/clean-text.js';
 import { fileIdFor, resourceIdFor } from '../../domain/ids.js';
 import { CHUNK_CATEGORY, chunkName, chunkUri } from '../../domain/original-rows.js';
 import type { StorageEvent } from '../../domain/storage-event.js';
+import { fileScope, holdVectors, restoreVectors } from '../embeddings/index.js';
 import { lockedFileState, releaseVersion, upsertFile } from './file-rows.js';
 import { type LockWait, type Superseded, withFileLocks } from './locks.js';
 import { adoptOriginalRows } from './rekey-rows.js';
@@ -193,6 +194,8 @@ export async function renameFileRows(
       return { kind: 'ingest', reason };
     }
     await client.query('DELETE FROM files WHERE id = $1', [toFileId]);
+    // The chunks get new ids below; their vectors are held and put back under ids made from the new ones.
+    const held = await holdVectors(client, fileScope(from.tenantId, fromFileId));
     // resources.file_id follows through ON UPDATE CASCADE.
     await client.query(
       `UPDATE files SET id = $2, path = $3, uri = $4, name = $5, category = $6, tenant_id = $7 WHERE id = $1`,
@@ -232,6 +235,7 @@ export async function renameFileRows(
         ],
       );
     }
+    if (held) await restoreVectors(client, held, fileScope(to.tenantId, toFileId));
     return { kind: 'moved', fromFileId, toFileId, moved: ordinals.rows.length };
   });
 }

@@ -8,6 +8,7 @@ import type pg from 'pg';
 import { cleanText } from '../../domain/clean-text.js';
 import { fileIdFor, originalFilePath, resourceIdFor } from '../../domain/ids.js';
 import { CHUNK_CATEGORY, chunkName, chunkUri } from '../../domain/original-rows.js';
+import { fileScope, holdVectors, restoreVectors } from '../embeddings/index.js';
 import { lockFiles } from './locks.js';
 
 /**
@@ -71,6 +72,8 @@ export async function rekeyFileRows(
   let replacedOriginal = false;
   let moments = 0;
   let errors = 0;
+  // The chunks get new ids below; their vectors are held and put back under ids made from the new ones.
+  const held = await holdVectors(client, fileScope(row.tenantId, row.id));
   if (toId !== row.id) {
     const there = await client.query('SELECT 1 FROM files WHERE id = $1 FOR UPDATE', [toId]);
     if (there.rowCount) {
@@ -130,6 +133,7 @@ export async function rekeyFileRows(
       ],
     );
   }
+  if (held) await restoreVectors(client, held, fileScope(row.tenantId, toId));
   return { fromId: row.id, toId, resources: ordinals.length, moments, errors, replacedOriginal };
 }
 

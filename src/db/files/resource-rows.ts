@@ -16,6 +16,7 @@ import { resourceIdFor } from '../../domain/ids.js';
 import { CHUNK_CATEGORY, chunkName, chunkType, chunkUri } from '../../domain/original-rows.js';
 import type { StorageEvent } from '../../domain/storage-event.js';
 import { type CopyValue, copyRows } from '../copy-rows.js';
+import { fileScope, holdVectors, restoreVectors } from '../embeddings/index.js';
 import { lockedFileState, markStoreCompleted, supersededOrRowKept } from './file-rows.js';
 import { type LockWait, type Superseded, withFileLocks } from './locks.js';
 import { adoptOriginalRows } from './rekey-rows.js';
@@ -180,6 +181,10 @@ export async function replaceResources(pool: pg.Pool, input: StoreChunksInput): 
       ]);
     }
     await adoptOriginalRows(client, input.fileId);
+    // The delete would take the chunks' vectors along (ON DELETE CASCADE): held and put back on the rows
+    // whose text is unchanged, so a store of the same text embeds nothing again (src/db/embeddings/carry.ts).
+    const vectors = fileScope(input.event.tenantId, input.fileId);
+    const held = await holdVectors(client, vectors);
     const removed = await client.query('DELETE FROM resources WHERE file_id = $1', [input.fileId]);
     // One COPY FROM STDIN for all the rows (src/db/copy-rows.ts): the file's rows were just deleted under
     // its lock and ids are deterministic per (file, ordinal), so a plain COPY cannot collide where the
@@ -193,6 +198,7 @@ export async function replaceResources(pool: pg.Pool, input: StoreChunksInput): 
       signal: input.wait?.signal,
       onBatch: input.onBatch,
     });
+    if (held) await restoreVectors(client, held, vectors);
     await markStoreCompleted(client, { ...input, chunkCount: inserted });
     return { inserted, replaced: removed.rowCount ?? 0 };
   });
