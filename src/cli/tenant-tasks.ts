@@ -6,12 +6,14 @@
 import type { Client } from '@temporalio/client';
 import type { Config } from '../config/config.js';
 import type { TenantMomentsInput, TenantMomentsOutcome } from '../domain/insight/tenant-moments.js';
+import type { UserSummaryInput, UserSummaryOutcome } from '../domain/insight/user-summary.js';
 import { llmTaskQueue, WorkflowTypes } from '../temporal/names.js';
 import { startWorkflow } from '../temporal/starts.js';
 import type { tenantMoments } from '../workflows/tenant-moments.js';
+import type { userSummary } from '../workflows/user-summary.js';
 import { dreamingQueue, watchForPollers } from './no-poller.js';
 
-export const TENANT_TASKS = ['dreams', 'moments'] as const;
+export const TENANT_TASKS = ['dreams', 'moments', 'user-summary'] as const;
 export type TenantTask = (typeof TENANT_TASKS)[number];
 
 /** Starts tenantMoments for one tenant (fairness key: the tenant) and waits for its outcome. */
@@ -50,5 +52,35 @@ export async function runMomentsTask(
       `  ${outcome.deferred} source(s) left for the next run (cap of ${input.maxModelCalls ?? 'default'} model calls)`,
     );
   say(`  p8fs moments list --tenant ${input.tenantId}`);
+  return { ...outcome, workflowId };
+}
+
+/** Starts userSummary for one tenant and waits: the p8fs-user-info resource is written. */
+export async function runUserSummaryTask(
+  cfg: Config,
+  client: Client,
+  input: UserSummaryInput,
+  say: (line: string) => void,
+): Promise<UserSummaryOutcome & { workflowId: string }> {
+  const workflowId = `user-summary/${input.tenantId}/${new Date().toISOString()}`;
+  const handle = await startWorkflow<typeof userSummary>(
+    client,
+    WorkflowTypes.userSummary,
+    input,
+    { taskQueue: llmTaskQueue(cfg), workflowId },
+    {
+      tenantId: input.tenantId,
+      presentation: {
+        staticSummary: `user summary · tenant ${input.tenantId}`,
+        memo: { tenantId: input.tenantId, task: 'user-summary' },
+      },
+    },
+  );
+  say(`started userSummary ${workflowId} on ${llmTaskQueue(cfg)}`);
+  const watch = watchForPollers(client, cfg.temporal.namespace, [dreamingQueue(cfg)], say);
+  const outcome = await handle.result().finally(() => watch.stop());
+  say(
+    `completed: p8fs-user-info (resource ${outcome.resourceId}, ${outcome.generatedBy}, ${outcome.provider}/${outcome.model}) from ${outcome.sessions} session(s), ${outcome.moments} moment(s), ${outcome.resources} resource(s), ${outcome.files} file(s)`,
+  );
   return { ...outcome, workflowId };
 }

@@ -13,6 +13,8 @@ export const WorkflowTypes = {
   dreamBatch: 'dreamBatch',
   // The moments task: a tenant's sessions and documents → moments (src/workflows/tenant-moments.ts).
   tenantMoments: 'tenantMoments',
+  // The user summary: the p8fs-user-info resource (src/workflows/user-summary.ts).
+  userSummary: 'userSummary',
   // Housekeeping (src/workflows/housekeeping.ts), started by the schedules in src/schedules/definitions.ts.
   abortStaleUploads: 'abortStaleUploads',
   requeueStuckFiles: 'requeueStuckFiles',

@@ -10,6 +10,7 @@ import { createLlmProvider, describeLlm } from '../activities/insight/llm/index.
 import type { LlmProvider } from '../activities/insight/llm/types.js';
 import { createMomentActivities } from '../activities/insight/moment-activities.js';
 import { createTenantMomentActivities } from '../activities/insight/tenant-moments.js';
+import { createUserSummaryActivities } from '../activities/insight/user-summary.js';
 import { createPool } from '../clients/postgres.js';
 import { createS3Client } from '../clients/s3.js';
 import type { Config } from '../config/config.js';
@@ -56,6 +57,7 @@ export async function createLlmWorker(
       ...createDreamActivities(deps),
       ...createMomentActivities(deps),
       ...createTenantMomentActivities(deps),
+      ...createUserSummaryActivities(deps),
     },
     maxConcurrentActivityTaskExecutions: cfg.llm.concurrency,
     maxTaskQueueActivitiesPerSecond: cfg.llm.maxActivitiesPerSecond,

@@ -13,6 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLlmProvider } from '../../src/activities/insight/llm/index.js';
 import { createMomentActivities } from '../../src/activities/insight/moment-activities.js';
 import { createTenantMomentActivities } from '../../src/activities/insight/tenant-moments.js';
+import { createUserSummaryActivities } from '../../src/activities/insight/user-summary.js';
 import { runMomentsTask } from '../../src/cli/tenant-tasks.js';
 import { listMoments } from '../../src/db/moments.js';
 import { connectWorkerConnection } from '../../src/temporal/connection.js';
@@ -41,7 +42,11 @@ beforeAll(async () => {
     namespace: p.cfg.temporal.namespace,
     taskQueue: llmTaskQueue(p.cfg),
     workflowBundle: await bundleWorkflows(),
-    activities: { ...createMomentActivities(deps), ...createTenantMomentActivities(deps) },
+    activities: {
+      ...createMomentActivities(deps),
+      ...createTenantMomentActivities(deps),
+      ...createUserSummaryActivities(deps),
+    },
   });
   const running = worker.run();
   stop = async () => {
@@ -103,6 +108,33 @@ describe('tenantMoments', () => {
       tenant,
     ]);
     expect(after.rows).toEqual(before.rows);
+  });
+
+  it('keeps one p8fs-user-info resource (user_context) per tenant, which the moments task then skips', async () => {
+    for (let i = 0; i < 2; i++) {
+      const run = await runCliInProcess(
+        ['dreaming', 'process', '--task', 'user-summary', '--tenant-id', tenant],
+        env,
+      );
+      expect(run.code, run.stderr).toBe(0);
+      expect(run.stdout).toMatch(
+        /completed: p8fs-user-info \(resource [0-9a-f-]{36}, heuristic, heuristic\/[^)]*\) from 1 session\(s\), \d+ moment\(s\), 7 resource\(s\)/,
+      );
+    }
+    const rows = await p.pool.query(
+      "SELECT name, category, content, metadata FROM resources WHERE tenant_id = $1 AND category = 'user_context'",
+      [tenant],
+    );
+    expect(rows.rows).toHaveLength(1);
+    const [info] = rows.rows;
+    expect(info).toMatchObject({
+      name: 'p8fs-user-info',
+      metadata: { generated_by: 'heuristic', total_sessions: 1 },
+    });
+    expect(info.content).toMatch(/^\[heuristic\] Rule-based summary/);
+    expect(info.content).toContain('Project Alpha');
+    const after = await runMomentsTask(p.cfg, p.temporal, { tenantId: tenant }, () => undefined);
+    expect(after).toMatchObject({ status: 'skipped', resources: 0 });
   });
 
   it('stops at the model call cap; the next run takes the rest', async () => {

@@ -8,7 +8,7 @@
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import { loadConfig } from '../../config/config.js';
 import { connectTemporal } from '../../temporal/connection.js';
-import { runMomentsTask, TENANT_TASKS, type TenantTask } from '../tenant-tasks.js';
+import { runMomentsTask, runUserSummaryTask, TENANT_TASKS, type TenantTask } from '../tenant-tasks.js';
 
 const MODES = ['direct', 'batch', 'completion'] as const;
 type Mode = (typeof MODES)[number];
@@ -52,7 +52,10 @@ export function dreamArguments(options: DreamingOptions): string[] {
 function withOptions(command: Command): Command {
   return command
     .addOption(
-      new Option('--task <task>', 'dreams: the dream analysis; moments: moments from sessions and documents')
+      new Option(
+        '--task <task>',
+        'dreams: the dream analysis; moments: moments from sessions and documents; user-summary: the p8fs-user-info resource',
+      )
         .choices(TENANT_TASKS)
         .default('dreams'),
     )
@@ -69,35 +72,34 @@ function withOptions(command: Command): Command {
     .option('--lookback-hours <hours>', 'sessions and resources of the last H hours', hours);
 }
 
-/** `--task moments`: tenantMoments for --tenant-id over --lookback-hours (default 24). */
-async function momentsTask(options: DreamingOptions): Promise<void> {
+/** `--task moments` (tenantMoments over --lookback-hours, default 24) and `--task user-summary` for --tenant-id. */
+async function tenantTask(options: DreamingOptions): Promise<void> {
   if (!options.tenantId)
-    throw new InvalidArgumentError(
-      '--task moments needs --tenant-id T (the tenant whose sessions and documents are read)',
-    );
+    throw new InvalidArgumentError(`--task ${options.task} needs --tenant-id T (the tenant to read)`);
   if (options.completion || options.mode !== 'direct')
     throw new InvalidArgumentError(
-      '--task moments runs directly: --mode batch and --completion are for --task dreams',
+      `--task ${options.task} runs directly: --mode batch and --completion are for --task dreams`,
     );
+  const tenantId = options.tenantId;
   const cfg = loadConfig();
   const client = await connectTemporal(cfg);
+  const say = (line: string) => console.log(line);
   try {
-    await runMomentsTask(
-      cfg,
-      client,
-      {
-        tenantId: options.tenantId,
-        ...(options.lookbackHours ? { lookbackHours: Number(options.lookbackHours) } : {}),
-      },
-      (line) => console.log(line),
-    );
+    if (options.task === 'user-summary') await runUserSummaryTask(cfg, client, { tenantId }, say);
+    else
+      await runMomentsTask(
+        cfg,
+        client,
+        { tenantId, ...(options.lookbackHours ? { lookbackHours: Number(options.lookbackHours) } : {}) },
+        say,
+      );
   } finally {
     await client.connection.close();
   }
 }
 
 async function dispatch(command: Command, options: DreamingOptions): Promise<void> {
-  if (options.task === 'moments') return momentsTask(options);
+  if (options.task !== 'dreams') return tenantTask(options);
   let root = command;
   while (root.parent) root = root.parent;
   const dream = root.commands.find((c) => c.name() === 'dream');
@@ -128,6 +130,7 @@ export function registerDreamingCommand(program: Command): void {
       '  p8fs dreaming process --completion                  = p8fs dream complete',
       "  p8fs dreaming process --task moments --tenant-id T  moments from T's chat sessions and documents of the",
       '                                                      last --lookback-hours (24) that no moment cites yet',
+      "  p8fs dreaming process --task user-summary --tenant-id T  T's p8fs-user-info resource (category user_context)",
       'Needs a running dreaming worker: p8fs dreaming-worker (p8fs stack up starts one).',
     ].join('\n'),
   );
