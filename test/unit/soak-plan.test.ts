@@ -110,6 +110,7 @@ describe('soak accounting (classify)', () => {
         e('running.txt'),
         e('lost.txt'),
         e('refused.txt', { refused: 'S3 refused the PUT: HTTP 400' }),
+        e('stored-anyway.txt', { uploaded: false, refused: 'the API answered 500' }),
         e('never.txt', { uploaded: false }),
         e('cafe\u0301.txt'),
       ],
@@ -119,6 +120,7 @@ describe('soak accounting (classify)', () => {
         row('quiet.pdf', 'failed'),
         row('running.txt', 'processing'),
         row('caf\u00e9.txt', 'completed'),
+        row('stored-anyway.txt', 'completed'),
       ],
       [{ path: '/buckets/t/letter.txt', reason: 'path contains a line feed' }],
     );
@@ -129,12 +131,18 @@ describe('soak accounting (classify)', () => {
       'dead-lettered',
       'stuck',
       'missing',
-      'refused by S3',
+      'refused at upload',
+      'completed',
       'never uploaded',
       'completed',
     ]);
     expect(accounted[1]?.reason).toBe('bad.pdf is damaged');
     expect(accounted[3]?.reason).toBe('path contains a line feed');
-    expect(countOutcomes(accounted)).toMatchObject({ completed: 2, stuck: 2, missing: 1 });
+    expect(countOutcomes(accounted)).toMatchObject({
+      completed: 3,
+      stuck: 2,
+      missing: 1,
+      'refused at upload': 1,
+    });
   });
 });

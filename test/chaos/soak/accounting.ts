@@ -17,7 +17,7 @@ export type Outcome =
   | 'completed'
   | 'failed'
   | 'dead-lettered'
-  | 'refused by S3'
+  | 'refused at upload'
   | 'never uploaded'
   | 'stuck'
   | 'missing';
@@ -28,8 +28,9 @@ export const MISSES: readonly Outcome[] = ['never uploaded', 'stuck', 'missing']
 export interface Expected {
   tenant: string;
   key: string;
-  /** The PUT succeeded (else: S3 refused it, or it was never accepted before the client gave up). */
+  /** The PUT succeeded (else: refused, or never accepted before the client gave up). */
   uploaded: boolean;
+  /** S3 refused the PUT for good, or the API answered an error: the client was told it failed. */
   refused?: string;
 }
 
@@ -69,8 +70,6 @@ export function classify(
   const lettersByPath = new Map<string, string>();
   for (const l of letters) for (const p of variants(l.path)) lettersByPath.set(p, l.reason);
   return expected.map((e) => {
-    if (e.refused) return { expected: e, outcome: 'refused by S3', reason: e.refused };
-    if (!e.uploaded) return { expected: e, outcome: 'never uploaded' };
     const paths = variants(pathOf(e.tenant, e.key));
     const row = paths.map((p) => byPath.get(p)).find((r) => r !== undefined);
     if (row?.status === 'completed') return { expected: e, outcome: 'completed' };
@@ -83,6 +82,10 @@ export function classify(
         outcome: 'stuck',
         reason: `files row ${row.status}${row.error ? `: ${row.error}` : ''}`,
       };
+    // Refused, and nothing of it arrived (an API upload answered 500 may still have been stored: then
+    // it is accounted by its row above, like any other).
+    if (e.refused) return { expected: e, outcome: 'refused at upload', reason: e.refused };
+    if (!e.uploaded) return { expected: e, outcome: 'never uploaded' };
     return { expected: e, outcome: 'missing' };
   });
 }
@@ -92,7 +95,7 @@ export function countOutcomes(accounted: Accounted[]): Record<Outcome, number> {
     completed: 0,
     failed: 0,
     'dead-lettered': 0,
-    'refused by S3': 0,
+    'refused at upload': 0,
     'never uploaded': 0,
     stuck: 0,
     missing: 0,
@@ -132,8 +135,9 @@ export interface Damage {
   orphanChunks: number;
   /** Resources rows of files that are not completed (a failed file must leave nothing searchable). */
   chunksOfUnfinished: number;
-  /** Files rows for paths nobody uploaded. */
+  /** Files rows for paths nobody uploaded, and the first few of them. */
   unexpectedFiles: number;
+  unexpectedPaths: string[];
   /** null when embeddings.resources_embeddings does not exist. */
   orphanVectors: number | null;
   duplicateVectors: number | null;
@@ -174,6 +178,10 @@ export async function damage(pool: pg.Pool, expectedPaths: Set<string>, rows: Fi
       "SELECT count(*) AS n FROM resources r JOIN files f ON f.id = r.file_id WHERE f.status <> 'completed'",
     ),
     unexpectedFiles: rows.filter((r) => !expected.has(r.path)).length,
+    unexpectedPaths: rows
+      .filter((r) => !expected.has(r.path))
+      .slice(0, 5)
+      .map((r) => r.path),
     orphanVectors:
       vectors === 0
         ? null

@@ -17,7 +17,10 @@ export interface ApiTenant {
 export interface ApiUpload {
   tenant: string;
   key: string;
-  fileId: string;
+  /** The answer's file id (201 only). */
+  fileId?: string;
+  /** HTTP status of the answer, 0 when there was none. */
+  status: number;
   at: number;
 }
 
@@ -96,13 +99,14 @@ export class ApiClient {
       const body = Buffer.from(`Uploaded through the API, round ${n}. ${a.secret} apiround${n}\n`);
       const put = await this.call(a, 'POST', `/v1/files/${a.tenant}?name=${name}`, body);
       const fileId = (put.json as { fileId?: string } | undefined)?.fileId;
-      if (put.status === 201 && fileId)
-        this.figures.uploads.push({
-          tenant: a.tenant,
-          key: `uploads/${name}`,
-          fileId,
-          at: Date.now() - this.startedAt,
-        });
+      // Every attempt is accounted for: an error answer may still have stored the file.
+      this.figures.uploads.push({
+        tenant: a.tenant,
+        key: `uploads/${name}`,
+        ...(put.status === 201 && fileId ? { fileId } : {}),
+        status: put.status,
+        at: Date.now() - this.startedAt,
+      });
     }
 
     // B searches for A's secret word: must find nothing, whatever A has stored.
@@ -126,9 +130,9 @@ export class ApiClient {
     for (const file of (list.json as { files?: Array<{ path?: string }> } | undefined)?.files ?? [])
       if (file.path?.startsWith(`/buckets/${a.tenant}/`))
         this.crossRead(`${b.tenant}'s list holds ${file.path}`);
-    const known = this.figures.uploads.filter((u) => u.tenant === a.tenant);
+    const known = this.figures.uploads.filter((u) => u.tenant === a.tenant && u.fileId);
     const target = known[Math.floor(Math.random() * known.length)];
-    if (target) {
+    if (target?.fileId) {
       const got = await this.call(b, 'GET', `/v1/files/${target.fileId}`);
       if (got.status === 200) this.crossRead(`${b.tenant} read ${a.tenant}'s file ${target.fileId}`);
       const download = await this.call(b, 'GET', `/v1/files/${target.fileId}/download?redirect=false`);

@@ -52,7 +52,7 @@ export class FaultRunner {
     const deadline = Date.now() + 300_000;
     for (;;) {
       try {
-        await this.stack.startProcess(name, 60_000);
+        await this.stack.startProcess(name, 180_000);
         return;
       } catch (error) {
         await this.stack.killProcess(name);

@@ -54,6 +54,10 @@ export function misses(f: Omit<SoakFigures, 'misses'>, accounted: Accounted[]): 
     ['cross-tenant reads', f.api.crossTenantReads.length],
   ];
   for (const [what, n] of zero) if (n) out.push(`${what}: ${n}`);
+  if (d.unexpectedPaths.length)
+    out.push(
+      `files rows nobody uploaded, e.g.: ${d.unexpectedPaths.map((p) => JSON.stringify(p)).join(', ')}`,
+    );
   for (const r of f.faults)
     if (r.error) out.push(`fault ${r.fault.action} ${r.fault.target} did not recover: ${r.error}`);
   if (!f.drained) out.push(`not drained within the drain timeout (${f.drainSeconds} s)`);

@@ -114,7 +114,12 @@ async function main(): Promise<number> {
       uploaded: r.doneAt !== undefined,
       ...(r.refused ? { refused: r.refused } : {}),
     })),
-    ...api.figures.uploads.map((u) => ({ tenant: u.tenant, key: u.key, uploaded: true })),
+    ...api.figures.uploads.map((u) => ({
+      tenant: u.tenant,
+      key: u.key,
+      uploaded: u.status === 201,
+      ...(u.status === 201 ? {} : { refused: `the API answered ${u.status || 'nothing'}` }),
+    })),
   ];
 
   // Drain: until every upload is accounted for and nothing runs or waits, or the timeout.

@@ -15,7 +15,7 @@ cross-tenant reads; exit 1 on any miss. Needs \`npm run build\` (make soak runs 
 Settings (environment):
   SOAK_SEED              seed of the plan (default: random, printed)
   SOAK_UPLOADS           S3 uploads (default 5000)
-  SOAK_WINDOW_SECONDS    seconds over which uploads and faults are spread (default: max(120, uploads × 0.2))
+  SOAK_WINDOW_SECONDS    seconds over which uploads and faults are spread (default: max(120, uploads × 0.3))
   SOAK_MEDIUM_PERCENT    uploads of 1-4 MiB, in percent (default 2)
   SOAK_LARGE             files of 16-48 MiB (default: uploads / 600, at least 1)
   SOAK_HUGE              files of 100-200 MiB: the first 200 MiB of text, then a single-line bomb, binary (default: 3 from 1,000 uploads, else 0)
@@ -48,7 +48,7 @@ export function settingsFrom(env: NodeJS.ProcessEnv): RunSettings {
   return {
     seed: Math.floor(int(env, 'SOAK_SEED', randomInt(1, 1_000_000))),
     uploads,
-    windowSeconds: int(env, 'SOAK_WINDOW_SECONDS', Math.max(120, Math.round(uploads * 0.2))),
+    windowSeconds: int(env, 'SOAK_WINDOW_SECONDS', Math.max(120, Math.round(uploads * 0.3))),
     tenants: ['soak-alpha', 'soak-beta', 'soak-gamma'],
     mediumShare: int(env, 'SOAK_MEDIUM_PERCENT', 2) / 100,
     large: Math.floor(int(env, 'SOAK_LARGE', Math.max(1, Math.round(uploads / 600)))),
