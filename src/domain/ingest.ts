@@ -3,8 +3,10 @@
  * never file contents or chunk text. Workflow code imports only the types of this module (derivedPrefix
  * hashes with node:crypto and runs in activities).
  */
+
 import { createHash } from 'node:crypto';
 import type { ProviderName } from './content.js';
+import type { FileEmbeddingOutcome } from './embedding.js';
 import type { StorageEvent } from './storage-event.js';
 import type { Tier } from './tiers.js';
 
@@ -67,6 +69,12 @@ export interface StoreResult {
    * other bytes, whose own event does the work) or a later attempt of this activity took over.
    */
   superseded?: string;
+  /**
+   * Set by a worker with embedding on (P8FS_EMBEDDINGS_ENABLED) when the chunks were stored: the workflow
+   * then runs the embed step. Results recorded before the step existed lack it, so their runs replay
+   * without it.
+   */
+  embed?: boolean;
 }
 
 /** What recordIngestFailure did: recorded the failure, or nothing because the run was superseded. */
@@ -84,6 +92,8 @@ export type IngestOutcome =
       chunkCount: number;
       tokenCount: number;
       resourcesReplaced: number;
+      /** The embed step's result (absent: embedding was off, or the run predates the step). */
+      embeddings?: FileEmbeddingOutcome;
     }
   | { status: 'deleted'; fileId: string; resourcesDeleted: number }
   | { status: 'renamed'; fileId: string; fromFileId: string; resourcesMoved: number }
@@ -133,4 +143,6 @@ export type SmallFileResult =
       resourcesReplaced: number;
       memberFiles?: number;
       superseded?: string;
+      /** As StoreResult.embed. */
+      embed?: boolean;
     };

@@ -5,6 +5,7 @@
  */
 import { Worker, type WorkerOptions } from '@temporalio/worker';
 import { createBatchActivities } from '../activities/batch/activities.js';
+import { createEmbedActivities } from '../activities/embed/activities.js';
 import { createHousekeepingActivities } from '../activities/housekeeping/activities.js';
 import { createIngestActivities } from '../activities/ingest/activities.js';
 import { ExtractionPool } from '../activities/ingest/extraction/pool.js';
@@ -18,7 +19,7 @@ import { createLogger, type Logger } from '../telemetry/logger.js';
 import { PROCESS_NAMES } from '../telemetry/process-names.js';
 import { flushTracing, startTracing } from '../telemetry/tracing.js';
 import { connectWorkerConnection, lazyTemporalClient } from '../temporal/connection.js';
-import { taskQueueFor } from '../temporal/names.js';
+import { embedTaskQueueFor, taskQueueFor } from '../temporal/names.js';
 import { withFaultInjection } from './fault-injection-interceptor.js';
 import { watchWorkers } from './metrics-endpoint.js';
 import { withActivityMetrics } from './metrics-interceptor.js';
@@ -91,6 +92,29 @@ export async function createStorageWorkers(
       }),
     ),
   );
+  // Embedding (src/activities/embed) on each tier's own -embed queue, by a Worker with its own slots: a
+  // file's embeddings never take the slot another file's extraction needs, and the model's CPU use is
+  // bounded per process by P8FS_WORKER_CONCURRENCY_EMBED whatever the tier's concurrency.
+  const embedActivities = createEmbedActivities({ cfg, pool });
+  const { interceptors } = withFaultInjection(cfg, withActivityMetrics(workerTracingOptions()));
+  const embedWorkers = await Promise.all(
+    tiers.map((tier) =>
+      Worker.create({
+        connection,
+        namespace: cfg.temporal.namespace,
+        taskQueue: embedTaskQueueFor(cfg, tier),
+        activities: embedActivities,
+        maxConcurrentActivityTaskExecutions: cfg.embeddings.concurrency,
+        shutdownGraceTime: overrides.shutdownGraceTime ?? cfg.worker.shutdownGraceSeconds * 1000,
+        ...(overrides.shutdownForceTime !== undefined
+          ? { shutdownForceTime: overrides.shutdownForceTime }
+          : {}),
+        maxHeartbeatThrottleInterval: '5 seconds',
+        ...(interceptors ? { interceptors } : {}),
+      }),
+    ),
+  );
+  workers.push(...embedWorkers);
   watchWorkers(workers);
   return {
     workers,

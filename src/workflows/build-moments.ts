@@ -8,7 +8,15 @@
  * activity of its own, so a failure repeats one call, not the transcript), then one store that merges
  * moments cut by group borders and replaces the transcript's rows.
  */
-import { ApplicationFailure, isCancellation, log, proxyActivities, workflowInfo } from '@temporalio/workflow';
+import {
+  ApplicationFailure,
+  isCancellation,
+  log,
+  patched,
+  proxyActivities,
+  workflowInfo,
+} from '@temporalio/workflow';
+import type { EmbedActivities } from '../activities/embed/activities.js';
 import type { MomentActivities } from '../activities/insight/moment-activities.js';
 import { NON_RETRYABLE_ERROR_TYPES } from '../domain/errors.js';
 import type {
@@ -36,6 +44,39 @@ const model = proxyActivities<MomentActivities>({
   heartbeatTimeout: '1 minute',
   retry,
 });
+
+/**
+ * After the store, the moments are embedded (embedMoments) when the store's worker has embedding on.
+ * Embedding runs where the model is loaded, the storage workers' small-tier `-embed` queue; its name
+ * follows this run's own queue (`{prefix}-llm` → `{prefix}-storage-small-embed`), since workflow code
+ * cannot read the config. A failure leaves the moments stored; `p8fs embed backfill` embeds them later.
+ */
+export const EMBED_MOMENTS_PATCH = 'embed-after-store';
+
+async function embedStoredMoments(
+  tenantId: string,
+  transcriptRef: string,
+  stored: { embed?: boolean },
+): Promise<{ embeddings?: NonNullable<BuildMomentsOutcome['embeddings']> }> {
+  if (!stored.embed || !patched(EMBED_MOMENTS_PATCH)) return {};
+  const prefix = workflowInfo().taskQueue.replace(/-llm$/, '');
+  const embed = proxyActivities<EmbedActivities>({
+    taskQueue: `${prefix}-storage-small-embed`,
+    startToCloseTimeout: '10 minutes',
+    scheduleToCloseTimeout: '2 hours',
+    heartbeatTimeout: '1 minute',
+    retry,
+  });
+  try {
+    return { embeddings: await embed.embedMoments({ tenantId, transcriptRef }) };
+  } catch (error) {
+    if (isCancellation(error)) throw error;
+    const failure = describeFailure(error);
+    log.warn('embedding the moments failed: they stay stored', { tenantId, transcriptRef, ...failure });
+    const failed = `${failure.errorType}: ${failure.message}`;
+    return { embeddings: { status: 'failed', failed, embedded: 0, kept: 0, rows: 0 } };
+  }
+}
 
 /** Where the transcript is, or why the input names none (a bad start, not worth a retry). */
 function transcriptSource(input: BuildMomentsInput): TranscriptObject | 'inline' {
@@ -102,13 +143,19 @@ export async function buildMoments(input: BuildMomentsInput): Promise<BuildMomen
       })),
       ...(input.source ? { source: input.source } : {}),
     });
+    const embedded = await embedStoredMoments(tenantId, plan.transcriptRef, stored);
     const last = results.at(-1);
     log.info('buildMoments completed', {
       ...fileFields,
       transcriptRef: plan.transcriptRef,
       segments: plan.segmentCount,
       groups: plan.groups.length,
-      ...stored,
+      stored: stored.stored,
+      replaced: stored.replaced,
+      merged: stored.merged,
+      ...(embedded.embeddings
+        ? { embeddings: embedded.embeddings.status, embedded: embedded.embeddings.embedded }
+        : {}),
       durationMs: durationMs(),
     });
     return {
@@ -122,6 +169,7 @@ export async function buildMoments(input: BuildMomentsInput): Promise<BuildMomen
       merged: stored.merged,
       provider: last?.provider ?? 'unknown',
       model: last?.model ?? 'unknown',
+      ...embedded,
     };
   } catch (error) {
     // Cancelled by someone: not a failure of the transcript, nothing to record.

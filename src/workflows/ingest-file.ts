@@ -7,8 +7,17 @@
  * describes the object; when it does not they write nothing and the run ends `superseded`. That is only
  * a different return value for the same commands, so histories recorded before it replay unchanged.
  */
-import { ApplicationFailure, log, patched, proxyActivities, workflowInfo } from '@temporalio/workflow';
+import {
+  ApplicationFailure,
+  isCancellation,
+  log,
+  patched,
+  proxyActivities,
+  workflowInfo,
+} from '@temporalio/workflow';
+import type { EmbedActivities } from '../activities/embed/activities.js';
 import type { IngestActivities } from '../activities/ingest/activities.js';
+import type { FileEmbeddingOutcome } from '../domain/embedding.js';
 import { NON_RETRYABLE_ERROR_TYPES } from '../domain/errors.js';
 import type { IngestFileInput, IngestOutcome, RegisteredFile } from '../domain/ingest.js';
 import type { Tier } from '../domain/tiers.js';
@@ -48,11 +57,73 @@ const byTier: Record<Tier, IngestActivities> = {
 export const SMALL_FILE_ONE_ACTIVITY_PATCH = 'ingest-small-file-one-activity';
 
 /**
+ * After a store, the chunks are embedded (embedFile) on the tier's `-embed` task queue, when the store's
+ * worker has embedding on (its result says `embed`). Results recorded before the step lack that flag, so
+ * their histories replay without asking for the patch.
+ */
+export const EMBED_AFTER_STORE_PATCH = 'embed-after-store';
+
+// Embedding a huge file's chunks takes a while (the local model: ~100 chunks/s per core); the heartbeat
+// (after every batch of 32) detects a dead worker. The task queue's name follows the run's own, since
+// workflow code cannot read the config: p8fs-storage-small → p8fs-storage-small-embed.
+const embedBudgets: Record<Tier, { attempt: string; allAttempts: string }> = {
+  small: { attempt: '30 minutes', allAttempts: '6 hours' },
+  medium: { attempt: '2 hours', allAttempts: '12 hours' },
+  large: { attempt: '12 hours', allAttempts: '48 hours' },
+};
+const EMBED_QUEUE_SUFFIX = '-embed';
+
+function embedActivitiesFor(tier: Tier) {
+  return proxyActivities<EmbedActivities>({
+    taskQueue: `${workflowInfo().taskQueue}${EMBED_QUEUE_SUFFIX}`,
+    startToCloseTimeout: embedBudgets[tier].attempt,
+    scheduleToCloseTimeout: embedBudgets[tier].allAttempts,
+    heartbeatTimeout: '1 minute',
+    retry,
+  });
+}
+
+/**
+ * The embed step of a stored file. Its failure does not fail the file: the text is stored and searchable
+ * by words, the file stays `completed` and its embeddings `failed` with the reason (recordEmbedFailure),
+ * which `p8fs embed backfill` or the next store can make good.
+ */
+async function embedStoredFile(
+  input: IngestFileInput,
+  fileId: string,
+  stored: { embed?: boolean },
+): Promise<{ embeddings?: FileEmbeddingOutcome }> {
+  if (!stored.embed || !patched(EMBED_AFTER_STORE_PATCH)) return {};
+  const embed = embedActivitiesFor(input.tier);
+  const target = { tenantId: input.event.tenantId, fileId, path: input.event.path };
+  try {
+    return { embeddings: await embed.embedFile(target) };
+  } catch (error) {
+    if (isCancellation(error)) throw error;
+    const failure = describeFailure(error);
+    log.warn('embedding failed: the file stays completed with its text', {
+      tenantId: target.tenantId,
+      path: target.path,
+      ...failure,
+    });
+    await embed.recordEmbedFailure({ ...target, ...failure });
+    const failed = `${failure.errorType}: ${failure.message}`;
+    return { embeddings: { status: 'failed', failed, embedded: 0, kept: 0, rows: 0 } };
+  }
+}
+
+/**
  * Milliseconds since this run started, in workflow time (deterministic: the time of the current workflow
  * task), for the one line that reports a finished file.
  */
 function runDurationMs(): number {
   return Date.now() - workflowInfo().runStartTime.getTime();
+}
+
+/** The finished file's line names its embeddings when the step ran. */
+function embeddingFields(embeddings: FileEmbeddingOutcome | undefined): Record<string, unknown> {
+  if (!embeddings) return {};
+  return { embeddings: embeddings.status, embedded: embeddings.embedded, vectorsKept: embeddings.kept };
 }
 
 export async function ingestFile(input: IngestFileInput): Promise<IngestOutcome> {
@@ -119,6 +190,7 @@ export async function ingestFile(input: IngestFileInput): Promise<IngestOutcome>
           });
           return { status: 'superseded', fileId: small.file.fileId, reason: small.superseded };
         }
+        const embedded = await embedStoredFile(input, small.file.fileId, small);
         log.info('ingestFile completed', {
           ...fileFields,
           tier: input.tier,
@@ -129,6 +201,7 @@ export async function ingestFile(input: IngestFileInput): Promise<IngestOutcome>
           tokens: small.tokenCount,
           resourcesReplaced: small.resourcesReplaced,
           activities: 1,
+          ...embeddingFields(embedded.embeddings),
           durationMs: runDurationMs(),
         });
         return {
@@ -139,6 +212,7 @@ export async function ingestFile(input: IngestFileInput): Promise<IngestOutcome>
           chunkCount: small.chunkCount,
           tokenCount: small.tokenCount,
           resourcesReplaced: small.resourcesReplaced,
+          ...embedded,
         };
       }
       // Registered, but not for the one-activity path (too big, streamed): the steps go on from there.
@@ -157,6 +231,7 @@ export async function ingestFile(input: IngestFileInput): Promise<IngestOutcome>
       });
       return { status: 'superseded', fileId: registered.fileId, reason: stored.superseded };
     }
+    const embedded = await embedStoredFile(input, registered.fileId, stored);
     log.info('ingestFile completed', {
       ...fileFields,
       tier: input.tier,
@@ -166,6 +241,7 @@ export async function ingestFile(input: IngestFileInput): Promise<IngestOutcome>
       chunks: chunking.chunkCount,
       tokens: chunking.tokenCount,
       resourcesReplaced: stored.resourcesReplaced,
+      ...embeddingFields(embedded.embeddings),
       durationMs: runDurationMs(),
     });
     return {
@@ -176,6 +252,7 @@ export async function ingestFile(input: IngestFileInput): Promise<IngestOutcome>
       chunkCount: chunking.chunkCount,
       tokenCount: chunking.tokenCount,
       resourcesReplaced: stored.resourcesReplaced,
+      ...embedded,
     };
   } catch (error) {
     const failure = describeFailure(error, { withStack: true });

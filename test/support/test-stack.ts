@@ -23,6 +23,9 @@ export const TEST_STACK_ENV: Record<string, string> = {
   P8FS_LOG_LEVEL: 'warn',
   P8FS_BRIDGE_HEALTH_PORT: '0',
   P8FS_WORKER_METRICS_PORT: '0',
+  // Embedding (the local model, on every chunk) is off unless a test turns it on: the tests of the step
+  // (test/integration/embed-*.test.ts) do; the others keep their outcomes and their speed.
+  P8FS_EMBEDDINGS_ENABLED: 'false',
 };
 
 /** Environment of the test stack; variables already set in the environment win (to point at other servers). */

@@ -5,7 +5,7 @@
  * rows replaced), so Temporal may retry any of them after a crash without duplicating anything. Their
  * names are what the workflows call: src/workflows/ingest-file.ts imports this module's type.
  */
-import type { IngestFileInput, SmallFileResult } from '../../domain/ingest.js';
+import type { IngestFileInput, SmallFileResult, StoreResult } from '../../domain/ingest.js';
 import { createFileEventActivities } from './file-events.js';
 import { ingestSmallFile } from './ingest-small.js';
 import { createIngestPipeline, type IngestDeps } from './pipeline.js';
@@ -20,15 +20,24 @@ export type { IngestDeps } from './pipeline.js';
  */
 export function createIngestActivities(deps: IngestDeps) {
   const pipeline = createIngestPipeline(deps);
+  const steps = createIngestSteps(deps, pipeline);
+  // Stored chunks are embedded next (the embed step, src/activities/embed) where this worker embeds.
+  const embed = deps.cfg.embeddings.enabled;
+  const withEmbed = <T extends { superseded?: string }>(result: T): T =>
+    embed && result.superseded === undefined ? { ...result, embed: true } : result;
   return withStorageErrorsClassified({
-    ...createIngestSteps(deps, pipeline),
+    ...steps,
+    storeChunks: async (...args: Parameters<typeof steps.storeChunks>): Promise<StoreResult> =>
+      withEmbed(await steps.storeChunks(...args)),
     /**
      * A small file in one activity: register → download → extract → chunk → store, with no derived
      * objects in S3 (ingest-small.ts). A file not for this path is only registered, and the workflow goes
      * on with the steps.
      */
-    ingestSmallFile: (input: IngestFileInput): Promise<SmallFileResult> =>
-      ingestSmallFile(deps.cfg, pipeline, input),
+    ingestSmallFile: async (input: IngestFileInput): Promise<SmallFileResult> => {
+      const result = await ingestSmallFile(deps.cfg, pipeline, input);
+      return result.path === 'one-activity' ? withEmbed(result) : result;
+    },
     ...createFileEventActivities(deps, pipeline),
   });
 }

@@ -187,7 +187,8 @@ function momentActivities({ cfg, pool, s3, llm }: InsightDeps) {
         output,
         job,
       );
-      return { stored, replaced, merged };
+      // The moments are embedded next (embedMoments) where this worker embeds.
+      return { stored, replaced, merged, ...(cfg.embeddings.enabled ? { embed: true } : {}) };
     },
 
     /** An `errors` row for a run that failed for good (one per run: a retry writes the same row). */

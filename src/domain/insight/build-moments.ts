@@ -67,6 +67,8 @@ export interface StoredMoments {
   replaced: number;
   /** Moments cut by a group border and joined again. */
   merged: number;
+  /** Set by a worker with embedding on: the workflow embeds the moments next (embedMoments). */
+  embed?: boolean;
 }
 
 export interface BuildMomentsOutcome {
@@ -80,6 +82,8 @@ export interface BuildMomentsOutcome {
   merged: number;
   provider: string;
   model: string;
+  /** The embed step's result (absent: embedding off, or the run predates the step). */
+  embeddings?: { status: string; embedded: number; kept: number; rows: number; failed?: string };
 }
 
 /** The storage category whose JSON files are transcripts: they start buildMoments instead of ingestFile. */
