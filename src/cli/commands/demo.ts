@@ -34,6 +34,7 @@ import { createStorageWorkers } from '../../workers/storage-worker.js';
 import { runDreamsDemo } from '../demo-dreams.js';
 import { runMomentsDemo } from '../demo-moments.js';
 import { runDemoSearch } from '../demo-search.js';
+import { runTenantInsightsDemo } from '../demo-tenant-insights.js';
 
 interface Row {
   file: string;
@@ -335,7 +336,9 @@ async function runInsightStep(cfg: Config, tenantId: string): Promise<boolean> {
     const ctx = { cfg, client, say, tenantId };
     const dreams = await runDreamsDemo(ctx);
     const moments = await runMomentsDemo(ctx);
-    return dreams && moments;
+    // Moments from the tenant's own sessions and documents, and its user summary.
+    const tenantInsights = await runTenantInsightsDemo(ctx);
+    return dreams && moments && tenantInsights;
   } finally {
     worker.shutdown();
     await running;

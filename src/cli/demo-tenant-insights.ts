@@ -1,0 +1,46 @@
+/**
+ * The sessions-and-documents part of `p8fs demo`: the moments task over the demo tenant's chat sessions
+ * and ingested documents (a month's window, so a second demo run finds them cited and adds nothing),
+ * the moments they gave, read back from the table, and the tenant's user summary (p8fs-user-info). The
+ * caller runs an LLM worker.
+ */
+import { createPool } from '../clients/postgres.js';
+import { listMoments } from '../db/moments.js';
+import type { MomentsDemoContext } from './demo-moments.js';
+import { runMomentsTask, runUserSummaryTask } from './tenant-tasks.js';
+
+const SHOWN = 5;
+
+export async function runTenantInsightsDemo(ctx: MomentsDemoContext): Promise<boolean> {
+  const { cfg, client, say, tenantId } = ctx;
+  const quiet = () => undefined;
+  const outcome = await runMomentsTask(cfg, client, { tenantId, lookbackHours: 24 * 30 }, quiet);
+  say(
+    outcome.status === 'skipped'
+      ? 'moments from sessions and documents: nothing new in the window (an earlier run cited them all)'
+      : `moments from sessions and documents: ${outcome.moments} moment(s) from ${outcome.built} source(s) (${outcome.sessions} session(s), ${outcome.resources} resource(s)), ${outcome.provider}`,
+  );
+  const pool = createPool(cfg, 1);
+  try {
+    const { moments, total } = await listMoments(pool, { tenantId, limit: 200 });
+    const fromSources = moments.filter((m) => m.metadata.source === 'moments-task');
+    say(`  ${fromSources.length} of the tenant's ${total} moment(s) come from sessions and documents, e.g.:`);
+    for (const m of fromSources.slice(0, SHOWN)) {
+      const from =
+        m.metadata.source_type === 'chat_session'
+          ? `session ${(m.metadata.session_ids as string[] | undefined)?.[0] ?? ''}`
+          : `document ${(m.metadata.resource_names as string[] | undefined)?.[0] ?? ''}`;
+      say(`    - [${m.moment_type}] ${m.name} (${from}; topics ${m.topic_tags.slice(0, 3).join(', ')})`);
+    }
+    say(`  p8fs moments list --tenant ${tenantId}`);
+    const summary = await runUserSummaryTask(cfg, client, { tenantId }, quiet);
+    const row = await pool.query<{ content: string }>('SELECT content FROM resources WHERE id = $1', [
+      summary.resourceId,
+    ]);
+    say(`user summary (p8fs-user-info, ${summary.generatedBy}):`);
+    for (const line of (row.rows[0]?.content ?? '').split('\n').filter(Boolean)) say(`  ${line}`);
+    return fromSources.length > 0 && row.rows.length === 1;
+  } finally {
+    await pool.end();
+  }
+}
