@@ -14,6 +14,7 @@ import { createLlmProvider } from '../../src/activities/insight/llm/index.js';
 import { createMomentActivities } from '../../src/activities/insight/moment-activities.js';
 import { createTenantMomentActivities } from '../../src/activities/insight/tenant-moments.js';
 import { createUserSummaryActivities } from '../../src/activities/insight/user-summary.js';
+import { runTenantInsightsDemo } from '../../src/cli/demo-tenant-insights.js';
 import { runMomentsTask } from '../../src/cli/tenant-tasks.js';
 import { listMoments } from '../../src/db/moments.js';
 import { connectWorkerConnection } from '../../src/temporal/connection.js';
@@ -28,6 +29,7 @@ const env = { ...isolatedEnv('tenantmoments'), P8FS_LLM_PROVIDER: 'heuristic' };
 const tenant = uniqueTenant('tmom');
 const capped = uniqueTenant('tmomcap');
 const other = uniqueTenant('tmomother');
+const demo = uniqueTenant('tmomdemo');
 let p: Pipeline;
 let stop: () => Promise<void>;
 
@@ -54,7 +56,7 @@ beforeAll(async () => {
     await running;
     await connection.close();
   };
-  for (const t of [tenant, capped, other]) {
+  for (const t of [tenant, capped, other, demo]) {
     await importSampleSessions(p.pool, t);
     await insertSampleResources(p.pool, t);
   }
@@ -161,6 +163,27 @@ describe('tenantMoments', () => {
       [capped],
     );
     expect(docs.rows).toHaveLength(8);
+  });
+
+  it("the demo's part shows moments from the sessions and documents and the user summary; a second run adds nothing", async () => {
+    for (const run of [1, 2]) {
+      const lines: string[] = [];
+      const ok = await runTenantInsightsDemo({
+        cfg: p.cfg,
+        client: p.temporal,
+        say: (l) => lines.push(l),
+        tenantId: demo,
+      });
+      const text = lines.join('\n');
+      expect(ok, text).toBe(true);
+      expect(text).toMatch(
+        run === 1
+          ? /moments from sessions and documents: \d+ moment\(s\) from 8 source\(s\) \(1 session\(s\), 7 resource\(s\)\), heuristic/
+          : /nothing new in the window/,
+      );
+      expect(text).toMatch(/ {4}- \[\w+\] .+ \((session|document) /);
+      expect(text).toContain('user summary (p8fs-user-info, heuristic):');
+    }
   });
 
   it("reads only the tenant's rows, and refuses a run without a tenant", async () => {
