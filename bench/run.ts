@@ -12,6 +12,7 @@ import { runBridgeBench } from './bridge.bench.js';
 import { runChunkerBench } from './chunker.bench.js';
 import { runDreamHeuristicBench } from './dream-heuristic.bench.js';
 import { runEndToEndBench } from './e2e.bench.js';
+import { runEmbeddingsBench } from './embeddings.bench.js';
 import { type BenchSection, errorMessage, fixed, progress } from './lib.js';
 import { runPdfBench } from './pdf.bench.js';
 import { runSmallFilePathBench } from './small-file-path.js';
@@ -159,6 +160,7 @@ async function main(): Promise<void> {
     await guarded('Small files: one activity against the four steps', runSmallFilePathBench),
     await guarded('End to end: small files from publish to committed rows', runEndToEndBench),
     await guarded('Offline dream heuristic: precision and recall', runDreamHeuristicBench),
+    await guarded('Embeddings: the local provider vs the bare ONNX session', runEmbeddingsBench),
   ];
   const seconds = (performance.now() - t0) / 1000;
   const previous = existsSync(OUTPUT) ? readFileSync(OUTPUT, 'utf8') : '';
