@@ -3,7 +3,9 @@
  * ours against a baseline or a limit on the same data, side by side in this run, and reports ratios;
  * nothing here fails on an absolute time.
  *
- * Run: npx tsx bench/run.ts   (from the project root; P8FS_BENCH_ROWS changes the store bench's row count)
+ * Run: npx tsx bench/run.ts   (from the project root; P8FS_BENCH_ROWS changes the store bench's row count;
+ * P8FS_BENCH_1M=1 adds hybrid search latency at 100k and 1M chunks, tens of minutes; P8FS_BENCH_EMBED_FILES
+ * the files of the embeddings on/off runs)
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -12,9 +14,12 @@ import { runBridgeBench } from './bridge.bench.js';
 import { runChunkerBench } from './chunker.bench.js';
 import { runDreamHeuristicBench } from './dream-heuristic.bench.js';
 import { runEndToEndBench } from './e2e.bench.js';
+import { runEmbeddingSpeedBench } from './embedding-speed.js';
 import { runEmbeddingsBench } from './embeddings.bench.js';
 import { type BenchSection, errorMessage, fixed, progress } from './lib.js';
 import { runPdfBench } from './pdf.bench.js';
+import { runRetrievalBench } from './retrieval.js';
+import { runSearchLatencyBench } from './search-latency.js';
 import { runSmallFilePathBench } from './small-file-path.js';
 import { runStoreBench } from './store.bench.js';
 import { runTokenizerBench } from './tokenizer.bench.js';
@@ -159,6 +164,12 @@ async function main(): Promise<void> {
     await guarded('Bridge: events to workflow starts', runBridgeBench),
     await guarded('Small files: one activity against the four steps', runSmallFilePathBench),
     await guarded('End to end: small files from publish to committed rows', runEndToEndBench),
+    await guarded('Search quality: recall@5 and MRR per mode', runRetrievalBench),
+    await guarded('Embeddings on and off: files/s and worker memory', runEmbeddingSpeedBench),
+    await guarded('Hybrid search latency at 10k and 1M chunks', async () => {
+      const { testStackConfig } = await import('../test/support/test-stack.js');
+      return runSearchLatencyBench(testStackConfig());
+    }),
     await guarded('Offline dream heuristic: precision and recall', runDreamHeuristicBench),
     await guarded('Embeddings: the local provider vs the bare ONNX session', runEmbeddingsBench),
   ];
