@@ -2,14 +2,17 @@
  * Dream analysis the API starts or reads for the key's tenant (dreamAnalysis on the LLM queue, started
  * as `p8fs dream start` does). Another tenant's workflow is 404.
  */
+import { randomUUID } from 'node:crypto';
 import { WorkflowNotFoundError } from '@temporalio/client';
 import type { FastifyInstance } from 'fastify';
+import { releaseLlmClaim } from '../../db/llm-claims.js';
 import type { DreamMode } from '../../domain/insight/dream-analysis.js';
 import { readDreamModel } from '../../domain/insight/dream-model-read.js';
 import { llmTaskQueue } from '../../temporal/names.js';
 import { startDreamAnalysis } from '../../temporal/starts.js';
 import { tenantOf } from '../auth.js';
 import type { ApiDeps } from '../deps.js';
+import { claimOrRefuse } from '../llm-cap.js';
 import { ApiProblem } from '../problems.js';
 import { authProblems, problemRef, security } from '../schemas.js';
 
@@ -32,7 +35,7 @@ export function registerDreamRoutes(app: FastifyInstance, deps: ApiDeps): void {
       schema: {
         summary: "Start a dream analysis of the tenant's recent sessions and resources",
         description:
-          'Starts dreamAnalysis on the LLM task queue (a dreaming worker must run: `p8fs dreaming-worker`). Mode batch needs the OpenAI provider.',
+          "Starts dreamAnalysis on the LLM task queue (a dreaming worker must run: `p8fs dreaming-worker`). Mode batch needs the OpenAI provider. Each start takes one of the tenant's P8FS_LLM_JOBS_PER_TENANT_PER_HOUR slots; past them the answer is 429 with Retry-After and `resetsAt`.",
         tags: ['dreams'],
         security,
         body: {
@@ -58,6 +61,7 @@ export function registerDreamRoutes(app: FastifyInstance, deps: ApiDeps): void {
           400: problemRef,
           401: problemRef,
           409: problemRef,
+          429: problemRef,
           503: problemRef,
         },
       },
@@ -70,14 +74,21 @@ export function registerDreamRoutes(app: FastifyInstance, deps: ApiDeps): void {
           409,
           `mode batch needs the OpenAI Batch API, but this deployment's provider is ${deps.cfg.llm.provider}; use mode direct`,
         );
-      const workflowId = `dream/${tenantId}/${new Date().toISOString()}`;
+      // The start time names the run; the suffix keeps two requests of the same millisecond apart.
+      const workflowId = `dream/${tenantId}/${new Date().toISOString()}-${randomUUID().slice(0, 8)}`;
       const taskQueue = llmTaskQueue(deps.cfg);
       const windowHours = request.body?.windowHours;
+      // The slot is taken before the start, so a burst cannot start more than the cap; a start that
+      // fails gives it back.
+      const claim = await claimOrRefuse(deps, reply, tenantId, 'dream', workflowId);
       const handle = await startDreamAnalysis(
         deps.temporal,
         { tenantId, mode, ...(windowHours ? { windowHours } : {}) },
         { taskQueue, workflowId },
-      ).catch((error: unknown) => temporalUnavailable(deps, error));
+      ).catch(async (error: unknown) => {
+        await releaseLlmClaim(deps.pool, claim);
+        return temporalUnavailable(deps, error);
+      });
       return reply.code(202).send({
         workflowId,
         runId: handle.firstExecutionRunId,

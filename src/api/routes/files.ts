@@ -7,11 +7,13 @@ import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { ensureBucket, headObject } from '../../clients/object-store.js';
+import { releaseLlmClaim } from '../../db/llm-claims.js';
 import { downloadHeaders } from '../../domain/download-headers.js';
 import { mimeTypeForFileName } from '../../domain/provider-catalog.js';
 import { publishUploadEvent, uploadStorageEvent } from '../../events/upload-event.js';
 import { requireTenant, tenantOf } from '../auth.js';
 import type { ApiDeps } from '../deps.js';
+import { claimOrRefuse, startsLlmWork } from '../llm-cap.js';
 import { putStream } from '../object-uploads.js';
 import { ApiProblem } from '../problems.js';
 import {
@@ -31,7 +33,8 @@ export const fileNameQuery = {
     type: 'string',
     pattern: '^[A-Za-z0-9._-]{1,64}$',
     default: 'uploads',
-    description: 'folder in the bucket; `transcripts` makes a JSON transcript into moments',
+    description:
+      "folder in the bucket; `transcripts` makes a JSON transcript into moments (one of the tenant's P8FS_LLM_JOBS_PER_TENANT_PER_HOUR slots)",
   },
 } as const;
 
@@ -133,6 +136,7 @@ export function registerFileUploadRoute(app: FastifyInstance, deps: ApiDeps): vo
           201: uploadResultSchema,
           400: problemRef,
           415: problemRef,
+          429: problemRef,
           502: problemRef,
           ...authProblems,
         },
@@ -147,11 +151,21 @@ export function registerFileUploadRoute(app: FastifyInstance, deps: ApiDeps): vo
         request.query.name,
         request.headers['content-type'],
       );
-      await ensureBucket(deps.s3, target.bucket);
-      const existed = (await headObject(deps.s3, target.bucket, target.key)) !== undefined;
-      await putStream(deps.s3, target, request.body as Readable, contentLengthOf(request));
-      const result = await announceUpload(deps, target, existed);
-      return reply.code(201).send(result);
+      // A transcript becomes moments (LLM work): it takes a slot of the tenant's cap before a byte is
+      // stored, and gives it back if the upload does not get as far as its storage event.
+      const claim = startsLlmWork(request.query.category, target.key.slice(target.key.indexOf('/') + 1))
+        ? await claimOrRefuse(deps, reply, tenant, 'transcript', `${target.key}@${new Date().toISOString()}`)
+        : undefined;
+      try {
+        await ensureBucket(deps.s3, target.bucket);
+        const existed = (await headObject(deps.s3, target.bucket, target.key)) !== undefined;
+        await putStream(deps.s3, target, request.body as Readable, contentLengthOf(request));
+        const result = await announceUpload(deps, target, existed);
+        return reply.code(201).send(result);
+      } catch (error) {
+        if (claim) await releaseLlmClaim(deps.pool, claim);
+        throw error;
+      }
     },
   );
 }

@@ -8,8 +8,10 @@
 import type { Readable } from 'node:stream';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { ensureBucket, headObject } from '../../clients/object-store.js';
+import { releaseLlmClaim } from '../../db/llm-claims.js';
 import { requireTenant } from '../auth.js';
 import type { ApiDeps } from '../deps.js';
+import { claimOrRefuse, startsLlmWork } from '../llm-cap.js';
 import {
   abortUpload,
   completeUpload,
@@ -131,7 +133,15 @@ export function registerUploadRoutes(app: FastifyInstance, deps: ApiDeps): void 
           { maxOpenUploads: cap },
           'too-many-open-uploads',
         );
-      const handle = await initiateUpload(deps.s3, target);
+      // A transcript becomes moments (LLM work): its slot of the tenant's cap is taken when the upload
+      // starts (an upload aborted later keeps it until the hour is over).
+      const claim = startsLlmWork(category, target.key.slice(target.key.indexOf('/') + 1))
+        ? await claimOrRefuse(deps, reply, tenant, 'transcript', `${target.key}@${new Date().toISOString()}`)
+        : undefined;
+      const handle = await initiateUpload(deps.s3, target).catch(async (error: unknown) => {
+        if (claim) await releaseLlmClaim(deps.pool, claim);
+        throw error;
+      });
       const uploadId = encodeUploadId(handle, uploadSigningKey(deps.cfg));
       return reply.code(201).send({
         uploadId,

@@ -10,6 +10,7 @@ import { DEFAULT_MODELS } from '../../activities/insight/llm/models.js';
 import { withPool } from '../../clients/postgres.js';
 import { createS3Client } from '../../clients/s3.js';
 import { loadConfig } from '../../config/config.js';
+import { claimLlmWork, overCapMessage, releaseLlmClaim } from '../../db/llm-claims.js';
 import type { DreamMode } from '../../domain/insight/dream-analysis.js';
 import type { DreamModel } from '../../domain/insight/dream-model.js';
 import { readDreamModel } from '../../domain/insight/dream-model-read.js';
@@ -79,7 +80,7 @@ export function registerDreamCommands(program: Command): void {
     .option('--wait', 'wait for the result and print it')
     .addHelpText(
       'after',
-      '\nNeeds a running dreaming worker: p8fs dreaming-worker (p8fs stack up starts one)\nExample:\n  p8fs dream start --tenant tenant-test --mode direct --wait',
+      "\nNeeds a running dreaming worker: p8fs dreaming-worker (p8fs stack up starts one)\nEach start takes one of the tenant's P8FS_LLM_JOBS_PER_TENANT_PER_HOUR slots (shared with the API); past them it fails saying when the next slot frees.\nExample:\n  p8fs dream start --tenant tenant-test --mode direct --wait",
     )
     .action(
       async (options: {
@@ -98,15 +99,29 @@ export function registerDreamCommands(program: Command): void {
         const client = await connectTemporal(cfg);
         try {
           const workflowId = options.workflowId ?? `dream/${options.tenant}/${new Date().toISOString()}`;
-          const handle = await startDreamAnalysis(
-            client,
-            {
+          // The same per-tenant cap as POST /v1/dreams: a slot is claimed before the start, and given
+          // back when the start fails.
+          const handle = await withPool(cfg, async (pool) => {
+            const claim = await claimLlmWork(pool, {
               tenantId: options.tenant,
-              mode: options.mode,
-              ...(options.windowHours ? { windowHours: options.windowHours } : {}),
-            },
-            { taskQueue: llmTaskQueue(cfg), workflowId },
-          );
+              kind: 'dream',
+              workId: workflowId,
+              limit: cfg.llmCap.jobsPerTenantPerHour,
+            });
+            if (claim.kind === 'over-cap') throw new Error(overCapMessage(options.tenant, claim));
+            return startDreamAnalysis(
+              client,
+              {
+                tenantId: options.tenant,
+                mode: options.mode,
+                ...(options.windowHours ? { windowHours: options.windowHours } : {}),
+              },
+              { taskQueue: llmTaskQueue(cfg), workflowId },
+            ).catch(async (error: unknown) => {
+              await releaseLlmClaim(pool, claim);
+              throw error;
+            });
+          });
           console.log(`started dreamAnalysis ${workflowId} (${options.mode}) on ${llmTaskQueue(cfg)}`);
           console.log(
             `  ${cfg.temporal.uiUrl}/namespaces/${cfg.temporal.namespace}/workflows/${encodeURIComponent(workflowId)}`,

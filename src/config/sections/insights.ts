@@ -1,7 +1,7 @@
 /** dreamAnalysis and buildMoments: how much they read, how batch mode waits, and the nightly schedule. */
 import { z } from 'zod';
 import type { EnvReader } from '../env-reader.js';
-import { cron, positiveInt } from '../schema.js';
+import { cron, intBetween, positiveInt } from '../schema.js';
 import { declared, type Section } from '../variable.js';
 
 export interface DreamConfig {
@@ -23,6 +23,11 @@ export interface InsightSettings {
   schedules: { nightlyDreamsCron: string };
   /** buildMoments: segments per model call, in tokens (P8FS_MOMENTS_GROUP_TOKENS); capped by the model's context. */
   moments: { groupTokens: number };
+  /**
+   * The per-tenant cap on LLM work a tenant (or the CLI on its behalf) starts: dream analyses and
+   * transcript uploads claimed in the last hour (P8FS_LLM_JOBS_PER_TENANT_PER_HOUR; src/db/llm-claims.ts).
+   */
+  llmCap: { jobsPerTenantPerHour: number };
 }
 
 const INSIGHTS = {
@@ -75,6 +80,13 @@ const INSIGHTS = {
     meaning:
       "buildMoments: tokens of transcript segments per model call (whole segments only; never more than the model's context leaves)",
   },
+  jobsPerTenantPerHour: {
+    name: 'P8FS_LLM_JOBS_PER_TENANT_PER_HOUR',
+    schema: intBetween(1, 1_000_000),
+    fallback: '20',
+    meaning:
+      'LLM jobs (dream analyses, transcript uploads) one tenant may start in any hour, from the API or `p8fs dream start`; one more is a 429 naming when a slot frees',
+  },
 } as const;
 
 export const INSIGHTS_SECTION: Section = {
@@ -95,5 +107,6 @@ export function readInsights(r: EnvReader): InsightSettings {
     },
     schedules: { nightlyDreamsCron: r.read(INSIGHTS.nightlyDreamsCron) },
     moments: { groupTokens: r.read(INSIGHTS.groupTokens) },
+    llmCap: { jobsPerTenantPerHour: r.read(INSIGHTS.jobsPerTenantPerHour) },
   };
 }
