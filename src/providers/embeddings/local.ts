@@ -161,10 +161,11 @@ export function normalise(v: Float32Array): Float32Array {
 
 /**
  * Padded tokens (rows × longest row) in one session run. The run's transient memory grows with it (peak
- * resident memory measured: ~600 MiB at 16 × 256, ~1 GiB at 32 × 256, ~400 MiB at 8 × 256), while CPU
- * time per token hardly changes with the batch's size, so long texts go in small batches.
+ * resident memory of a fresh process, measured on 2 busy cores: ~500 MiB at 4 × 256, 750–890 MiB at
+ * 8 × 256, ~1 GiB at 32 × 256), while CPU time per token hardly changes with the batch's size, so long
+ * texts go in small batches.
  */
-export const MAX_PADDED_TOKENS_PER_RUN = 8 * LOCAL_MAX_TOKENS;
+export const MAX_PADDED_TOKENS_PER_RUN = 4 * LOCAL_MAX_TOKENS;
 
 /**
  * Indexes of `ids` in batches of at most `size` texts and MAX_PADDED_TOKENS_PER_RUN padded tokens, in
