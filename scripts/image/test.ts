@@ -265,6 +265,10 @@ async function main(): Promise<number> {
         (heard.length >= 2 ? worker.figures : worker.problems).push(
           `transcript words: ${heard.join(' ') || file.text.slice(0, 80)}`,
         );
+        // The image ships Whisper's model; pocketsphinx here would mean Whisper failed in the container.
+        (file.engines.includes('whisper') ? worker.figures : worker.problems).push(
+          `engine ${file.engines.join('+') || 'none named'}`,
+        );
       }
     }
     const bridge = outcome.get('tiered-storage-router');

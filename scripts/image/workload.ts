@@ -31,6 +31,8 @@ export interface FileOutcome {
   seconds: number;
   error?: string;
   text: string;
+  /** The transcription engines its chunks name (metadata.section.engine), for audio. */
+  engines: string[];
 }
 
 /** PutObject into the tenant's bucket, nothing else (no event published by us). */
@@ -68,7 +70,9 @@ export async function waitForRows(
       }>(
         `SELECT f.path, f.status, f.error,
                 (SELECT count(*)::int FROM resources r WHERE r.file_id = f.id) AS chunks,
-                (SELECT coalesce(string_agg(r.content, ' ' ORDER BY r.ordinal), '') FROM resources r WHERE r.file_id = f.id) AS text
+                (SELECT coalesce(string_agg(r.content, ' ' ORDER BY r.ordinal), '') FROM resources r WHERE r.file_id = f.id) AS text,
+                (SELECT array_agg(DISTINCT r.metadata->'section'->>'engine') FROM resources r
+                  WHERE r.file_id = f.id AND r.metadata->'section' ? 'engine') AS engines
          FROM files f WHERE f.tenant_id = $1`,
         [tenant],
       );
@@ -83,6 +87,7 @@ export async function waitForRows(
             seconds: (Date.now() - started) / 1000,
             error: row.error ?? undefined,
             text: row.text,
+            engines: row.engines ?? [],
           });
       }
       if (done.size < uploads.length) await sleep(2000);
@@ -98,6 +103,7 @@ export async function waitForRows(
         chunks: 0,
         seconds: timeoutMs / 1000,
         text: '',
+        engines: [],
       },
   );
 }
