@@ -52,6 +52,15 @@ export function llmTaskQueue(cfg: TaskQueueNaming): string {
 }
 
 /**
+ * `p8fs-user-insight` with the default prefix: the per-tenant insight tasks (tenantMoments, userSummary),
+ * served by `p8fs user-insight-worker` (the seeds' Deployment user-insight-worker), so they scale and are
+ * rate-limited apart from the dreams on p8fs-llm.
+ */
+export function userInsightTaskQueue(cfg: TaskQueueNaming): string {
+  return `${cfg.temporal.taskQueuePrefix}-user-insight`;
+}
+
+/**
  * Where ingestBatch runs: the small storage queue (its work is planning and bookkeeping; its children
  * go to the queue of each file's tier), so every deployment with small-tier workers runs batches.
  */
