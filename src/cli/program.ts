@@ -12,6 +12,7 @@ import { registerDlqCommands } from './commands/dlq.js';
 import { registerDreamCommands } from './commands/dream.js';
 import { registerDreamingCommand } from './commands/dreaming.js';
 import { registerDreamingWorkerCommand } from './commands/dreaming-worker.js';
+import { registerEmbedCommands } from './commands/embed.js';
 import { registerEvalCommand } from './commands/eval.js';
 import { registerEventCommands } from './commands/event.js';
 import { registerIngestCommand } from './commands/ingest.js';
@@ -48,6 +49,7 @@ export function buildProgram(): Command {
   registerDreamCommands(program);
   registerDreamingCommand(program);
   registerBatchCommands(program);
+  registerEmbedCommands(program);
   registerSessionsCommands(program);
   registerMomentsCommands(program);
   registerScheduleCommands(program);

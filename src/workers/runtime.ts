@@ -89,6 +89,8 @@ export function sdkLogRecord(entry: LogEntry): { level: LogLevel; fields: Record
   // Our workflows log their own failure with its reason (at warn only when it is unexpected); the SDK's
   // generic line repeats it, with an error that lost its type on the way out of the workflow sandbox.
   if (component === 'worker' && entry.message === 'Workflow failed') level = 'DEBUG';
+  // The embedding workers (storage-worker.ts) run activities only, by design.
+  if (entry.message.startsWith('No workflows registered, not polling')) level = 'DEBUG';
   if (expected && (level === 'WARN' || level === 'ERROR')) level = 'DEBUG';
   return { level, fields };
 }
