@@ -280,11 +280,12 @@ async function main(): Promise<number> {
       );
     const vectors = await chunkVectors(loadConfig({ ...process.env, P8FS_PG_DATABASE: database }), tenant);
     const small = outcome.get('storage-worker-small') as Result;
-    if (vectors.table && vectors.vectors > 0)
-      small.figures.push(`${vectors.vectors} chunk vectors (${vectors.dimensions.join('/')} dims)`);
+    // Chunks are embedded on the small tier's -embed queue, with the model the image carries.
+    const chunks = files.reduce((sum, f) => sum + f.chunks, 0);
+    if (!vectors.table) small.problems.push('no embeddings tables (migration 0009 missing?)');
     else
-      small.figures.push(
-        vectors.table ? 'no chunk vectors (no embedding step writes them yet)' : 'no embeddings tables',
+      (vectors.vectors > 0 ? small.figures : small.problems).push(
+        `${vectors.vectors} of ${chunks} chunks have vectors (${vectors.dimensions.join('/') || 'no'} dims)`,
       );
 
     const dreaming = outcome.get('p8fs-dreaming-worker') as Result;

@@ -67,6 +67,7 @@ export async function waitForRows(
         error: string | null;
         chunks: number;
         text: string;
+        engines: string[] | null;
       }>(
         `SELECT f.path, f.status, f.error,
                 (SELECT count(*)::int FROM resources r WHERE r.file_id = f.id) AS chunks,
