@@ -60,6 +60,19 @@ export const fileSchema = {
     pageCount: { type: ['integer', 'null'] },
     chunkCount: { type: ['integer', 'null'] },
     error: { type: ['string', 'null'] },
+    embeddings: {
+      type: 'object',
+      description:
+        "the chunks' vectors of the configured provider: pending (not all embedded yet, or embedding is behind), done, failed (the reason in error) or off (embedding switched off); a completed file is searchable by words whatever this says",
+      required: ['status', 'provider', 'embedded', 'chunks'],
+      properties: {
+        status: { type: 'string', enum: ['pending', 'done', 'failed', 'off'] },
+        provider: { type: 'string' },
+        embedded: { type: 'integer' },
+        chunks: { type: 'integer' },
+        error: { type: ['string', 'null'] },
+      },
+    },
     createdAt: { type: 'string', format: 'date-time' },
     updatedAt: { type: 'string', format: 'date-time' },
   },

@@ -7,10 +7,12 @@ import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { ensureBucket, headObject } from '../../clients/object-store.js';
+import { type FileEmbeddingRow, fileEmbeddingColumns, fileEmbeddings } from '../../db/embeddings/index.js';
 import { releaseLlmClaim } from '../../db/llm-claims.js';
 import { downloadHeaders } from '../../domain/download-headers.js';
 import { mimeTypeForFileName } from '../../domain/provider-catalog.js';
 import { publishUploadEvent, uploadStorageEvent } from '../../events/upload-event.js';
+import { embeddingProviderFromConfig } from '../../providers/embeddings/index.js';
 import { requireTenant, tenantOf } from '../auth.js';
 import type { ApiDeps } from '../deps.js';
 import { claimOrRefuse, startsLlmWork } from '../llm-cap.js';
@@ -170,7 +172,7 @@ export function registerFileUploadRoute(app: FastifyInstance, deps: ApiDeps): vo
   );
 }
 
-interface FileRecord {
+interface FileRecord extends FileEmbeddingRow {
   id: string;
   name: string;
   path: string;
@@ -190,7 +192,17 @@ interface FileRecord {
 const FILE_COLUMNS =
   'id, name, path, category, uri, file_size, mime_type, status, provider, page_count, chunk_count, error, created_at, updated_at';
 
-function toFile(r: FileRecord) {
+/** FILE_COLUMNS and the file's embeddings for the provider in parameter `providerParam` (files as `f`). */
+function fileColumns(providerParam: string): string {
+  return `${FILE_COLUMNS}, ${fileEmbeddingColumns(providerParam)}`;
+}
+
+/** The configured embedding provider's name and switch: what a file's embeddings are shown against. */
+function embeddingSettings(deps: ApiDeps): { provider: string; enabled: boolean } {
+  return { provider: embeddingProviderFromConfig(deps.cfg).name, enabled: deps.cfg.embeddings.enabled };
+}
+
+function toFile(r: FileRecord, embedding: { provider: string; enabled: boolean }) {
   return {
     id: r.id,
     name: r.name,
@@ -204,6 +216,7 @@ function toFile(r: FileRecord) {
     pageCount: r.page_count,
     chunkCount: r.chunk_count,
     error: r.error,
+    embeddings: fileEmbeddings(r, embedding.provider, embedding.enabled),
     createdAt: r.created_at,
     updatedAt: r.updated_at,
   };
@@ -212,8 +225,8 @@ function toFile(r: FileRecord) {
 /** One file of the request's tenant; another tenant's id is 404, like an unknown one. */
 async function ownFile(deps: ApiDeps, request: FastifyRequest, id: string): Promise<FileRecord> {
   const found = await deps.pool.query<FileRecord>(
-    `SELECT ${FILE_COLUMNS} FROM files WHERE id = $1 AND tenant_id = $2`,
-    [id, tenantOf(request)],
+    `SELECT ${fileColumns('$3')} FROM files f WHERE id = $1 AND tenant_id = $2`,
+    [id, tenantOf(request), embeddingProviderFromConfig(deps.cfg).name],
   );
   const row = found.rows[0];
   if (!row)
@@ -266,15 +279,21 @@ export function registerFileRoutes(app: FastifyInstance, deps: ApiDeps): void {
       const tenant = tenantOf(request);
       const { status, limit, offset } = request.query;
       const where = 'tenant_id = $1 AND ($2::text IS NULL OR status = $2)';
+      const embedding = embeddingSettings(deps);
       const listed = await deps.pool.query<FileRecord>(
-        `SELECT ${FILE_COLUMNS} FROM files WHERE ${where} ORDER BY updated_at DESC, id LIMIT $3 OFFSET $4`,
-        [tenant, status ?? null, limit, offset],
+        `SELECT ${fileColumns('$5')} FROM files f WHERE ${where} ORDER BY updated_at DESC, id LIMIT $3 OFFSET $4`,
+        [tenant, status ?? null, limit, offset, embedding.provider],
       );
       const total = await deps.pool.query<{ n: number }>(
         `SELECT count(*)::int AS n FROM files WHERE ${where}`,
         [tenant, status ?? null],
       );
-      return { files: listed.rows.map(toFile), total: total.rows[0]?.n ?? 0, limit, offset };
+      return {
+        files: listed.rows.map((r) => toFile(r, embedding)),
+        total: total.rows[0]?.n ?? 0,
+        limit,
+        offset,
+      };
     },
   );
 
@@ -289,7 +308,7 @@ export function registerFileRoutes(app: FastifyInstance, deps: ApiDeps): void {
         response: { 200: fileSchema, 400: problemRef, ...authProblems },
       },
     },
-    async (request) => toFile(await ownFile(deps, request, request.params.id)),
+    async (request) => toFile(await ownFile(deps, request, request.params.id), embeddingSettings(deps)),
   );
 
   app.get<{ Params: { id: string }; Querystring: { redirect: boolean } }>(

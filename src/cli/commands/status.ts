@@ -14,10 +14,12 @@ import { connectNats } from '../../clients/nats.js';
 import { createPool } from '../../clients/postgres.js';
 import { type Config, loadConfig } from '../../config/config.js';
 import { redactSecrets } from '../../config/redact.js';
+import { embeddingTotals } from '../../db/embeddings/index.js';
 import { schemaProblem, schemaState } from '../../db/schema-version.js';
 import { errorText } from '../../domain/errors.js';
 import { listDeadLetters } from '../../events/dead-letter-queue.js';
 import { streamStats } from '../../events/stream-stats.js';
+import { embeddingProviderFromConfig } from '../../providers/embeddings/index.js';
 import { formatStatus, stackStatus } from '../../stack/stack.js';
 import { cursorAgeSeconds, readCursor } from '../../subscriber/cursor.js';
 import { connectTemporal } from '../../temporal/connection.js';
@@ -110,6 +112,25 @@ async function subscriberPart(cfg: Config): Promise<Part> {
   return part;
 }
 
+/** e.g. `embeddings (all-MiniLM-L6-v2): completed files 12 done, 3 pending; vectors 840` */
+function embeddingsLine(e: unknown): string {
+  if (typeof e === 'string') return `embeddings: ${e}`;
+  const { provider, enabled, files, vectors } = e as {
+    provider: string;
+    enabled: boolean;
+    files: Record<string, number>;
+    vectors: Record<string, number>;
+  };
+  const byState =
+    Object.entries(files)
+      .map(([state, n]) => `${n} ${state}`)
+      .join(', ') || 'none';
+  const others = Object.entries(vectors).filter(([name]) => name !== provider);
+  const other =
+    others.length > 0 ? ` (other providers: ${others.map(([n, c]) => `${n} ${c}`).join(', ')})` : '';
+  return `embeddings (${provider}${enabled ? '' : ', off'}): completed files ${byState}; vectors ${vectors[provider] ?? 0}${other}`;
+}
+
 async function databasePart(cfg: Config): Promise<Part> {
   const pool = createPool(cfg, 1);
   try {
@@ -125,9 +146,16 @@ async function databasePart(cfg: Config): Promise<Part> {
     const errors = await pool.query<{ n: number }>(
       "SELECT count(*)::int AS n FROM errors WHERE date > now() - interval '1 day'",
     );
+    // Completed files by embedding state (docs/EMBEDDINGS.md): a schema behind 0011 has none to count.
+    const provider = embeddingProviderFromConfig(cfg).name;
+    const embeddings = await embeddingTotals(pool, provider).then(
+      (totals) => ({ provider, enabled: cfg.embeddings.enabled, ...totals }),
+      (error: unknown) => `unknown: ${errorText(error)}`,
+    );
     return {
       files: Object.fromEntries(files.rows.map((r) => [r.status, r.n])),
       resources: resources.rows[0]?.n ?? 0,
+      embeddings,
       errorsLastDay: errors.rows[0]?.n ?? 0,
     };
   } finally {
@@ -223,6 +251,7 @@ function printText(report: Report): void {
     return [
       `files: ${files.map(([status, n]) => `${n} ${status}`).join(', ') || 'none'}`,
       `resources: ${d.resources}`,
+      embeddingsLine(d.embeddings),
       `errors in the last 24 h: ${d.errorsLastDay}`,
     ];
   });
