@@ -4,7 +4,7 @@
 # `--print` says which engine it would use. Sourced (`. scripts/image/engine.sh`), it only defines
 # p8fs_engine_setup, which fills ENGINE (the command) and ENGINE_BUILD_FLAGS (flags `build` needs).
 #
-# Why podman needs settings here (docs/DEPLOY.md, "Containers on this machine"): crun refuses this
+# Why podman needs settings here (docs/DEPLOY.md, "The image, built and run here"): crun refuses this
 # kernel's hybrid cgroups (runc works), systemd is not the cgroup manager, the sandbox refuses to raise
 # rlimits to podman's defaults ("setrlimit … operation not permitted"), and no bridge network can be
 # made (host networking). They go into a containers.conf under .stack/image that every podman call here
