@@ -155,6 +155,16 @@ const captures: Capture[] = [
       return { event_type: 'create', path: path('uploads/broken.pdf') };
     },
   },
+  {
+    // A small file in one activity, then its chunks embedded (embedFile on p8fs-storage-small-embed,
+    // behind the patch 'embed-after-store'), with the local provider.
+    name: 'embedded-markdown',
+    expect: 'completed',
+    async prepare(p) {
+      await putSample(p, 'content/Sample.md', 'embedded/Sample.md');
+      return { event_type: 'create', path: path('embedded/Sample.md') };
+    },
+  },
   // The original P8FS's ids and row names (src/domain/ids.ts, src/domain/original-rows.ts): ids are computed
   // in activities only, so these issue the commands of the histories above; their activity results carry
   // the new ids. The seeds' self-test path: test/Sample.md, then renamed, then deleted.
@@ -217,6 +227,8 @@ async function main(): Promise<void> {
   const p = await createPipeline('histories', {
     P8FS_WORKFLOW_BUNDLE: 'source',
     P8FS_LLM_PROVIDER: 'heuristic',
+    // Stored chunks and moments are embedded (the local model): runs captured since the step existed.
+    P8FS_EMBEDDINGS_ENABLED: 'true',
   });
   const only = onlyNames(captures.map((c) => c.name));
   const llmWorker = await createLlmWorker(p.cfg);

@@ -45,6 +45,8 @@ const expected: Record<string, { activities: string[]; closedWith: string }> = {
     activities: ['planMoments', 'buildMomentGroup', 'storeMoments'],
     closedWith: COMPLETED,
   },
+  // A small file whose chunks were embedded after the store (behind the patch 'embed-after-store').
+  'embedded-markdown': { activities: ['ingestSmallFile', 'embedFile'], closedWith: COMPLETED },
   // Runs on the original P8FS's ids (computed in activities only: the same commands, other results).
   'original-ids-sample-md': { activities: ['ingestSmallFile'], closedWith: COMPLETED },
   'original-ids-rename-stored': { activities: ['renameFile'], closedWith: COMPLETED },
