@@ -51,7 +51,7 @@ function countingPool() {
         return { rows: row ? [row] : [] };
       }
       const file = FILES.get(String(params[0]));
-      if (sql.includes('FROM files WHERE id') && file) return { rows: [file] };
+      if (/FROM files (f )?WHERE id/.test(sql) && file) return { rows: [file] };
       return { rows: [] };
     },
   };
