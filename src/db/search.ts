@@ -1,223 +1,179 @@
 /**
- * Full-text search over one tenant's resources (the chunks of its files): `p8fs search` and the HTTP
- * API's GET /v1/search both call searchResources. The vector is resources.search_vector (migration
- * 0006_search.sql: english configuration, file name > heading > text); queries use the same
- * configuration, so "reports" finds "report" and stop words are ignored.
+ * Search over one tenant's resources (the chunks of its files), for `p8fs search` and GET /v1/search, in
+ * three modes (docs/SEARCH.md):
+ *   text      full-text (src/db/search/text.ts): words, stems, phrases, ranked by ts_rank_cd;
+ *   semantic  by meaning (src/db/search/vector.ts): cosine similarity of the query's vector to the chunks'
+ *             vectors of the configured provider;
+ *   hybrid    both rankings fused by reciprocal rank, k = 60 (src/domain/rank-fusion.ts).
+ * Without a mode: hybrid when the tenant has vectors of the configured provider, otherwise text with a
+ * note naming the backfill command. The query's vector comes from the caller's embedder, asked only when
+ * vectors are there to compare: this layer knows no embedding provider.
  *
- * Queries are written as people type them into a search box (websearch_to_tsquery): words are ANDed,
- * "quoted words" are a phrase, `or` between words is OR, a leading `-` excludes a word. Hits are ranked
- * by cover density (ts_rank_cd: how close together the words are, and how much weight where they occur)
- * and shown with a snippet (ts_headline) in which the matching words are marked «like this».
+ * Every query is tenant-scoped in its WHERE clause; a query that requires no word at all (only excluded
+ * words) is refused, and text matches are counted up to MAX_COUNTED_TOTAL, so no search ranks or counts
+ * a whole tenant for nothing (issue 25).
  */
 import type pg from 'pg';
+import { reciprocalRankFusion } from '../domain/rank-fusion.js';
+import { loadHits, type RankedId } from './search/hits.js';
+import {
+  type CheckedOptions,
+  checkOptions,
+  MAX_COUNTED_TOTAL,
+  noVectorsNote,
+  type QueryEmbedder,
+  QueryEmbeddingError,
+  type SearchHit,
+  type SearchMode,
+  type SearchOptions,
+  type SearchResult,
+} from './search/query.js';
+import { countTextMatches, type ParsedQuery, parseTextQuery, rankByText } from './search/text.js';
+import { rankByVector, tenantHasVectors } from './search/vector.js';
 
-/** The text search configuration of resources.search_vector (0006_search.sql); both must agree. */
-export const SEARCH_CONFIG = 'english';
-
-/** The marks ts_headline puts around matched words in a snippet. */
-export const SNIPPET_START = '«';
-export const SNIPPET_STOP = '»';
-
-export const DEFAULT_SEARCH_LIMIT = 10;
-export const MAX_SEARCH_LIMIT = 100;
-/** The longest query accepted: a search box, not a document (and ts_headline's cost grows with it). */
-export const MAX_QUERY_LENGTH = 1000;
+export {
+  DEFAULT_SEARCH_LIMIT,
+  MAX_COUNTED_TOTAL,
+  MAX_QUERY_LENGTH,
+  MAX_SEARCH_LIMIT,
+  type QueryEmbedder,
+  QueryEmbeddingError,
+  SEARCH_CONFIG,
+  SEARCH_MODES,
+  type SearchHit,
+  type SearchMode,
+  type SearchOptions,
+  SearchQueryError,
+  type SearchResult,
+  SNIPPET_START,
+  SNIPPET_STOP,
+} from './search/query.js';
+export { tenantHasVectors } from './search/vector.js';
 
 /**
- * ts_rank_cd normalisation: 1 divides by 1 + log(length), so a long chunk does not win by length alone;
- * 32 maps the rank into [0, 1) (rank / (rank + 1)), a figure an API client can show or threshold.
+ * How many candidates each ranking gives semantic and hybrid search: the same for every page up to it,
+ * so page 2 continues page 1's order; deeper pages ask for more, up to MAX_COUNTED_TOTAL.
  */
-const RANK_NORMALIZATION = 1 | 32;
+export const SEARCH_DEPTH = 100;
 
-/**
- * Snippet: up to two fragments of 8 to 30 words around the matches. HighlightAll=false keeps it short;
- * the delimiter shows where text was left out.
- */
-const HEADLINE_OPTIONS = `StartSel=${SNIPPET_START}, StopSel=${SNIPPET_STOP}, MaxWords=30, MinWords=8, MaxFragments=2, FragmentDelimiter=" … "`;
+const STOP_WORDS_NOTE =
+  'the query holds only stop words (like "the", "and") or no words at all, so nothing can match; add a more specific word';
 
-/** A query searchResources cannot run (empty, too long, a bad limit): the caller's input, not the server. */
-export class SearchQueryError extends Error {
-  override readonly name = 'SearchQueryError';
-}
+type Db = pg.Pool | pg.ClientBase;
 
-export interface SearchOptions {
-  tenantId: string;
-  /** Search-box syntax: words, "a phrase", or, -excluded. */
-  query: string;
-  /** Hits per page: 1..MAX_SEARCH_LIMIT (default DEFAULT_SEARCH_LIMIT). */
-  limit?: number;
-  /** Hits to skip, for the next page (default 0). */
-  offset?: number;
-}
-
-/** One matching chunk, with where it came from. Optional fields are absent when the chunk has none. */
-export interface SearchHit {
-  resourceId: string;
-  fileId: string | null;
-  /** The file's name (files.name), e.g. "Sample.pdf". */
-  fileName: string;
-  /** Where the file lives: /buckets/{tenant}/{category}/{file…} (files.path), when the file row exists. */
-  path: string | null;
-  /** s3://bucket/key of the object the chunk was made from. */
-  uri: string | null;
-  category: string | null;
-  /** Position of the chunk in its file (0-based). */
-  ordinal: number;
-  /** Pages the chunk's text came from (PDF, OCR), 1-based. */
-  pages?: number[];
-  heading?: string;
-  sheets?: string[];
-  slides?: number[];
-  startSeconds?: number;
-  endSeconds?: number;
-  /** ts_rank_cd, normalised into [0, 1): higher is better; comparable within one query only. */
-  rank: number;
-  /** A short passage of the chunk with the matched words marked «like this». */
-  snippet: string;
-}
-
-export interface SearchResult {
-  query: string;
-  /** The query as PostgreSQL understood it (websearch_to_tsquery), e.g. 'report' & 'budget'. */
-  parsedQuery: string;
-  /** Matching chunks in the tenant, over all pages. */
-  total: number;
-  limit: number;
-  offset: number;
-  hits: SearchHit[];
-  /** Set when the query held only stop words or no words at all, so nothing could match. */
+interface Plan {
+  mode: SearchMode;
   note?: string;
 }
 
-interface HitRow {
-  id: string;
-  file_id: string | null;
-  name: string;
-  path: string | null;
-  uri: string | null;
-  category: string | null;
-  ordinal: number;
-  metadata: Record<string, unknown> | null;
-  rank: number;
-  snippet: string;
-  total: string;
+/** The mode to run: the one asked for, or the default; hybrid and semantic only where vectors are. */
+async function plan(db: Db, options: SearchOptions): Promise<Plan> {
+  const { mode, embedder, tenantId } = options;
+  if (mode === 'text' || !embedder) return { mode: mode ?? 'text' };
+  if (await tenantHasVectors(db, tenantId, embedder.provider)) return { mode: mode ?? 'hybrid' };
+  const note = noVectorsNote(tenantId, embedder.provider);
+  // Asked for semantic: nothing to compare, said plainly. Otherwise the words still find what they can.
+  return mode === 'semantic' ? { mode, note } : { mode: 'text', note };
 }
 
-function checkOptions(options: SearchOptions): { query: string; limit: number; offset: number } {
-  if (!options.tenantId || options.tenantId.trim() === '')
-    throw new SearchQueryError('search needs a tenant id');
-  const query = (options.query ?? '').trim();
-  if (query === '') throw new SearchQueryError('search query is empty: give one or more words to look for');
-  if (query.length > MAX_QUERY_LENGTH)
-    throw new SearchQueryError(
-      `search query is ${query.length} characters long; at most ${MAX_QUERY_LENGTH} are accepted`,
-    );
-  if (query.includes('\u0000')) throw new SearchQueryError('search query contains a NUL character');
-  const limit = options.limit ?? DEFAULT_SEARCH_LIMIT;
-  if (!Number.isInteger(limit) || limit < 1 || limit > MAX_SEARCH_LIMIT)
-    throw new SearchQueryError(`limit must be a whole number from 1 to ${MAX_SEARCH_LIMIT}, got ${limit}`);
-  const offset = options.offset ?? 0;
-  if (!Number.isInteger(offset) || offset < 0)
-    throw new SearchQueryError(`offset must be a whole number of 0 or more, got ${offset}`);
-  return { query, limit, offset };
-}
-
-function numbers(value: unknown): number[] | undefined {
-  return Array.isArray(value) && value.length > 0 && value.every((v) => typeof v === 'number')
-    ? (value as number[])
-    : undefined;
-}
-
-function strings(value: unknown): string[] | undefined {
-  return Array.isArray(value) && value.length > 0 && value.every((v) => typeof v === 'string')
-    ? (value as string[])
-    : undefined;
-}
-
-function toHit(row: HitRow): SearchHit {
-  const meta = row.metadata ?? {};
-  const hit: SearchHit = {
-    resourceId: row.id,
-    fileId: row.file_id,
-    fileName: row.name,
-    path: row.path,
-    uri: row.uri,
-    category: row.category,
-    ordinal: row.ordinal,
-    rank: Number(row.rank),
-    snippet: row.snippet,
+export async function searchResources(db: Db, options: SearchOptions): Promise<SearchResult> {
+  const checked = checkOptions(options);
+  const parsed = await parseTextQuery(db, checked.query);
+  const { mode, note } = await plan(db, options);
+  const base = {
+    query: checked.query,
+    mode,
+    parsedQuery: parsed.text,
+    limit: checked.limit,
+    offset: checked.offset,
   };
-  const pages = numbers(meta.pages);
-  if (pages) hit.pages = pages;
-  if (typeof meta.heading === 'string' && meta.heading !== '') hit.heading = meta.heading;
-  const sheets = strings(meta.sheets);
-  if (sheets) hit.sheets = sheets;
-  const slides = numbers(meta.slides);
-  if (slides) hit.slides = slides;
-  if (typeof meta.start_seconds === 'number') hit.startSeconds = meta.start_seconds;
-  if (typeof meta.end_seconds === 'number') hit.endSeconds = meta.end_seconds;
-  return hit;
+  const withNote = (result: SearchResult, extra?: string): SearchResult => {
+    // The query's own problem (stop words only) first: it is the reason for no hits.
+    const notes = [extra, note].filter((n): n is string => n !== undefined);
+    return notes.length > 0 ? { ...result, note: notes.join('; ') } : result;
+  };
+  if (mode === 'semantic' && note) return withNote({ ...base, total: 0, hits: [] });
+  if (mode === 'text') {
+    if (!parsed.hasWords) return withNote({ ...base, total: 0, hits: [] }, STOP_WORDS_NOTE);
+    return withNote({ ...base, ...(await textPage(db, options.tenantId, checked)) });
+  }
+  const embedder = options.embedder as QueryEmbedder;
+  let vector: Float32Array | readonly number[];
+  try {
+    vector = await embedder.embed(checked.query);
+  } catch (error) {
+    const reason = error instanceof Error ? error.message : String(error);
+    if (options.mode !== undefined)
+      throw new QueryEmbeddingError(
+        `embedding provider ${embedder.provider} could not embed the query: ${reason}`,
+        {
+          cause: error,
+        },
+      );
+    // The default mode: the words still find what they can, and the result says why it is text only.
+    const fallback = { ...base, mode: 'text' as const };
+    const why = `the query could not be embedded by ${embedder.provider} (${reason}): searched by words only`;
+    if (!parsed.hasWords) return withNote({ ...fallback, total: 0, hits: [] }, `${why}; ${STOP_WORDS_NOTE}`);
+    return withNote({ ...fallback, ...(await textPage(db, options.tenantId, checked)) }, why);
+  }
+  return withNote({
+    ...base,
+    ...(await meaningPage(db, options.tenantId, checked, parsed, mode, embedder.provider, vector)),
+  });
 }
 
-/**
- * The tenant's chunks matching `query`, best first. Tenant-scoped in the WHERE clause: no other
- * tenant's row can appear whatever the query says. The ranking runs over every match (the GIN index on
- * search_vector finds them); snippets, the costly part, only for the page returned.
- */
-export async function searchResources(
-  db: pg.Pool | pg.ClientBase,
-  options: SearchOptions,
-): Promise<SearchResult> {
-  const { query, limit, offset } = checkOptions(options);
-  const parsed = await db.query<{ parsed: string; nodes: number }>(
-    'SELECT q::text AS parsed, numnode(q) AS nodes FROM websearch_to_tsquery($1::regconfig, $2) AS q',
-    [SEARCH_CONFIG, query],
+async function textPage(
+  db: Db,
+  tenantId: string,
+  { query, limit, offset }: CheckedOptions,
+): Promise<Pick<SearchResult, 'total' | 'totalCapped' | 'hits'>> {
+  const [ranked, counted] = await Promise.all([
+    rankByText(db, tenantId, query, limit, offset),
+    countTextMatches(db, tenantId, query),
+  ]);
+  const hits = await loadHits(
+    db,
+    tenantId,
+    query,
+    ranked.map((r) => ({ id: r.id, rank: r.rank })),
   );
-  const parsedQuery = parsed.rows[0]?.parsed ?? '';
-  const base = { query, parsedQuery, limit, offset };
-  if ((parsed.rows[0]?.nodes ?? 0) === 0) {
-    return {
-      ...base,
-      total: 0,
-      hits: [],
-      note: 'the query holds only stop words (like "the", "and") or no words at all, so nothing can match; add a more specific word',
-    };
+  return { total: counted.total, ...(counted.capped ? { totalCapped: true } : {}), hits };
+}
+
+/** semantic: the vector ranking alone; hybrid: fused with the text ranking (no words: vectors alone). */
+async function meaningPage(
+  db: Db,
+  tenantId: string,
+  { query, limit, offset }: CheckedOptions,
+  parsed: ParsedQuery,
+  mode: SearchMode,
+  provider: string,
+  vector: Float32Array | readonly number[],
+): Promise<Pick<SearchResult, 'total' | 'totalCapped' | 'hits'>> {
+  const depth = Math.min(MAX_COUNTED_TOTAL, Math.max(SEARCH_DEPTH, offset + limit));
+  const useText = mode === 'hybrid' && parsed.hasWords;
+  const [byText, byVector] = await Promise.all([
+    useText ? rankByText(db, tenantId, query, depth) : Promise.resolve([]),
+    rankByVector(db, tenantId, provider, vector, depth),
+  ]);
+  const capped = byText.length === depth || byVector.length === depth;
+  let ranked: RankedId[];
+  if (mode === 'semantic') {
+    ranked = byVector.map((v) => ({ id: v.id, rank: v.similarity, similarity: v.similarity }));
+  } else {
+    const textRank = new Map(byText.map((t) => [t.id, t.rank]));
+    const similarity = new Map(byVector.map((v) => [v.id, v.similarity]));
+    ranked = reciprocalRankFusion([byText.map((t) => t.id), byVector.map((v) => v.id)]).map((item) => {
+      const hit: RankedId = { id: item.id, rank: item.score };
+      const s = similarity.get(item.id);
+      if (s !== undefined) hit.similarity = s;
+      const t = textRank.get(item.id);
+      if (t !== undefined) hit.textRank = t;
+      return hit;
+    });
   }
-  const result = await db.query<HitRow>(
-    `WITH q AS (SELECT websearch_to_tsquery($1::regconfig, $3) AS query),
-     ranked AS (
-       SELECT r.id, r.file_id, r.name, r.uri, r.category, r.ordinal, r.metadata, r.content,
-              ts_rank_cd(r.search_vector, q.query, $6::int) AS rank,
-              count(*) OVER () AS total
-       FROM resources r, q
-       WHERE r.tenant_id = $2 AND r.search_vector @@ q.query
-       ORDER BY rank DESC, r.file_id, r.ordinal
-       LIMIT $4 OFFSET $5
-     )
-     SELECT ranked.id, ranked.file_id, f.path,
-            -- A chunk's own name, uri and category are the original P8FS's (Sample_chunk_0, content_chunk):
-            -- a hit names its file as the files row does.
-            COALESCE(f.name, ranked.metadata->>'file_name', ranked.name) AS name,
-            COALESCE(f.uri, ranked.metadata->>'file_uri', ranked.uri) AS uri,
-            COALESCE(f.category, ranked.metadata->>'file_category', ranked.category) AS category,
-            ranked.ordinal,
-            ranked.metadata, ranked.rank, ranked.total,
-            ts_headline($1::regconfig, ranked.content, q.query, $7::text) AS snippet
-     FROM ranked CROSS JOIN q LEFT JOIN files f ON f.id = ranked.file_id
-     ORDER BY ranked.rank DESC, ranked.file_id, ranked.ordinal`,
-    [SEARCH_CONFIG, options.tenantId, query, limit, offset, RANK_NORMALIZATION, HEADLINE_OPTIONS],
-  );
-  let total = Number(result.rows[0]?.total ?? 0);
-  if (result.rows.length === 0 && offset > 0) {
-    // Past the last page the window count has no row to ride on: count on its own, so `total` stays true.
-    const count = await db.query<{ n: number }>(
-      `SELECT count(*)::int AS n FROM resources
-       WHERE tenant_id = $2 AND search_vector @@ websearch_to_tsquery($1::regconfig, $3)`,
-      [SEARCH_CONFIG, options.tenantId, query],
-    );
-    total = count.rows[0]?.n ?? 0;
-  }
-  return { ...base, total, hits: result.rows.map(toHit) };
+  const hits = await loadHits(db, tenantId, query, ranked.slice(offset, offset + limit));
+  return { total: ranked.length, ...(capped ? { totalCapped: true } : {}), hits };
 }
 
 /** The one-line location of a hit: file, pages (or slides, sheets, time range) and heading. */

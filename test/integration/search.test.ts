@@ -180,13 +180,17 @@ describe('full-text search over resources (real PostgreSQL, files ingested throu
     expect(firstHit).toMatch(new RegExp(`^1\\. /buckets/${tenantA}/content/Sample.pdf · pages? [\\d, ]*3`));
     expect(text.stdout).toMatch(/«Engram»/i);
 
-    const json = await runCliInProcess(['search', 'reports', '--tenant', tenantA, '--json'], env);
+    // Text mode by name: ingestion may have embedded the chunks, and the default would then be hybrid.
+    const json = await runCliInProcess(
+      ['search', 'reports', '--tenant', tenantA, '--mode', 'text', '--json'],
+      env,
+    );
     expect(json.code).toBe(0);
     const parsed = JSON.parse(json.stdout) as { tenant: string; total: number; hits: { fileId: string }[] };
     expect(parsed).toMatchObject({ tenant: tenantA, total: 1 });
     expect(parsed.hits.map((h) => h.fileId)).toEqual([notesId]);
 
-    const stop = await runCliInProcess(['search', 'the', '--tenant', tenantA], env);
+    const stop = await runCliInProcess(['search', 'the', '--tenant', tenantA, '--mode', 'text'], env);
     expect(stop.code).toBe(0);
     expect(stop.stdout).toMatch(/^no hits for "the": the query holds only stop words/);
 
