@@ -22,6 +22,10 @@ const LOADERS: Array<[{ name: string; aliases: readonly string[] }, () => Promis
     PROCESS_COMMANDS.dreamingWorker,
     async () => (await import('./commands/dreaming-worker.js')).registerDreamingWorkerCommand,
   ],
+  [
+    PROCESS_COMMANDS.userInsightWorker,
+    async () => (await import('./commands/user-insight-worker.js')).registerUserInsightWorkerCommand,
+  ],
   [PROCESS_COMMANDS.bridge, async () => (await import('./commands/bridge.js')).registerBridgeCommand],
   [
     PROCESS_COMMANDS.subscriber,

@@ -9,7 +9,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Client } from '@temporalio/client';
 import type { Config } from '../config/config.js';
 import type { Tier } from '../domain/tiers.js';
-import { llmTaskQueue, taskQueueFor } from '../temporal/names.js';
+import { llmTaskQueue, taskQueueFor, userInsightTaskQueue } from '../temporal/names.js';
 import { describeQueueSide } from '../temporal/queue-stats.js';
 
 /** A task queue, and the command that starts a worker polling it. */
@@ -24,6 +24,10 @@ export function storageQueue(cfg: Config, tier: Tier): WatchedQueue {
 
 export function dreamingQueue(cfg: Config): WatchedQueue {
   return { name: llmTaskQueue(cfg), command: 'p8fs dreaming-worker' };
+}
+
+export function userInsightQueue(cfg: Config): WatchedQueue {
+  return { name: userInsightTaskQueue(cfg), command: 'p8fs user-insight-worker' };
 }
 
 export function noPollerWarning(queue: WatchedQueue): string {

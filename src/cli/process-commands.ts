@@ -9,6 +9,7 @@ export const PROCESS_COMMANDS = {
   /** Without --send-sample the storage worker; with it the self-test (the seeds' spelling). */
   storageWorker: { name: 'storage-worker', aliases: [] },
   dreamingWorker: { name: 'dreaming-worker', aliases: [] },
+  userInsightWorker: { name: 'user-insight-worker', aliases: [] },
   /** `worker --tier small|medium|large` runs the storage worker; `--tier llm` the dreaming worker (deprecated). */
   worker: { name: 'worker', aliases: [] },
   api: { name: 'api', aliases: [] },

@@ -27,6 +27,7 @@ import { registerStackCommands } from './commands/stack.js';
 import { registerStatusCommand } from './commands/status.js';
 import { registerStorageWorkerCommand } from './commands/storage-worker.js';
 import { registerSubscriberCommand } from './commands/subscriber.js';
+import { registerUserInsightWorkerCommand } from './commands/user-insight-worker.js';
 import { registerWorkerCommand } from './commands/worker.js';
 import { newProgram } from './root.js';
 
@@ -38,6 +39,7 @@ export function buildProgram(): Command {
   registerSubscriberCommand(program);
   registerStorageWorkerCommand(program);
   registerDreamingWorkerCommand(program);
+  registerUserInsightWorkerCommand(program);
   registerWorkerCommand(program);
   registerSelfTestCommand(program);
   registerEventCommands(program);

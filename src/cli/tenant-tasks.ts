@@ -1,17 +1,18 @@
 /**
  * The dreaming worker's per-tenant tasks other than the dream itself, as `p8fs dreaming process --task`
- * runs them: start the task's workflow on the LLM queue for one tenant, wait (saying within seconds when
- * no dreaming worker polls), print what it wrote.
+ * runs them: start the task's workflow for one tenant, wait (saying within seconds when no worker polls
+ * its queue), print what it wrote. Moments and the user summary run on the user insight worker's queue
+ * (p8fs-user-insight, `p8fs user-insight-worker`).
  */
 import type { Client } from '@temporalio/client';
 import type { Config } from '../config/config.js';
 import type { TenantMomentsInput, TenantMomentsOutcome } from '../domain/insight/tenant-moments.js';
 import type { UserSummaryInput, UserSummaryOutcome } from '../domain/insight/user-summary.js';
-import { llmTaskQueue, WorkflowTypes } from '../temporal/names.js';
+import { userInsightTaskQueue, WorkflowTypes } from '../temporal/names.js';
 import { startWorkflow } from '../temporal/starts.js';
 import type { tenantMoments } from '../workflows/tenant-moments.js';
 import type { userSummary } from '../workflows/user-summary.js';
-import { dreamingQueue, watchForPollers } from './no-poller.js';
+import { userInsightQueue, watchForPollers } from './no-poller.js';
 
 export const TENANT_TASKS = ['dreams', 'moments', 'user-summary'] as const;
 export type TenantTask = (typeof TENANT_TASKS)[number];
@@ -28,7 +29,7 @@ export async function runMomentsTask(
     client,
     WorkflowTypes.tenantMoments,
     input,
-    { taskQueue: llmTaskQueue(cfg), workflowId },
+    { taskQueue: userInsightTaskQueue(cfg), workflowId },
     {
       tenantId: input.tenantId,
       presentation: {
@@ -37,8 +38,8 @@ export async function runMomentsTask(
       },
     },
   );
-  say(`started tenantMoments ${workflowId} on ${llmTaskQueue(cfg)}`);
-  const watch = watchForPollers(client, cfg.temporal.namespace, [dreamingQueue(cfg)], say);
+  say(`started tenantMoments ${workflowId} on ${userInsightTaskQueue(cfg)}`);
+  const watch = watchForPollers(client, cfg.temporal.namespace, [userInsightQueue(cfg)], say);
   const outcome = await handle.result().finally(() => watch.stop());
   if (outcome.status === 'skipped') {
     say(`skipped: ${outcome.reason}`);
@@ -67,7 +68,7 @@ export async function runUserSummaryTask(
     client,
     WorkflowTypes.userSummary,
     input,
-    { taskQueue: llmTaskQueue(cfg), workflowId },
+    { taskQueue: userInsightTaskQueue(cfg), workflowId },
     {
       tenantId: input.tenantId,
       presentation: {
@@ -76,8 +77,8 @@ export async function runUserSummaryTask(
       },
     },
   );
-  say(`started userSummary ${workflowId} on ${llmTaskQueue(cfg)}`);
-  const watch = watchForPollers(client, cfg.temporal.namespace, [dreamingQueue(cfg)], say);
+  say(`started userSummary ${workflowId} on ${userInsightTaskQueue(cfg)}`);
+  const watch = watchForPollers(client, cfg.temporal.namespace, [userInsightQueue(cfg)], say);
   const outcome = await handle.result().finally(() => watch.stop());
   say(
     `completed: p8fs-user-info (resource ${outcome.resourceId}, ${outcome.generatedBy}, ${outcome.provider}/${outcome.model}) from ${outcome.sessions} session(s), ${outcome.moments} moment(s), ${outcome.resources} resource(s), ${outcome.files} file(s)`,

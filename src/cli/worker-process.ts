@@ -9,7 +9,7 @@ import { type Config, loadConfig } from '../config/config.js';
 import { TIERS, type Tier } from '../domain/tiers.js';
 import { createLogger, type Logger } from '../telemetry/logger.js';
 import { PROCESS_NAMES } from '../telemetry/process-names.js';
-import { llmTaskQueue, taskQueueFor } from '../temporal/names.js';
+import { llmTaskQueue, taskQueueFor, userInsightTaskQueue } from '../temporal/names.js';
 import { type RuntimeOptions, socketAddress, startWorkerRuntime } from '../workers/runtime.js';
 import type { StorageWorkers } from '../workers/storage-worker.js';
 import { currentHeap, heapCeilingRestartFlags, restartWithFlags, stopOnParentExit } from './heap-ceiling.js';
@@ -20,8 +20,11 @@ const FORCE_AFTER_GRACE_MS = 5000;
 /** Last resort beyond that: the process exits even if something still holds it open. */
 const EXIT_AFTER_FORCE_MS = 5000;
 
-/** What a worker process serves: storage tiers, and `llm` for the dreaming worker's p8fs-llm queue. */
-export type WorkerQueue = Tier | 'llm';
+/**
+ * What a worker process serves: storage tiers, `llm` for the dreaming worker's p8fs-llm queue and
+ * `user-insight` for the user insight worker's p8fs-user-insight queue.
+ */
+export type WorkerQueue = Tier | 'llm' | 'user-insight';
 
 export function tierOption(): Option {
   return new Option('--tier <tier...>', 'storage tier(s) to serve; repeat or list several')
@@ -133,15 +136,21 @@ export const LARGE_TIER_HELP = [
 
 /**
  * The worker process for `queues`, until a signal. It logs as the storage worker when it serves a
- * storage tier (the deprecated `worker --tier small llm` serves both), else as the dreaming worker.
+ * storage tier (the deprecated `worker --tier small llm` serves both), else as the dreaming worker, or
+ * as the user insight worker when that is all it serves.
  */
 export async function runWorkerProcess(queues: readonly WorkerQueue[]): Promise<void> {
   const cfg = loadConfig();
-  const tiers = [...new Set(queues)].filter((t): t is Tier => t !== 'llm');
+  const tiers = [...new Set(queues)].filter((t): t is Tier => t !== 'llm' && t !== 'user-insight');
   const withLlm = queues.includes('llm');
+  const withUserInsight = queues.includes('user-insight');
   const log = createLogger(
     cfg,
-    tiers.length > 0 ? PROCESS_NAMES.storageWorker : PROCESS_NAMES.dreamingWorker,
+    tiers.length > 0
+      ? PROCESS_NAMES.storageWorker
+      : withLlm || !withUserInsight
+        ? PROCESS_NAMES.dreamingWorker
+        : PROCESS_NAMES.userInsightWorker,
   );
   const restartFlags = heapCeilingRestartFlags(queues, cfg.worker.largeTierV8Flags, currentHeap());
   if (restartFlags.length > 0) {
@@ -165,11 +174,29 @@ export async function runWorkerProcess(queues: readonly WorkerQueue[]): Promise<
     );
     sets.push(llm);
   }
+  if (withUserInsight) {
+    const { createUserInsightWorker } = await import('../workers/user-insight-worker.js');
+    const insight = await createUserInsightWorker(cfg, shutdownOptions(cfg), log);
+    log.info(
+      {
+        taskQueue: userInsightTaskQueue(cfg),
+        provider: insight.description,
+        maxActivitiesPerSecond: cfg.llm.maxActivitiesPerSecond,
+        concurrency: cfg.llm.concurrency,
+      },
+      'user insight worker ready',
+    );
+    sets.push(insight);
+  }
   if (tiers.length > 0) sets.push(await startStorageWorkers(cfg, tiers, log));
   const workers = together(sets);
   log.info(
     {
-      taskQueues: [...tiers.map((t) => taskQueueFor(cfg, t)), ...(withLlm ? [llmTaskQueue(cfg)] : [])],
+      taskQueues: [
+        ...tiers.map((t) => taskQueueFor(cfg, t)),
+        ...(withLlm ? [llmTaskQueue(cfg)] : []),
+        ...(withUserInsight ? [userInsightTaskQueue(cfg)] : []),
+      ],
       concurrency: Object.fromEntries(tiers.map((t) => [t, cfg.worker.concurrency[t]])),
       metrics: metricsDescription(cfg),
       shutdownGraceSeconds: cfg.worker.shutdownGraceSeconds,

@@ -1,6 +1,6 @@
 /**
  * The application's own long-running processes on the local stack: the filer subscriber, the bridge, the
- * storage workers and the dreaming (LLM) worker, each a detached `p8fs` process with a pid file and a
+ * storage workers, the dreaming (LLM) worker and the user insight worker, each a detached `p8fs` process with a pid file and a
  * log, like the servers. With them running, an S3 upload alone becomes searchable rows and `p8fs dream
  * start` a dream, which is what `p8fs stack up` promises.
  * They run the same `p8fs` that started them (the compiled bin/p8fs.js, or the source through tsx in
@@ -14,7 +14,12 @@ import { resolveStackDir } from './paths.js';
 import { isAlive, readPid, removeFile, startDetached, stopPid, waitFor } from './processes.js';
 import type { Say } from './stack.js';
 
-export type AppProcessName = 'subscriber' | 'bridge' | 'storage-worker' | 'dreaming-worker';
+export type AppProcessName =
+  | 'subscriber'
+  | 'bridge'
+  | 'storage-worker'
+  | 'dreaming-worker'
+  | 'user-insight-worker';
 
 export interface AppProcessState {
   name: AppProcessName;
@@ -53,6 +58,22 @@ function dreamingWorkerSpec(cfg: Config, local: (port: number, path: string) => 
   } satisfies AppProcessSpec;
 }
 
+/**
+ * The user insight worker (moments and the user summary on p8fs-user-insight): the same offline default
+ * as the dreaming worker, its metrics on the port after the dreaming worker's.
+ */
+function userInsightWorkerSpec(cfg: Config, local: (port: number, path: string) => string | undefined) {
+  const dreaming = dreamingWorkerSpec(cfg, local);
+  const port = cfg.worker.metricsPort > 0 ? cfg.worker.metricsPort + 2 : 0;
+  return {
+    name: 'user-insight-worker',
+    args: ['user-insight-worker'],
+    readyUrl: local(port, '/metrics'),
+    env: { ...dreaming.env, P8FS_WORKER_METRICS_PORT: String(port) },
+    note: dreaming.note,
+  } satisfies AppProcessSpec;
+}
+
 function appProcessSpecs(cfg: Config): AppProcessSpec[] {
   const local = (port: number, path: string) => (port > 0 ? `http://127.0.0.1:${port}${path}` : undefined);
   return [
@@ -63,6 +84,7 @@ function appProcessSpecs(cfg: Config): AppProcessSpec[] {
       readyUrl: local(cfg.worker.metricsPort, '/metrics'),
     },
     dreamingWorkerSpec(cfg, local),
+    userInsightWorkerSpec(cfg, local),
     { name: 'bridge', args: ['bridge'], readyUrl: local(cfg.bridge.healthPort, '/health') },
     {
       name: 'subscriber',

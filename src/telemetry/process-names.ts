@@ -9,6 +9,7 @@ export const PROCESS_NAMES = {
   subscriber: 'p8fs-subscriber',
   storageWorker: 'p8fs-storage-worker',
   dreamingWorker: 'p8fs-dreaming-worker',
+  userInsightWorker: 'p8fs-user-insight-worker',
   api: 'p8fs-api',
   selfTest: 'p8fs-self-test',
 } as const;

@@ -55,7 +55,7 @@ describe('p8fs stack up with our processes', () => {
     expect(up.stdout.indexOf('database: applying')).toBeLessThan(
       up.stdout.indexOf('storage-worker: starting'),
     );
-    for (const name of ['storage-worker', 'dreaming-worker', 'bridge', 'subscriber'])
+    for (const name of ['storage-worker', 'dreaming-worker', 'user-insight-worker', 'bridge', 'subscriber'])
       expect(up.stdout).toMatch(new RegExp(`${name}: ready \\(pid \\d+`));
     expect(up.stdout).toMatch(/dreaming-worker: starting .*LLM provider heuristic/);
     // The servers answered already (the test stack, the private PostgreSQL): reused, not started again.
@@ -104,10 +104,11 @@ describe('p8fs stack up with our processes', () => {
     expect(status.stdout).toMatch(/bridge\s+up/);
     expect(status.stdout).toMatch(/storage-worker\s+up/);
     expect(status.stdout).toMatch(/dreaming-worker\s+up/);
+    expect(status.stdout).toMatch(/user-insight-worker\s+up/);
 
     const down = await runCli(['stack', 'down'], env);
     expect(down.code, down.stderr).toBe(0);
-    for (const name of ['subscriber', 'bridge', 'dreaming-worker', 'storage-worker'])
+    for (const name of ['subscriber', 'bridge', 'user-insight-worker', 'dreaming-worker', 'storage-worker'])
       expect(down.stdout).toMatch(new RegExp(`${name}: stopped \\(pid \\d+\\)`));
     expect(down.stdout).toMatch(/temporal: not started by this stack; left alone/);
     expect(down.stdout).toMatch(/postgres: not started by this stack; left alone/);

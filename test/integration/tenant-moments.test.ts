@@ -1,6 +1,6 @@
 /**
  * The moments task (tenantMoments, `p8fs dreaming process --task moments`) on the real test stack with
- * the real activities in an in-process LLM worker and the offline heuristic: the dreaming samples' chat
+ * the real activities in an in-process user insight worker (p8fs-user-insight) and the offline heuristic: the dreaming samples' chat
  * session and seven documents become moments that cite them (metadata.session_ids, resource_ids) and say
  * they are heuristic; running it again finds nothing new and adds nothing; the model call cap leaves the
  * rest for the next run; another tenant's rows are never read.
@@ -18,7 +18,7 @@ import { runTenantInsightsDemo } from '../../src/cli/demo-tenant-insights.js';
 import { runMomentsTask } from '../../src/cli/tenant-tasks.js';
 import { listMoments } from '../../src/db/moments.js';
 import { connectWorkerConnection } from '../../src/temporal/connection.js';
-import { llmTaskQueue } from '../../src/temporal/names.js';
+import { userInsightTaskQueue } from '../../src/temporal/names.js';
 import { runCliInProcess } from '../support/cli-in-process.js';
 import { importSampleSessions, insertSampleResources } from '../support/dream-fixtures.js';
 import { createPipeline, type Pipeline } from '../support/pipeline.js';
@@ -42,7 +42,7 @@ beforeAll(async () => {
   const worker = await Worker.create({
     connection,
     namespace: p.cfg.temporal.namespace,
-    taskQueue: llmTaskQueue(p.cfg),
+    taskQueue: userInsightTaskQueue(p.cfg),
     workflowBundle: await bundleWorkflows(),
     activities: {
       ...createMomentActivities(deps),

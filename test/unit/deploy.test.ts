@@ -14,7 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { parse, parseAllDocuments } from 'yaml';
 import { type Config, loadConfig } from '../../src/config/config.js';
-import { llmTaskQueue, taskQueueFor } from '../../src/temporal/names.js';
+import { llmTaskQueue, taskQueueFor, userInsightTaskQueue } from '../../src/temporal/names.js';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const tools = join(root, '.stack/deploy-tools');
@@ -30,7 +30,15 @@ const WORKERS = {
   'storage-worker-medium': 'medium',
   'storage-worker-large': 'large',
   'p8fs-dreaming-worker': 'llm',
+  'user-insight-worker': 'user-insight',
 } as const;
+
+type WorkerQueue = (typeof WORKERS)[keyof typeof WORKERS];
+/** The insight workers, which the seeds do not size: their command and task queue. */
+const INSIGHT: Partial<Record<WorkerQueue, { args: string[]; queue: (cfg: Config) => string }>> = {
+  llm: { args: ['dreaming-worker'], queue: llmTaskQueue },
+  'user-insight': { args: ['user-insight-worker'], queue: userInsightTaskQueue },
+};
 
 function run(command: string, args: string[], input?: string) {
   const result = spawnSync(command, args, { cwd: root, encoding: 'utf8', input, timeout: 120_000 });
@@ -224,7 +232,7 @@ describe('deploy/k8s', () => {
     expect(args('seaweedfs-grpc-subscriber')).toEqual(['subscriber']);
     expect(args('p8fs-api')).toEqual(['api']);
     for (const [name, tier] of Object.entries(WORKERS))
-      expect(args(name)).toEqual(tier === 'llm' ? ['dreaming-worker'] : ['storage-worker', '--tier', tier]);
+      expect(args(name)).toEqual(INSIGHT[tier]?.args ?? ['storage-worker', '--tier', tier]);
     const job = named(base.objects, 'Job', 'p8fs-migrate');
     expect(job.spec.template.spec.containers[0].args).toEqual(['migrate']);
     const images = new Set(
@@ -241,7 +249,7 @@ describe('deploy/k8s', () => {
       'tier=small': ['storage-worker-small'],
       'tier=medium': ['storage-worker-medium'],
       'tier=large': ['storage-worker-large'],
-      'component=worker': [...storage, 'p8fs-dreaming-worker'],
+      'component=worker': [...storage, 'p8fs-dreaming-worker', 'user-insight-worker'],
     };
     // Every selector the seeds use on namespace p8fs is one of these.
     const seedsDir = join(root, '../shared/seeds');
@@ -280,6 +288,7 @@ describe('deploy/k8s', () => {
     expect(component('seaweedfs-grpc-subscriber')).toBe('subscriber');
     for (const name of storage) expect(component(name)).toBe('storage-worker');
     expect(component('p8fs-dreaming-worker')).toBe('dreaming-worker');
+    expect(component('user-insight-worker')).toBe('user-insight-worker');
     expect(component('p8fs-api')).toBe('api');
     for (const d of deployments)
       expect(d.spec.template.metadata.labels['app.kubernetes.io/name']).toBe(d.metadata.name);
@@ -395,16 +404,19 @@ describe('deploy/k8s', () => {
       const cfg = loadConfig(operatorFilled(env));
       const [trigger] = so.spec.triggers;
       expect(trigger.type).toBe('temporal');
-      expect(trigger.metadata.taskQueue).toBe(tier === 'llm' ? llmTaskQueue(cfg) : taskQueueFor(cfg, tier));
+      const insight = INSIGHT[tier];
+      expect(trigger.metadata.taskQueue).toBe(
+        insight ? insight.queue(cfg) : taskQueueFor(cfg, tier as 'small' | 'medium' | 'large'),
+      );
       // The scaler reads the same Temporal the worker talks to, from the worker's environment.
       expect(env[trigger.metadata.endpointFromEnv]).toBe(cfg.temporal.address);
       expect(env[trigger.metadata.namespaceFromEnv]).toBe(cfg.temporal.namespace);
       targets[tier] = Number(trigger.metadata.targetQueueSize);
       // The storage tiers' floors are the seeds' (seedFloors); the LLM worker, which the seeds do not
       // size, scales to zero too. The Deployment starts at the floor; KEDA owns the count afterwards.
-      const floor = tier === 'llm' ? 0 : seedFloors()[tier];
+      const floor = insight ? 0 : seedFloors()[tier as 'small' | 'medium' | 'large'];
       expect(so.spec.minReplicaCount, `${name} minReplicaCount`).toBe(floor);
-      if (tier !== 'llm')
+      if (!insight)
         expect(named(base.objects, 'Deployment', name).spec.replicas, `${name} replicas`).toBe(floor);
     }
     expect(seedFloors()).toEqual({ small: 2, medium: 0, large: 0 });

@@ -50,6 +50,7 @@ const APP_LONG_RUNNING = [
   'storage-worker-medium',
   'storage-worker-large',
   'dreaming-worker',
+  'user-insight-worker',
   'api',
 ];
 const ONE_SHOT = ['temporal-schema', 'temporal-admin-tools', 'migrate'];
@@ -295,6 +296,7 @@ describe('docker-compose.yml', () => {
       'storage-worker-medium',
       'storage-worker-large',
       'dreaming-worker',
+      'user-insight-worker',
     ]) {
       expect(words(service(worker).healthcheck?.test)).toContain(':9464/health');
     }
@@ -309,6 +311,7 @@ describe('docker-compose.yml', () => {
       'storage-worker-medium': 'storage-worker --tier medium',
       'storage-worker-large': 'storage-worker --tier large',
       'dreaming-worker': 'dreaming-worker',
+      'user-insight-worker': 'user-insight-worker',
       api: 'api',
     };
     for (const name of APP) {

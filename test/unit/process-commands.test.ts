@@ -138,5 +138,13 @@ describe('process command names', () => {
         stderr.mockRestore();
       }
     });
+
+    it('user-insight-worker runs the user insight worker on p8fs-user-insight', async () => {
+      expect((await parse(['user-insight-worker'])).code).toBe(0);
+      expect(runWorkerProcess).toHaveBeenLastCalledWith(['user-insight']);
+      const help = (await parse(['user-insight-worker', '--help'])).out;
+      expect(help).toContain('p8fs-user-insight');
+      expect(help).toContain('tenantMoments');
+    });
   });
 });

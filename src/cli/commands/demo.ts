@@ -27,10 +27,11 @@ import { formatStatus, stackUp } from '../../stack/stack.js';
 import { Subscriber } from '../../subscriber/subscriber.js';
 import { createLogger } from '../../telemetry/logger.js';
 import { connectTemporal } from '../../temporal/connection.js';
-import { llmTaskQueue } from '../../temporal/names.js';
+import { llmTaskQueue, userInsightTaskQueue } from '../../temporal/names.js';
 import { ingestFileHandle } from '../../temporal/starts.js';
 import { createLlmWorker } from '../../workers/llm-worker.js';
 import { createStorageWorkers } from '../../workers/storage-worker.js';
+import { createUserInsightWorker } from '../../workers/user-insight-worker.js';
 import { runDreamsDemo } from '../demo-dreams.js';
 import { runMomentsDemo } from '../demo-moments.js';
 import { runDemoSearch } from '../demo-search.js';
@@ -321,9 +322,14 @@ async function runDemo(options: { tenant: string; skipStack: boolean }): Promise
   return rows.every((r) => r.workflowId !== undefined) && insightsOk && searchOk;
 }
 
-/** Insights: an LLM worker in-process, dream analysis (and moments) with the configured provider. */
+/**
+ * Insights: an LLM worker and a user insight worker in-process, dream analysis, moments and the user
+ * summary with the configured provider.
+ */
 async function runInsightStep(cfg: Config, tenantId: string): Promise<boolean> {
-  say(`insights: LLM worker on ${llmTaskQueue(cfg)} with provider ${cfg.llm.provider}`);
+  say(
+    `insights: LLM worker on ${llmTaskQueue(cfg)} and user insight worker on ${userInsightTaskQueue(cfg)} with provider ${cfg.llm.provider}`,
+  );
   const log = createLogger(
     { logLevel: 'warn', logFormat: cfg.logFormat === 'json' ? 'json' : 'pretty' },
     'p8fs-demo',
@@ -331,6 +337,8 @@ async function runInsightStep(cfg: Config, tenantId: string): Promise<boolean> {
   const llmCfg = { ...cfg, worker: { ...cfg.worker, metricsPort: 0 } };
   const worker = await createLlmWorker(llmCfg, {}, log);
   const running = worker.run();
+  const insightWorker = await createUserInsightWorker(llmCfg, {}, log);
+  const insightRunning = insightWorker.run();
   const client = await connectTemporal(cfg);
   try {
     const ctx = { cfg, client, say, tenantId };
@@ -341,7 +349,8 @@ async function runInsightStep(cfg: Config, tenantId: string): Promise<boolean> {
     return dreams && moments && tenantInsights;
   } finally {
     worker.shutdown();
-    await running;
+    insightWorker.shutdown();
+    await Promise.all([running, insightRunning]);
     await client.connection.close();
   }
 }
