@@ -3,6 +3,7 @@
  * (PostgreSQL for the claims, Temporal for the starts; no dreaming worker, so started runs just wait):
  * - N+1 dream requests of one tenant at the same instant start exactly N workflows; the one over is a
  *   429 problem naming the limit and when the next slot frees, with Retry-After;
+ * - a burst of claims on separate connections takes exactly the cap (the per-tenant advisory lock);
  * - another tenant is not held by it; a transcript upload of the capped tenant is refused the same way;
  * - `p8fs dream start` shares the cap and prints the same sentence.
  */
@@ -10,6 +11,8 @@ import { HeadObjectCommand } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApiKey } from '../../src/api/keys.js';
 import { type RunningApi, startApi } from '../../src/api/process.js';
+import { createPool } from '../../src/clients/postgres.js';
+import { claimLlmWork } from '../../src/db/llm-claims.js';
 import { runCliInProcess } from '../support/cli-in-process.js';
 import { createPipeline, dropBucket, type Pipeline } from '../support/pipeline.js';
 import { isolatedEnv, uniqueTenant } from '../support/test-stack.js';
@@ -91,6 +94,27 @@ describe('per-tenant LLM cap', () => {
     }
     const claims = await p.pool.query(`SELECT work_id FROM llm_work_claims WHERE tenant_id = $1`, [tenantA]);
     expect(claims.rows.map((r) => r.work_id).sort()).toEqual(started.map((a) => a.body.workflowId).sort());
+  });
+
+  it('a burst of 30 claims on 30 connections takes exactly the cap (the per-tenant lock, not luck)', async () => {
+    // The API's requests above may arrive one after another; here every claim has its own connection
+    // and they all start together, so a count without the lock would let most of them through.
+    const tenant = uniqueTenant('capburst');
+    const burst = createPool(p.cfg, 30);
+    try {
+      const outcomes = await Promise.all(
+        Array.from({ length: 30 }, (_, i) =>
+          claimLlmWork(burst, { tenantId: tenant, kind: 'dream', workId: `burst-${i}`, limit: 5 }),
+        ),
+      );
+      expect(outcomes.filter((o) => o.kind === 'claimed')).toHaveLength(5);
+      const rows = await p.pool.query('SELECT count(*)::int AS n FROM llm_work_claims WHERE tenant_id = $1', [
+        tenant,
+      ]);
+      expect(rows.rows[0].n).toBe(5);
+    } finally {
+      await burst.end();
+    }
   });
 
   it("another tenant is not held by A's cap; A's transcript upload is refused the same way", async () => {
