@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { classify, countOutcomes, type Expected, type FileRow } from '../chaos/soak/accounting.js';
+import {
+  classify,
+  countOutcomes,
+  type Expected,
+  type FileRow,
+  workflowIdKey,
+} from '../chaos/soak/accounting.js';
 import { MiB, planFaults, planUploads, type SoakSettings } from '../chaos/soak/plan.js';
 import { settingsFrom } from '../chaos/soak/settings.js';
 
@@ -144,5 +150,19 @@ describe('soak accounting (classify)', () => {
       missing: 1,
       'refused at upload': 1,
     });
+  });
+
+  it('tells uploads whose workflow still runs (in progress) from stuck rows and lost uploads', () => {
+    expect(workflowIdKey('ingest-create/t/inbox/2026/a@b.txt@etag-1796671265000')).toBe(
+      't/inbox/2026/a@b.txt',
+    );
+    expect(workflowIdKey('ingest-batch-x')).toBeUndefined();
+    const accounted = classify(
+      [e('queued.txt'), e('running.txt'), e('stuck.txt'), e('lost.txt')],
+      [row('running.txt', 'processing'), row('stuck.txt', 'processing')],
+      [],
+      new Set(['t/queued.txt', 't/running.txt']),
+    );
+    expect(accounted.map((a) => a.outcome)).toEqual(['in progress', 'in progress', 'stuck', 'missing']);
   });
 });

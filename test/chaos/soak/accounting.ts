@@ -5,6 +5,7 @@
  * workflows still running, events not yet taken by the bridge. `classify` is pure (unit-tested); the rest
  * reads PostgreSQL, NATS and Temporal.
  */
+import { createHash } from 'node:crypto';
 import { jetstreamManager } from '@nats-io/jetstream';
 import type pg from 'pg';
 import { connectNats } from '../../../src/clients/nats.js';
@@ -19,11 +20,12 @@ export type Outcome =
   | 'dead-lettered'
   | 'refused at upload'
   | 'never uploaded'
+  | 'in progress'
   | 'stuck'
   | 'missing';
 
 /** Outcomes that count as a miss: the upload's fate is unknown or unfinished. */
-export const MISSES: readonly Outcome[] = ['never uploaded', 'stuck', 'missing'];
+export const MISSES: readonly Outcome[] = ['never uploaded', 'in progress', 'stuck', 'missing'];
 
 export interface Expected {
   tenant: string;
@@ -65,6 +67,7 @@ export function classify(
   expected: Expected[],
   rows: FileRow[],
   letters: Array<{ path: string; reason: string }>,
+  running: Set<string> = new Set(),
 ): Accounted[] {
   const byPath = new Map(rows.map((r) => [r.path, r]));
   const lettersByPath = new Map<string, string>();
@@ -76,6 +79,9 @@ export function classify(
     if (row?.status === 'failed' && row.error) return { expected: e, outcome: 'failed', reason: row.error };
     const letter = paths.map((p) => lettersByPath.get(p)).find((r) => r !== undefined);
     if (letter) return { expected: e, outcome: 'dead-lettered', reason: letter };
+    // A workflow still runs for it: not drained yet, which differs from a row no workflow will finish.
+    if (isRunning(running, e))
+      return { expected: e, outcome: 'in progress', reason: row ? `files row ${row.status}` : 'queued' };
     if (row)
       return {
         expected: e,
@@ -90,6 +96,34 @@ export function classify(
   });
 }
 
+/** `{tenant}/{key}` of ingestFile workflow ids (`ingest-{type}/{tenant}/{key}@{version}`, src/domain/ids.ts). */
+export function workflowIdKey(workflowId: string): string | undefined {
+  const match = /^ingest-[a-z]+\/(.+)@[^@]*$/s.exec(workflowId);
+  return match?.[1];
+}
+
+/** Whether a workflow still runs for the upload: by its key, or the hashed forms long keys get. */
+function isRunning(running: Set<string>, e: Expected): boolean {
+  if (running.size === 0) return false;
+  const hash = createHash('sha256').update(e.key, 'utf8').digest('hex').slice(0, 32);
+  const name = e.key.split('/').at(-1) ?? '';
+  return [e.key, hash, `${hash}/${name}`].some((k) => running.has(`${e.tenant}/${k}`));
+}
+
+export async function runningIngestKeys(cfg: Config): Promise<Set<string>> {
+  const client = await connectTemporal(cfg);
+  const keys = new Set<string>();
+  try {
+    for await (const wf of client.workflow.list({ query: 'ExecutionStatus="Running"' })) {
+      const key = workflowIdKey(wf.workflowId);
+      if (key) keys.add(key);
+    }
+  } finally {
+    await client.connection.close();
+  }
+  return keys;
+}
+
 export function countOutcomes(accounted: Accounted[]): Record<Outcome, number> {
   const counts: Record<Outcome, number> = {
     completed: 0,
@@ -97,6 +131,7 @@ export function countOutcomes(accounted: Accounted[]): Record<Outcome, number> {
     'dead-lettered': 0,
     'refused at upload': 0,
     'never uploaded': 0,
+    'in progress': 0,
     stuck: 0,
     missing: 0,
   };

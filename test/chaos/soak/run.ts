@@ -18,6 +18,7 @@ import {
   fileRows,
   MISSES,
   pathOf,
+  runningIngestKeys,
 } from './accounting.js';
 import { ApiClient } from './api-client.js';
 import { FaultRunner } from './faults.js';
@@ -130,7 +131,12 @@ async function main(): Promise<number> {
   for (;;) {
     try {
       const rows = await fileRows(pool);
-      accounted = classify(expected, rows, await deadLetterPaths(stack.cfg));
+      accounted = classify(
+        expected,
+        rows,
+        await deadLetterPaths(stack.cfg),
+        await runningIngestKeys(stack.cfg),
+      );
       const open = accounted.filter((a) => MISSES.includes(a.outcome)).length;
       const b = await backlog(stack.cfg);
       const waiting = b.runningWorkflows + b.eventsNotTaken + b.eventsInFlight;
