@@ -17,6 +17,7 @@ import { registerBatchRoutes } from './routes/batches.js';
 import { registerDreamRoutes } from './routes/dreams.js';
 import { registerFileRoutes, registerFileUploadRoute } from './routes/files.js';
 import { registerMomentRoutes } from './routes/moments.js';
+import { registerRelatedRoutes } from './routes/related.js';
 import { registerSearchRoute } from './routes/search.js';
 import { registerStatsRoute } from './routes/stats.js';
 import { registerUploadPartRoute, registerUploadRoutes } from './routes/uploads.js';
@@ -71,6 +72,7 @@ export async function buildApiServer(deps: ApiDeps, options: ApiServerOptions): 
         { name: 'search', description: "Full-text search over the tenant's chunks" },
         { name: 'dreams', description: 'Dream analysis' },
         { name: 'moments', description: 'Moments built from transcripts, sessions and documents' },
+        { name: 'resources', description: 'Related resources (resource affinity)' },
         { name: 'stats', description: 'Backlogs and running work' },
         { name: 'health', description: 'Probes' },
       ],
@@ -151,6 +153,7 @@ export async function buildApiServer(deps: ApiDeps, options: ApiServerOptions): 
   registerStatsRoute(app, deps);
   registerDreamRoutes(app, deps);
   registerMomentRoutes(app, deps);
+  registerRelatedRoutes(app, deps);
   registerBatchRoutes(app, deps);
   registerSearchRoute(app, deps);
   // Routes whose body is a file: no content-type parser may read it, whatever the Content-Type says.

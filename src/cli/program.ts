@@ -18,6 +18,7 @@ import { registerEventCommands } from './commands/event.js';
 import { registerIngestCommand } from './commands/ingest.js';
 import { registerMigrateCommand } from './commands/migrate.js';
 import { registerMomentsCommands } from './commands/moments.js';
+import { registerRelatedCommand } from './commands/related.js';
 import { registerRetryFailedCommand } from './commands/retry-failed.js';
 import { registerScheduleCommands } from './commands/schedule.js';
 import { registerSearchCommand } from './commands/search.js';
@@ -54,6 +55,7 @@ export function buildProgram(): Command {
   registerEmbedCommands(program);
   registerSessionsCommands(program);
   registerMomentsCommands(program);
+  registerRelatedCommand(program);
   registerScheduleCommands(program);
   registerRetryFailedCommand(program);
   registerSearchCommand(program);

@@ -6,6 +6,7 @@
  */
 import { ConfigError, type Env, EnvReader } from './env-reader.js';
 import { LIMITS_SECTION, type LimitsConfig, readLimits } from './limits.js';
+import { AFFINITY_SECTION, type AffinityConfig, readAffinity } from './sections/affinity.js';
 import { API_SECTION, type ApiConfig, readApi } from './sections/api.js';
 import { BATCH_SECTION, type BatchConfig, readBatch } from './sections/batch.js';
 import { BRIDGE_SECTION, type BridgeConfig, readBridge } from './sections/bridge.js';
@@ -24,6 +25,7 @@ import { readWorker, WORKER_SECTION, type WorkerSettings } from './sections/work
 import type { Section } from './variable.js';
 
 export { GiB, MiB, portOf } from './schema.js';
+export type { AffinityConfig } from './sections/affinity.js';
 export type { ApiConfig } from './sections/api.js';
 export type { BatchConfig } from './sections/batch.js';
 export type { BridgeConfig } from './sections/bridge.js';
@@ -66,6 +68,8 @@ export interface Config extends GeneralSettings, StorageSettings, WorkerSettings
   embeddings: EmbeddingsConfig;
   /** Outside tools of the audio, image and PDF-OCR providers, and transcription (sections/media.ts). */
   media: MediaConfig;
+  /** Resource affinity (`--task affinity`): resources per run, similarity threshold, model calls. */
+  affinity: AffinityConfig;
   /** Housekeeping schedules (src/schedules/definitions.ts, src/workflows/housekeeping.ts): cron (UTC) and ages. */
   housekeeping: HousekeepingConfig;
   /** ingestBatch defaults (`p8fs batch start`, the API): window, continue-as-new, page size, priority. */
@@ -88,6 +92,7 @@ export const SECTIONS: readonly Section[] = [
   LLM_SECTION,
   EMBEDDINGS_SECTION,
   INSIGHTS_SECTION,
+  AFFINITY_SECTION,
   BATCH_SECTION,
   HOUSEKEEPING_SECTION,
   API_SECTION,
@@ -114,6 +119,7 @@ export function loadConfig(env: Env = process.env): Config {
     embeddings: readEmbeddings(r, llm),
     media: readMedia(r, llm),
     ...readInsights(r),
+    affinity: readAffinity(r),
     housekeeping: readHousekeeping(r),
     batch: readBatch(r),
     api: readApi(r),

@@ -5,6 +5,7 @@
  * run, together they stay under the provider's rate limit; P8FS_WORKER_CONCURRENCY_LLM bounds one worker.
  */
 import { Worker, type WorkerOptions } from '@temporalio/worker';
+import { createAffinityActivities } from '../activities/insight/affinity.js';
 import { createDreamActivities } from '../activities/insight/dream-activities.js';
 import { createLlmProvider, describeLlm } from '../activities/insight/llm/index.js';
 import type { LlmProvider } from '../activities/insight/llm/types.js';
@@ -58,6 +59,7 @@ export async function createLlmWorker(
       ...createMomentActivities(deps),
       ...createTenantMomentActivities(deps),
       ...createUserSummaryActivities(deps),
+      ...createAffinityActivities(deps),
     },
     maxConcurrentActivityTaskExecutions: cfg.llm.concurrency,
     maxTaskQueueActivitiesPerSecond: cfg.llm.maxActivitiesPerSecond,

@@ -1,4 +1,5 @@
 // Every workflow the workers register. Deterministic code only: no I/O, no clocks, no randomness.
+export { resourceAffinity } from './affinity.js';
 export { buildMoments } from './build-moments.js';
 export { dreamAnalysis, dreamBatch } from './dream-analysis.js';
 export { embedBackfill } from './embed-backfill.js';

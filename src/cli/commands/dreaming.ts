@@ -8,7 +8,13 @@
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import { loadConfig } from '../../config/config.js';
 import { connectTemporal } from '../../temporal/connection.js';
-import { runMomentsTask, runUserSummaryTask, TENANT_TASKS, type TenantTask } from '../tenant-tasks.js';
+import {
+  runAffinityTask,
+  runMomentsTask,
+  runUserSummaryTask,
+  TENANT_TASKS,
+  type TenantTask,
+} from '../tenant-tasks.js';
 
 const MODES = ['direct', 'batch', 'completion'] as const;
 type Mode = (typeof MODES)[number];
@@ -19,6 +25,8 @@ interface DreamingOptions {
   tenantId?: string;
   completion?: boolean;
   lookbackHours?: string;
+  useLlm?: boolean;
+  relink?: boolean;
 }
 
 function hours(value: string): string {
@@ -54,7 +62,7 @@ function withOptions(command: Command): Command {
     .addOption(
       new Option(
         '--task <task>',
-        'dreams: the dream analysis; moments: moments from sessions and documents; user-summary: the p8fs-user-info resource',
+        'dreams: the dream analysis; moments: moments from sessions and documents; user-summary: the p8fs-user-info resource; affinity: edges between related resources',
       )
         .choices(TENANT_TASKS)
         .default('dreams'),
@@ -69,10 +77,12 @@ function withOptions(command: Command): Command {
     )
     .option('--tenant-id <tenant>', 'the tenant to analyse (required for direct and batch)')
     .option('--completion', 'settle finished batch jobs (every tenant, or --tenant-id)')
-    .option('--lookback-hours <hours>', 'sessions and resources of the last H hours', hours);
+    .option('--lookback-hours <hours>', 'sessions and resources of the last H hours', hours)
+    .option('--use-llm', "--task affinity: the model names each candidate pair's relation (llm-assessed)")
+    .option('--relink', '--task affinity: link again resources linked already (edges merge: same result)');
 }
 
-/** `--task moments` (tenantMoments over --lookback-hours, default 24) and `--task user-summary` for --tenant-id. */
+/** `--task moments` (tenantMoments over --lookback-hours, default 24), `--task user-summary` and `--task affinity` for --tenant-id. */
 async function tenantTask(options: DreamingOptions): Promise<void> {
   if (!options.tenantId)
     throw new InvalidArgumentError(`--task ${options.task} needs --tenant-id T (the tenant to read)`);
@@ -86,6 +96,17 @@ async function tenantTask(options: DreamingOptions): Promise<void> {
   const say = (line: string) => console.log(line);
   try {
     if (options.task === 'user-summary') await runUserSummaryTask(cfg, client, { tenantId }, say);
+    else if (options.task === 'affinity')
+      await runAffinityTask(
+        cfg,
+        client,
+        {
+          tenantId,
+          ...(options.useLlm ? { useLlm: true } : {}),
+          ...(options.relink ? { relink: true } : {}),
+        },
+        say,
+      );
     else
       await runMomentsTask(
         cfg,
@@ -99,6 +120,8 @@ async function tenantTask(options: DreamingOptions): Promise<void> {
 }
 
 async function dispatch(command: Command, options: DreamingOptions): Promise<void> {
+  if ((options.useLlm || options.relink) && options.task !== 'affinity')
+    throw new InvalidArgumentError('--use-llm and --relink are for --task affinity');
   if (options.task !== 'dreams') return tenantTask(options);
   let root = command;
   while (root.parent) root = root.parent;
@@ -131,6 +154,8 @@ export function registerDreamingCommand(program: Command): void {
       "  p8fs dreaming process --task moments --tenant-id T  moments from T's chat sessions and documents of the",
       '                                                      last --lookback-hours (24) that no moment cites yet',
       "  p8fs dreaming process --task user-summary --tenant-id T  T's p8fs-user-info resource (category user_context)",
+      "  p8fs dreaming process --task affinity --tenant-id T [--use-llm]  edges between T's related resources",
+      '                                                      (graph_paths; p8fs related FILE --tenant T shows them)',
       'Needs a running dreaming worker: p8fs dreaming-worker (p8fs stack up starts one).',
     ].join('\n'),
   );
