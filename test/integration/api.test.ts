@@ -446,6 +446,8 @@ describe('p8fs api: stats and the OpenAPI document', () => {
       '/v1/batches': ['post'],
       '/v1/batches/{id}': ['get'],
       '/v1/search': ['get'],
+      '/v1/moments': ['get'],
+      '/v1/moments/{id}': ['get'],
     };
     expect(Object.keys(doc.paths).sort()).toEqual(Object.keys(expected).sort());
     for (const [path, methods] of Object.entries(expected)) {
