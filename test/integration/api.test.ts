@@ -448,6 +448,8 @@ describe('p8fs api: stats and the OpenAPI document', () => {
       '/v1/search': ['get'],
       '/v1/moments': ['get'],
       '/v1/moments/{id}': ['get'],
+      '/v1/files/{id}/related': ['get'],
+      '/v1/resources/{id}/related': ['get'],
     };
     expect(Object.keys(doc.paths).sort()).toEqual(Object.keys(expected).sort());
     for (const [path, methods] of Object.entries(expected)) {
