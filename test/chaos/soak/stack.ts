@@ -7,7 +7,7 @@
  * `--tier medium`, `--tier large`, the dreaming worker and the API.
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, openSync, rmSync } from 'node:fs';
+import { closeSync, cpSync, existsSync, mkdirSync, openSync, rmSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { type Config, loadConfig } from '../../../src/config/config.js';
 import { projectRoot } from '../../../src/config/project-root.js';
@@ -105,6 +105,31 @@ export class SoakStack {
     this.servers = new Map(stackServers(this.cfg, this.dir).map((s) => [s.name, s]));
   }
 
+  /** The product build the soak runs: a copy made at its start (see snapshotBuild). */
+  get appDir(): string {
+    return join(this.dir, 'app');
+  }
+
+  /**
+   * Copies the built product (dist/, bin/, package.json) into the stack folder and runs that copy: in a
+   * checkout where others rebuild dist/ (or add migrations) during the soak's tens of minutes, restarted
+   * processes would otherwise run other code than the ones they replace (a run here stalled when the
+   * restarted workers wanted a migration the soak's database lacked). node_modules and the installed
+   * tools (.stack/venv, postgresql, models) are linked, not copied.
+   */
+  private snapshotBuild(): void {
+    const root = projectRoot();
+    if (!existsSync(join(root, 'dist', 'cli', 'run.js')))
+      throw new Error('no build in dist/: run `npm run build` (make soak does)');
+    mkdirSync(join(this.appDir, '.stack'), { recursive: true });
+    for (const part of ['dist', 'bin', 'package.json'])
+      cpSync(join(root, part), join(this.appDir, part), { recursive: true });
+    symlinkSync(join(root, 'node_modules'), join(this.appDir, 'node_modules'));
+    for (const tool of ['venv', 'postgresql', 'models'])
+      if (existsSync(join(root, '.stack', tool)))
+        symlinkSync(join(root, '.stack', tool), join(this.appDir, '.stack', tool));
+  }
+
   logFile(name: ProcessName): string {
     return join(this.dir, 'logs', `${name}.log`);
   }
@@ -115,14 +140,15 @@ export class SoakStack {
     rmSync(this.dir, { recursive: true, force: true });
     rmSync(postgresBaseDir(this.dir), { recursive: true, force: true });
     mkdirSync(join(this.dir, 'logs'), { recursive: true });
+    this.snapshotBuild();
     await stackUp(this.cfg, (line) => say(`[stack] ${line}`));
   }
 
   /** `p8fs …` with the soak's environment, to its end (migrate, apikey create). */
   cli(args: string[]): string {
-    return execFileSync(process.execPath, [join(projectRoot(), 'bin', 'p8fs.js'), ...args], {
+    return execFileSync(process.execPath, [join(this.appDir, 'bin', 'p8fs.js'), ...args], {
       cwd: projectRoot(),
-      env: { ...process.env, ...this.env },
+      env: { ...process.env, ...this.env, P8FS_STACK_DIR: this.dir },
       encoding: 'utf8',
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -133,9 +159,10 @@ export class SoakStack {
     const spec = PROCESSES[name];
     await this.killProcess(name); // never two of one process
     const log = openSync(this.logFile(name), 'a');
-    const child = spawn(process.execPath, [join(projectRoot(), 'bin', 'p8fs.js'), ...spec.args], {
+    const child = spawn(process.execPath, [join(this.appDir, 'bin', 'p8fs.js'), ...spec.args], {
       cwd: projectRoot(),
-      env: { ...process.env, ...this.env, ...spec.env },
+      // The copy's project root is the app folder: the stack folder is given absolute.
+      env: { ...process.env, ...this.env, P8FS_STACK_DIR: this.dir, ...spec.env },
       stdio: ['ignore', log, log],
     });
     closeSync(log);
