@@ -59,6 +59,13 @@ async function status(url: string): Promise<{ code: number; body: string }> {
   }
 }
 
+/** The variable that sets a role's own metrics port (workers' or the API's), if its manifest sets one. */
+function metricsVariable(role: RoleSpec): string | undefined {
+  return ['P8FS_WORKER_METRICS_PORT', 'P8FS_API_METRICS_PORT'].find(
+    (name) => role.env[name] !== undefined && role.metrics?.port === Number(role.env[name]),
+  );
+}
+
 /** The role's environment: its manifest's, with the servers, secrets, database and ports of this run. */
 function containerEnv(
   role: RoleSpec,
@@ -70,7 +77,7 @@ function containerEnv(
   for (const [key, value] of Object.entries(env)) if (value === 'change-me') delete env[key];
   // The download identity is a pair: without its secret (the local stack has none), neither half.
   if (env.P8FS_API_PRESIGN_SECRET_KEY === undefined) delete env.P8FS_API_PRESIGN_ACCESS_KEY;
-  if (port !== undefined) env.P8FS_WORKER_METRICS_PORT = String(port);
+  if (port !== undefined) env[metricsVariable(role) as string] = String(port);
   // Fails here, naming the variable, rather than in a container.
   loadConfig(env);
   return env;
@@ -94,15 +101,11 @@ async function main(): Promise<number> {
   say(`image ${image}: ${((await engine.imageSize(image)) / 1e6).toFixed(0)} MB`);
 
   const roles = readRoles(root);
-  const workers = roles.filter(
-    (r) =>
-      r.env.P8FS_WORKER_METRICS_PORT !== undefined &&
-      r.metrics?.port === Number(r.env.P8FS_WORKER_METRICS_PORT),
-  );
-  // One network for all: each worker needs its own metrics port (in a cluster each pod has its own address).
+  const workers = roles.filter((r) => metricsVariable(r) !== undefined);
+  // One network for all: each role needs its own metrics port (in a cluster each pod has its own address).
   const workerPort = new Map(workers.map((r, i) => [r.name, 9464 + i]));
   const portOf = (r: RoleSpec, port: number) =>
-    workerPort.has(r.name) && port === Number(r.env.P8FS_WORKER_METRICS_PORT)
+    workerPort.has(r.name) && port === Number(r.env[metricsVariable(r) as string])
       ? (workerPort.get(r.name) as number)
       : port;
   const ports = new Set<number>();

@@ -5,6 +5,7 @@
  * first bridge runs wait in JetStream.
  */
 import { readFileSync } from 'node:fs';
+import type { Server } from 'node:http';
 import { join } from 'node:path';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
@@ -17,9 +18,11 @@ import type { Config } from '../config/config.js';
 import { projectRoot } from '../config/project-root.js';
 import { errorText } from '../domain/errors.js';
 import { ensureStreams } from '../events/streams.js';
-import type { Logger } from '../telemetry/logger.js';
+import { createLogger, type Logger } from '../telemetry/logger.js';
+import { PROCESS_NAMES } from '../telemetry/process-names.js';
 import { lazyTemporalClient } from '../temporal/connection.js';
 import type { ApiDeps } from './deps.js';
+import { createApiMetrics, instrumentApi, startApiMetricsServer } from './metrics.js';
 import { buildApiServer } from './server.js';
 
 export interface RunningApi {
@@ -84,7 +87,7 @@ async function connect(cfg: Config, log?: Logger): Promise<{ deps: ApiDeps; nc: 
 
 export async function startApi(
   cfg: Config,
-  options: { log?: Logger; port?: number; host?: string } = {},
+  options: { log?: Logger; port?: number; host?: string; metricsPort?: number } = {},
 ): Promise<RunningApi> {
   const { deps, nc } = await connect(cfg, options.log);
   const app = await buildApiServer(deps, {
@@ -93,7 +96,11 @@ export async function startApi(
   });
   const host = options.host ?? cfg.api.host;
   const port = options.port ?? cfg.api.port;
+  const metrics = createApiMetrics();
+  instrumentApi(app, metrics);
+  let metricsServer: Server | undefined;
   const close = async () => {
+    if (metricsServer) await new Promise<void>((resolve) => metricsServer?.close(() => resolve()));
     await app.close();
     await deps.temporal.connection.close().catch(() => undefined);
     await nc.close().catch(() => undefined);
@@ -110,6 +117,16 @@ export async function startApi(
     // Said in words, without a cause: errorText would put the cause's EADDRINUSE in front of them.
     if (code === 'EADDRINUSE') throw new Error(`${where}: the port is already in use`);
     throw new Error(`${where}: ${errorText(error)}`, { cause: error });
+  }
+  // The metrics port is optional for tests that start several APIs in one process (metricsPort: 0).
+  const metricsPort = options.metricsPort ?? cfg.api.metricsPort;
+  if (metricsPort > 0) {
+    metricsServer = startApiMetricsServer(
+      metrics,
+      cfg.api.metricsHost,
+      metricsPort,
+      options.log ?? createLogger(cfg, PROCESS_NAMES.api),
+    );
   }
   const address = app.server.address();
   const actualPort = typeof address === 'object' && address ? address.port : port;

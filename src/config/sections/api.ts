@@ -1,7 +1,7 @@
 /** The HTTP API, `p8fs api` (src/api): where it listens and how it hands out download links. */
 import { z } from 'zod';
 import type { EnvReader } from '../env-reader.js';
-import { byteSize, httpUrl, intBetween, ipAddress, port } from '../schema.js';
+import { byteSize, httpUrl, intBetween, ipAddress, nonNegativeInt, port } from '../schema.js';
 import { declared, type Section } from '../variable.js';
 import { isPlaceholderSecret } from './storage.js';
 
@@ -10,6 +10,10 @@ export interface ApiConfig {
   port: number;
   /** P8FS_API_HOST: the address it binds (default 127.0.0.1; 0.0.0.0 in a container). */
   host: string;
+  /** P8FS_API_METRICS_PORT: the API's /metrics, apart from the public port (default 0 = off; the manifests set 9464). */
+  metricsPort: number;
+  /** P8FS_API_METRICS_HOST: the address the metrics endpoint binds (default 127.0.0.1). */
+  metricsHost: string;
   /** P8FS_API_PRESIGN_SECONDS: how long a presigned download URL stays valid (default 900, at most 7 days). */
   presignSeconds: number;
   /**
@@ -63,6 +67,19 @@ const API = {
     schema: port,
     fallback: '8080',
     meaning: 'where `p8fs api` listens; a taken port is a start-up error',
+  },
+  metricsPort: {
+    name: 'P8FS_API_METRICS_PORT',
+    schema: nonNegativeInt,
+    fallback: '0',
+    meaning:
+      'API `/metrics` (request counts and durations by route pattern, process metrics) on a port of its own, apart from the public one; 0 = off (the manifests set 9464)',
+  },
+  metricsHost: {
+    name: 'P8FS_API_METRICS_HOST',
+    schema: ipAddress,
+    fallback: '127.0.0.1',
+    meaning: 'address the API metrics endpoint binds (`0.0.0.0` in a container, for Prometheus)',
   },
   host: {
     name: 'P8FS_API_HOST',
