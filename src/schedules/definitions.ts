@@ -10,7 +10,8 @@ import type {
 } from '../activities/housekeeping/activities.js';
 import type { Config } from '../config/config.js';
 import type { DreamBatchInput } from '../domain/insight/dream-analysis.js';
-import { llmTaskQueue, taskQueueFor, WorkflowTypes } from '../temporal/names.js';
+import type { InsightsBatchInput } from '../domain/insight/insights-batch.js';
+import { llmTaskQueue, taskQueueFor, userInsightTaskQueue, WorkflowTypes } from '../temporal/names.js';
 
 export interface ScheduleDefinition {
   /** Temporal schedule id; stable, so apply updates instead of adding. */
@@ -29,6 +30,10 @@ export function scheduleDefinitions(cfg: Config): ScheduleDefinition[] {
   // The OpenAI Batch API costs half as much and nobody waits for a nightly run; other providers go direct.
   const mode = cfg.llm.provider === 'openai' ? 'batch' : 'direct';
   const nightlyDreams: DreamBatchInput = { mode, windowHours: 24 };
+  const insights: InsightsBatchInput = {
+    lookbackHours: 24,
+    maxModelCallsPerTenant: cfg.insightsRun.modelCallsPerTenant,
+  };
   const uploads: AbortStaleUploadsInput = { olderThanHours: hk.uploadMaxAgeHours };
   const stuck: RequeueStuckFilesInput = { olderThanMinutes: hk.stuckAfterMinutes };
   const deadLetters: TrimDeadLettersInput = { olderThanHours: hk.deadLetterRetentionDays * 24 };
@@ -42,6 +47,14 @@ export function scheduleDefinitions(cfg: Config): ScheduleDefinition[] {
       workflowType: WorkflowTypes.dreamBatch,
       taskQueue: llmTaskQueue(cfg),
       args: [nightlyDreams],
+    },
+    {
+      id: `${prefix}-insights`,
+      description: `insightsBatch: moments and the user summary of every tenant active in the last 24 h, at most ${insights.maxModelCallsPerTenant} model calls each`,
+      cron: [cfg.schedules.insightsCron],
+      workflowType: WorkflowTypes.insightsBatch,
+      taskQueue: userInsightTaskQueue(cfg),
+      args: [insights],
     },
     {
       id: `${prefix}-abort-stale-uploads`,

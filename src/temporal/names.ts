@@ -15,6 +15,8 @@ export const WorkflowTypes = {
   tenantMoments: 'tenantMoments',
   // The user summary: the p8fs-user-info resource (src/workflows/user-summary.ts).
   userSummary: 'userSummary',
+  // The insights schedule: moments and the user summary of every active tenant (src/workflows/insights-batch.ts).
+  insightsBatch: 'insightsBatch',
   // Resource affinity: graph_paths edges between related resources (src/workflows/affinity.ts).
   resourceAffinity: 'resourceAffinity',
   // Housekeeping (src/workflows/housekeeping.ts), started by the schedules in src/schedules/definitions.ts.

@@ -2,12 +2,13 @@
  * The user insight worker (`p8fs user-insight-worker`, the seeds' Deployment user-insight-worker): one
  * Temporal Worker on `p8fs-user-insight` running the per-tenant insight tasks, tenantMoments (moments from
  * sessions and documents, through buildMoments's activities) and userSummary (the p8fs-user-info
- * resource). Their workflows call activities on their own task queue, so a run started here stays here:
+ * resource), and insightsBatch (the insights schedule) over every active tenant. Their workflows call activities on their own task queue, so a run started here stays here:
  * the dreams on p8fs-llm never wait behind a night of per-tenant summaries, and the two scale apart.
  * Model calls go to the same provider as the dreaming worker's, and the server limits this queue's
  * activity rate to P8FS_LLM_MAX_ACTIVITIES_PER_SECOND of its own.
  */
 import { Worker, type WorkerOptions } from '@temporalio/worker';
+import { createInsightTenantActivities } from '../activities/insight/insight-tenants.js';
 import { createLlmProvider, describeLlm } from '../activities/insight/llm/index.js';
 import { createMomentActivities } from '../activities/insight/moment-activities.js';
 import { createTenantMomentActivities } from '../activities/insight/tenant-moments.js';
@@ -52,6 +53,8 @@ export async function createUserInsightWorker(
       ...createMomentActivities(deps),
       ...createTenantMomentActivities(deps),
       ...createUserSummaryActivities(deps),
+      // insightsBatch (the insights schedule) lists the tenants, then runs the two above as children.
+      ...createInsightTenantActivities(deps),
     },
     maxConcurrentActivityTaskExecutions: cfg.llm.concurrency,
     maxTaskQueueActivitiesPerSecond: cfg.llm.maxActivitiesPerSecond,

@@ -6,5 +6,6 @@ export { embedBackfill } from './embed-backfill.js';
 export { abortStaleUploads, requeueStuckFiles, trimDeadLetters } from './housekeeping.js';
 export { ingestBatch } from './ingest-batch.js';
 export { ingestFile } from './ingest-file.js';
+export { insightsBatch } from './insights-batch.js';
 export { tenantMoments } from './tenant-moments.js';
 export { userSummary } from './user-summary.js';

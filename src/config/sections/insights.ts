@@ -20,7 +20,9 @@ export interface InsightSettings {
   /** dreamAnalysis: how much it reads and how batch mode waits (P8FS_DREAM_*). */
   dream: DreamConfig;
   /** `p8fs schedule apply`: cron of the declared schedules (src/schedules/definitions.ts), UTC. */
-  schedules: { nightlyDreamsCron: string };
+  schedules: { nightlyDreamsCron: string; insightsCron: string };
+  /** insightsBatch (the insights schedule): model calls one tenant's moments and summary may make per run. */
+  insightsRun: { modelCallsPerTenant: number };
   /** buildMoments: segments per model call, in tokens (P8FS_MOMENTS_GROUP_TOKENS); capped by the model's context. */
   moments: { groupTokens: number };
   /**
@@ -73,6 +75,20 @@ const INSIGHTS = {
     fallback: '0 3 * * *',
     meaning: 'the nightly dream schedule (UTC; `p8fs schedule apply`)',
   },
+  insightsCron: {
+    name: 'P8FS_INSIGHTS_SCHEDULE_CRON',
+    schema: cron,
+    fallback: '30 3 * * *',
+    meaning:
+      'the nightly insights schedule: moments and the user summary of every tenant active in the last 24 h (UTC; `p8fs schedule apply`)',
+  },
+  modelCallsPerTenant: {
+    name: 'P8FS_INSIGHTS_MODEL_CALLS_PER_TENANT',
+    schema: intBetween(2, 100_000),
+    fallback: '50',
+    meaning:
+      "the insights schedule's cap on model calls per tenant and run: the user summary takes one, the moments task the rest (its sources beyond wait for the next run)",
+  },
   groupTokens: {
     name: 'P8FS_MOMENTS_GROUP_TOKENS',
     schema: z.coerce.number().int().min(64),
@@ -105,7 +121,11 @@ export function readInsights(r: EnvReader): InsightSettings {
       batchMaxWaitHours: r.read(INSIGHTS.batchMaxWaitHours),
       concurrentTenants: r.read(INSIGHTS.concurrentTenants),
     },
-    schedules: { nightlyDreamsCron: r.read(INSIGHTS.nightlyDreamsCron) },
+    schedules: {
+      nightlyDreamsCron: r.read(INSIGHTS.nightlyDreamsCron),
+      insightsCron: r.read(INSIGHTS.insightsCron),
+    },
+    insightsRun: { modelCallsPerTenant: r.read(INSIGHTS.modelCallsPerTenant) },
     moments: { groupTokens: r.read(INSIGHTS.groupTokens) },
     llmCap: { jobsPerTenantPerHour: r.read(INSIGHTS.jobsPerTenantPerHour) },
   };

@@ -1,0 +1,130 @@
+/**
+ * The insights schedule's workflow (insightsBatch) on the real test stack, with the real activities in an
+ * in-process user insight worker (p8fs-user-insight) and the offline heuristic: two tenants active in the
+ * window, found without being named, each get moments and a p8fs-user-info resource from child
+ * workflows carrying the tenant as fairness key, within the per-tenant cap on model calls; a tenant
+ * with nothing in the window is not run.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Worker } from '@temporalio/worker';
+import { pino } from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createInsightTenantActivities } from '../../src/activities/insight/insight-tenants.js';
+import { createLlmProvider } from '../../src/activities/insight/llm/index.js';
+import { createMomentActivities } from '../../src/activities/insight/moment-activities.js';
+import { createTenantMomentActivities } from '../../src/activities/insight/tenant-moments.js';
+import { createUserSummaryActivities } from '../../src/activities/insight/user-summary.js';
+import { scheduleDefinitions } from '../../src/schedules/definitions.js';
+import { connectWorkerConnection } from '../../src/temporal/connection.js';
+import { userInsightTaskQueue, WorkflowTypes } from '../../src/temporal/names.js';
+import type { insightsBatch } from '../../src/workflows/insights-batch.js';
+import { importSampleSessions, insertSampleResources } from '../support/dream-fixtures.js';
+import { createPipeline, type Pipeline } from '../support/pipeline.js';
+import { isolatedEnv, uniqueTenant } from '../support/test-stack.js';
+import { bundleWorkflows, historyToJson, installQuietRuntime } from '../support/workflow-env.js';
+
+const env = { ...isolatedEnv('insightsbatch'), P8FS_LLM_PROVIDER: 'heuristic' };
+const tenants = [uniqueTenant('insa'), uniqueTenant('insb')].sort();
+let p: Pipeline;
+let stop: () => Promise<void>;
+
+beforeAll(async () => {
+  p = await createPipeline('insightsbatch', {}, env);
+  installQuietRuntime();
+  const llm = createLlmProvider({ ...p.cfg, llm: { ...p.cfg.llm, provider: 'heuristic' } });
+  const deps = { cfg: p.cfg, pool: p.pool, s3: p.s3, llm, log: pino({ level: 'silent' }) };
+  const connection = await connectWorkerConnection(p.cfg);
+  const worker = await Worker.create({
+    connection,
+    namespace: p.cfg.temporal.namespace,
+    taskQueue: userInsightTaskQueue(p.cfg),
+    workflowBundle: await bundleWorkflows(),
+    activities: {
+      ...createMomentActivities(deps),
+      ...createTenantMomentActivities(deps),
+      ...createUserSummaryActivities(deps),
+      ...createInsightTenantActivities(deps),
+    },
+  });
+  const running = worker.run();
+  stop = async () => {
+    worker.shutdown();
+    await running;
+    await connection.close();
+  };
+  for (const t of tenants) {
+    await importSampleSessions(p.pool, t);
+    await insertSampleResources(p.pool, t);
+  }
+}, 120_000);
+
+afterAll(async () => {
+  await stop?.();
+  await p?.close();
+});
+
+describe('insightsBatch (the insights schedule)', () => {
+  it('is declared as a schedule on p8fs-user-insight with the configured cap', () => {
+    const def = scheduleDefinitions(p.cfg).find((d) => d.id === `${p.cfg.temporal.taskQueuePrefix}-insights`);
+    expect(def).toMatchObject({
+      workflowType: WorkflowTypes.insightsBatch,
+      taskQueue: userInsightTaskQueue(p.cfg),
+      cron: [p.cfg.schedules.insightsCron],
+      args: [{ lookbackHours: 24, maxModelCallsPerTenant: p.cfg.insightsRun.modelCallsPerTenant }],
+    });
+  });
+
+  it('runs moments and the user summary for every active tenant, fair and capped', async () => {
+    const workflowId = `insights-test/${tenants[0]}`;
+    const handle = await p.temporal.workflow.start<typeof insightsBatch>(WorkflowTypes.insightsBatch, {
+      taskQueue: userInsightTaskQueue(p.cfg),
+      workflowId,
+      args: [{ maxModelCallsPerTenant: 4 }],
+    });
+    const outcome = await handle.result();
+    expect(outcome).toMatchObject({
+      tenants: 2,
+      completed: 2,
+      failed: 0,
+      tasks: ['moments', 'user-summary'],
+    });
+    expect(outcome.results.map((r) => r.tenantId)).toEqual(tenants);
+    for (const result of outcome.results) {
+      expect(result.summary).toBe(true);
+      expect(result.moments).toBeGreaterThan(0);
+      // Cap 4: three for moments (the sample has eight sources, so some wait), one for the summary.
+      expect(result.modelCalls).toBeLessThanOrEqual(4);
+      expect(result.deferred).toBeGreaterThan(0);
+      const { tenantId } = result;
+      const counts = await p.pool.query<{ moments: number; info: number }>(
+        `SELECT (SELECT count(*)::int FROM moments WHERE tenant_id = $1) AS moments,
+                (SELECT count(*)::int FROM resources WHERE tenant_id = $1 AND name = 'p8fs-user-info') AS info`,
+        [tenantId],
+      );
+      expect(counts.rows[0]).toEqual({ moments: result.moments, info: 1 });
+      for (const child of [`${workflowId}/moments/${tenantId}`, `${workflowId}/user-summary/${tenantId}`]) {
+        const described = await p.temporal.workflow.getHandle(child).describe();
+        expect(described.raw.workflowExecutionInfo?.priority?.fairnessKey, child).toBe(tenantId);
+      }
+    }
+    // P8FS_RECORD_HISTORIES=1 saves this run's history for test/workflows/insights-replay.test.ts.
+    if (process.env.P8FS_RECORD_HISTORIES === '1') {
+      const dir = join('test', 'histories', 'insights');
+      mkdirSync(dir, { recursive: true });
+      writeFileSync(join(dir, 'insights-batch-two-tenants.json'), historyToJson(await handle.fetchHistory()));
+    }
+  }, 240_000);
+
+  it('a named tenant with nothing in the window gets no moments', async () => {
+    const handle = await p.temporal.workflow.start<typeof insightsBatch>(WorkflowTypes.insightsBatch, {
+      taskQueue: userInsightTaskQueue(p.cfg),
+      workflowId: `insights-test/empty/${tenants[0]}`,
+      args: [{ lookbackHours: 1, tenantIds: [uniqueTenant('insnone')] }],
+    });
+    const outcome = await handle.result();
+    // Named but inactive: its moments task skips, its summary is still kept (a summary of nothing new).
+    expect(outcome.tenants).toBe(1);
+    expect(outcome.results[0]?.moments).toBe(0);
+  }, 120_000);
+});
