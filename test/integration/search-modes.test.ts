@@ -176,6 +176,29 @@ describe('search modes over chunk vectors (pgvector)', () => {
     expect(result.hits.find((h) => h.resourceId === A('garden'))?.similarity ?? 0).toBeLessThan(0.01);
   });
 
+  it('a vector of text the chunk no longer holds (a streamed store rewrote it in place) does not rank it', async () => {
+    const tenant = uniqueTenant('modesstale');
+    const fileId = await addFile(tenant, 'notes.md');
+    const current = await addChunk(tenant, fileId, 0, 'Keep the radiator filled with coolant.');
+    const rewritten = await addChunk(tenant, fileId, 1, 'Top up the coolant before a long drive.');
+    await addVector(tenant, current, COOLING);
+    await addVector(tenant, rewritten, COOLING);
+    const semantic = () =>
+      searchResources(pool, {
+        tenantId: tenant,
+        query: 'engine heat',
+        mode: 'semantic',
+        embedder: embedder(),
+      });
+    expect((await semantic()).hits.map((h) => h.resourceId).sort()).toEqual([current, rewritten].sort());
+    // The row's text changes after its vector was written: the vector waits for the embed step.
+    await pool.query(
+      `UPDATE resources SET content = 'Tomatoes want sun.', updated_at = now() + interval '1 second' WHERE id = $1`,
+      [rewritten],
+    );
+    expect((await semantic()).hits.map((h) => h.resourceId)).toEqual([current]);
+  });
+
   it('hybrid fuses the text and vector ranks (RRF, k = 60): the chunk good in both comes first', async () => {
     const search = (mode: 'text' | 'semantic' | 'hybrid') =>
       searchResources(pool, { tenantId: tenantA, query: 'invoice', mode, embedder: embedder() });

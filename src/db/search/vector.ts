@@ -9,6 +9,7 @@
  * may read its rows through the (tenant, provider, dimension) index and sort them exactly instead.
  */
 import type pg from 'pg';
+import { VECTOR_IS_CURRENT, vectorLiteral } from '../embeddings/tables.js';
 import { SearchQueryError } from './query.js';
 
 /** The widest vector pgvector indexes (HNSW on `vector`: 2,000) and then some; only a sanity bound. */
@@ -35,14 +36,17 @@ export async function tenantHasVectors(
   return (found.rowCount ?? 0) > 0;
 }
 
-/** pgvector's text form of a vector; every element must be a finite number. */
-export function vectorLiteral(values: Float32Array | readonly number[]): string {
-  const list = Array.from(values);
-  if (list.length === 0 || list.length > MAX_DIMENSIONS)
-    throw new SearchQueryError(`a query vector needs 1 to ${MAX_DIMENSIONS} numbers, got ${list.length}`);
-  if (!list.every(Number.isFinite))
-    throw new SearchQueryError('the query vector holds a number that is not finite');
-  return `[${list.join(',')}]`;
+/** pgvector's text form of a query vector: the caller's input, so a bad one is a SearchQueryError. */
+export function queryVectorLiteral(values: Float32Array | readonly number[]): string {
+  if (values.length === 0 || values.length > MAX_DIMENSIONS)
+    throw new SearchQueryError(`a query vector needs 1 to ${MAX_DIMENSIONS} numbers, got ${values.length}`);
+  try {
+    return vectorLiteral(values);
+  } catch (error) {
+    if (error instanceof RangeError)
+      throw new SearchQueryError('the query vector holds a number that is not finite');
+    throw error;
+  }
 }
 
 /**
@@ -57,7 +61,7 @@ export async function rankByVector(
   queryVector: Float32Array | readonly number[],
   depth: number,
 ): Promise<VectorRanked[]> {
-  const literal = vectorLiteral(queryVector);
+  const literal = queryVectorLiteral(queryVector);
   const dimensions = queryVector.length;
   // An integer from our own array's length, so it may be written into the SQL (the index needs literals).
   const typed = `vector(${dimensions})`;
@@ -71,7 +75,7 @@ export async function rankByVector(
     await client.query('SET hnsw.iterative_scan = relaxed_order');
     const result = await client.query<{ id: string; similarity: number }>(
       `WITH nearest AS MATERIALIZED (
-         SELECT e.entity_id, e.embedding_vector::${typed} <=> $1::${typed} AS distance
+         SELECT e.entity_id, e.content_hash, e.updated_at, e.embedding_vector::${typed} <=> $1::${typed} AS distance
            FROM embeddings.resources_embeddings e
           WHERE e.vector_dimension = ${dimensions} AND e.tenant_id = $2 AND e.embedding_provider = $3
           ORDER BY e.embedding_vector::${typed} <=> $1::${typed}
@@ -79,6 +83,9 @@ export async function rankByVector(
        )
        SELECT n.entity_id AS id, 1 - min(n.distance) AS similarity
          FROM nearest n JOIN resources r ON r.id = n.entity_id AND r.tenant_id = $2
+        -- A streamed store updates rows in place: a vector of a chunk's old text waits for the embed
+        -- step and must not rank the new text meanwhile.
+        WHERE ${VECTOR_IS_CURRENT.replaceAll('e.', 'n.')}
         GROUP BY n.entity_id
         ORDER BY min(n.distance), n.entity_id`,
       [literal, tenantId, provider, depth],
