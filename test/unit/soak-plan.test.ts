@@ -4,6 +4,7 @@ import {
   countOutcomes,
   type Expected,
   type FileRow,
+  uploadedOrPart,
   workflowIdKey,
 } from '../chaos/soak/accounting.js';
 import { MiB, planFaults, planUploads, type SoakSettings } from '../chaos/soak/plan.js';
@@ -164,5 +165,13 @@ describe('soak accounting (classify)', () => {
       new Set(['t/queued.txt', 't/running.txt']),
     );
     expect(accounted.map((a) => a.outcome)).toEqual(['in progress', 'in progress', 'stuck', 'missing']);
+  });
+
+  it('takes the parts the product stores beside an upload (e-mail attachments) for its own, nothing else', () => {
+    const expected = new Set(['/buckets/t/in/mail.eml']);
+    expect(uploadedOrPart(expected, '/buckets/t/in/mail.eml')).toBe(true);
+    expect(uploadedOrPart(expected, '/buckets/t/in/mail.eml.parts/notes.txt')).toBe(true);
+    expect(uploadedOrPart(expected, '/buckets/t/in/other.eml.parts/notes.txt')).toBe(false);
+    expect(uploadedOrPart(expected, '/buckets/t/in/stray.txt')).toBe(false);
   });
 });

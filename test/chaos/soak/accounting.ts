@@ -173,10 +173,19 @@ export interface Damage {
   /** Files rows for paths nobody uploaded, and the first few of them. */
   unexpectedFiles: number;
   unexpectedPaths: string[];
+  /** Files rows of the parts the product splits out of an upload (`<key>.parts/…`: e-mail attachments). */
+  partFiles: number;
   /** null when embeddings.resources_embeddings does not exist. */
   orphanVectors: number | null;
   duplicateVectors: number | null;
   filesPendingOrProcessing: number;
+}
+
+/** An uploaded path, or a part the product stored beside one (`<uploaded key>.parts/<name>`). */
+export function uploadedOrPart(expected: Set<string>, path: string): boolean {
+  if (expected.has(path)) return true;
+  const at = path.lastIndexOf('.parts/');
+  return at > 0 && expected.has(path.slice(0, at));
 }
 
 async function one(pool: pg.Pool, sql: string): Promise<number> {
@@ -212,11 +221,12 @@ export async function damage(pool: pg.Pool, expectedPaths: Set<string>, rows: Fi
       pool,
       "SELECT count(*) AS n FROM resources r JOIN files f ON f.id = r.file_id WHERE f.status <> 'completed'",
     ),
-    unexpectedFiles: rows.filter((r) => !expected.has(r.path)).length,
+    unexpectedFiles: rows.filter((r) => !uploadedOrPart(expected, r.path)).length,
     unexpectedPaths: rows
-      .filter((r) => !expected.has(r.path))
+      .filter((r) => !uploadedOrPart(expected, r.path))
       .slice(0, 5)
       .map((r) => r.path),
+    partFiles: rows.filter((r) => !expected.has(r.path) && uploadedOrPart(expected, r.path)).length,
     orphanVectors:
       vectors === 0
         ? null
