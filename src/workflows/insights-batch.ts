@@ -6,9 +6,12 @@
  * start for a tenant does (src/temporal/starts.ts), so one tenant's big night cannot starve the others on
  * a server with fairness on. Each tenant gets at most maxModelCallsPerTenant model calls per run: the
  * summary one, the moments task the rest (what it cannot build waits, uncited, for the next run). One
- * tenant's failure is recorded and the others go on. Resource affinity is not part of a run yet.
+ * tenant's failure is recorded and the others go on. Then resource affinity (resourceAffinity, basic mode:
+ * vectors only, no model calls) links the tenant's new resources, a child on p8fs-llm where the
+ * embedding provider is. Runs recorded before affinity joined (no 'insights-affinity' marker) replay
+ * without it.
  */
-import { executeChild, log, proxyActivities, workflowInfo } from '@temporalio/workflow';
+import { executeChild, log, patched, proxyActivities, workflowInfo } from '@temporalio/workflow';
 import type { InsightTenantActivities } from '../activities/insight/insight-tenants.js';
 import { tenantFairnessKey } from '../domain/fairness.js';
 import type {
@@ -17,6 +20,7 @@ import type {
   TenantInsightResult,
 } from '../domain/insight/insights-batch.js';
 import { MOMENTS_DEFAULTS } from '../domain/insight/tenant-moments.js';
+import { resourceAffinity } from './affinity.js';
 import { activityRetry, describeFailure } from './failures.js';
 import { tenantMoments } from './tenant-moments.js';
 import { userSummary } from './user-summary.js';
@@ -26,13 +30,15 @@ const steps = proxyActivities<InsightTenantActivities>({
   retry: activityRetry('2 seconds', '1 minute'),
 });
 
-/** What one run does per tenant, in order. */
+/** What one run does per tenant, in order (affinity last, from the insights-affinity patch on). */
 const TASKS = ['moments', 'user-summary'];
+const AFFINITY_PATCH = 'insights-affinity';
 /** The user summary's one model call, taken from the tenant's cap before the moments task gets the rest. */
 const SUMMARY_CALLS = 1;
 
 export async function insightsBatch(input: InsightsBatchInput = {}): Promise<InsightsBatchOutcome> {
   const lookbackHours = input.lookbackHours ?? MOMENTS_DEFAULTS.lookbackHours;
+  const withAffinity = patched(AFFINITY_PATCH);
   const listed = await steps.listInsightTenants({
     until: workflowInfo().startTime.toISOString(),
     lookbackHours,
@@ -45,7 +51,7 @@ export async function insightsBatch(input: InsightsBatchInput = {}): Promise<Ins
     tenants: listed.tenants.length,
     completed: 0,
     failed: 0,
-    tasks: TASKS,
+    tasks: withAffinity ? [...TASKS, 'affinity'] : TASKS,
     results: [],
   };
   log.info('insightsBatch started', { tenants: listed.tenants.length, cap });
@@ -68,6 +74,16 @@ export async function insightsBatch(input: InsightsBatchInput = {}): Promise<Ins
       });
       result.summary = true;
       result.modelCalls += SUMMARY_CALLS;
+      if (withAffinity) {
+        if (!listed.llmTaskQueue) throw new Error('listInsightTenants named no p8fs-llm task queue');
+        const affinity = await executeChild(resourceAffinity, {
+          workflowId: `${parent}/affinity/${tenantId}`,
+          taskQueue: listed.llmTaskQueue,
+          priority,
+          args: [{ tenantId }],
+        });
+        result.linked = affinity.linked;
+      }
     } catch (error) {
       result.failed = describeFailure(error).message;
     }

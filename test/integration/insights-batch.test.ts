@@ -2,22 +2,26 @@
  * The insights schedule's workflow (insightsBatch) on the real test stack, with the real activities in an
  * in-process user insight worker (p8fs-user-insight) and the offline heuristic: two tenants active in the
  * window, found without being named, each get moments and a p8fs-user-info resource from child
- * workflows carrying the tenant as fairness key, within the per-tenant cap on model calls; a tenant
- * with nothing in the window is not run.
+ * workflows carrying the tenant as fairness key, within the per-tenant cap on model calls, then resource
+ * affinity as a child on p8fs-llm (an in-process worker there; one tenant's documents have vectors and
+ * get linked, the other's have none); a tenant with nothing in the window is not run.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Worker } from '@temporalio/worker';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createAffinityActivities } from '../../src/activities/insight/affinity.js';
 import { createInsightTenantActivities } from '../../src/activities/insight/insight-tenants.js';
 import { createLlmProvider } from '../../src/activities/insight/llm/index.js';
 import { createMomentActivities } from '../../src/activities/insight/moment-activities.js';
 import { createTenantMomentActivities } from '../../src/activities/insight/tenant-moments.js';
 import { createUserSummaryActivities } from '../../src/activities/insight/user-summary.js';
+import { upsertVectors } from '../../src/db/embeddings/index.js';
+import { embeddingProviderFromConfig } from '../../src/providers/embeddings/index.js';
 import { scheduleDefinitions } from '../../src/schedules/definitions.js';
 import { connectWorkerConnection } from '../../src/temporal/connection.js';
-import { userInsightTaskQueue, WorkflowTypes } from '../../src/temporal/names.js';
+import { llmTaskQueue, userInsightTaskQueue, WorkflowTypes } from '../../src/temporal/names.js';
 import type { insightsBatch } from '../../src/workflows/insights-batch.js';
 import { importSampleSessions, insertSampleResources } from '../support/dream-fixtures.js';
 import { createPipeline, type Pipeline } from '../support/pipeline.js';
@@ -47,16 +51,38 @@ beforeAll(async () => {
       ...createInsightTenantActivities(deps),
     },
   });
-  const running = worker.run();
+  const llmWorker = await Worker.create({
+    connection,
+    namespace: p.cfg.temporal.namespace,
+    taskQueue: llmTaskQueue(p.cfg),
+    workflowBundle: await bundleWorkflows(),
+    activities: createAffinityActivities(deps),
+  });
+  const running = [worker.run(), llmWorker.run()];
   stop = async () => {
     worker.shutdown();
-    await running;
+    llmWorker.shutdown();
+    await Promise.all(running);
     await connection.close();
   };
   for (const t of tenants) {
     await importSampleSessions(p.pool, t);
     await insertSampleResources(p.pool, t);
   }
+  // The first tenant's documents get vectors (ingestion's embed step, here the local model directly).
+  const embedder = embeddingProviderFromConfig(p.cfg);
+  const docs = await p.pool.query<{ id: string; hash: string; content: string }>(
+    'SELECT id, md5(content) AS hash, content FROM resources WHERE tenant_id = $1 ORDER BY id',
+    [tenants[0]],
+  );
+  await upsertVectors(p.pool, {
+    kind: 'resources',
+    tenantId: tenants[0] as string,
+    provider: embedder.name,
+    dimensions: embedder.dimensions,
+    rows: docs.rows,
+    vectors: await embedder.embed(docs.rows.map((d) => d.content)),
+  });
 }, 120_000);
 
 afterAll(async () => {
@@ -75,7 +101,7 @@ describe('insightsBatch (the insights schedule)', () => {
     });
   });
 
-  it('runs moments and the user summary for every active tenant, fair and capped', async () => {
+  it('runs moments, the user summary and resource affinity for every active tenant, fair and capped', async () => {
     const workflowId = `insights-test/${tenants[0]}`;
     const handle = await p.temporal.workflow.start<typeof insightsBatch>(WorkflowTypes.insightsBatch, {
       taskQueue: userInsightTaskQueue(p.cfg),
@@ -87,7 +113,7 @@ describe('insightsBatch (the insights schedule)', () => {
       tenants: 2,
       completed: 2,
       failed: 0,
-      tasks: ['moments', 'user-summary'],
+      tasks: ['moments', 'user-summary', 'affinity'],
     });
     expect(outcome.results.map((r) => r.tenantId)).toEqual(tenants);
     for (const result of outcome.results) {
@@ -103,7 +129,25 @@ describe('insightsBatch (the insights schedule)', () => {
         [tenantId],
       );
       expect(counts.rows[0]).toEqual({ moments: result.moments, info: 1 });
-      for (const child of [`${workflowId}/moments/${tenantId}`, `${workflowId}/user-summary/${tenantId}`]) {
+      // Affinity: the tenant with vectors has its seven documents linked (edges stored), the other none.
+      const edges = await p.pool.query<{ n: number }>(
+        "SELECT count(*)::int AS n FROM resources WHERE tenant_id = $1 AND jsonb_array_length(COALESCE(graph_paths, '[]'::jsonb)) > 0",
+        [tenantId],
+      );
+      if (tenantId === tenants[0]) {
+        expect(result.linked).toBe(7);
+        expect(edges.rows[0]?.n).toBeGreaterThan(0);
+      } else {
+        expect(result.linked).toBe(0);
+        expect(edges.rows[0]?.n).toBe(0);
+      }
+      const affinityChild = p.temporal.workflow.getHandle(`${workflowId}/affinity/${tenantId}`);
+      expect((await affinityChild.describe()).taskQueue).toBe(llmTaskQueue(p.cfg));
+      for (const child of [
+        `${workflowId}/moments/${tenantId}`,
+        `${workflowId}/user-summary/${tenantId}`,
+        `${workflowId}/affinity/${tenantId}`,
+      ]) {
         const described = await p.temporal.workflow.getHandle(child).describe();
         expect(described.raw.workflowExecutionInfo?.priority?.fairnessKey, child).toBe(tenantId);
       }

@@ -1,8 +1,10 @@
 /**
  * listInsightTenants: the tenants the insights schedule runs, those with a session, a resource or an
- * upload (files row) written in the window, or the ones asked for; with the run's concurrency and cap.
+ * upload (files row) written in the window, or the ones asked for; with the run's concurrency and cap,
+ * and the p8fs-llm queue its resourceAffinity children run on.
  */
 import type { InsightTenants, ListInsightTenantsInput } from '../../domain/insight/insights-batch.js';
+import { llmTaskQueue } from '../../temporal/names.js';
 import type { InsightDeps } from './deps.js';
 
 export function createInsightTenantActivities({ cfg, pool }: Pick<InsightDeps, 'cfg' | 'pool'>) {
@@ -11,6 +13,7 @@ export function createInsightTenantActivities({ cfg, pool }: Pick<InsightDeps, '
       const settings = {
         concurrency: cfg.dream.concurrentTenants,
         maxModelCallsPerTenant: cfg.insightsRun.modelCallsPerTenant,
+        llmTaskQueue: llmTaskQueue(cfg),
       };
       if (input.tenantIds && input.tenantIds.length > 0)
         return { tenants: [...new Set(input.tenantIds)], ...settings };

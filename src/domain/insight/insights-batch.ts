@@ -25,6 +25,8 @@ export interface InsightTenants {
   concurrency: number;
   /** The configured cap, for a run whose input gives none. */
   maxModelCallsPerTenant: number;
+  /** Where resourceAffinity runs (p8fs-llm): a workflow cannot read the configuration. Absent in runs before it. */
+  llmTaskQueue?: string;
 }
 
 export interface TenantInsightResult {
@@ -35,6 +37,8 @@ export interface TenantInsightResult {
   /** Sources left for the next run by the cap. */
   deferred: number;
   summary: boolean;
+  /** resourceAffinity's count of resources linked, in runs that include it (basic mode: no model calls). */
+  linked?: number;
   failed?: string;
 }
 
@@ -42,7 +46,7 @@ export interface InsightsBatchOutcome {
   tenants: number;
   completed: number;
   failed: number;
-  /** The tasks each tenant ran, in order (the ones this release has: no affinity yet). */
+  /** The tasks each tenant ran, in order (runs before the insights-affinity patch: no affinity). */
   tasks: string[];
   results: TenantInsightResult[];
 }
