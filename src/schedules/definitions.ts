@@ -50,7 +50,7 @@ export function scheduleDefinitions(cfg: Config): ScheduleDefinition[] {
     },
     {
       id: `${prefix}-insights`,
-      description: `insightsBatch: moments and the user summary of every tenant active in the last 24 h, at most ${insights.maxModelCallsPerTenant} model calls each`,
+      description: `insightsBatch: moments, the user summary and resource affinity of every tenant active in the last 24 h, at most ${insights.maxModelCallsPerTenant} model calls each`,
       cron: [cfg.schedules.insightsCron],
       workflowType: WorkflowTypes.insightsBatch,
       taskQueue: userInsightTaskQueue(cfg),
