@@ -33,34 +33,47 @@ export interface LlmWorkers extends StorageWorkers {
   description: string;
 }
 
-export async function createLlmWorker(
+/** What differs between the model workers: the process's name, its task queue, its activities. */
+export interface ModelWorkerSpec {
+  processName: (typeof PROCESS_NAMES)[keyof typeof PROCESS_NAMES];
+  taskQueue: string;
+  activities(deps: ModelActivityDeps): object;
+}
+
+export interface ModelActivityDeps {
+  cfg: Config;
+  pool: ReturnType<typeof createPool>;
+  s3: ReturnType<typeof createS3Client>;
+  llm: LlmProvider;
+  log: Logger;
+}
+
+/**
+ * One Temporal Worker calling models: the dreaming worker (p8fs-llm) and the user insight worker
+ * (p8fs-user-insight) differ only in `spec`; connections, limits, tracing and shutdown are shared here.
+ */
+export async function createModelWorker(
   cfg: Config,
-  overrides: Partial<WorkerOptions> = {},
-  log: Logger = createLogger(cfg, PROCESS_NAMES.dreamingWorker),
+  spec: ModelWorkerSpec,
+  overrides: Partial<WorkerOptions>,
+  log: Logger,
 ): Promise<LlmWorkers> {
   // Before anything connects: an unusable provider (e.g. `local`) is a start-up error with its reason.
   const llm = createLlmProvider(cfg);
   await startWorkerRuntime(cfg, log);
   // Off unless an OTLP endpoint is configured; a process with storage tiers too keeps its first name.
-  await startTracing(cfg, PROCESS_NAMES.dreamingWorker, log);
+  await startTracing(cfg, spec.processName, log);
   const connection = await connectWorkerConnection(cfg);
   const pool = createPool(cfg, Math.max(4, cfg.llm.concurrency + 2));
   const s3 = createS3Client(cfg);
-  const deps = { cfg, pool, s3, llm, log };
   const bundle = await workflowBundle(cfg);
   warnIfBundleUntraced(bundle, log);
   const worker = await Worker.create({
     connection,
     namespace: cfg.temporal.namespace,
-    taskQueue: llmTaskQueue(cfg),
+    taskQueue: spec.taskQueue,
     workflowBundle: bundle,
-    activities: {
-      ...createDreamActivities(deps),
-      ...createMomentActivities(deps),
-      ...createTenantMomentActivities(deps),
-      ...createUserSummaryActivities(deps),
-      ...createAffinityActivities(deps),
-    },
+    activities: spec.activities({ cfg, pool, s3, llm, log }),
     maxConcurrentActivityTaskExecutions: cfg.llm.concurrency,
     maxTaskQueueActivitiesPerSecond: cfg.llm.maxActivitiesPerSecond,
     shutdownGraceTime: cfg.worker.shutdownGraceSeconds * 1000,
@@ -88,4 +101,27 @@ export async function createLlmWorker(
       if (worker.getState() === 'RUNNING') worker.shutdown();
     },
   };
+}
+
+export function createLlmWorker(
+  cfg: Config,
+  overrides: Partial<WorkerOptions> = {},
+  log: Logger = createLogger(cfg, PROCESS_NAMES.dreamingWorker),
+): Promise<LlmWorkers> {
+  return createModelWorker(
+    cfg,
+    {
+      processName: PROCESS_NAMES.dreamingWorker,
+      taskQueue: llmTaskQueue(cfg),
+      activities: (deps) => ({
+        ...createDreamActivities(deps),
+        ...createMomentActivities(deps),
+        ...createTenantMomentActivities(deps),
+        ...createUserSummaryActivities(deps),
+        ...createAffinityActivities(deps),
+      }),
+    },
+    overrides,
+    log,
+  );
 }

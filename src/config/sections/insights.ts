@@ -80,7 +80,7 @@ const INSIGHTS = {
     schema: cron,
     fallback: '30 3 * * *',
     meaning:
-      'the nightly insights schedule: moments and the user summary of every tenant active in the last 24 h (UTC; `p8fs schedule apply`)',
+      'the nightly insights schedule: moments, the user summary and resource affinity of every tenant active in the last 24 h (UTC; `p8fs schedule apply`)',
   },
   modelCallsPerTenant: {
     name: 'P8FS_INSIGHTS_MODEL_CALLS_PER_TENANT',
