@@ -112,9 +112,14 @@ export class ApiClient {
     // B searches for A's secret word: must find nothing, whatever A has stored.
     const foreign = await this.call(b, 'GET', `/v1/search?q=${a.secret}&limit=50`);
     this.figures.searches++;
-    const foreignHits = (foreign.json as { hits?: unknown[] } | undefined)?.hits ?? [];
+    // A ranked (semantic) search may answer with B's own nearest chunks: a leak is a hit that holds A's
+    // word or names A's bucket, not any hit at all.
+    const foreignHits = ((foreign.json as { hits?: unknown[] } | undefined)?.hits ?? []).filter((hit) => {
+      const text = JSON.stringify(hit);
+      return text.includes(a.secret) || text.includes(`/${a.tenant}/`);
+    });
     if (foreign.status === 200 && foreignHits.length > 0)
-      this.crossRead(`${b.tenant} searching ${a.secret} got ${foreignHits.length} hit(s)`);
+      this.crossRead(`${b.tenant} searching ${a.secret} got ${foreignHits.length} hit(s) of ${a.tenant}'s`);
 
     // A searches its own word: every hit must be A's own.
     const own = await this.call(a, 'GET', `/v1/search?q=${a.secret}&limit=50`);
