@@ -48,18 +48,19 @@ const model = proxyActivities<MomentActivities>({
 /**
  * After the store, the moments are embedded (embedMoments) when the store's worker has embedding on.
  * Embedding runs where the model is loaded, the storage workers' small-tier `-embed` queue; its name
- * follows this run's own queue (`{prefix}-llm` → `{prefix}-storage-small-embed`), since workflow code
+ * follows this run's own queue (`{prefix}-llm` or `{prefix}-user-insight` → `{prefix}-storage-small-embed`), since workflow code
  * cannot read the config. A failure leaves the moments stored; `p8fs embed backfill` embeds them later.
  */
 export const EMBED_MOMENTS_PATCH = 'embed-after-store';
 
-async function embedStoredMoments(
+export async function embedStoredMoments(
   tenantId: string,
   transcriptRef: string,
   stored: { embed?: boolean },
 ): Promise<{ embeddings?: NonNullable<BuildMomentsOutcome['embeddings']> }> {
   if (!stored.embed || !patched(EMBED_MOMENTS_PATCH)) return {};
-  const prefix = workflowInfo().taskQueue.replace(/-llm$/, '');
+  // tenantMoments runs on `{prefix}-user-insight` and calls this too.
+  const prefix = workflowInfo().taskQueue.replace(/-(llm|user-insight)$/, '');
   const embed = proxyActivities<EmbedActivities>({
     taskQueue: `${prefix}-storage-small-embed`,
     startToCloseTimeout: '10 minutes',

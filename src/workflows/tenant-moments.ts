@@ -16,7 +16,7 @@ import {
   type TenantMomentsInput,
   type TenantMomentsOutcome,
 } from '../domain/insight/tenant-moments.js';
-import { GROUP_WINDOW } from './build-moments.js';
+import { embedStoredMoments, GROUP_WINDOW } from './build-moments.js';
 import { activityRetry } from './failures.js';
 
 const retry = activityRetry('2 seconds', '2 minutes');
@@ -114,6 +114,12 @@ export async function tenantMoments(input: TenantMomentsInput): Promise<TenantMo
     });
     outcome.built++;
     outcome.moments += stored.stored;
+    // As buildMoments does (behind the same patch): the moments get vectors where the model is loaded.
+    const { embeddings } = await embedStoredMoments(tenantId, planned.transcriptRef, stored);
+    if (embeddings) {
+      outcome.embedded = (outcome.embedded ?? 0) + embeddings.embedded;
+      if (embeddings.status === 'failed') outcome.embedFailures = (outcome.embedFailures ?? 0) + 1;
+    }
     const last = results.at(-1);
     if (last) {
       outcome.provider = last.provider;

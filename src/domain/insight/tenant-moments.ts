@@ -61,4 +61,7 @@ export interface TenantMomentsOutcome {
   provider: string;
   model: string;
   reason?: string;
+  /** Moments given vectors after their store (when the workers embed); sources whose embedding failed. */
+  embedded?: number;
+  embedFailures?: number;
 }
