@@ -1,13 +1,15 @@
 /**
  * The sessions-and-documents part of `p8fs demo`: the moments task over the demo tenant's chat sessions
  * and ingested documents (a month's window, so a second demo run finds them cited and adds nothing),
- * the moments they gave, read back from the table, and the tenant's user summary (p8fs-user-info). The
- * caller runs an LLM worker.
+ * the moments they gave, read back from the table, the tenant's user summary (p8fs-user-info), and
+ * resource affinity with one file's related files. The caller runs an LLM worker.
  */
+import type pg from 'pg';
 import { createPool } from '../clients/postgres.js';
+import { findRelatedTarget, relatedResources } from '../db/affinity.js';
 import { listMoments } from '../db/moments.js';
 import type { MomentsDemoContext } from './demo-moments.js';
-import { runMomentsTask, runUserSummaryTask } from './tenant-tasks.js';
+import { runAffinityTask, runMomentsTask, runUserSummaryTask } from './tenant-tasks.js';
 
 const SHOWN = 5;
 
@@ -39,8 +41,43 @@ export async function runTenantInsightsDemo(ctx: MomentsDemoContext): Promise<bo
     ]);
     say(`user summary (p8fs-user-info, ${summary.generatedBy}):`);
     for (const line of (row.rows[0]?.content ?? '').split('\n').filter(Boolean)) say(`  ${line}`);
+    await affinityDemo(ctx, pool);
     return fromSources.length > 0 && row.rows.length === 1;
   } finally {
     await pool.end();
   }
+}
+
+/**
+ * Resource affinity over the demo tenant's chunks (their vectors come from ingestion, P8FS_EMBEDDINGS_ENABLED
+ * on by default), then the related files of the file holding the strongest edge. A second demo run links
+ * nothing new and shows the same list.
+ */
+async function affinityDemo(ctx: MomentsDemoContext, pool: pg.Pool): Promise<void> {
+  const { cfg, client, say, tenantId } = ctx;
+  const outcome = await runAffinityTask(cfg, client, { tenantId }, () => undefined);
+  say(
+    outcome.status === 'skipped'
+      ? `resource affinity: nothing to link (${outcome.reason})`
+      : `resource affinity: ${outcome.linked} resource(s) linked by ${outcome.provider} vectors, ${outcome.edgesAdded} new edge(s)`,
+  );
+  const strongest = await pool.query<{ file_id: string }>(
+    `SELECT r.file_id FROM resources r, jsonb_array_elements(r.graph_paths) e
+      WHERE r.tenant_id = $1 AND r.file_id IS NOT NULL AND jsonb_typeof(r.graph_paths) = 'array'
+      ORDER BY (e->>'weight')::float8 DESC, r.id LIMIT 1`,
+    [tenantId],
+  );
+  const fileId = strongest.rows[0]?.file_id;
+  const target = fileId ? await findRelatedTarget(pool, tenantId, fileId, 'file') : null;
+  if (!target) {
+    say('  no edges yet: the chunks need vectors (P8FS_EMBEDDINGS_ENABLED, or p8fs embed backfill)');
+    return;
+  }
+  const related = await relatedResources(pool, tenantId, target.resourceIds, SHOWN);
+  say(`  files related to ${target.name}:`);
+  for (const r of related)
+    say(
+      `    - ${r.file_name ?? r.name}: weight ${r.weight.toFixed(2)}, ${r.rel_type} (${r.match_type ?? 'unknown'})`,
+    );
+  say(`  p8fs related ${target.name} --tenant ${tenantId}`);
 }

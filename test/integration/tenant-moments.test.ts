@@ -10,15 +10,18 @@ import { join } from 'node:path';
 import { Worker } from '@temporalio/worker';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createAffinityActivities } from '../../src/activities/insight/affinity.js';
 import { createLlmProvider } from '../../src/activities/insight/llm/index.js';
 import { createMomentActivities } from '../../src/activities/insight/moment-activities.js';
 import { createTenantMomentActivities } from '../../src/activities/insight/tenant-moments.js';
 import { createUserSummaryActivities } from '../../src/activities/insight/user-summary.js';
 import { runTenantInsightsDemo } from '../../src/cli/demo-tenant-insights.js';
 import { runMomentsTask } from '../../src/cli/tenant-tasks.js';
+import { upsertVectors } from '../../src/db/embeddings/index.js';
 import { listMoments } from '../../src/db/moments.js';
+import { embeddingProviderFromConfig } from '../../src/providers/embeddings/index.js';
 import { connectWorkerConnection } from '../../src/temporal/connection.js';
-import { userInsightTaskQueue } from '../../src/temporal/names.js';
+import { llmTaskQueue, userInsightTaskQueue } from '../../src/temporal/names.js';
 import { runCliInProcess } from '../support/cli-in-process.js';
 import { importSampleSessions, insertSampleResources } from '../support/dream-fixtures.js';
 import { createPipeline, type Pipeline } from '../support/pipeline.js';
@@ -50,10 +53,19 @@ beforeAll(async () => {
       ...createUserSummaryActivities(deps),
     },
   });
-  const running = worker.run();
+  // The demo's part ends with resource affinity, which the dreaming worker hosts (p8fs-llm).
+  const affinityWorker = await Worker.create({
+    connection,
+    namespace: p.cfg.temporal.namespace,
+    taskQueue: llmTaskQueue(p.cfg),
+    workflowBundle: await bundleWorkflows(),
+    activities: createAffinityActivities(deps),
+  });
+  const running = [worker.run(), affinityWorker.run()];
   stop = async () => {
     worker.shutdown();
-    await running;
+    affinityWorker.shutdown();
+    await Promise.all(running);
     await connection.close();
   };
   for (const t of [tenant, capped, other, demo]) {
@@ -165,7 +177,21 @@ describe('tenantMoments', () => {
     expect(docs.rows).toHaveLength(8);
   });
 
-  it("the demo's part shows moments from the sessions and documents and the user summary; a second run adds nothing", async () => {
+  it("the demo's part shows moments from the sessions and documents, the user summary and one file's related files; a second run adds nothing", async () => {
+    // The demo's chunks have vectors from ingestion; here the local model embeds the sample documents.
+    const embedder = embeddingProviderFromConfig(p.cfg);
+    const docs = await p.pool.query<{ id: string; hash: string; content: string }>(
+      'SELECT id, md5(content) AS hash, content FROM resources WHERE tenant_id = $1 ORDER BY id',
+      [demo],
+    );
+    await upsertVectors(p.pool, {
+      kind: 'resources',
+      tenantId: demo,
+      provider: embedder.name,
+      dimensions: embedder.dimensions,
+      rows: docs.rows,
+      vectors: await embedder.embed(docs.rows.map((d) => d.content)),
+    });
     for (const run of [1, 2]) {
       const lines: string[] = [];
       const ok = await runTenantInsightsDemo({
@@ -183,8 +209,16 @@ describe('tenantMoments', () => {
       );
       expect(text).toMatch(/ {4}- \[\w+\] .+ \((session|document) /);
       expect(text).toContain('user summary (p8fs-user-info, heuristic):');
+      expect(text).toMatch(
+        run === 1
+          ? /resource affinity: 7 resource\(s\) linked by all-MiniLM-L6-v2 vectors/
+          : /resource affinity: nothing to link/,
+      );
+      expect(text).toMatch(
+        / {2}files related to .+:\n {4}- .+: weight \d\.\d\d, semantic_similar \(semantic-basic\)/,
+      );
     }
-  });
+  }, 120_000);
 
   it("reads only the tenant's rows, and refuses a run without a tenant", async () => {
     const untouched = await p.pool.query('SELECT count(*)::int AS n FROM moments WHERE tenant_id = $1', [
