@@ -5,6 +5,7 @@
  * person) and `instance` (the request path), plus extension members where they help (`errors`).
  */
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { isDependencyUnavailable, UNAVAILABLE_RETRY_AFTER_SECONDS } from './unavailable.js';
 
 export const PROBLEM_CONTENT_TYPE = 'application/problem+json';
 const TYPE_BASE = 'https://p8fs.dev/problems/';
@@ -137,6 +138,11 @@ export function installProblemHandlers(app: FastifyInstance): void {
     const status = fastifyError.statusCode ?? 500;
     if (status >= 400 && status < 500)
       return sendProblem(reply, problem(status, fastifyError.message, instance));
+    if (isDependencyUnavailable(error)) {
+      request.log.warn({ err: error, reqId: request.id }, 'request failed: a server the API needs is away');
+      reply.header('retry-after', String(UNAVAILABLE_RETRY_AFTER_SECONDS));
+      return sendProblem(reply, serverProblem(503, request, instance, 'unavailable'));
+    }
     request.log.error({ err: error, reqId: request.id }, 'request failed');
     return sendProblem(reply, serverProblem(500, request, instance, 'internal-error'));
   });

@@ -92,6 +92,37 @@ describe('p8fs api: leaks and limits', () => {
     expect(typeof upstream.json().requestId).toBe('string');
   });
 
+  it('a server the API needs being away is a 503 with Retry-After, not a 500 (PostgreSQL, S3, pool, fetch)', async () => {
+    const app = await server();
+    const refused = Object.assign(new Error(`connect ECONNREFUSED 10.0.0.7:5432 ${SECRET}`), {
+      code: 'ECONNREFUSED',
+    });
+    const failures: Record<string, () => Error> = {
+      refused: () => refused,
+      shutdown: () => Object.assign(new Error('the database system is shutting down'), { code: '57P03' }),
+      pool: () => new Error('timeout exceeded when trying to connect'),
+      s3: () => Object.assign(new Error('Service Unavailable'), { $metadata: { httpStatusCode: 503 } }),
+      fetch: () => new TypeError('fetch failed', { cause: new AggregateError([refused]) }),
+    };
+    for (const [name, make] of Object.entries(failures)) {
+      app.get(`/v1/away-${name}`, async () => {
+        throw make();
+      });
+    }
+    app.get('/v1/bug', async () => {
+      throw Object.assign(new Error('x is undefined'), { code: 'ERR_SOMETHING' });
+    });
+    for (const name of Object.keys(failures)) {
+      const res = await app.inject({ method: 'GET', url: `/v1/away-${name}`, headers: auth });
+      expect(res.statusCode, name).toBe(503);
+      expect(res.headers['retry-after'], name).toBe('5');
+      expect(res.json().type).toBe('https://p8fs.dev/problems/unavailable');
+      expect(res.body).not.toContain('10.0.0.7');
+    }
+    // Anything else is still ours: a 500.
+    expect((await app.inject({ method: 'GET', url: '/v1/bug', headers: auth })).statusCode).toBe(500);
+  });
+
   it('an offset past 10,000 on the file list and search is a 400 naming offset', async () => {
     const app = await server();
     for (const url of [
