@@ -214,6 +214,7 @@ async function runDemo(options: { tenant: string; skipStack: boolean }): Promise
     `bridge consuming ${cfg.nats.eventsStream}; workers on ${cfg.temporal.taskQueuePrefix}-storage-{small,medium,large}`,
   );
   const started = Date.now();
+  let ingested = false;
   try {
     const planned: [Row, PlannedStart][] = [];
     for (const file of sampleFiles()) {
@@ -279,12 +280,15 @@ async function runDemo(options: { tenant: string; skipStack: boolean }): Promise
         );
       }),
     );
+    ingested = true;
   } finally {
     process.off('SIGINT', onSignal).off('SIGTERM', onSignal);
     await subscriber.stop();
     await bridge.stop();
-    workers.shutdown();
-    await workersRunning;
+    if (!ingested) {
+      workers.shutdown();
+      await workersRunning;
+    }
     await temporal.connection.close();
     s3.destroy();
   }
@@ -316,9 +320,18 @@ async function runDemo(options: { tenant: string; skipStack: boolean }): Promise
   console.log(`Subscriber counters: ${JSON.stringify(subscriber.counters)}`);
   console.log(`Bridge counters: ${JSON.stringify(bridge.counters)}`);
   console.log(`Temporal UI: ${cfg.temporal.uiUrl}/namespaces/${cfg.temporal.namespace}/workflows`);
-  const insightsOk = await runInsightStep(cfg, options.tenant);
-  // The end: one full-text query over what was just ingested (src/db/search.ts, `p8fs search`).
-  const searchOk = await runDemoSearch(cfg, options.tenant, say);
+  // The storage workers stay up through the insights: moments are embedded on their -embed queues
+  // (buildMoments and the moments task call embedMoments there), and affinity reads those vectors.
+  let insightsOk = false;
+  let searchOk = false;
+  try {
+    insightsOk = await runInsightStep(cfg, options.tenant);
+    // The end: search by words, then one question by meaning (src/cli/demo-search.ts, `p8fs search`).
+    searchOk = await runDemoSearch(cfg, options.tenant, say);
+  } finally {
+    workers.shutdown();
+    await workersRunning;
+  }
   return rows.every((r) => r.workflowId !== undefined) && insightsOk && searchOk;
 }
 
