@@ -110,7 +110,7 @@ describe('adopting a database the original P8FS built', () => {
     expect([...adopted.keys()].filter((name) => !ours.has(name))).toEqual(
       expect.arrayContaining([
         'files.parsing_metadata',
-        'resources.graph_paths',
+        'resources.userid',
         'jobs.priority',
         'sessions.query',
       ]),

@@ -255,7 +255,7 @@ describe('housekeeping workflows and commands (real servers)', () => {
     const defs = scheduleDefinitions(p.cfg);
     const ids = defs.map((d) => d.id).sort();
     expect(defs.map((d) => d.workflowType).sort()).toEqual(
-      ['abortStaleUploads', 'dreamBatch', 'requeueStuckFiles', 'trimDeadLetters'].sort(),
+      ['abortStaleUploads', 'dreamBatch', 'insightsBatch', 'requeueStuckFiles', 'trimDeadLetters'].sort(),
     );
     const specs = async () =>
       Promise.all(
