@@ -3,12 +3,14 @@
  * one, instead of waiting in silence: `p8fs dream start --wait` on a queue of its own (no worker) on the
  * test stack's Temporal. Errors about servers that do not answer name `p8fs stack up` and the variable.
  */
-import { afterAll, describe, expect, it } from 'vitest';
+import type pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectNats } from '../../src/clients/nats.js';
 import { connectClient } from '../../src/clients/postgres.js';
 import { loadConfig } from '../../src/config/config.js';
 import { connectTemporal } from '../../src/temporal/connection.js';
 import { startCli } from '../support/cli.js';
+import { createTestDatabase, dropTestDatabase } from '../support/database.js';
 import { freePort } from '../support/ports.js';
 import { isolatedEnv, uniqueTenant } from '../support/test-stack.js';
 
@@ -27,6 +29,15 @@ afterAll(async () => {
 });
 
 describe('no worker polls the task queue', () => {
+  // dream start claims a slot of the tenant's LLM cap in PostgreSQL before it starts the run; the
+  // database is dropped again for the next part, which needs it missing.
+  let pool: pg.Pool;
+  beforeAll(async () => {
+    pool = await createTestDatabase(cfg);
+  });
+  afterAll(async () => {
+    await dropTestDatabase(cfg, pool);
+  });
   it('dream start --wait warns within seconds, naming p8fs stack up and p8fs dreaming-worker', async () => {
     const cli = startCli(
       ['dream', 'start', '--tenant', 'tenant-nopoller', '--wait', '--workflow-id', workflowId],
