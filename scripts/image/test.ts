@@ -61,7 +61,8 @@ async function status(url: string): Promise<{ code: number; body: string }> {
 
 /** The variable that sets a role's own metrics port (workers' or the API's), if its manifest sets one. */
 function metricsVariable(role: RoleSpec): string | undefined {
-  return ['P8FS_WORKER_METRICS_PORT', 'P8FS_API_METRICS_PORT'].find(
+  // The API's own first: the ConfigMap gives every pod P8FS_WORKER_METRICS_PORT too.
+  return ['P8FS_API_METRICS_PORT', 'P8FS_WORKER_METRICS_PORT'].find(
     (name) => role.env[name] !== undefined && role.metrics?.port === Number(role.env[name]),
   );
 }
