@@ -298,7 +298,7 @@ async function runDemo(options: { tenant: string; skipStack: boolean }): Promise
   try {
     const totals = await pool.query<{ files: number; resources: number; failed: number }>(
       `SELECT (SELECT count(*)::int FROM files WHERE tenant_id = $1) AS files,
-              (SELECT count(*)::int FROM resources WHERE tenant_id = $1) AS resources,
+              (SELECT count(*)::int FROM resources WHERE tenant_id = $1 AND file_id IS NOT NULL) AS resources,
               (SELECT count(*)::int FROM files WHERE tenant_id = $1 AND status = 'failed') AS failed`,
       [options.tenant],
     );
