@@ -39,6 +39,8 @@ export async function runDreamHeuristicBench(): Promise<BenchSection> {
     interpretation: below.length
       ? `precision below the ${TARGET} target on ${below.map((s) => `${s.field} (${fixed(s.precision)})`).join(', ')}`
       : `precision ${scores.map((s) => `${s.field} ${fixed(s.precision)}`).join(', ')} (target ${TARGET}); recall ${scores.map((s) => `${s.field} ${fixed(s.recall)}`).join(', ')}: precise rather than plentiful`,
-    notMeasured: ['the local model path (P8FS_LLM_PROVIDER=local): no model file on this machine to score'],
+    notMeasured: [
+      'the local model path (P8FS_LLM_PROVIDER=local): minutes of CPU, so scored apart by `npx tsx bench/dream-local.ts` (figures in docs/INSIGHTS.md)',
+    ],
   };
 }
