@@ -4,20 +4,16 @@
  * queue after each store, and every moment it stored has a 384-d vector of the local provider in
  * embeddings.moments_embeddings. Real stack, the local model, the heuristic LLM provider.
  */
-import { Worker } from '@temporalio/worker';
-import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createLlmProvider } from '../../src/activities/insight/llm/index.js';
 import { createMomentActivities } from '../../src/activities/insight/moment-activities.js';
 import { createTenantMomentActivities } from '../../src/activities/insight/tenant-moments.js';
 import { embeddingProviderFromConfig } from '../../src/providers/embeddings/index.js';
-import { connectWorkerConnection } from '../../src/temporal/connection.js';
 import { userInsightTaskQueue } from '../../src/temporal/names.js';
 import { runCliInProcess } from '../support/cli-in-process.js';
 import { importSampleSessions, insertSampleResources } from '../support/dream-fixtures.js';
+import { startInsightWorkers } from '../support/insight-workers.js';
 import { createPipeline, type Pipeline } from '../support/pipeline.js';
 import { isolatedEnv, uniqueTenant } from '../support/test-stack.js';
-import { bundleWorkflows, installQuietRuntime } from '../support/workflow-env.js';
 
 const env = {
   ...isolatedEnv('tmomembed'),
@@ -31,23 +27,12 @@ let stop: () => Promise<void>;
 beforeAll(async () => {
   p = await createPipeline('tmomembed', { P8FS_EMBEDDINGS_ENABLED: 'true' }, env);
   await p.startWorkers(['small']);
-  installQuietRuntime();
-  const llm = createLlmProvider({ ...p.cfg, llm: { ...p.cfg.llm, provider: 'heuristic' } });
-  const deps = { cfg: p.cfg, pool: p.pool, s3: p.s3, llm, log: pino({ level: 'silent' }) };
-  const connection = await connectWorkerConnection(p.cfg);
-  const worker = await Worker.create({
-    connection,
-    namespace: p.cfg.temporal.namespace,
-    taskQueue: userInsightTaskQueue(p.cfg),
-    workflowBundle: await bundleWorkflows(),
-    activities: { ...createMomentActivities(deps), ...createTenantMomentActivities(deps) },
+  stop = await startInsightWorkers(p, {
+    [userInsightTaskQueue(p.cfg)]: (deps) => ({
+      ...createMomentActivities(deps),
+      ...createTenantMomentActivities(deps),
+    }),
   });
-  const running = worker.run();
-  stop = async () => {
-    worker.shutdown();
-    await running;
-    await connection.close();
-  };
   await importSampleSessions(p.pool, tenant);
   await insertSampleResources(p.pool, tenant);
 }, 180_000);
