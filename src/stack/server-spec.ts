@@ -18,6 +18,11 @@ export interface ServerSpec {
   /** The variable(s) that point at it, named when it does not answer. */
   variable: string;
   probe(): Promise<Probe>;
+  /**
+   * Why a running server this stack folder started must be restarted to take up changed arguments
+   * (undefined: reuse it). A server someone else started is always reused as it is.
+   */
+  outdated?(): string | undefined;
   start(): Promise<void>;
   stop(): Promise<boolean>;
   logFile: string;

@@ -44,9 +44,15 @@ const START_TIMEOUT_MS: Record<ServerName, number> = {
 async function bringUp(server: ServerSpec, say: Say): Promise<ServerState> {
   const base = { name: server.name, endpoints: server.endpoints, logFile: server.logFile };
   const first = await server.probe();
-  if (first.ok) {
+  const outdated = first.ok ? server.outdated?.() : undefined;
+  if (first.ok && outdated === undefined) {
     say(`${server.name}: already running, reused (${first.detail})`);
     return { ...base, state: 'reused', detail: first.detail };
+  }
+  if (outdated !== undefined) {
+    // Only ever a server of this stack folder (its pid file): its data is kept across the restart.
+    say(`${server.name}: restarting to take up its current arguments (${outdated})`);
+    await server.stop();
   }
   if (!server.local) {
     return {
