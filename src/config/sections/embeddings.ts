@@ -46,6 +46,10 @@ export interface OpenAiEmbeddingConfig {
   apiKey?: string;
   /** The variable the key came from (or should come from): named in a 401/403 error. */
   apiKeyVariable: string;
+  /** P8FS_EMBEDDING_MAX_INPUT_TOKENS: the most cl100k_base tokens of one text; longer texts are cut. */
+  maxInputTokens: number;
+  /** P8FS_EMBEDDING_MAX_REQUEST_TOKENS: the most tokens the texts of one request may have together. */
+  maxRequestTokens: number;
   /** P8FS_EMBEDDING_HTTP_RETRIES: in-process retries of 429/5xx/connection failures. */
   httpRetries: number;
   /** P8FS_EMBEDDING_RETRY_MAX_WAIT_SECONDS: the longest Retry-After honoured in-process. */
@@ -145,6 +149,20 @@ const EMBEDDINGS = {
     shown: 'OPENAI_API_KEY',
     meaning: '`openai`: key (any non-empty value for a local server)',
   },
+  maxInputTokens: {
+    name: 'P8FS_EMBEDDING_MAX_INPUT_TOKENS',
+    schema: positiveInt,
+    fallback: '8191',
+    meaning:
+      '`openai`: the most tokens (cl100k_base) of one text; a longer one is cut to its first this many and a warning names its row (OpenAI refuses inputs over 8192)',
+  },
+  maxRequestTokens: {
+    name: 'P8FS_EMBEDDING_MAX_REQUEST_TOKENS',
+    schema: positiveInt,
+    fallback: '300000',
+    meaning:
+      "`openai`: the most tokens the texts of one request may have together; a batch over it is split (OpenAI's limit is 300,000)",
+  },
   httpRetries: {
     name: 'P8FS_EMBEDDING_HTTP_RETRIES',
     schema: nonNegativeInt,
@@ -194,6 +212,13 @@ export function readEmbeddings(
     r.problems.push(
       `P8FS_EMBEDDING_DIMENSIONS is needed for the embedding model ${model} (its vector size is not known here)`,
     );
+  const maxInputTokens = r.read(EMBEDDINGS.maxInputTokens);
+  const maxRequestTokens = r.read(EMBEDDINGS.maxRequestTokens);
+  // Else one text could need a request over the budget by itself.
+  if (maxInputTokens > maxRequestTokens)
+    r.problems.push(
+      `P8FS_EMBEDDING_MAX_INPUT_TOKENS (${maxInputTokens}) must not exceed P8FS_EMBEDDING_MAX_REQUEST_TOKENS (${maxRequestTokens})`,
+    );
   return {
     enabled: r.read(EMBEDDINGS.enabled),
     concurrency: r.read(EMBEDDINGS.concurrency),
@@ -206,6 +231,8 @@ export function readEmbeddings(
       baseUrl: r.read(EMBEDDINGS.baseUrl) ?? llm.openaiBaseUrl,
       apiKey,
       apiKeyVariable: ownKey ? EMBEDDINGS.apiKey.name : 'OPENAI_API_KEY',
+      maxInputTokens,
+      maxRequestTokens,
       httpRetries: r.read(EMBEDDINGS.httpRetries),
       retryMaxWaitSeconds: r.read(EMBEDDINGS.retryMaxWaitSeconds),
       timeoutSeconds: r.read(EMBEDDINGS.timeoutSeconds),
