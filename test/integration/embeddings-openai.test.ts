@@ -1,9 +1,11 @@
 /**
  * The `openai` embedding provider against a loopback stand-in for OpenAI's API (test/support/
  * loopback-openai.ts; the machine cannot reach the real one), speaking the real wire format of POST
- * /v1/embeddings: batching, Retry-After, 401 not retried, dimensions, and the settings that choose it,
- * including the original's P8FS_DEFAULT_EMBEDDING_PROVIDER.
+ * /v1/embeddings: batching by count and by tokens (the stand-in refuses what OpenAI refuses), over-long
+ * inputs cut, Retry-After, 401 not retried, dimensions, and the settings that choose it, including the
+ * original's P8FS_DEFAULT_EMBEDDING_PROVIDER.
  */
+import { countTokens } from 'gpt-tokenizer/encoding/cl100k_base';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../../src/config/config.js';
 import {
@@ -23,6 +25,7 @@ afterAll(() => lb?.close());
 beforeEach(() => {
   lb.requests.length = 0;
   lb.embeddingReplies.length = 0;
+  lb.embeddingTokenLimits = { perInput: 8192, perRequest: 300_000 };
 });
 
 const embeddingRequests = () => lb.requests.filter((r) => r.path === '/v1/embeddings');
@@ -34,6 +37,8 @@ function provider(overrides: Partial<Parameters<typeof openAiEmbeddingProvider>[
     apiKey: 'sk-loopback',
     apiKeyVariable: 'OPENAI_API_KEY',
     batchSize: 32,
+    maxInputTokens: 8191,
+    maxRequestTokens: 300_000,
     httpRetries: 3,
     retryMaxWaitSeconds: 10,
     timeoutSeconds: 10,
@@ -61,6 +66,93 @@ describe('openai embeddings (loopback stand-in for the API)', () => {
       const raw = fakeEmbedding(texts[i] as string, 1536);
       expect(v[0]).toBeCloseTo((raw[0] as number) / Math.hypot(...raw), 5);
     }
+  });
+
+  it('splits a batch by tokens so that no request goes over the budget, in order', async () => {
+    lb.embeddingTokenLimits.perRequest = 60;
+    // 24 texts of 3 to 26 tokens (1 + 2k words of one token each): 348 tokens, so one request is refused.
+    const texts = Array.from({ length: 24 }, (_, i) => `t${i}${' the'.repeat(1 + ((i * 7) % 25))}`);
+    const count = (t: string) => countTokens(t);
+    const total = texts.reduce((sum, t) => sum + count(t), 0);
+    expect(total).toBeGreaterThan(60 * 4);
+
+    // The stand-in refuses as OpenAI does, so a provider with a larger budget fails at once.
+    const refused = await provider({ maxRequestTokens: 1000 })
+      .embed(texts)
+      .catch((e: unknown) => e);
+    expect(refused).toBeInstanceOf(EmbeddingRequestRejectedError);
+    expect(String(refused)).toMatch(
+      new RegExp(`HTTP 400: .*Requested ${total} tokens, max 60 tokens per request.*max_tokens_per_request`),
+    );
+    lb.requests.length = 0;
+
+    const vectors = await provider({ maxRequestTokens: 60 }).embed(texts);
+    const sent = embeddingRequests().map((r) => (r.body as { input: string[] }).input);
+    const sums = sent.map((input) => input.reduce((sum, t) => sum + count(t), 0));
+    expect(Math.max(...sums)).toBeLessThanOrEqual(60);
+    // Greedy: each request but the last would have gone over with the next text.
+    for (let k = 0; k + 1 < sent.length; k++)
+      expect((sums[k] as number) + count(sent[k + 1]?.[0] as string)).toBeGreaterThan(60);
+    expect(sent.flat()).toEqual(texts);
+    expect(vectors).toHaveLength(texts.length);
+    for (const [i, v] of vectors.entries()) {
+      const raw = fakeEmbedding(texts[i] as string, 1536);
+      expect(v[7]).toBeCloseTo((raw[7] as number) / Math.hypot(...raw), 5);
+    }
+  });
+
+  it("keeps to OpenAI's real 300,000-token budget with large batches", async () => {
+    // 40 texts of ~8,000 tokens (~320,000): within batchSize 2048, over the per-request limit.
+    const texts = Array.from({ length: 40 }, (_, i) => `d${i}${' the'.repeat(7990)}`);
+    const counts = texts.map((t) => countTokens(t));
+    expect(Math.min(...counts)).toBeGreaterThan(7990);
+    const vectors = await provider({ batchSize: 2048 }).embed(texts);
+    const sent = embeddingRequests().map((r) => (r.body as { input: string[] }).input);
+    expect(sent).toHaveLength(2);
+    const first = counts.slice(0, sent[0]?.length).reduce((a, b) => a + b, 0);
+    expect(first).toBeLessThanOrEqual(300_000);
+    expect(first + (counts[sent[0]?.length ?? 0] as number)).toBeGreaterThan(300_000);
+    expect(sent.flat()).toEqual(texts);
+    expect(vectors).toHaveLength(40);
+  });
+
+  it('cuts an input over the per-input limit to its first 8191 tokens and says which one', async () => {
+    const long = `start ${'lorem ipsum dolor sit amet, '.repeat(1700)}end`;
+    const tokens = countTokens(long);
+    expect(tokens).toBeGreaterThan(8192);
+    // The stand-in refuses an over-long input as OpenAI does, so a provider that let it through would fail.
+    const refused = await provider({ maxInputTokens: 20_000 })
+      .embed([long])
+      .catch((e: unknown) => e);
+    expect(refused).toBeInstanceOf(EmbeddingRequestRejectedError);
+    expect(String(refused)).toMatch(/maximum context length is 8192 tokens, however you requested/);
+    lb.requests.length = 0;
+
+    const notices: Array<[number, number, number]> = [];
+    const vectors = await provider().embed(['before', long, 'after'], undefined, (...n) => notices.push(n));
+    expect(notices).toEqual([[1, tokens, 8191]]);
+    const [input] = embeddingRequests().map((r) => (r.body as { input: string[] }).input);
+    expect(input?.[0]).toBe('before');
+    expect(input?.[2]).toBe('after');
+    const cut = input?.[1] as string;
+    expect(countTokens(cut)).toBe(8191);
+    expect(long.startsWith(cut)).toBe(true);
+    const raw = fakeEmbedding(cut, 1536);
+    expect(vectors[1]?.[3]).toBeCloseTo((raw[3] as number) / Math.hypot(...raw), 5);
+
+    // Without a notice the cut is a process warning, not silent.
+    const warnings: Error[] = [];
+    const onWarning = (w: Error) => warnings.push(w);
+    process.on('warning', onWarning);
+    try {
+      await provider().embed([long]);
+      await new Promise((resolve) => setImmediate(resolve));
+    } finally {
+      process.off('warning', onWarning);
+    }
+    expect(warnings.map((w) => `${w.name}: ${w.message}`)).toEqual([
+      `EmbeddingInputTruncated: embedding input 0 has ${tokens} tokens; only its first 8191 were embedded (P8FS_EMBEDDING_MAX_INPUT_TOKENS)`,
+    ]);
   });
 
   it('passes dimensions and names the non-default size apart', async () => {
@@ -193,5 +285,17 @@ describe('embedding settings', () => {
       'k2',
       'P8FS_EMBEDDING_API_KEY',
     ]);
+    expect([own.embeddings.openai.maxInputTokens, own.embeddings.openai.maxRequestTokens]).toEqual([
+      8191, 300_000,
+    ]);
+    expect(() =>
+      loadConfig({
+        OPENAI_API_KEY: 'k',
+        P8FS_EMBEDDING_MAX_INPUT_TOKENS: '8191',
+        P8FS_EMBEDDING_MAX_REQUEST_TOKENS: '4000',
+      }),
+    ).toThrow(
+      /P8FS_EMBEDDING_MAX_INPUT_TOKENS \(8191\) must not exceed P8FS_EMBEDDING_MAX_REQUEST_TOKENS \(4000\)/,
+    );
   });
 });

@@ -5,11 +5,14 @@
  * chat completions (429 with Retry-After, malformed answers), and a plan per created batch (how many
  * polls until it ends, and whether it completes or expires). Every request is logged with its time.
  * POST /v1/embeddings answers each input with a deterministic, unnormalised vector of the requested
- * `dimensions` (default 1536) derived from the text, unless `embeddingReplies` scripts a status first.
+ * `dimensions` (default 1536) derived from the text, unless `embeddingReplies` scripts a status first;
+ * like OpenAI it counts each input's cl100k_base tokens and refuses (400, OpenAI's error bodies) an input
+ * over `embeddingTokenLimits.perInput` (8192) or a request over `.perRequest` (300,000) in total.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { countTokens } from 'gpt-tokenizer/encoding/cl100k_base';
 
 export interface ScriptedReply {
   status?: number;
@@ -53,6 +56,8 @@ export interface LoopbackOpenAi {
   chatReplies: ScriptedReply[];
   /** Replies for the next POST /v1/embeddings (only `status`, `headers`, `raw` apply); when empty, vectors. */
   embeddingReplies: ScriptedReply[];
+  /** OpenAI's limits on POST /v1/embeddings, in cl100k_base tokens; tests lower them. */
+  embeddingTokenLimits: { perInput: number; perRequest: number };
   /** Plans for the next created batches, in order; when empty, completes after one poll. */
   batchPlans: BatchPlan[];
   batches: Map<string, Batch>;
@@ -102,6 +107,32 @@ function completion(body: ChatBody, content: string) {
   };
 }
 
+/** OpenAI's 400 bodies for an input over the model's length and a request over the per-request total. */
+function tokenRefusal(input: string[], limits: { perInput: number; perRequest: number }) {
+  const counts = input.map((text) => countTokens(text, { disallowedSpecial: new Set() }));
+  const longest = Math.max(0, ...counts);
+  if (longest > limits.perInput)
+    return {
+      error: {
+        message: `This model's maximum context length is ${limits.perInput} tokens, however you requested ${longest} tokens (${longest} in your prompt; 0 for the completion). Please reduce your prompt; or completion length.`,
+        type: 'invalid_request_error',
+        param: null,
+        code: null,
+      },
+    };
+  const total = counts.reduce((a, b) => a + b, 0);
+  if (total > limits.perRequest)
+    return {
+      error: {
+        message: `Requested ${total} tokens, max ${limits.perRequest} tokens per request`,
+        type: 'max_tokens_per_request',
+        param: null,
+        code: 'max_tokens_per_request',
+      },
+    };
+  return undefined;
+}
+
 /** A vector that depends only on the text (its sha256 seeds the phases), deliberately not unit length. */
 export function fakeEmbedding(text: string, dimensions: number): number[] {
   const seed = createHash('sha256').update(text).digest();
@@ -113,6 +144,7 @@ export async function startLoopbackOpenAi(answer: (body: ChatBody) => string): P
     requests: [],
     chatReplies: [],
     embeddingReplies: [],
+    embeddingTokenLimits: { perInput: 8192, perRequest: 300_000 },
     batchPlans: [],
     batches: new Map(),
     files: new Map(),
@@ -172,6 +204,8 @@ export async function startLoopbackOpenAi(answer: (body: ChatBody) => string): P
             scripted.headers,
           );
         const { model, input, dimensions } = body as { model: string; input: string[]; dimensions?: number };
+        const refusal = tokenRefusal(input, lb.embeddingTokenLimits);
+        if (refusal) return send(res, 400, refusal);
         return send(
           res,
           200,

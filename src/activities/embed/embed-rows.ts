@@ -46,6 +46,15 @@ export async function embedPending(loop: EmbedLoop): Promise<EmbedLoopResult> {
       const vectors = await loop.provider.embed(
         rows.map((row) => row.content),
         signal,
+        (index, tokens, kept) =>
+          Context.current().log.warn('embedding input cut to the provider limit', {
+            ...loop.details,
+            tenant: loop.tenantId,
+            kind: loop.kind,
+            row: rows[index]?.id,
+            tokens,
+            kept,
+          }),
       );
       result.embedded += await upsertVectors(loop.pool, {
         kind: loop.kind,

@@ -15,6 +15,7 @@ export {
   EmbeddingProviderError,
   EmbeddingProviderUnavailableError,
   EmbeddingRequestRejectedError,
+  type TruncationNotice,
 } from './provider.js';
 
 export interface EmbeddingProviderDescriptor {

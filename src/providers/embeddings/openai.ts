@@ -2,7 +2,12 @@
  * The `openai` embedding provider: any server speaking OpenAI's POST {base}/embeddings ({model, input:
  * [...], dimensions?} → {data: [{index, embedding}]}): OpenAI itself, vLLM, Ollama, a proxy. Plain fetch,
  * no SDK, so the retry policy is ours and visible:
- * - texts go in requests of `batchSize`;
+ * - texts go in requests of at most `batchSize` texts and `maxRequestTokens` tokens together (OpenAI
+ *   refuses a request over 300,000 tokens), in order, so the vectors come back in the texts' order;
+ * - a text over `maxInputTokens` is cut to its first `maxInputTokens` tokens and reported (onTruncated,
+ *   else a process warning). Cut, not refused: a refusal is permanent, so one oversized chunk would fail
+ *   its whole file's embedding step on every retry, while a vector of the first 8191 tokens still finds
+ *   the text; the original P8FS cuts too (validate_input), and the local model cuts at 256 tokens;
  * - 429, 408, 409, 5xx and connection failures are retried up to `httpRetries` times, each after the
  *   server's Retry-After (retry-after-ms, retry-after seconds or an HTTP date) or else an exponential
  *   backoff; a wait longer than `retryMaxWaitSeconds`, or retries exhausted, is a retryable
@@ -16,7 +21,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { OPENAI_EMBEDDING_DIMENSIONS } from '../../config/config.js';
 import { EmbeddingAuthError, EmbeddingRequestRejectedError, errorText } from '../../domain/errors.js';
 import { normalise } from './local.js';
-import { type EmbeddingProvider, EmbeddingProviderError } from './provider.js';
+import { type EmbeddingProvider, EmbeddingProviderError, type TruncationNotice } from './provider.js';
+import { fitToTokens, planRequests } from './token-budget.js';
 
 export interface OpenAiEmbeddingOptions {
   model: string;
@@ -28,6 +34,10 @@ export interface OpenAiEmbeddingOptions {
   /** The variable the key is read from, for the 401/403 message. */
   apiKeyVariable: string;
   batchSize: number;
+  /** The most tokens (cl100k_base) one text may have; longer ones are cut. */
+  maxInputTokens: number;
+  /** The most tokens the texts of one request may have together. */
+  maxRequestTokens: number;
   httpRetries: number;
   retryMaxWaitSeconds: number;
   timeoutSeconds: number;
@@ -56,6 +66,13 @@ export function retryAfterMs(headers: Headers, now = Date.now()): number | undef
   const date = Date.parse(raw);
   return Number.isNaN(date) ? undefined : Math.max(0, date - now);
 }
+
+/** Without a caller's notice a cut is still said, once per text, on the process's warning channel. */
+const warnTruncated: TruncationNotice = (index, tokens, kept) =>
+  process.emitWarning(
+    `embedding input ${index} has ${tokens} tokens; only its first ${kept} were embedded (P8FS_EMBEDDING_MAX_INPUT_TOKENS)`,
+    'EmbeddingInputTruncated',
+  );
 
 const retryableStatus = (status: number) =>
   status === 408 || status === 409 || status === 429 || status >= 500;
@@ -177,11 +194,20 @@ export function openAiEmbeddingProvider(options: OpenAiEmbeddingOptions): Embedd
     name: openAiProviderName(options.model, options.dimensions),
     model: options.model,
     dimensions,
-    async embed(texts, signal) {
+    async embed(texts, signal, onTruncated) {
+      const fitted = texts.map((text) => fitToTokens(text, options.maxInputTokens));
+      for (const [i, f] of fitted.entries())
+        if (f.cutFrom !== undefined) (onTruncated ?? warnTruncated)(i, f.cutFrom, f.tokens);
+      const input = fitted.map((f) => f.text);
       const vectors: Float32Array[] = [];
-      for (let start = 0; start < texts.length; start += options.batchSize) {
+      const ranges = planRequests(
+        fitted.map((f) => f.tokens),
+        options.batchSize,
+        options.maxRequestTokens,
+      );
+      for (const [start, end] of ranges) {
         signal?.throwIfAborted();
-        vectors.push(...(await withRetries(texts.slice(start, start + options.batchSize), signal)));
+        vectors.push(...(await withRetries(input.slice(start, end), signal)));
       }
       return vectors;
     },

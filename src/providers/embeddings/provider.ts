@@ -11,6 +11,9 @@ import {
 
 export { EmbeddingAuthError, EmbeddingProviderUnavailableError, EmbeddingRequestRejectedError };
 
+/** Text `index` of an embed call had `tokens` tokens and was cut to its first `kept`. */
+export type TruncationNotice = (index: number, tokens: number, kept: number) => void;
+
 export interface EmbeddingProvider {
   /**
    * The value stored in embeddings.*_embeddings.embedding_provider (the original's naming:
@@ -20,8 +23,16 @@ export interface EmbeddingProvider {
   readonly model: string;
   /** 384 for local all-MiniLM-L6-v2, 1536 default for openai text-embedding-3-small. */
   readonly dimensions: number;
-  /** One L2-normalised vector per text, in order. Batches internally; honours the signal. */
-  embed(texts: readonly string[], signal?: AbortSignal): Promise<Float32Array[]>;
+  /**
+   * One L2-normalised vector per text, in order. Batches internally; honours the signal. A provider that
+   * cuts a text beyond what its documented model length implies (openai: over P8FS_EMBEDDING_MAX_INPUT_TOKENS)
+   * calls `onTruncated` with the text's position, so the caller can name the row in its warning.
+   */
+  embed(
+    texts: readonly string[],
+    signal?: AbortSignal,
+    onTruncated?: TruncationNotice,
+  ): Promise<Float32Array[]>;
   close(): Promise<void>;
 }
 
