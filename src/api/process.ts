@@ -23,6 +23,7 @@ import { PROCESS_NAMES } from '../telemetry/process-names.js';
 import { lazyTemporalClient } from '../temporal/connection.js';
 import type { ApiDeps } from './deps.js';
 import { createApiMetrics, instrumentApi, startApiMetricsServer } from './metrics.js';
+import { TenantReadIdentities } from './read-identities.js';
 import { buildApiServer } from './server.js';
 
 export interface RunningApi {
@@ -79,8 +80,20 @@ async function connect(cfg: Config, log?: Logger): Promise<{ deps: ApiDeps; nc: 
   }
   const jsm = await jetstreamManager(nc);
   await ensureStreams(jsm, cfg);
+  const readIdentities = cfg.api.presignPerTenant
+    ? new TenantReadIdentities(cfg, log ?? createLogger(cfg, PROCESS_NAMES.api))
+    : undefined;
   return {
-    deps: { cfg, pool, s3, presignS3, js: jetstream(nc), jsm, temporal: lazyTemporalClient(cfg) },
+    deps: {
+      cfg,
+      pool,
+      s3,
+      presignS3,
+      ...(readIdentities ? { readIdentities } : {}),
+      js: jetstream(nc),
+      jsm,
+      temporal: lazyTemporalClient(cfg),
+    },
     nc,
   };
 }
@@ -105,6 +118,7 @@ export async function startApi(
     await deps.temporal.connection.close().catch(() => undefined);
     await nc.close().catch(() => undefined);
     if (deps.presignS3 !== deps.s3) deps.presignS3.destroy();
+    deps.readIdentities?.close();
     deps.s3.destroy();
     await deps.pool.end();
   };

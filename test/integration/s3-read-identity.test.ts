@@ -42,6 +42,8 @@ const scoped = {
 const env = isolatedEnv('readid', {
   P8FS_API_PRESIGN_ACCESS_KEY: shared.ak,
   P8FS_API_PRESIGN_SECRET_KEY: shared.sk,
+  // The shared identity is what this file checks; per-tenant ones: s3-tenant-identity.test.ts.
+  P8FS_API_PRESIGN_PER_TENANT: 'false',
 });
 
 let p: Pipeline;

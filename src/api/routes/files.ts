@@ -357,7 +357,9 @@ export function registerFileRoutes(app: FastifyInstance, deps: ApiDeps): void {
         ResponseContentDisposition: shown.disposition,
         ResponseContentType: shown.contentType,
       });
-      const url = await getSignedUrl(deps.presignS3, get, { expiresIn: seconds });
+      // The tenant's own read-only identity when it is in use, else the shared one (src/api/read-identities.ts).
+      const signer = await deps.readIdentities?.signer(tenantOf(request), bucket, key);
+      const url = await getSignedUrl(signer ?? deps.presignS3, get, { expiresIn: seconds });
       const body = {
         url,
         expiresAt: new Date(Date.now() + seconds * 1000).toISOString(),

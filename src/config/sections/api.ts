@@ -1,7 +1,7 @@
 /** The HTTP API, `p8fs api` (src/api): where it listens and how it hands out download links. */
 import { z } from 'zod';
 import type { EnvReader } from '../env-reader.js';
-import { byteSize, httpUrl, intBetween, ipAddress, nonNegativeInt, port } from '../schema.js';
+import { byteSize, flag, httpUrl, intBetween, ipAddress, nonNegativeInt, port } from '../schema.js';
 import { declared, type Section } from '../variable.js';
 import { isPlaceholderSecret } from './storage.js';
 
@@ -51,6 +51,16 @@ export interface ApiConfig {
    */
   presignAccessKey?: string;
   presignSecretKey?: string;
+  /**
+   * P8FS_API_PRESIGN_PER_TENANT: sign each tenant's download URLs with an identity that reads only that
+   * tenant's bucket (`p8fs-read-<tenant>`, written to the filer on first use; default true).
+   */
+  presignPerTenant: boolean;
+  /**
+   * P8FS_API_PRESIGN_IDENTITY_SECRET: the key the per-tenant identities' credentials are derived from
+   * (HMAC-SHA256, nothing stored). Unset: derived from P8FS_S3_SECRET_KEY.
+   */
+  presignIdentitySecret?: string;
   /** P8FS_API_RATE_LIMIT: requests one API key may make per P8FS_API_RATE_WINDOW_SECONDS (default 600). */
   rateLimit: number;
   /** P8FS_API_RATE_WINDOW_SECONDS: the window of the per-key rate limit (default 60). */
@@ -173,6 +183,20 @@ const API = {
     meaning:
       'secret of that read-only identity; unset, download URLs are signed by the S3 admin identity (a warning at start)',
   },
+  presignPerTenant: {
+    name: 'P8FS_API_PRESIGN_PER_TENANT',
+    schema: flag,
+    fallback: 'true',
+    meaning:
+      "sign each tenant's download URLs with a read-only identity of its own bucket (`p8fs-read-<tenant>`, written to the filer's /etc/iam/identities on first use; SeaweedFS needs -filer.saveToFilerLimit, docs/SECURITY.md); false, or when it cannot be written, the shared identity above signs them",
+  },
+  presignIdentitySecret: {
+    name: 'P8FS_API_PRESIGN_IDENTITY_SECRET',
+    schema: z.string().min(16),
+    shown: 'derived from `P8FS_S3_SECRET_KEY`',
+    meaning:
+      "the key each tenant's read-only identity's credentials are derived from (HMAC-SHA256; at least 16 characters; the same on every API replica); changing it rewrites each identity on its next use",
+  },
   rateLimit: {
     name: 'P8FS_API_RATE_LIMIT',
     schema: intBetween(1, 1_000_000),
@@ -209,6 +233,10 @@ export function readApi(r: EnvReader): ApiConfig {
   if (api.presignSecretKey !== undefined && isPlaceholderSecret(api.presignSecretKey))
     r.problems.push(
       `${API.presignSecretKey.name} is a published placeholder, not a secret: set the download identity's own secret (docs/SECURITY.md)`,
+    );
+  if (api.presignIdentitySecret !== undefined && isPlaceholderSecret(api.presignIdentitySecret))
+    r.problems.push(
+      `${API.presignIdentitySecret.name} is a published placeholder, not a secret: set your own (e.g. openssl rand -hex 24) or leave it unset to derive it from P8FS_S3_SECRET_KEY (docs/SECURITY.md)`,
     );
   return api;
 }
