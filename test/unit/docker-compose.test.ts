@@ -219,7 +219,14 @@ describe('docker-compose.yml', () => {
     const seaweed = service('seaweedfs');
     expect(seaweed.image).toMatch(/^chrislusf\/seaweedfs:/);
     const seaweedCommand = words(seaweed.command);
-    for (const flag of ['server', '-s3', '-filer', '-s3.config=/etc/seaweedfs/s3.json']) {
+    // -filer.saveToFilerLimit: per-tenant download identities are stored inline (src/api/read-identities.ts).
+    for (const flag of [
+      'server',
+      '-s3',
+      '-filer',
+      '-filer.saveToFilerLimit=65536',
+      '-s3.config=/etc/seaweedfs/s3.json',
+    ]) {
       expect(seaweedCommand.split(' ')).toContain(flag);
     }
     expect(seaweed.volumes).toContain('./deploy/seaweedfs/s3.json:/etc/seaweedfs/s3.json:ro');
