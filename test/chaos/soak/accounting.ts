@@ -178,6 +178,13 @@ export interface Damage {
   /** null when embeddings.resources_embeddings does not exist. */
   orphanVectors: number | null;
   duplicateVectors: number | null;
+  /**
+   * Completed files whose chunks still wait for vectors once nothing runs (embedding_status NULL: the
+   * embed step's work lost), and those whose embedding failed (with embedding_error, counted, not a miss);
+   * null without the column.
+   */
+  filesNotEmbedded: number | null;
+  filesEmbeddingFailed: number | null;
   filesPendingOrProcessing: number;
 }
 
@@ -197,6 +204,10 @@ export async function damage(pool: pg.Pool, expectedPaths: Set<string>, rows: Fi
   const vectors = await one(
     pool,
     "SELECT count(*) AS n FROM pg_class WHERE oid = to_regclass('embeddings.resources_embeddings')",
+  );
+  const embeddingColumn = await one(
+    pool,
+    "SELECT count(*) AS n FROM information_schema.columns WHERE table_name = 'files' AND column_name = 'embedding_status'",
   );
   const expected = new Set([...expectedPaths].flatMap(variants));
   return {
@@ -242,6 +253,18 @@ export async function damage(pool: pg.Pool, expectedPaths: Set<string>, rows: Fi
             `SELECT count(*) AS n FROM (SELECT 1 FROM embeddings.resources_embeddings
                GROUP BY entity_id, field_name, embedding_provider HAVING count(*) > 1) d`,
           ),
+    // A completed file with no chunk has nothing to embed; the step still marks it done.
+    filesNotEmbedded:
+      embeddingColumn === 0
+        ? null
+        : await one(
+            pool,
+            "SELECT count(*) AS n FROM files WHERE status = 'completed' AND embedding_status IS NULL",
+          ),
+    filesEmbeddingFailed:
+      embeddingColumn === 0
+        ? null
+        : await one(pool, "SELECT count(*) AS n FROM files WHERE embedding_status = 'failed'"),
     filesPendingOrProcessing: rows.filter((r) => r.status === 'pending' || r.status === 'processing').length,
   };
 }

@@ -48,6 +48,7 @@ export function misses(f: Omit<SoakFigures, 'misses'>, accounted: Accounted[]): 
     ['files rows nobody uploaded', d.unexpectedFiles],
     ['orphan vectors', d.orphanVectors],
     ['duplicate vectors', d.duplicateVectors],
+    ['completed files whose chunks never got vectors', d.filesNotEmbedded],
     ['files stuck pending or processing', d.filesPendingOrProcessing],
     ['workflows still running', f.backlog.runningWorkflows],
     ['events the bridge never took', f.backlog.eventsNotTaken + f.backlog.eventsInFlight],
@@ -93,6 +94,12 @@ export function markdown(f: SoakFigures): string {
     [
       'orphan / duplicate vectors',
       d.orphanVectors === null ? 'no embeddings table' : `${d.orphanVectors} / ${d.duplicateVectors}`,
+    ],
+    [
+      'completed files without vectors / embedding failed (with reason)',
+      d.filesNotEmbedded === null
+        ? 'no embedding_status column'
+        : `${d.filesNotEmbedded} / ${d.filesEmbeddingFailed}`,
     ],
     ['files stuck pending or processing', d.filesPendingOrProcessing],
     ['workflows still running', f.backlog.runningWorkflows],
