@@ -37,8 +37,11 @@ export function isDependencyUnavailable(error: unknown, depth = 0): boolean {
     if (/^08...$/.test(e.code) || /^57P0[123]$/.test(e.code)) return true;
   }
   if (typeof e.message === 'string' && PG_CONNECTION_MESSAGE.test(e.message)) return true;
-  // S3: the server said it is unavailable or overloaded.
-  if (e.$metadata?.httpStatusCode === 503) return true;
+  // S3: the server said it is unavailable or overloaded, or failed on its side after the SDK's own
+  // retries (SeaweedFS's S3 gateway answers 500 "UnknownError" while its filer or volume server is away).
+  const status = e.$metadata?.httpStatusCode;
+  if (status === 503) return true;
+  if (e.$fault === 'server' && (status === 500 || status === 502 || status === 504)) return true;
   if (Array.isArray(e.errors) && e.errors.some((inner) => isDependencyUnavailable(inner, depth + 1)))
     return true;
   return isDependencyUnavailable(e.cause, depth + 1);
