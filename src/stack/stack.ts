@@ -41,7 +41,8 @@ const START_TIMEOUT_MS: Record<ServerName, number> = {
   temporal: 120_000,
 };
 
-async function bringUp(server: ServerSpec, say: Say): Promise<ServerState> {
+/** One server: reused when it answers (and is not outdated), else started and waited for. */
+export async function bringUp(server: ServerSpec, say: Say): Promise<ServerState> {
   const base = { name: server.name, endpoints: server.endpoints, logFile: server.logFile };
   const first = await server.probe();
   const outdated = first.ok ? server.outdated?.() : undefined;
