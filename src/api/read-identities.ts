@@ -131,7 +131,7 @@ export class TenantReadIdentities {
       if (!isInline(existing, body)) {
         await this.filer('PUT', path, body);
         const stored = await this.entry(path);
-        if (!isInline(stored, body)) {
+        if (stored && ((stored.chunks?.length ?? 0) > 0 || !stored.Content)) {
           // Read as empty by the S3 server, it would stall every identity's reload: removed at once.
           await this.filer('DELETE', path);
           this.off = `the filer stored ${path} as a volume chunk, not inline: run SeaweedFS with -filer.saveToFilerLimit=65536 (docs/SECURITY.md)`;
@@ -141,6 +141,10 @@ export class TenantReadIdentities {
           );
           return undefined;
         }
+        if (!isInline(stored, body))
+          throw new Error(
+            `${path} is not what was just written (removed, or another API replica with another P8FS_API_PRESIGN_IDENTITY_SECRET wrote it)`,
+          );
       }
       const started = Date.now();
       await this.honoured(tenant, key, credentials);
