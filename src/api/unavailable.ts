@@ -18,6 +18,19 @@ const NETWORK_CODES: ReadonlySet<string> = new Set([
 const PG_CONNECTION_MESSAGE =
   /^(Connection terminated|Client has encountered a connection error|timeout exceeded when trying to connect)/;
 
+/**
+ * NATS (@nats-io/nats-core's error names): JetStream did not answer in time, nobody listens (the stream's
+ * server is restarting), or the connection is closed or reconnecting. TimeoutError is also the DOM name of
+ * an AbortSignal.timeout, which likewise means a server did not answer in time.
+ */
+const OUTAGE_ERROR_NAMES: ReadonlySet<string> = new Set([
+  'TimeoutError',
+  'NoResponders',
+  'ConnectionError',
+  'ClosedConnectionError',
+  'DrainingConnectionError',
+]);
+
 /** Seconds a client is asked to wait after a 503 of an outage. */
 export const UNAVAILABLE_RETRY_AFTER_SECONDS = 5;
 
@@ -37,6 +50,7 @@ export function isDependencyUnavailable(error: unknown, depth = 0): boolean {
     if (/^08...$/.test(e.code) || /^57P0[123]$/.test(e.code)) return true;
   }
   if (typeof e.message === 'string' && PG_CONNECTION_MESSAGE.test(e.message)) return true;
+  if (error instanceof Error && OUTAGE_ERROR_NAMES.has(error.name)) return true;
   // S3: the server said it is unavailable or overloaded, or failed on its side after the SDK's own
   // retries (SeaweedFS's S3 gateway answers 500 "UnknownError" while its filer or volume server is away).
   const status = e.$metadata?.httpStatusCode;

@@ -23,6 +23,14 @@ describe('isDependencyUnavailable: a server the API needs is away (503), not a f
     expect(isDependencyUnavailable(s3Error(502, 'server'))).toBe(true);
   });
 
+  it('NATS not answering (a publish timing out while the server restarts: the soak saw it as a 500) is an outage', () => {
+    const named = (name: string) => Object.assign(new Error('timeout'), { name });
+    expect(isDependencyUnavailable(named('TimeoutError'))).toBe(true);
+    expect(isDependencyUnavailable(named('NoResponders'))).toBe(true);
+    expect(isDependencyUnavailable(named('ClosedConnectionError'))).toBe(true);
+    expect(isDependencyUnavailable(named('InvalidSubjectError'))).toBe(false);
+  });
+
   it("the request's own faults and our bugs are not", () => {
     expect(isDependencyUnavailable(s3Error(400, 'client'))).toBe(false);
     expect(isDependencyUnavailable(s3Error(403, 'client'))).toBe(false);
