@@ -1,7 +1,8 @@
 /**
  * The four real servers of the local stack: how to probe each one, and how to start it from the pinned
  * binaries when it is not already running at the configured address. A server that answers its probe is
- * reused as it is, whoever started it.
+ * reused as it is, whoever started it, unless it is outdated (ServerSpec.outdated: a SeaweedFS this stack
+ * folder started with other arguments, restarted by `stack up`).
  */
 import type { Config } from '../config/config.js';
 import { natsServer } from './nats-server.js';
