@@ -1,7 +1,7 @@
 /**
  * `p8fs stack up|down|status`: brings the local servers up (reusing any that already answer, unless
- * outdated: see ServerSpec.outdated), stops the
- * ones this stack folder started, and reports health with the addresses people need.
+ * outdated: see ServerSpec.outdated), stops the ones this stack folder started, and reports health with
+ * the addresses people need.
  */
 import { existsSync } from 'node:fs';
 import { startHint } from '../clients/unreachable.js';
