@@ -9,7 +9,7 @@ import type { CrashRecord, FaultRecord } from './faults.js';
 import type { SoakSettings } from './plan.js';
 
 export interface SoakFigures {
-  settings: SoakSettings;
+  settings: SoakSettings & { embeddings?: string };
   startedAt: string;
   uploadSeconds: number;
   /** From the last upload's PUT until every upload was accounted for and nothing was left running. */
@@ -54,6 +54,8 @@ export function misses(f: Omit<SoakFigures, 'misses'>, accounted: Accounted[]): 
     ['events the bridge never took', f.backlog.eventsNotTaken + f.backlog.eventsInFlight],
     ['cross-tenant reads', f.api.crossTenantReads.length],
   ];
+  // An outage is a 503 with Retry-After; a 500 is our own failure (src/api/unavailable.ts).
+  zero.push(['API answers 500 (an internal error, not an outage)', f.api.errors['500'] ?? 0]);
   for (const [what, n] of zero) if (n) out.push(`${what}: ${n}`);
   if (d.unexpectedPaths.length)
     out.push(
@@ -76,7 +78,8 @@ export function markdown(f: SoakFigures): string {
     `Seed **${s.seed}** (\`SOAK_SEED=${s.seed} SOAK_UPLOADS=${s.uploads} make soak\`), ${s.uploads} S3 uploads ` +
       `(${(f.bytesUploaded / 1024 / 1024).toFixed(0)} MiB; ${s.large} of 16-48 MiB, ${s.huge} of 100-200 MiB) over ` +
       `${f.uploadSeconds.toFixed(0)} s, ${f.uploadRetries} PUT retries; drain ${f.drainSeconds.toFixed(0)} s after the last upload; ` +
-      `${f.totalSeconds.toFixed(0)} s in all. Started ${f.startedAt}.`,
+      `${f.totalSeconds.toFixed(0)} s in all. Started ${f.startedAt}.` +
+      (s.embeddings ? ` Embeddings: ${s.embeddings} (SOAK_EMBEDDINGS).` : ''),
     '',
     row(['outcome', 'uploads']),
     row(['---', '---:']),

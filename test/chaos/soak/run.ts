@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { createPool } from '../../../src/clients/postgres.js';
 import { createS3Client } from '../../../src/clients/s3.js';
 import { errorText } from '../../../src/domain/errors.js';
+import { startLoopbackOpenAi } from '../../support/loopback-openai.js';
 import {
   type Accounted,
   backlog,
@@ -24,12 +25,43 @@ import { ApiClient } from './api-client.js';
 import { FaultRunner } from './faults.js';
 import { planFaults, planUploads } from './plan.js';
 import { markdown, misses, reasonGroup, type SoakFigures } from './report.js';
-import { HELP, settingsFrom } from './settings.js';
+import { HELP, type RunSettings, settingsFrom } from './settings.js';
 import { type ProcessName, SoakStack } from './stack.js';
 import { createBuckets, runUploads } from './uploads.js';
 
 const say = (line: string) => console.log(`[soak] ${line}`);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * The embedding provider the soak's processes use. By default the product's openai provider against a
+ * loopback stand-in of OpenAI's API (named so: this machine cannot reach OpenAI), because the local model
+ * cannot embed a full soak's chunks on two cores within its drain timeout; the step, its retries and its
+ * rows are the product's either way.
+ */
+async function embeddingEnv(
+  s: RunSettings,
+): Promise<{ env: Record<string, string>; close: () => Promise<void> }> {
+  if (s.embeddings === 'off') return { env: { P8FS_EMBEDDINGS_ENABLED: 'false' }, close: async () => {} };
+  if (s.embeddings === 'local') return { env: { P8FS_EMBEDDINGS_ENABLED: 'true' }, close: async () => {} };
+  const openai = await startLoopbackOpenAi(() => 'the soak asks no chat completions');
+  // Its request log would hold every chunk's text for the whole run.
+  const trim = setInterval(() => openai.requests.splice(0), 5000);
+  say(`embeddings: the openai provider against a loopback OpenAI stand-in at ${openai.baseUrl}`);
+  return {
+    env: {
+      P8FS_EMBEDDINGS_ENABLED: 'true',
+      P8FS_EMBEDDING_PROVIDER: 'openai',
+      P8FS_EMBEDDING_OPENAI_MODEL: 'text-embedding-3-small',
+      P8FS_EMBEDDING_DIMENSIONS: '384',
+      P8FS_EMBEDDING_BASE_URL: openai.baseUrl,
+      P8FS_EMBEDDING_API_KEY: 'soak-loopback-key',
+    },
+    close: async () => {
+      clearInterval(trim);
+      await openai.close();
+    },
+  };
+}
 
 async function main(): Promise<number> {
   if (process.argv.includes('--help') || process.argv.includes('-h')) {
@@ -44,7 +76,8 @@ async function main(): Promise<number> {
     `${plan.length} uploads over ${s.windowSeconds} s, ${faults.length} faults, tenants ${s.tenants.join(', ')}`,
   );
 
-  const stack = new SoakStack();
+  const embedding = await embeddingEnv(s);
+  const stack = new SoakStack(embedding.env);
   process.on('exit', () => stack.killAllNow());
   for (const signal of ['SIGINT', 'SIGTERM'] as const)
     process.once(signal, () => {
@@ -205,6 +238,7 @@ async function main(): Promise<number> {
   console.log(`\n${report}\n`);
   say(`figures: ${join(stack.dir, 'soak-report.md')} and soak-report.json (every upload's outcome)`);
   await stack.shutdown(s.keepStack);
+  await embedding.close();
   if (figures.misses.length) {
     say(`FAILED (seed ${s.seed}):`);
     for (const m of figures.misses) say(`  - ${m}`);

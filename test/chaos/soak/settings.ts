@@ -23,6 +23,11 @@ Settings (environment):
   SOAK_KILLS             SIGKILLs per process: subscriber, bridge, each worker tier (default 3)
   SOAK_OUTAGE_SECONDS    how long PostgreSQL and SeaweedFS stay stopped (default 20)
   SOAK_DRAIN_TIMEOUT_SECONDS  how long to wait for everything to settle after the last upload (default 1200)
+  SOAK_EMBEDDINGS        how chunks and moments are embedded (default loopback-openai): loopback-openai embeds
+                         through the product's openai provider against a loopback stand-in of OpenAI's API
+                         (test/support/loopback-openai.ts, deterministic 384-dimension vectors); local runs
+                         the all-MiniLM-L6-v2 model in each worker (about 50-100 chunks/s on two cores: a
+                         5,000-upload soak stores some 300,000 chunks, hours of embedding); off disables it
   SOAK_KEEP_STACK=1      leave the soak's servers running afterwards (to look around)
 
 Example: SOAK_UPLOADS=200 make soak     # a few minutes
@@ -37,13 +42,19 @@ function int(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
   return value;
 }
 
+export type SoakEmbeddings = 'loopback-openai' | 'local' | 'off';
+
 export interface RunSettings extends SoakSettings {
   drainTimeoutSeconds: number;
+  embeddings: SoakEmbeddings;
   keepStack: boolean;
 }
 
 export function settingsFrom(env: NodeJS.ProcessEnv): RunSettings {
   const uploads = Math.floor(int(env, 'SOAK_UPLOADS', 5000));
+  const embeddings = env.SOAK_EMBEDDINGS || 'loopback-openai';
+  if (embeddings !== 'loopback-openai' && embeddings !== 'local' && embeddings !== 'off')
+    throw new Error(`SOAK_EMBEDDINGS=${JSON.stringify(embeddings)}: expected loopback-openai, local or off`);
   if (uploads < 1) throw new Error('SOAK_UPLOADS must be at least 1');
   return {
     seed: Math.floor(int(env, 'SOAK_SEED', randomInt(1, 1_000_000))),
@@ -57,6 +68,7 @@ export function settingsFrom(env: NodeJS.ProcessEnv): RunSettings {
     killsPerProcess: Math.floor(int(env, 'SOAK_KILLS', 3)),
     outageSeconds: int(env, 'SOAK_OUTAGE_SECONDS', 20),
     drainTimeoutSeconds: int(env, 'SOAK_DRAIN_TIMEOUT_SECONDS', 1200),
+    embeddings,
     keepStack: env.SOAK_KEEP_STACK === '1',
   };
 }
