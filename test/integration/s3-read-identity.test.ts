@@ -13,14 +13,14 @@ import { execFile } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { DeleteObjectCommand, GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { DeleteObjectCommand, GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApiKey } from '../../src/api/keys.js';
 import { type RunningApi, startApi } from '../../src/api/process.js';
 import { ensureBucket } from '../../src/clients/object-store.js';
-import { createS3Client } from '../../src/clients/s3.js';
 import { serverBinDir } from '../../src/stack/paths.js';
 import { createPipeline, dropBucket, eventually, type Pipeline } from '../support/pipeline.js';
+import { clientAs, statusOf } from '../support/s3-identity.js';
 import { isolatedEnv, uniqueTenant } from '../support/test-stack.js';
 
 const run = promisify(execFile);
@@ -68,22 +68,7 @@ async function weedShell(command: string): Promise<string> {
   return stdout;
 }
 
-function clientOf(identity: { ak: string; sk: string }): S3Client {
-  return createS3Client({
-    ...p.cfg,
-    s3: { ...p.cfg.s3, accessKeyId: identity.ak, secretAccessKey: identity.sk },
-  });
-}
-
-/** The HTTP status an S3 call ends with (200 when it succeeds). */
-async function statusOf(call: Promise<unknown>): Promise<number> {
-  try {
-    await call;
-    return 200;
-  } catch (error) {
-    return (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode ?? 0;
-  }
-}
+const clientOf = (identity: { ak: string; sk: string }) => clientAs(p.cfg, identity.ak, identity.sk);
 
 beforeAll(async () => {
   p = await createPipeline('readid', {}, env);

@@ -8,7 +8,7 @@
  *   server), the file is deleted at once and the shared identity signs instead.
  */
 import { randomUUID } from 'node:crypto';
-import { DeleteObjectCommand, GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { DeleteObjectCommand, GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApiKey } from '../../src/api/keys.js';
 import { type RunningApi, startApi } from '../../src/api/process.js';
@@ -21,10 +21,10 @@ import {
   tenantReadCredentials,
 } from '../../src/api/read-identities.js';
 import { ensureBucket } from '../../src/clients/object-store.js';
-import { createS3Client } from '../../src/clients/s3.js';
 import { loadConfig } from '../../src/config/config.js';
 import { createPipeline, dropBucket, type Pipeline } from '../support/pipeline.js';
 import { createPrivateSeaweedfs } from '../support/private-seaweedfs.js';
+import { clientAs, statusOf } from '../support/s3-identity.js';
 import { isolatedEnv, uniqueTenant } from '../support/test-stack.js';
 
 const tenantA = uniqueTenant('tida');
@@ -39,22 +39,8 @@ let keyB: string;
 const identityPath = (tenant: string) => `${IDENTITIES_FOLDER}/${identityName(tenant)}.json`;
 const credentialsOf = (tenant: string) => tenantReadCredentials(identitySecret(p.cfg), tenant);
 
-function clientOf(credentials: ReadCredentials): S3Client {
-  return createS3Client({
-    ...p.cfg,
-    s3: { ...p.cfg.s3, accessKeyId: credentials.accessKey, secretAccessKey: credentials.secretKey },
-  });
-}
-
-/** The HTTP status an S3 call ends with (200 when it succeeds). */
-async function statusOf(call: Promise<unknown>): Promise<number> {
-  try {
-    await call;
-    return 200;
-  } catch (error) {
-    return (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode ?? 0;
-  }
-}
+const clientOf = (credentials: ReadCredentials) =>
+  clientAs(p.cfg, credentials.accessKey, credentials.secretKey);
 
 async function registerFile(tenant: string): Promise<string> {
   const id = randomUUID();
