@@ -55,6 +55,10 @@ async function embeddingEnv(
       P8FS_EMBEDDING_DIMENSIONS: '384',
       P8FS_EMBEDDING_BASE_URL: openai.baseUrl,
       P8FS_EMBEDDING_API_KEY: 'soak-loopback-key',
+      // As a deployment on OpenAI would: requests of 256 texts (OpenAI takes up to 2,048) and two at a time
+      // per tier; the local model's 32 by one would leave a full soak's ~600k chunks hours behind.
+      P8FS_EMBEDDING_BATCH_SIZE: '256',
+      P8FS_WORKER_CONCURRENCY_EMBED: '2',
     },
     close: async () => {
       clearInterval(trim);
