@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { replaceMoments } from '../../src/activities/insight/moment-store.js';
 import type { Config } from '../../src/config/config.js';
 import {
+  fileEmbeddingColumns,
   fileVectorCounts,
   markFileEmbedded,
   pendingChunksOfFile,
@@ -137,6 +138,23 @@ describe('vectors follow their rows', () => {
     expect(await markFileEmbedded(pool, { tenantId: 'another-tenant', fileId, provider: PROVIDER })).toBe(
       false,
     );
+  });
+
+  it("a listing's pending count: every chunk before, none once done, all again for another provider", async () => {
+    const { fileId } = await storedFile('uploads/listed.txt', ['one', 'two', 'three']);
+    const pending = async (provider: string) => {
+      const { rows } = await pool.query<{ embedding_pending: number }>(
+        `SELECT ${fileEmbeddingColumns('$2')} FROM files f WHERE f.id = $1`,
+        [fileId, provider],
+      );
+      return rows[0]?.embedding_pending;
+    };
+    expect(await pending(PROVIDER)).toBe(3);
+    await embedAll(fileId);
+    expect(await pending(PROVIDER)).toBe(0);
+    expect(await markFileEmbedded(pool, { tenantId: tenant, fileId, provider: PROVIDER })).toBe(true);
+    expect(await pending(PROVIDER)).toBe(0);
+    expect(await pending('text-embedding-3-small')).toBe(3);
   });
 
   it('a store of the same text keeps every vector; a changed chunk alone lacks one', async () => {
