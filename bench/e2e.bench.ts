@@ -11,7 +11,7 @@
  * Run: npx tsx bench/e2e.bench.ts   (after `npm run build`: the product runs from dist/)
  * Knobs: P8FS_BENCH_E2E_FILES (default 1000), P8FS_BENCH_E2E_SWEEP=0 to skip the sweep,
  * P8FS_BENCH_E2E_SWEEP_FILES (default 300), P8FS_BENCH_E2E_SWEEP_CONCURRENCY (default "4,8,16,32").
- * Exported for bench/run.ts: runEndToEndBench().
+ * Exported for bench/run.ts: runEndToEndBench(); for bench/temporal-production.ts: measureEndToEnd().
  */
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import os from 'node:os';
@@ -39,7 +39,7 @@ import {
   runCeiling,
   runProduct,
 } from './e2e/runs.js';
-import { endToEndSection, type SweepRow, sameAsOne } from './e2e/section.js';
+import { endToEndSection, type SectionInput, type SweepRow, sameAsOne } from './e2e/section.js';
 import { type BenchSection, errorMessage, progress } from './lib.js';
 
 const WORKER_READY = /workers running/;
@@ -94,10 +94,29 @@ async function startWorker(
   return worker;
 }
 
-export async function runEndToEndBench(): Promise<BenchSection> {
+/**
+ * Where the runs go. By default the test stack's dev server; bench/temporal-production.ts points the same
+ * runs at the production-shaped server (the bridge, the workers and the ceilings' starts all follow
+ * TEMPORAL_ADDRESS), whose own PostgreSQL is metered as a server of its own.
+ */
+export interface EndToEndOptions {
+  /** host:port of the Temporal frontend (default: the test stack's). */
+  temporalAddress?: string;
+  /** The port of the PostgreSQL that Temporal itself persists to, when it is not the test stack's. */
+  temporalPostgresPort?: number;
+  /** Skip the concurrency sweep whatever P8FS_BENCH_E2E_SWEEP says. */
+  noSweep?: boolean;
+}
+
+export async function runEndToEndBench(options: EndToEndOptions = {}): Promise<BenchSection> {
+  return endToEndSection(await measureEndToEnd(options));
+}
+
+/** The runs of the bench, their figures unformatted (bench/temporal-production.ts compares two servers'). */
+export async function measureEndToEnd(options: EndToEndOptions = {}): Promise<SectionInput> {
   const files = numberFromEnv('P8FS_BENCH_E2E_FILES', 1000);
   const sweepFiles = numberFromEnv('P8FS_BENCH_E2E_SWEEP_FILES', 300);
-  const sweep = process.env.P8FS_BENCH_E2E_SWEEP === '0' ? [] : sweepSettings();
+  const sweep = process.env.P8FS_BENCH_E2E_SWEEP === '0' || options.noSweep ? [] : sweepSettings();
   const notes = checkBuild();
   if (process.env.P8FS_TEST_STACK !== 'external')
     await stackUp(testStackConfig(), (line) => progress(`e2e: test stack: ${line}`));
@@ -108,11 +127,12 @@ export async function runEndToEndBench(): Promise<BenchSection> {
     P8FS_WORKER_METRICS_PORT: '0',
     P8FS_BRIDGE_HEALTH_PORT: '0',
     P8FS_BENCH_NOOP_TASK_QUEUE: `bench-noop-${Date.now().toString(36)}`,
+    ...(options.temporalAddress ? { TEMPORAL_ADDRESS: options.temporalAddress } : {}),
   });
   const cfg = loadConfig(env);
   const defaultConcurrency = cfg.worker.concurrency.small;
   const window = (cfg.bridge as { maxInFlight?: number }).maxInFlight ?? cfg.bridge.batchSize;
-  const servers: ServerPids = findServers(cfg);
+  const servers: ServerPids = findServers(cfg, options.temporalPostgresPort);
   progress(`e2e: servers: ${describeServers(servers)}`);
 
   const p: Pipeline = await createPipeline('e2e', {}, env);
@@ -204,7 +224,7 @@ export async function runEndToEndBench(): Promise<BenchSection> {
       );
       sweepRows.push({ concurrency, run });
     }
-    return endToEndSection({
+    return {
       product,
       perFile,
       same,
@@ -215,7 +235,7 @@ export async function runEndToEndBench(): Promise<BenchSection> {
       sweepSkipped: sweep.length === 0,
       cores: os.cpus().length,
       notes,
-    });
+    };
   } finally {
     await Promise.all([stop(worker), stop(bridge), stop(noop)]);
     await temporal.connection.close().catch(() => undefined);

@@ -17,6 +17,8 @@ export interface ServerPids {
   postgres?: number;
   seaweedfs?: number;
   nats?: number;
+  /** The PostgreSQL Temporal persists to, when it is another than the product's (a production-shaped server). */
+  temporalPostgres?: number;
 }
 
 function portOf(address: string, fallback: number): number {
@@ -24,13 +26,17 @@ function portOf(address: string, fallback: number): number {
   return match ? Number(match[1]) : fallback;
 }
 
-/** The servers' pids from the ports the configuration points at (PostgreSQL: the postmaster). */
-export function findServers(cfg: Config): ServerPids {
+/**
+ * The servers' pids from the ports the configuration points at (PostgreSQL: the postmaster);
+ * `temporalPostgresPort`: Temporal's own PostgreSQL, if it has one apart from the product's.
+ */
+export function findServers(cfg: Config, temporalPostgresPort?: number): ServerPids {
   return {
     temporal: pidListeningOn(portOf(cfg.temporal.address, 7233)),
     postgres: pidListeningOn(cfg.pg.port),
     seaweedfs: pidListeningOn(portOf(cfg.s3.endpoint, 8333)),
     nats: pidListeningOn(portOf(cfg.nats.url, 4222)),
+    temporalPostgres: temporalPostgresPort ? pidListeningOn(temporalPostgresPort) : undefined,
   };
 }
 
@@ -55,6 +61,11 @@ export class PhaseCpu {
     add('bridge', processes.bridge);
     add('worker', processes.worker, 'worker: extraction processes');
     add('Temporal server', servers.temporal);
+    add(
+      "Temporal's PostgreSQL (postmaster + backends)",
+      servers.temporalPostgres,
+      "Temporal's PostgreSQL backends",
+    );
     // Backends are the postmaster's children; they do the queries.
     add('PostgreSQL (postmaster + backends)', servers.postgres, 'PostgreSQL backends');
     add('SeaweedFS', servers.seaweedfs);
@@ -81,7 +92,7 @@ export class PhaseCpu {
     const rows: CpuRow[] = [];
     for (const m of this.meters) {
       const { self, children } = m.meter.stop();
-      if (m.name.startsWith('PostgreSQL')) rows.push({ name: m.name, seconds: self + children });
+      if (m.name.includes('PostgreSQL')) rows.push({ name: m.name, seconds: self + children });
       else {
         rows.push({ name: m.name, seconds: self });
         if (m.childName) rows.push({ name: m.childName, seconds: children });
