@@ -3,11 +3,13 @@
  * started from nothing on ports of its own: its own PostgreSQL, the two databases set up by
  * temporal-sql-tool, temporal-server with 4 history shards; then the product runs on it: a Markdown file's
  * event through the bridge to a small-tier worker, completed with its rows, and its workflow found through
- * SQL visibility by the TenantId search attribute. Stopping it leaves neither process running.
+ * SQL visibility by the TenantId search attribute; its dynamic config (fairness) passes the server's own
+ * validator. Stopping it leaves neither process running.
  *
  * Needs the Go build (`bash scripts/install-temporal-server.sh`, minutes; not part of make setup): without
  * it this file is skipped, and says why. About 20 s with the binaries present.
  */
+import { execFileSync } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fileIdFor } from '../../src/domain/ids.js';
@@ -92,6 +94,14 @@ describe.skipIf(missing !== undefined)(
       expect(listed).toHaveLength(1);
       expect(listed[0]).toContain(tenant);
       expect((await productionTemporalStatus(o))[0]).toMatch(/temporal-server: running/);
+    });
+
+    it("writes a dynamic config the server's own validator accepts (known keys, values of their type)", () => {
+      if ('missing' in binaries) throw new Error(binaries.missing);
+      const file = `${o.stackDir}/config/dynamicconfig.yaml`;
+      // It exits 0 either way and warns per unknown key or mistyped value (checked by hand on a bad file).
+      const out = execFileSync(binaries.server, ['validate-dynamic-config', file], { encoding: 'utf8' });
+      expect(out.trim()).toBe(file);
     });
 
     it('stops the server and its PostgreSQL', async () => {
