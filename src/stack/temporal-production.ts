@@ -12,7 +12,7 @@
  * until a workflow carrying every search attribute can be started. Driven by scripts/temporal-production.ts.
  */
 import { execFile } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { Client, Connection } from '@temporalio/client';
@@ -316,7 +316,9 @@ export async function startProductionTemporal(
     say(`restarting the Temporal server (pid ${running}): its configuration changed`);
     await stopPid(running);
   }
-  writeFileSync(f.config, config);
+  // It holds the database password (with --pg-url): readable by its owner only.
+  writeFileSync(f.config, config, { mode: 0o600 });
+  chmodSync(f.config, 0o600);
   let pid = running !== undefined && same ? running : undefined;
   if (pid === undefined) {
     say(
