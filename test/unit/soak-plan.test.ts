@@ -91,6 +91,13 @@ describe('soak plan (test/chaos/soak/plan.ts)', () => {
       huge: 0,
     });
   });
+
+  it('embeds through the loopback stand-in up to 1,000 uploads, not above unless asked; refuses other modes', () => {
+    expect(settingsFrom({ SOAK_UPLOADS: '1000' }).embeddings).toBe('loopback-openai');
+    expect(settingsFrom({ SOAK_UPLOADS: '5000' }).embeddings).toBe('off');
+    expect(settingsFrom({ SOAK_UPLOADS: '5000', SOAK_EMBEDDINGS: 'local' }).embeddings).toBe('local');
+    expect(() => settingsFrom({ SOAK_EMBEDDINGS: 'fast' })).toThrow(/SOAK_EMBEDDINGS="fast"/);
+  });
 });
 
 describe('soak accounting (classify)', () => {
