@@ -181,7 +181,7 @@ export interface Damage {
   /**
    * Completed files whose chunks still wait for vectors once nothing runs (embedding_status NULL: the
    * embed step's work lost), and those whose embedding failed (with embedding_error, counted, not a miss);
-   * null without the column.
+   * null without the column or with embedding off.
    */
   filesNotEmbedded: number | null;
   filesEmbeddingFailed: number | null;
@@ -200,15 +200,23 @@ async function one(pool: pg.Pool, sql: string): Promise<number> {
   return Number(rows[0]?.n ?? 0);
 }
 
-export async function damage(pool: pg.Pool, expectedPaths: Set<string>, rows: FileRow[]): Promise<Damage> {
+/** `embedding`: whether the soak's processes embed (SOAK_EMBEDDINGS); off, no file is expected to have vectors. */
+export async function damage(
+  pool: pg.Pool,
+  expectedPaths: Set<string>,
+  rows: FileRow[],
+  embedding: boolean,
+): Promise<Damage> {
   const vectors = await one(
     pool,
     "SELECT count(*) AS n FROM pg_class WHERE oid = to_regclass('embeddings.resources_embeddings')",
   );
-  const embeddingColumn = await one(
-    pool,
-    "SELECT count(*) AS n FROM information_schema.columns WHERE table_name = 'files' AND column_name = 'embedding_status'",
-  );
+  const embeddingColumn = embedding
+    ? await one(
+        pool,
+        "SELECT count(*) AS n FROM information_schema.columns WHERE table_name = 'files' AND column_name = 'embedding_status'",
+      )
+    : 0;
   const expected = new Set([...expectedPaths].flatMap(variants));
   return {
     duplicateFiles: await one(

@@ -222,7 +222,12 @@ async function main(): Promise<number> {
     outcomes,
     byKind,
     reasons,
-    damage: await damage(pool, new Set(expected.map((e) => pathOf(e.tenant, e.key))), rows),
+    damage: await damage(
+      pool,
+      new Set(expected.map((e) => pathOf(e.tenant, e.key))),
+      rows,
+      s.embeddings !== 'off',
+    ),
     backlog: await backlog(stack.cfg),
     api: { ...apiRest, uploads: apiUploads.length },
     faults: runner.records,
