@@ -131,6 +131,30 @@ describe('XLSX', () => {
     expect(budget[0]?.metadata?.columns).toEqual(['Quarter', 'Amount', 'Owner']);
   });
 
+  it("exceljs failing once with a TypeError (as under the soak's load) is read again; twice is the file's", async () => {
+    const excel = (await import('exceljs')) as unknown as {
+      default?: { stream: { xlsx: { WorkbookReader: unknown } } };
+      stream: { xlsx: { WorkbookReader: unknown } };
+    };
+    const xlsx = (excel.default ?? excel).stream.xlsx;
+    const Real = xlsx.WorkbookReader as new (...args: unknown[]) => unknown;
+    let failures = 1;
+    xlsx.WorkbookReader = function FlakyReader(...args: unknown[]) {
+      if (failures-- > 0) throw new TypeError("Cannot read properties of undefined (reading 'model')");
+      return new Real(...args);
+    };
+    try {
+      const doc = await extract('inventory.xlsx');
+      expect([...new Set(doc.sections.map((s) => s.sheet))]).toEqual(['Inventory', 'Budget']);
+      failures = 2;
+      const error = await extract('inventory.xlsx').catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(CorruptFileError);
+      expect((error as Error).message).toMatch(/is damaged or not an XLSX workbook .*reading 'model'/);
+    } finally {
+      xlsx.WorkbookReader = Real;
+    }
+  });
+
   it('every chunk holds its sheet header, although table text is token-dense', async () => {
     const doc = await extract('inventory.xlsx');
     const chunks = chunkDocument(doc, { maxTokens: 400, overlapTokens: 40 });
