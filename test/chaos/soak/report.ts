@@ -101,7 +101,7 @@ export function markdown(f: SoakFigures): string {
     [
       'completed files without vectors / embedding failed (with reason)',
       d.filesNotEmbedded === null
-        ? 'no embedding_status column'
+        ? 'not checked (embedding off, or no embedding_status column)'
         : `${d.filesNotEmbedded} / ${d.filesEmbeddingFailed}`,
     ],
     ['files stuck pending or processing', d.filesPendingOrProcessing],
