@@ -7,11 +7,8 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Worker } from '@temporalio/worker';
-import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAffinityActivities } from '../../src/activities/insight/affinity.js';
-import { createLlmProvider } from '../../src/activities/insight/llm/index.js';
 import { createMomentActivities } from '../../src/activities/insight/moment-activities.js';
 import { createTenantMomentActivities } from '../../src/activities/insight/tenant-moments.js';
 import { createUserSummaryActivities } from '../../src/activities/insight/user-summary.js';
@@ -20,13 +17,13 @@ import { runMomentsTask } from '../../src/cli/tenant-tasks.js';
 import { upsertVectors } from '../../src/db/embeddings/index.js';
 import { listMoments } from '../../src/db/moments.js';
 import { embeddingProviderFromConfig } from '../../src/providers/embeddings/index.js';
-import { connectWorkerConnection } from '../../src/temporal/connection.js';
 import { llmTaskQueue, userInsightTaskQueue } from '../../src/temporal/names.js';
 import { runCliInProcess } from '../support/cli-in-process.js';
 import { importSampleSessions, insertSampleResources } from '../support/dream-fixtures.js';
+import { startInsightWorkers } from '../support/insight-workers.js';
 import { createPipeline, type Pipeline } from '../support/pipeline.js';
 import { isolatedEnv, uniqueTenant } from '../support/test-stack.js';
-import { bundleWorkflows, historyToJson, installQuietRuntime } from '../support/workflow-env.js';
+import { historyToJson } from '../support/workflow-env.js';
 
 const env = { ...isolatedEnv('tenantmoments'), P8FS_LLM_PROVIDER: 'heuristic' };
 const tenant = uniqueTenant('tmom');
@@ -38,36 +35,15 @@ let stop: () => Promise<void>;
 
 beforeAll(async () => {
   p = await createPipeline('tenantmoments', {}, env);
-  installQuietRuntime();
-  const llm = createLlmProvider({ ...p.cfg, llm: { ...p.cfg.llm, provider: 'heuristic' } });
-  const deps = { cfg: p.cfg, pool: p.pool, s3: p.s3, llm, log: pino({ level: 'silent' }) };
-  const connection = await connectWorkerConnection(p.cfg);
-  const worker = await Worker.create({
-    connection,
-    namespace: p.cfg.temporal.namespace,
-    taskQueue: userInsightTaskQueue(p.cfg),
-    workflowBundle: await bundleWorkflows(),
-    activities: {
+  stop = await startInsightWorkers(p, {
+    [userInsightTaskQueue(p.cfg)]: (deps) => ({
       ...createMomentActivities(deps),
       ...createTenantMomentActivities(deps),
       ...createUserSummaryActivities(deps),
-    },
+    }),
+    // The demo's part ends with resource affinity, which the dreaming worker hosts (p8fs-llm).
+    [llmTaskQueue(p.cfg)]: (deps) => createAffinityActivities(deps),
   });
-  // The demo's part ends with resource affinity, which the dreaming worker hosts (p8fs-llm).
-  const affinityWorker = await Worker.create({
-    connection,
-    namespace: p.cfg.temporal.namespace,
-    taskQueue: llmTaskQueue(p.cfg),
-    workflowBundle: await bundleWorkflows(),
-    activities: createAffinityActivities(deps),
-  });
-  const running = [worker.run(), affinityWorker.run()];
-  stop = async () => {
-    worker.shutdown();
-    affinityWorker.shutdown();
-    await Promise.all(running);
-    await connection.close();
-  };
   for (const t of [tenant, capped, other, demo]) {
     await importSampleSessions(p.pool, t);
     await insertSampleResources(p.pool, t);
