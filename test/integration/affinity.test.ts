@@ -8,11 +8,8 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Worker } from '@temporalio/worker';
-import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAffinityActivities } from '../../src/activities/insight/affinity.js';
-import { createLlmProvider } from '../../src/activities/insight/llm/index.js';
 import { createApiKey } from '../../src/api/keys.js';
 import { type RunningApi, startApi } from '../../src/api/process.js';
 import { runAffinityTask } from '../../src/cli/tenant-tasks.js';
@@ -21,13 +18,13 @@ import { upsertVectors } from '../../src/db/embeddings/index.js';
 import { fileIdFor, resourceIdFor } from '../../src/domain/ids.js';
 import type { GraphEdge } from '../../src/domain/insight/affinity.js';
 import { embeddingProviderFromConfig } from '../../src/providers/embeddings/index.js';
-import { connectWorkerConnection } from '../../src/temporal/connection.js';
 import { llmTaskQueue } from '../../src/temporal/names.js';
 import { callApi, expectProblem } from '../support/api-client.js';
 import { runCliInProcess } from '../support/cli-in-process.js';
+import { startInsightWorkers } from '../support/insight-workers.js';
 import { createPipeline, type Pipeline } from '../support/pipeline.js';
 import { isolatedEnv, uniqueTenant } from '../support/test-stack.js';
-import { bundleWorkflows, historyToJson, installQuietRuntime } from '../support/workflow-env.js';
+import { historyToJson } from '../support/workflow-env.js';
 
 // The threshold below the default (0.5): a 20-word segment of one tomato text scores 0.45-0.65 against
 // the other, the database text under 0.15 against either (measured), and segments follow the random ids.
@@ -105,23 +102,7 @@ async function record(stdout: string, name: string): Promise<void> {
 
 beforeAll(async () => {
   p = await createPipeline('affinity', {}, env);
-  installQuietRuntime();
-  const llm = createLlmProvider({ ...p.cfg, llm: { ...p.cfg.llm, provider: 'heuristic' } });
-  const deps = { cfg: p.cfg, pool: p.pool, s3: p.s3, llm, log: pino({ level: 'silent' }) };
-  const connection = await connectWorkerConnection(p.cfg);
-  const worker = await Worker.create({
-    connection,
-    namespace: p.cfg.temporal.namespace,
-    taskQueue: llmTaskQueue(p.cfg),
-    workflowBundle: await bundleWorkflows(),
-    activities: createAffinityActivities(deps),
-  });
-  const running = worker.run();
-  stop = async () => {
-    worker.shutdown();
-    await running;
-    await connection.close();
-  };
+  stop = await startInsightWorkers(p, { [llmTaskQueue(p.cfg)]: (deps) => createAffinityActivities(deps) });
   await insertDocs(tenant, DOCS);
   // The other tenant holds the very same vegetable-patch text: the nearest vector there is, and never linked.
   await insertDocs(other, { 'vegetable-patch.md': DOCS['vegetable-patch.md'] as string[] });
